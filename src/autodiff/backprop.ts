@@ -1,0 +1,169 @@
+/**
+ * Reverse-mode differentiation of an ONNX graph, emitted as ONNX nodes. Walks the nodes between
+ * the values to differentiate (`wrt`) and the seed in reverse topological order, asks each node's
+ * rule for the gradients of its inputs, and accumulates fan-out with Sum.
+ */
+import { GibbonError, UnsupportedOpError } from '../errors.js';
+import { Attributes } from '../onnx/attributes.js';
+import type { GraphBuilder } from '../onnx/builder.js';
+import { isFloatType } from '../onnx/dtypes.js';
+import { ancestorsOf, topologicalSort, type Graph, type Node } from '../onnx/graph.js';
+import type { ValueFacts } from './probe.js';
+import type { VjpRegistry } from './registry.js';
+import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS, unsupportedAttribute, type VjpContext } from './vjp-rule.js';
+
+/** What to do at ops whose gradient is zero almost everywhere (Round, Sign, …). */
+export type NonDifferentiablePolicy = 'zero' | 'identity';
+
+export interface BackpropOptions {
+  graph: Graph;
+  builder: GraphBuilder;
+  facts: Map<string, ValueFacts>;
+  registry: VjpRegistry;
+  opset: number;
+  wrt: readonly string[];
+  /** Values the gradients flow back from, each with its incoming gradient (cotangent). */
+  seeds: readonly { value: string; grad: string }[];
+  /** 'zero' (the true gradient, default) or 'identity' (straight-through, as in BPDA). */
+  nonDifferentiable?: NonDifferentiablePolicy;
+}
+
+export interface BackpropResult {
+  /** Gradient value name per wrt name. */
+  grads: Map<string, string>;
+  /** Nodes on the path whose gradient is zero almost everywhere. */
+  nonDifferentiableNodes: { name: string; opType: string }[];
+}
+
+const NON_DIFF = new Set(NON_DIFFERENTIABLE_OPS);
+const NO_GRAD = new Set(SHAPE_OPS);
+
+export function backprop(o: BackpropOptions): BackpropResult {
+  const { graph, builder: b, facts, registry } = o;
+  const fact = (v: string): ValueFacts => {
+    const f = facts.get(v);
+    if (!f) throw new GibbonError('internal', `no shape known for value '${v}'`);
+    return f;
+  };
+  const isFloat = (v: string): boolean => v !== '' && isFloatType(facts.get(v)?.dataType ?? 0);
+
+  const order = topologicalSort(graph);
+  // Values that depend on a wrt value through float values.
+  const reachable = new Set<string>(o.wrt.filter(isFloat));
+  for (const n of order) {
+    if (NO_GRAD.has(n.opType) && n.domain === '') continue;
+    if (n.inputs.some((i) => reachable.has(i))) for (const out of n.outputs) if (isFloat(out)) reachable.add(out);
+  }
+  const needed = ancestorsOf(graph, o.seeds.map((s) => s.value));
+
+  const contributions = new Map<string, string[]>();
+  const push = (v: string, g: string): void => {
+    const list = contributions.get(v);
+    if (list) list.push(g);
+    else contributions.set(v, [g]);
+  };
+  const total = (v: string): string | null => {
+    const list = contributions.get(v);
+    if (!list || list.length === 0) return null;
+    if (list.length === 1) return list[0]!;
+    const sum = b.op('Sum', list, {}, { name: 'grad_sum' });
+    contributions.set(v, [sum]);
+    return sum;
+  };
+  for (const s of o.seeds) push(s.value, s.grad);
+
+  const nonDifferentiableNodes: { name: string; opType: string }[] = [];
+  for (let k = order.length - 1; k >= 0; k--) {
+    const node = order[k]!;
+    if (!node.inputs.some((i) => reachable.has(i)) || !node.outputs.some((x) => needed.has(x))) continue;
+    const dYs = node.outputs.map((x) => (x ? total(x) : null));
+    if (dYs.every((d) => d === null)) continue;
+    if (node.domain === '' && NON_DIFF.has(node.opType)) {
+      nonDifferentiableNodes.push({ name: node.name, opType: node.opType });
+      if (o.nonDifferentiable === 'identity' && dYs[0] && reachable.has(node.inputs[0]!)) push(node.inputs[0]!, dYs[0]);
+      continue;
+    }
+    const rule = registry.lookup(node.opType, o.opset, node.domain);
+    if (!rule) throw new UnsupportedOpError(node.opType, node.name, registry.supportedOps, node.domain);
+    const needs = (i: number): boolean => (node.inputs[i] ?? '') !== '' && reachable.has(node.inputs[i]!);
+    const ctx = makeContext(node, dYs, needs, o, fact);
+    const result = rule.vjp(ctx);
+    node.inputs.forEach((input, i) => {
+      if (!needs(i)) return;
+      const key = rule.inputs === 'variadic' ? String(i) : rule.inputs[i];
+      if (key === undefined) throw new GibbonError('internal', `gradient rule for ${node.opType} declares no name for input ${i} (node '${node.name}')`);
+      const g = result[key];
+      if (g === undefined) {
+        throw new GibbonError('internal', `gradient rule for ${node.opType} gave no gradient for input '${key}' at node '${node.name}'`, {
+          node: { name: node.name, opType: node.opType },
+        });
+      }
+      if (g !== null) push(input, g);
+    });
+  }
+
+  const grads = new Map<string, string>();
+  for (const w of o.wrt) {
+    const g = total(w);
+    if (g) grads.set(w, g);
+    else grads.set(w, zerosLike(b, w, fact(w)));
+  }
+  return { grads, nonDifferentiableNodes };
+}
+
+function zerosLike(b: GraphBuilder, v: string, f: ValueFacts): string {
+  const zero = b.scalar(0, f.dataType);
+  const shape = f.shape.every((d) => d !== null) ? b.int64s(f.shape as number[]) : b.op('Shape', [v]);
+  return b.op('Expand', [zero, shape], {}, { name: 'zeros' });
+}
+
+function makeContext(
+  node: Node,
+  dYs: (string | null)[],
+  needs: (i: number) => boolean,
+  o: BackpropOptions,
+  fact: (v: string) => ValueFacts,
+): VjpContext {
+  const b = o.builder;
+  const ctx: VjpContext = {
+    node,
+    attrs: new Attributes(node),
+    b,
+    opset: o.opset,
+    input: (i) => node.inputs[i] ?? '',
+    output: (i) => node.outputs[i] ?? '',
+    dY: (i = 0) => dYs[i] ?? null,
+    needsGrad: needs,
+    shape: (v) => fact(v).shape,
+    rank: (v) => fact(v).shape.length,
+    dataType: (v) => fact(v).dataType,
+    constant: (v) => fact(v).constant,
+    unbroadcast: (grad, v) => unbroadcast(b, grad, fact(node.outputs[0]!).shape, v, fact(v).shape),
+    unsupported: (what) => unsupportedAttribute(node, what),
+  };
+  return ctx;
+}
+
+/**
+ * Sums a gradient shaped like `outShape` down to `inShape` under numpy broadcasting: over the
+ * leading axes the input lacks and over axes where the input has size 1.
+ */
+export function unbroadcast(
+  b: GraphBuilder,
+  grad: string,
+  outShape: readonly (number | null)[],
+  value: string,
+  inShape: readonly (number | null)[],
+): string {
+  const lead = outShape.length - inShape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < outShape.length; i++) {
+    if (i < lead) axes.push(i);
+    else if (inShape[i - lead] === 1 && outShape[i] !== 1) axes.push(i);
+  }
+  if (axes.length === 0) return grad;
+  const summed = b.op('ReduceSum', [grad, b.int64s(axes)], { keepdims: 1 }, { name: 'unbroadcast' });
+  if (lead === 0) return summed;
+  const target = inShape.every((d) => d !== null) ? b.int64s(inShape as number[]) : b.op('Shape', [value]);
+  return b.op('Reshape', [summed, target], {}, { name: 'unbroadcast' });
+}

@@ -1,0 +1,43 @@
+/** Every gradient rule gibbon ships, as a plain list (the registry is built from it). */
+import type { VjpRule } from '../vjp-rule.js';
+import { addVjp } from './Add.js';
+import { divVjp } from './Div.js';
+import { flattenVjp } from './Flatten.js';
+import { gatherElementsVjp } from './GatherElements.js';
+import { gemmVjp } from './Gemm.js';
+import { identityVjp } from './Identity.js';
+import { logSoftmaxVjp } from './LogSoftmax.js';
+import { mulVjp } from './Mul.js';
+import { negVjp } from './Neg.js';
+import { reduceMaxVjp } from './ReduceMax.js';
+import { reduceSumVjp } from './ReduceSum.js';
+import { reluVjp } from './Relu.js';
+import { softmaxVjp } from './Softmax.js';
+import { splitVjp } from './Split.js';
+import { squeezeVjp } from './Squeeze.js';
+import { subVjp } from './Sub.js';
+import { topKVjp } from './TopK.js';
+import { unsqueezeVjp } from './Unsqueeze.js';
+import { whereVjp } from './Where.js';
+
+export const ALL_RULES: readonly VjpRule[] = [
+  addVjp,
+  divVjp,
+  flattenVjp,
+  gatherElementsVjp,
+  gemmVjp,
+  identityVjp,
+  logSoftmaxVjp,
+  mulVjp,
+  negVjp,
+  reduceMaxVjp,
+  reduceSumVjp,
+  reluVjp,
+  softmaxVjp,
+  splitVjp,
+  squeezeVjp,
+  subVjp,
+  topKVjp,
+  unsqueezeVjp,
+  whereVjp,
+];

@@ -1,0 +1,95 @@
+/**
+ * Appends nodes and constants to a graph with fresh, readable value names. Gradient rules and loss
+ * heads use it to emit ONNX; they never compute numbers themselves.
+ */
+import { makeAttribute, type AttrValue } from './attributes.js';
+import { DataType as DT, type NumericArray } from './dtypes.js';
+import type { Graph, Node } from './graph.js';
+import { encodeTensor } from './tensor-proto.js';
+
+export interface NodeOptions {
+  /** Number of outputs (default 1). */
+  outputs?: number;
+  domain?: string;
+  /** Prefix for the node and value names. */
+  name?: string;
+  /** Explicit output names (instead of fresh ones). */
+  outputNames?: string[];
+}
+
+export class GraphBuilder {
+  private counter = 0;
+  private readonly used: Set<string>;
+  private readonly constCache = new Map<string, string>();
+
+  constructor(readonly graph: Graph, private readonly prefix = 'gibbon') {
+    this.used = new Set<string>();
+    for (const n of graph.nodes) {
+      this.used.add(n.name);
+      for (const o of n.outputs) this.used.add(o);
+    }
+    for (const v of graph.inputs) this.used.add(v.name);
+    for (const k of graph.initializers.keys()) this.used.add(k);
+  }
+
+  /** A value or node name not used anywhere in the graph. */
+  fresh(hint: string): string {
+    let name: string;
+    do name = `${this.prefix}/${hint}_${this.counter++}`;
+    while (this.used.has(name));
+    this.used.add(name);
+    return name;
+  }
+
+  /** Emits a node; returns its output names. */
+  node(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue | undefined> = {}, options: NodeOptions = {}): string[] {
+    const hint = options.name ?? opType;
+    const count = options.outputNames?.length ?? options.outputs ?? 1;
+    const outputs = options.outputNames ?? Array.from({ length: count }, () => this.fresh(hint));
+    for (const o of outputs) this.used.add(o);
+    const attributes = Object.entries(attrs)
+      .filter((e): e is [string, AttrValue] => e[1] !== undefined)
+      .map(([k, v]) => makeAttribute(k, v));
+    const node: Node = { name: this.fresh(`${hint}_node`), opType, domain: options.domain ?? '', inputs: [...inputs], outputs, attributes };
+    this.graph.nodes.push(node);
+    return outputs;
+  }
+
+  /** Emits a single-output node; returns its output name. */
+  op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue | undefined> = {}, options: NodeOptions = {}): string {
+    return this.node(opType, inputs, attrs, { ...options, outputs: 1 })[0]!;
+  }
+
+  /** An initializer holding the given values (deduplicated for small constants). */
+  constant(dataType: number, dims: readonly number[], data: NumericArray, hint = 'const'): string {
+    const small = data.length <= 16;
+    const key = small ? `${dataType}|${dims.join(',')}|${Array.from(data as ArrayLike<number | bigint>, String).join(',')}` : '';
+    if (small) {
+      const cached = this.constCache.get(key);
+      if (cached) return cached;
+    }
+    const name = this.fresh(hint);
+    this.graph.initializers.set(name, encodeTensor(name, dataType, dims, data));
+    if (small) this.constCache.set(key, name);
+    return name;
+  }
+
+  int64s(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    return this.constant(DT.INT64, dims, BigInt64Array.from(values, (v) => BigInt(v)), 'i64');
+  }
+
+  int64Scalar(value: number): string {
+    return this.constant(DT.INT64, [], BigInt64Array.of(BigInt(value)), 'i64');
+  }
+
+  /** A float scalar (or tensor) of the given ONNX float type. */
+  scalar(value: number, dataType: number = DT.FLOAT, dims: readonly number[] = []): string {
+    const n = dims.reduce((a, b) => a * b, 1);
+    const data = dataType === DT.DOUBLE ? new Float64Array(n).fill(value) : new Float32Array(n).fill(value);
+    if (dataType !== DT.FLOAT && dataType !== DT.DOUBLE) {
+      // float16 and friends: make a float32 constant and cast it.
+      return this.op('Cast', [this.constant(DT.FLOAT, dims, data, 'f32')], { to: dataType });
+    }
+    return this.constant(dataType, dims, data, 'f');
+  }
+}
