@@ -1,5 +1,9 @@
 /** Every gradient rule gibbon ships, as a plain list (the registry is built from it). */
 import type { VjpRule } from '../vjp-rule.js';
+import { ELEMENTWISE_RULES } from './elementwise-rules.js';
+import { SHAPE_RULES } from './shape-rules.js';
+import { CONV_RULES } from './conv-rules.js';
+import { POOL_NORM_RULES } from './pool-norm-rules.js';
 import { addVjp } from './Add.js';
 import { divVjp } from './Div.js';
 import { flattenVjp } from './Flatten.js';
@@ -20,7 +24,7 @@ import { topKVjp } from './TopK.js';
 import { unsqueezeVjp } from './Unsqueeze.js';
 import { whereVjp } from './Where.js';
 
-export const ALL_RULES: readonly VjpRule[] = [
+const CORE_RULES: readonly VjpRule[] = [
   addVjp,
   divVjp,
   flattenVjp,
@@ -41,3 +45,6 @@ export const ALL_RULES: readonly VjpRule[] = [
   unsqueezeVjp,
   whereVjp,
 ];
+
+/** Families are listed in their own files (elementwise, shape, conv, pool/norm) so they can grow independently. */
+export const ALL_RULES: readonly VjpRule[] = [...CORE_RULES, ...ELEMENTWISE_RULES, ...SHAPE_RULES, ...CONV_RULES, ...POOL_NORM_RULES];
