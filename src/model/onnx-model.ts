@@ -1,0 +1,293 @@
+/**
+ * OnnxModel: a classifier from an ONNX file, run by onnxruntime, with exact gradients from a
+ * gradient graph built once per loss and reused. Inputs of any batch size are split into batches
+ * (padded when the model has a fixed batch dimension). Call dispose() to free the sessions.
+ */
+import { GibbonError } from '../errors.js';
+import {
+  buildGradientGraph,
+  findLogits,
+  gradOutputName,
+  LABELS_INPUT,
+  LOGITS_OUTPUT,
+  LOSS_OUTPUT,
+  TARGETS_INPUT,
+  type GradientGraph,
+} from '../autodiff/gradient-graph.js';
+import { isTargetedLoss, type LossName } from '../autodiff/loss-heads.js';
+import type { NonDifferentiablePolicy } from '../autodiff/backprop.js';
+import { canonicalize } from '../onnx/canonicalize.js';
+import { isFloatType } from '../onnx/dtypes.js';
+import { loadModel, serializeModel, type ModelIR } from '../onnx/model.js';
+import { Session, defaultThreads } from '../runtime/session.js';
+import { size, type AnyTensor, type Tensor } from '../tensor/tensor.js';
+
+export interface OnnxModelOptions {
+  /** onnxruntime intra-op threads (default: number of cores). */
+  threads?: number;
+  /** Largest batch per onnxruntime run (default 256). */
+  batchSize?: number;
+  /** Sizes for symbolic non-batch input dimensions. */
+  inputShapes?: Record<string, readonly (number | null)[]>;
+  /** Policy at Round/Sign/… in gradients: 'zero' (true gradient) or 'identity' (BPDA straight-through). */
+  nonDifferentiable?: NonDifferentiablePolicy;
+}
+
+export interface LossAndGrad {
+  /** Per-example loss (N). */
+  readonly loss: Float32Array;
+  /** d(Σ loss)/dx, shaped like x. */
+  readonly grad: Tensor;
+  readonly logits: Tensor;
+}
+
+export interface ParamGrads {
+  readonly loss: Float32Array;
+  /** Gradient per initializer name of the SUM (or mean) of the loss over the batch. */
+  readonly grads: Map<string, Tensor>;
+  readonly logits: Tensor;
+}
+
+type Labels = Int32Array | BigInt64Array | readonly number[];
+
+export class OnnxModel {
+  private readonly gradGraphs = new Map<string, Promise<{ graph: GradientGraph; session: Session }>>();
+  private disposed = false;
+
+  private constructor(
+    readonly ir: ModelIR,
+    private readonly forward: Session,
+    readonly inputName: string,
+    /** Input shape; null marks the batch (or another dynamic) dimension. */
+    readonly inputShape: readonly (number | null)[],
+    readonly numClasses: number,
+    /** True when the model's output is a Softmax (probabilities); gradients then use its input. */
+    readonly outputsProbabilities: boolean,
+    private readonly logitsName: string,
+    private readonly options: OnnxModelOptions,
+  ) {}
+
+  static async load(source: string | ModelIR, options: OnnxModelOptions = {}): Promise<OnnxModel> {
+    const ir = typeof source === 'string' ? loadModel(source) : source;
+    const canon = canonicalize(ir);
+    const g = canon.graph;
+    const input = g.inputs.find((v) => isFloatType(v.dataType));
+    if (!input) throw new GibbonError('invalid_model', `${ir.path ?? 'model'} has no float input`, { path: ir.path });
+    if (g.inputs.length > 1) {
+      const others = g.inputs.filter((v) => v !== input).map((v) => v.name);
+      throw new GibbonError('invalid_model', `${ir.path ?? 'model'} has several inputs (${[input.name, ...others].join(', ')}); gibbon expects one image/feature input`, { path: ir.path });
+    }
+    const found = findLogits(g);
+    g.outputs = [{ name: found.logits, dataType: 0, shape: null }];
+    const label = ir.path ?? 'model';
+    const forward = await Session.create(serializeModel(canon), { threads: options.threads ?? defaultThreads(), label });
+    const shape = (input.shape ?? []).map((d, i) => (typeof d === 'number' && d > 0 ? d : (options.inputShapes?.[input.name]?.[i] ?? null)));
+    // One small run tells the number of classes and checks the model runs at all.
+    const probeBatch = typeof shape[0] === 'number' ? shape[0] : 1;
+    const probeShape = shape.map((d, i) => (i === 0 ? probeBatch : d));
+    if (probeShape.some((d) => d === null)) {
+      throw new GibbonError('invalid_model', `input '${input.name}' has dynamic non-batch dimensions [${(input.shape ?? []).join(', ')}]; pass inputShapes`, { option: 'inputShapes' });
+    }
+    const out = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(probeShape as number[])), shape: probeShape as number[] } });
+    const logits = out[found.logits]!;
+    if (logits.shape.length !== 2) {
+      await forward.dispose();
+      throw new GibbonError('invalid_model', `output '${found.output}' has shape [${logits.shape.join(', ')}]; a classifier should output (batch, classes)`, { path: ir.path });
+    }
+    return new OnnxModel(ir, forward, input.name, shape, logits.shape[1]!, found.source === 'softmax-input', found.logits, options);
+  }
+
+  /** The fixed batch size, if the model has one. */
+  get fixedBatch(): number | undefined {
+    const b = this.inputShape[0];
+    return typeof b === 'number' ? b : undefined;
+  }
+
+  private get batchSize(): number {
+    return this.fixedBatch ?? this.options.batchSize ?? 256;
+  }
+
+  /** Checks that x fits the model input; names expected and found shapes. */
+  checkInput(x: Tensor, what = 'input'): void {
+    const expected = this.inputShape.slice(1);
+    const got = x.shape.slice(1);
+    if (x.shape.length !== this.inputShape.length || expected.some((d, i) => d !== null && d !== got[i])) {
+      throw new GibbonError(
+        'invalid_input',
+        `${what} has shape [${x.shape.join(', ')}] but the model expects [N, ${expected.map((d) => d ?? '?').join(', ')}]`,
+        { option: what },
+      );
+    }
+    for (let i = 0; i < x.data.length; i++) {
+      if (!Number.isFinite(x.data[i]!)) {
+        throw new GibbonError('invalid_input', `${what} contains ${Number.isNaN(x.data[i]!) ? 'NaN' : 'Inf'} at flat index ${i}`, { option: what });
+      }
+    }
+  }
+
+  checkLabels(labels: Labels, n: number, what = 'labels'): void {
+    if (labels.length !== n) throw new GibbonError('invalid_input', `${what} has ${labels.length} entries but the input has ${n} examples`, { option: what });
+    for (let i = 0; i < labels.length; i++) {
+      const v = Number(labels[i]);
+      if (!Number.isInteger(v) || v < 0 || v >= this.numClasses) {
+        throw new GibbonError('invalid_input', `${what}[${i}] = ${v} is not a class of this model (0…${this.numClasses - 1})`, { option: what });
+      }
+    }
+  }
+
+  /** Calls fn on each batch [start, end), padding the last batch for fixed-batch models. */
+  private async eachBatch(n: number, fn: (start: number, end: number, padded: number) => Promise<void>): Promise<void> {
+    const bs = this.batchSize;
+    for (let start = 0; start < n; start += bs) {
+      const end = Math.min(n, start + bs);
+      await fn(start, end, this.fixedBatch ?? end - start);
+    }
+  }
+
+  private feedX(x: Tensor, start: number, end: number, padded: number): AnyTensor {
+    const row = size(x.shape.slice(1));
+    let data = x.data.subarray(start * row, end * row);
+    if (padded !== end - start) {
+      const full = new Float32Array(padded * row);
+      full.set(data);
+      data = full;
+    }
+    return { type: 'float32', data, shape: [padded, ...x.shape.slice(1)] };
+  }
+
+  private static feedLabels(labels: Labels, start: number, end: number, padded: number): AnyTensor {
+    const data = new BigInt64Array(padded);
+    for (let i = start; i < end; i++) data[i - start] = BigInt(labels[i]!);
+    return { type: 'int64', data, shape: [padded] };
+  }
+
+  /** Class scores before any final Softmax (N, C). */
+  async logits(x: Tensor): Promise<Tensor> {
+    this.checkInput(x);
+    const n = x.shape[0]!;
+    const out = new Float32Array(n * this.numClasses);
+    await this.eachBatch(n, async (start, end, padded) => {
+      const r = await this.forward.run({ [this.inputName]: this.feedX(x, start, end, padded) });
+      out.set((r[this.logitsName]!.data as Float32Array).subarray(0, (end - start) * this.numClasses), start * this.numClasses);
+    });
+    return { data: out, shape: [n, this.numClasses] };
+  }
+
+  /** Predicted class per example. */
+  async predict(x: Tensor): Promise<Int32Array> {
+    const z = await this.logits(x);
+    const c = this.numClasses;
+    const out = new Int32Array(x.shape[0]!);
+    for (let i = 0; i < out.length; i++) {
+      let best = 0;
+      for (let j = 1; j < c; j++) if (z.data[i * c + j]! > z.data[i * c + best]!) best = j;
+      out[i] = best;
+    }
+    return out;
+  }
+
+  private gradientGraph(loss: LossName, wrt: 'input' | 'params', reduction: 'sum' | 'mean'): Promise<{ graph: GradientGraph; session: Session }> {
+    const key = `${loss}|${wrt}|${reduction}`;
+    let entry = this.gradGraphs.get(key);
+    if (!entry) {
+      entry = (async () => {
+        const graph = await buildGradientGraph(this.ir, {
+          wrt,
+          loss,
+          reduction,
+          inputShapes: this.options.inputShapes,
+          nonDifferentiable: this.options.nonDifferentiable,
+        });
+        const session = await Session.create(serializeModel(graph.model), { threads: this.options.threads ?? defaultThreads(), label: `${this.ir.path ?? 'model'} (${loss} gradient)` });
+        return { graph, session };
+      })();
+      this.gradGraphs.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** The gradient graph used for a loss (built on first use), e.g. to list non-differentiable ops. */
+  async gradientGraphFor(loss: LossName, wrt: 'input' | 'params' = 'input'): Promise<GradientGraph> {
+    return (await this.gradientGraph(loss, wrt, 'sum')).graph;
+  }
+
+  /** Per-example loss and the gradient of the summed loss with respect to the input. */
+  async lossAndGrad(x: Tensor, labels: Labels, loss: LossName = 'ce', targets?: Labels): Promise<LossAndGrad> {
+    this.checkInput(x);
+    const n = x.shape[0]!;
+    this.checkLabels(labels, n);
+    if (isTargetedLoss(loss)) {
+      if (!targets) throw new GibbonError('invalid_option', `loss '${loss}' needs targets`, { option: 'targets' });
+      this.checkLabels(targets, n, 'targets');
+    }
+    const { session } = await this.gradientGraph(loss, 'input', 'sum');
+    const lossOut = new Float32Array(n);
+    const grad = new Float32Array(x.data.length);
+    const logits = new Float32Array(n * this.numClasses);
+    const row = size(x.shape.slice(1));
+    const gradName = gradOutputName(this.inputName);
+    await this.eachBatch(n, async (start, end, padded) => {
+      const feeds: Record<string, AnyTensor> = {
+        [this.inputName]: this.feedX(x, start, end, padded),
+        [LABELS_INPUT]: OnnxModel.feedLabels(labels, start, end, padded),
+      };
+      if (targets) feeds[TARGETS_INPUT] = OnnxModel.feedLabels(targets, start, end, padded);
+      const r = await session.run(feeds, [LOSS_OUTPUT, LOGITS_OUTPUT, gradName]);
+      const k = end - start;
+      lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
+      logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);
+      grad.set((r[gradName]!.data as Float32Array).subarray(0, k * row), start * row);
+    });
+    return { loss: lossOut, grad: { data: grad, shape: [...x.shape] }, logits: { data: logits, shape: [n, this.numClasses] } };
+  }
+
+  /** Gradients of the summed (or mean) loss with respect to all trainable initializers. */
+  async paramGrads(x: Tensor, labels: Labels, loss: LossName = 'ce', reduction: 'sum' | 'mean' = 'sum'): Promise<ParamGrads> {
+    this.checkInput(x);
+    const n = x.shape[0]!;
+    this.checkLabels(labels, n);
+    if (isTargetedLoss(loss)) throw new GibbonError('invalid_option', 'parameter gradients support untargeted losses only', { option: 'loss' });
+    if (this.fixedBatch !== undefined && this.fixedBatch !== n) {
+      throw new GibbonError('invalid_input', `model has a fixed batch of ${this.fixedBatch}; parameter gradients need exactly that many examples`);
+    }
+    const { graph, session } = await this.gradientGraph(loss, 'params', 'sum');
+    const lossOut = new Float32Array(n);
+    const logits = new Float32Array(n * this.numClasses);
+    const sums = new Map<string, Float32Array>();
+    const shapes = new Map<string, number[]>();
+    await this.eachBatch(n, async (start, end, padded) => {
+      const r = await session.run({ [this.inputName]: this.feedX(x, start, end, padded), [LABELS_INPUT]: OnnxModel.feedLabels(labels, start, end, padded) });
+      const k = end - start;
+      lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
+      logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);
+      for (const [w, out] of graph.gradOutputs) {
+        const t = r[out]!;
+        const acc = sums.get(w);
+        if (acc) for (let i = 0; i < acc.length; i++) acc[i]! += (t.data as Float32Array)[i]!;
+        else {
+          sums.set(w, Float32Array.from(t.data as Float32Array));
+          shapes.set(w, [...t.shape]);
+        }
+      }
+    });
+    const grads = new Map<string, Tensor>();
+    for (const [w, data] of sums) {
+      if (reduction === 'mean') for (let i = 0; i < data.length; i++) data[i]! /= n;
+      grads.set(w, { data, shape: shapes.get(w)! });
+    }
+    return { loss: lossOut, grads, logits: { data: logits, shape: [n, this.numClasses] } };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.forward.dispose();
+    for (const entry of this.gradGraphs.values()) {
+      try {
+        await (await entry).session.dispose();
+      } catch {
+        // a graph that failed to build has no session to free
+      }
+    }
+  }
+}
