@@ -10,6 +10,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, OperatorSetIdProtoSchema, TensorProto_DataLocation, type ModelProto, type TensorProto, type GraphProto } from 'onnx-buf';
 import { GibbonError } from '../errors.js';
 import { graphFromProto, graphToProto, type Graph } from './graph.js';
+import { validateGraph } from './validate.js';
 
 /** Lowest and highest default-domain opsets gibbon accepts. */
 export const MIN_OPSET = 9;
@@ -52,6 +53,7 @@ export function parseModel(bytes: Uint8Array, options: { path?: string; baseDir?
     throw new GibbonError('unsupported_opset', `${where} uses default-domain opset ${opset}; gibbon supports opsets ${MIN_OPSET}–${MAX_OPSET}`, { path: options.path });
   }
   const graph = graphFromProto(proto.graph);
+  validateGraph(graph, where);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return { proto, graph, opset, path: options.path, sha256 };
 }

@@ -1,0 +1,182 @@
+/**
+ * `npm run bench [-- --json] [--threads 1,2] [--models a,b] [--tasks t1,t2] [--no-peer]`
+ * Throughput (images/s) of forward, input_grad (forward + CE + input gradient), pgd40 (40 PGD
+ * steps with projection per image) and train_step (forward + all weight gradients + SGD update,
+ * weights fed as inputs as in training) at batch 128, against PyTorch measured in the same run
+ * by ../shared/tools/peer_speed.py when python3-torch is installed (else manifest figures).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildGradientGraph, gradOutputName, LABELS_INPUT } from '../src/autodiff/gradient-graph.js';
+import { OnnxModel } from '../src/model/onnx-model.js';
+import { loadModel, serializeModel, type ModelIR } from '../src/onnx/model.js';
+import { decodeTensor } from '../src/onnx/tensor-proto.js';
+import { Session } from '../src/runtime/session.js';
+import type { AnyTensor, Tensor } from '../src/tensor/tensor.js';
+import { madryCnn } from './models.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SHARED = resolve(ROOT, '..', 'shared');
+const BATCH = 128;
+
+interface Result { model: string; task: string; batch: number; threads: number; images_per_s: number; peer_images_per_s?: number; ratio?: number; peer_source?: string }
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '1,2' },
+    models: { type: 'string', default: 'mnist_mlp,mnist_cnn,madry_cnn' },
+    tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step' },
+    'no-peer': { type: 'boolean', default: false },
+    reps: { type: 'string', default: '7' },
+  },
+});
+
+function modelIR(name: string): ModelIR {
+  if (name === 'madry_cnn') return madryCnn(0);
+  const candidates = [join(ROOT, 'test', 'fixtures', 'reference', name, `${name}.onnx`), join(SHARED, 'reference', name, `${name}.onnx`)];
+  const path = candidates.find(existsSync);
+  if (!path) throw new Error(`no ONNX file for ${name} (looked in ${candidates.join(', ')})`);
+  return loadModel(path);
+}
+
+function randomBatch(seed: number): { x: Tensor; y: Int32Array } {
+  let s = seed;
+  const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  return { x: { data: Float32Array.from({ length: BATCH * 784 }, r), shape: [BATCH, 1, 28, 28] }, y: Int32Array.from({ length: BATCH }, () => Math.floor(r() * 10)) };
+}
+
+async function median(fn: () => Promise<void>, reps: number): Promise<number> {
+  await fn();
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    times.push((performance.now() - t) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** The PGD-40 step of the reference peer: x ← clip(min(max(x + 0.01·sign(g), x0 − 0.3), x0 + 0.3), 0, 1). */
+async function pgd40(model: OnnxModel, x0: Tensor, y: Int32Array): Promise<void> {
+  const adv = Float32Array.from(x0.data);
+  for (let k = 0; k < 40; k++) {
+    const { grad } = await model.lossAndGrad({ data: adv, shape: x0.shape }, y, 'ce');
+    for (let i = 0; i < adv.length; i++) {
+      const g = grad.data[i]!;
+      const stepped = adv[i]! + (g > 0 ? 0.01 : g < 0 ? -0.01 : 0);
+      const lo = Math.max(0, x0.data[i]! - 0.3);
+      const hi = Math.min(1, x0.data[i]! + 0.3);
+      adv[i] = stepped < lo ? lo : stepped > hi ? hi : stepped;
+    }
+  }
+}
+
+async function trainStepRunner(ir: ModelIR, threads: number): Promise<{ step: (x: Tensor, y: Int32Array) => Promise<void>; dispose: () => Promise<void> }> {
+  const gg = await buildGradientGraph(ir, { wrt: 'params', loss: 'ce', reduction: 'mean', paramsAsInputs: true });
+  const session = await Session.create(serializeModel(gg.model), { threads, label: 'train step' });
+  const weights = new Map<string, AnyTensor>();
+  for (const name of gg.paramInputs) {
+    const t = decodeTensor(gg.model.graph.initializers.get(name)!);
+    weights.set(name, { type: 'float32', data: Float32Array.from(t.data as Float32Array), shape: [...t.dims] });
+  }
+  const lr = 0.01;
+  return {
+    async step(x, y) {
+      const feeds: Record<string, AnyTensor> = {
+        [gg.input]: { type: 'float32', data: x.data, shape: x.shape },
+        [LABELS_INPUT]: { type: 'int64', data: BigInt64Array.from(y, (v) => BigInt(v)), shape: [y.length] },
+      };
+      for (const [k, v] of weights) feeds[k] = v;
+      const r = await session.run(feeds, gg.paramInputs.map(gradOutputName));
+      for (const [k, v] of weights) {
+        const g = r[gradOutputName(k)]!.data as Float32Array;
+        const w = v.data as Float32Array;
+        for (let i = 0; i < w.length; i++) w[i]! -= lr * g[i]!;
+      }
+    },
+    dispose: () => session.dispose(),
+  };
+}
+
+function peerFigures(threads: number): { source: string; results: Result[] } | undefined {
+  if (!values['no-peer']) {
+    const script = join(SHARED, 'tools', 'peer_speed.py');
+    if (existsSync(script)) {
+      try {
+        // Run through its shebang (Debian's /usr/bin/python3 has python3-torch; a pyenv python3 on PATH may not).
+        const out = execFileSync(script, [String(threads), String(BATCH)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 600_000 });
+        const parsed = JSON.parse(out) as { peer: string; results: Result[] };
+        return { source: `${parsed.peer} (same run)`, results: parsed.results };
+      } catch {
+        // python3-torch missing: fall back to the manifest's older figures below
+      }
+    }
+  }
+  return manifestFigures(threads);
+}
+
+function manifestFigures(threads: number): { source: string; results: Result[] } | undefined {
+  const manifestPath = join(SHARED, 'reference', 'manifest.json');
+  if (!existsSync(manifestPath) || threads !== 2) return undefined;
+  const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { peer_speed: { results: Record<string, Record<string, number>> } };
+  const keys: Record<string, string> = { forward: 'forward_images_per_s', input_grad: 'forward_plus_input_grad_images_per_s', pgd40: 'pgd40_attack_images_per_s', train_step: 'train_step_images_per_s' };
+  const results: Result[] = [];
+  for (const [model, figs] of Object.entries(m.peer_speed.results)) {
+    for (const [task, key] of Object.entries(keys)) results.push({ model, task, batch: BATCH, threads: 2, images_per_s: figs[key]! });
+  }
+  return { source: 'manifest.json peer_speed (older run, other load)', results };
+}
+
+async function main(): Promise<void> {
+  const threadList = values.threads!.split(',').map(Number);
+  const models = values.models!.split(',');
+  const tasks = new Set(values.tasks!.split(','));
+  const reps = Number(values.reps);
+  const results: Result[] = [];
+  const log = (s: string): void => void process.stderr.write(s + '\n');
+  for (const threads of threadList) {
+    const peer = peerFigures(threads);
+    for (const name of models) {
+      const ir = modelIR(name);
+      const model = await OnnxModel.load(ir, { threads, batchSize: BATCH });
+      const { x, y } = randomBatch(7);
+      const record = async (task: string, fn: () => Promise<void>, r = reps): Promise<void> => {
+        if (!tasks.has(task)) return;
+        const seconds = await median(fn, r);
+        const res: Result = { model: name, task, batch: BATCH, threads, images_per_s: BATCH / seconds };
+        let p = peer?.results.find((q) => q.model === name && q.task === task && q.threads === threads);
+        let source = peer?.source;
+        if (!p) {
+          const fallback = manifestFigures(threads);
+          p = fallback?.results.find((q) => q.model === name && q.task === task);
+          source = fallback?.source;
+        }
+        if (p) Object.assign(res, { peer_images_per_s: p.images_per_s, ratio: res.images_per_s / p.images_per_s, peer_source: source });
+        results.push(res);
+        log(`${name.padEnd(10)} ${task.padEnd(11)} threads ${threads}  ${res.images_per_s.toFixed(1).padStart(9)} img/s` + (res.ratio ? `  PyTorch ${p!.images_per_s.toFixed(1).padStart(9)}  ratio ${res.ratio.toFixed(2)}× [${res.peer_source?.includes("same run") ? "same run" : "manifest"}]` : ''));
+      };
+      await record('forward', async () => void (await model.logits(x)));
+      await record('input_grad', async () => void (await model.lossAndGrad(x, y, 'ce')));
+      await record('pgd40', () => pgd40(model, x, y), 3);
+      await model.dispose();
+      if (tasks.has('train_step')) {
+        const trainer = await trainStepRunner(ir, threads);
+        await record('train_step', () => trainer.step(x, y));
+        await trainer.dispose();
+      }
+    }
+    if (peer) log(`peer: ${peer.source}`);
+  }
+  if (values.json) process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
