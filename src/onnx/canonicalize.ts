@@ -85,8 +85,9 @@ function upgradeNode(n: Node, opset: number, b: GraphBuilder): Node | null {
   switch (n.opType) {
     case 'Clip':
       if (opset < 11) {
-        const min = b.scalar(a.float('min', -3.4028234663852886e38));
-        const max = b.scalar(a.float('max', 3.4028234663852886e38));
+        // CastLike keeps the bounds in the input's float type (float16/float64 models).
+        const min = b.op('CastLike', [b.scalar(a.float('min', -3.4028234663852886e38)), input(0)]);
+        const max = b.op('CastLike', [b.scalar(a.float('max', 3.4028234663852886e38)), input(0)]);
         return { ...n, inputs: [input(0), min, max], attributes: without(n, ['min', 'max']) };
       }
       return n;
@@ -114,7 +115,7 @@ function upgradeNode(n: Node, opset: number, b: GraphBuilder): Node | null {
     case 'Pad':
       if (opset < 11) {
         const pads = a.ints('pads');
-        const value = b.scalar(a.float('value', 0));
+        const value = b.op('CastLike', [b.scalar(a.float('value', 0)), input(0)]);
         return { ...n, inputs: [input(0), b.int64s(pads), value], attributes: without(n, ['pads', 'value']) };
       }
       return n;

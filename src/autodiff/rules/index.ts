@@ -5,6 +5,7 @@ import { SHAPE_RULES } from './shape-rules.js';
 import { CONV_RULES } from './conv-rules.js';
 import { POOL_NORM_RULES } from './pool-norm-rules.js';
 import { addVjp } from './Add.js';
+import { castLikeVjp } from './CastLike.js';
 import { divVjp } from './Div.js';
 import { flattenVjp } from './Flatten.js';
 import { gatherElementsVjp } from './GatherElements.js';
@@ -26,6 +27,7 @@ import { whereVjp } from './Where.js';
 
 const CORE_RULES: readonly VjpRule[] = [
   addVjp,
+  castLikeVjp,
   divVjp,
   flattenVjp,
   gatherElementsVjp,
