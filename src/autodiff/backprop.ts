@@ -48,11 +48,17 @@ export function backprop(o: BackpropOptions): BackpropResult {
   const isFloat = (v: string): boolean => v !== '' && isFloatType(facts.get(v)?.dataType ?? 0);
 
   const order = topologicalSort(graph);
-  // Values that depend on a wrt value through float values.
+  // A quantiser (Round, QuantizeLinear, a Cast from float to an integer …) is non-differentiable.
+  const isNonDifferentiable = (n: Node): boolean =>
+    n.domain === '' && (NON_DIFF.has(n.opType) || (n.opType === 'Cast' && isFloat(n.inputs[0]!) && !isFloat(n.outputs[0]!)));
+  // Values that depend on a wrt value through float values, or through a quantiser's output
+  // (so that quantise → dequantise chains are found and reported, and can be made straight-through).
   const reachable = new Set<string>(o.wrt.filter(isFloat));
   for (const n of order) {
     if (NO_GRAD.has(n.opType) && n.domain === '') continue;
-    if (n.inputs.some((i) => reachable.has(i))) for (const out of n.outputs) if (isFloat(out)) reachable.add(out);
+    if (!n.inputs.some((i) => reachable.has(i))) continue;
+    const quantiser = isNonDifferentiable(n) && reachable.has(n.inputs[0]!);
+    for (const out of n.outputs) if (out && (isFloat(out) || quantiser)) reachable.add(out);
   }
   const needed = ancestorsOf(graph, o.seeds.map((s) => s.value));
 
@@ -78,9 +84,13 @@ export function backprop(o: BackpropOptions): BackpropResult {
     if (!node.inputs.some((i) => reachable.has(i)) || !node.outputs.some((x) => needed.has(x))) continue;
     const dYs = node.outputs.map((x) => (x ? total(x) : null));
     if (dYs.every((d) => d === null)) continue;
-    if (node.domain === '' && NON_DIFF.has(node.opType)) {
+    if (isNonDifferentiable(node)) {
       nonDifferentiableNodes.push({ name: node.name, opType: node.opType });
-      if (o.nonDifferentiable === 'identity' && dYs[0] && reachable.has(node.inputs[0]!)) push(node.inputs[0]!, dYs[0]);
+      const x = node.inputs[0]!;
+      if (o.nonDifferentiable === 'identity' && dYs[0] && reachable.has(x)) {
+        // Straight-through (BPDA with the identity as surrogate): dX = dY, summed over broadcast axes.
+        push(x, unbroadcast(b, dYs[0], fact(node.outputs[0]!).shape, x, fact(x).shape));
+      }
       continue;
     }
     const rule = registry.lookup(node.opType, o.opset, node.domain);

@@ -63,11 +63,8 @@ export interface GradientGraph {
   readonly nonDifferentiableNodes: readonly { name: string; opType: string }[];
 }
 
-let defaultRegistry: VjpRegistry | undefined;
-export function defaultVjpRegistry(): VjpRegistry {
-  defaultRegistry ??= createVjpRegistry(ALL_RULES);
-  return defaultRegistry;
-}
+/** The registry of all shipped rules (immutable). */
+export const DEFAULT_VJP_REGISTRY: VjpRegistry = createVjpRegistry(ALL_RULES);
 
 /** Renames a value everywhere in the graph (no-op if absent). */
 export function renameValue(g: Graph, from: string, to: string): void {
@@ -116,7 +113,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   const trainable = trainableInitializers(source); // before Constant folding adds initializers
   const model = canonicalize(source);
   const g = model.graph;
-  const registry = options.registry ?? defaultVjpRegistry();
+  const registry = options.registry ?? DEFAULT_VJP_REGISTRY;
   const dataInputs = g.inputs.filter((v) => isFloatType(v.dataType));
   if (dataInputs.length === 0) throw new GibbonError('invalid_model', 'model has no float input to differentiate');
   const input = dataInputs[0]!.name;

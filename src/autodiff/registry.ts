@@ -25,7 +25,7 @@ export function createVjpRegistry(rules: readonly VjpRule[]): VjpRegistry {
   return Object.freeze({
     lookup(opType: string, opset: number, domain = ''): VjpRule | undefined {
       const list = table.get(`${domain === 'ai.onnx' ? '' : domain}::${opType}`);
-      return list?.find((r) => r.sinceVersion <= opset) ?? list?.[list.length - 1];
+      return list?.find((r) => r.sinceVersion <= opset);
     },
     supportedOps,
   });

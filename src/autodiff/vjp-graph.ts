@@ -9,7 +9,7 @@ import { GraphBuilder } from '../onnx/builder.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import type { ModelIR } from '../onnx/model.js';
 import { backprop, type NonDifferentiablePolicy } from './backprop.js';
-import { defaultVjpRegistry, gradOutputName } from './gradient-graph.js';
+import { DEFAULT_VJP_REGISTRY, gradOutputName } from './gradient-graph.js';
 import { probeValues } from './probe.js';
 import type { VjpRegistry } from './registry.js';
 
@@ -53,7 +53,7 @@ export async function buildVjpGraph(source: ModelIR, options: VjpGraphOptions): 
     graph: { ...g, nodes: forwardNodes },
     builder: b,
     facts,
-    registry: options.registry ?? defaultVjpRegistry(),
+    registry: options.registry ?? DEFAULT_VJP_REGISTRY,
     opset: model.opset,
     wrt: options.wrt,
     seeds,

@@ -13,6 +13,7 @@ import type { Graph } from '../../onnx/graph.js';
 import { serializeModel, type ModelIR } from '../../onnx/model.js';
 import { Session } from '../../runtime/session.js';
 import type { AnyTensor } from '../../tensor/tensor.js';
+import type { VjpRegistry } from '../registry.js';
 import { buildVjpGraph, cotangentInputName } from '../vjp-graph.js';
 import { gradOutputName } from '../gradient-graph.js';
 
@@ -54,6 +55,8 @@ export interface GradCheckSpec {
   seed?: number;
   /** Extra graph nodes added after the op, e.g. to square its output. Rarely needed. */
   decorate?: (b: GraphBuilder, outputs: string[]) => string[];
+  /** Rules to differentiate with (default: every rule gibbon ships); lets a test plant a wrong rule. */
+  registry?: VjpRegistry;
 }
 
 export interface GradCheckResult {
@@ -116,7 +119,7 @@ export async function gradCheck(spec: GradCheckSpec): Promise<GradCheckResult> {
   const model: ModelIR = { proto, graph, opset };
 
   const forward = await Session.create(serializeModel(model), { threads: 1, label: `${spec.opType} forward` });
-  const vjp = await buildVjpGraph(model, { wrt, outputs: diffOuts });
+  const vjp = await buildVjpGraph(model, { wrt, outputs: diffOuts, registry: spec.registry });
   const backward = await Session.create(serializeModel(vjp.model), { threads: 1, label: `${spec.opType} vjp` });
   try {
     const base = await forward.run(feeds);
