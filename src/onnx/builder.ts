@@ -74,12 +74,13 @@ export class GraphBuilder {
     return name;
   }
 
+  /** int64 constants; values beyond the int64 range (e.g. 2**63 read back from INT64_MAX) are clamped, not wrapped. */
   int64s(values: readonly number[], dims: readonly number[] = [values.length]): string {
-    return this.constant(DT.INT64, dims, BigInt64Array.from(values, (v) => BigInt(v)), 'i64');
+    return this.constant(DT.INT64, dims, BigInt64Array.from(values, toInt64), 'i64');
   }
 
   int64Scalar(value: number): string {
-    return this.constant(DT.INT64, [], BigInt64Array.of(BigInt(value)), 'i64');
+    return this.constant(DT.INT64, [], BigInt64Array.of(toInt64(value)), 'i64');
   }
 
   /** A float scalar (or tensor) of the given ONNX float type. */
@@ -92,4 +93,13 @@ export class GraphBuilder {
     }
     return this.constant(dataType, dims, data, 'f');
   }
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+function toInt64(v: number): bigint {
+  if (!Number.isFinite(v)) return v > 0 ? INT64_MAX : INT64_MIN;
+  const b = BigInt(Math.trunc(v));
+  return b > INT64_MAX ? INT64_MAX : b < INT64_MIN ? INT64_MIN : b;
 }

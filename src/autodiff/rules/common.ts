@@ -1,5 +1,6 @@
 /** Small emitters shared by gradient rules (never re-implement these in a rule). */
 import type { GraphBuilder } from '../../onnx/builder.js';
+import { DataType as DT } from '../../onnx/dtypes.js';
 import type { VjpContext } from '../vjp-rule.js';
 
 export type Shape = readonly (number | null)[];
@@ -37,4 +38,39 @@ export function normalizeAxis(axis: number, rank: number): number {
 /** The gradient of output i, or zeros shaped like that output when it does not reach the loss. */
 export function dYOrZeros(ctx: VjpContext, i: number): string {
   return ctx.dY(i) ?? zerosLike(ctx, ctx.output(i));
+}
+
+/** Size of axis `axis` of `value` as a 1-element int64 tensor, read at run time. */
+export function dimOf(b: GraphBuilder, value: string, axis: number): string {
+  return b.op('Shape', [value], { start: axis, end: axis + 1 }, { name: 'dim' });
+}
+
+/**
+ * An int64 vector from parts that are numbers or names of 1-element int64 tensors (e.g. from
+ * dimOf): a constant when every part is a number, else one Concat.
+ */
+export function int64Vector(b: GraphBuilder, parts: readonly (number | string)[]): string {
+  if (parts.every((p) => typeof p === 'number')) return b.int64s(parts as number[]);
+  const pieces: string[] = [];
+  let run: number[] = [];
+  for (const p of parts) {
+    if (typeof p === 'number') { run.push(p); continue; }
+    if (run.length) pieces.push(b.int64s(run));
+    run = [];
+    pieces.push(p);
+  }
+  if (run.length) pieces.push(b.int64s(run));
+  return pieces.length === 1 ? pieces[0]! : b.op('Concat', pieces, { axis: 0 }, { name: 'int64_vector' });
+}
+
+/** Each dimension of `value` as a number when static, else read at run time. */
+export function dimParts(b: GraphBuilder, value: string, shape: Shape): (number | string)[] {
+  return shape.map((d, i) => d ?? dimOf(b, value, i));
+}
+
+/** A float tensor constant of the given ONNX float type (other float types are cast from float32). */
+export function floatTensor(b: GraphBuilder, dataType: number, dims: readonly number[], values: readonly number[]): string {
+  if (dataType === DT.DOUBLE) return b.constant(DT.DOUBLE, dims, Float64Array.from(values), 'f64');
+  const f32 = b.constant(DT.FLOAT, dims, Float32Array.from(values), 'f32');
+  return dataType === DT.FLOAT ? f32 : b.op('Cast', [f32], { to: dataType });
 }
