@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'invalid_input'
   | 'invalid_option'
   | 'runtime_failure'
+  | 'budget_exhausted'
   | 'internal';
 
 export interface ErrorLocation {

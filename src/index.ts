@@ -31,3 +31,48 @@ export { Session, defaultThreads, type SessionOptions } from './runtime/session.
 export { OnnxModel, type OnnxModelOptions, type LossAndGrad, type ParamGrads } from './model/onnx-model.js';
 export { readNpy, writeNpy, parseNpy, formatNpy } from './tensor/npy.js';
 export type { Tensor, AnyTensor, ElementType } from './tensor/tensor.js';
+export { Rng, deriveSeed } from './random.js';
+export type { Diagnostic } from './diagnostics.js';
+export { UNIT_BOUNDS, checkBounds, checkWithinBounds, clampToBounds, type Bounds } from './model/bounds.js';
+export {
+  decisionOracle,
+  scoreOracle,
+  gradientOracle,
+  uncountedScores,
+  type Oracle,
+  type OracleKind,
+  type OracleOptions,
+  type DecisionOracle,
+  type ScoreOracle,
+  type GradientOracle,
+  type Scores,
+  type ClassifierModel,
+  type DifferentiableModel,
+  type LabelArray,
+} from './model/oracles.js';
+export { adversarialMask, topClass, type Criterion } from './criteria/criterion.js';
+export { misclassification } from './criteria/misclassification.js';
+export { targetedMisclassification } from './criteria/targeted-misclassification.js';
+export type { Norm, NormName } from './norms/norm.js';
+export { linf } from './norms/linf.js';
+export { l2 } from './norms/l2.js';
+export { NORMS, normByName } from './norms/index.js';
+export {
+  runAttack,
+  type Attack,
+  type AttackKind,
+  type AttackContext,
+  type AttackProgress,
+  type AttackResult,
+  type AttackDiagnostics,
+  type AttackOutcome,
+  type RunAttackOptions,
+} from './attacks/attack.js';
+export { LOSS_FAMILIES, type LossFamily } from './attacks/loss.js';
+export { FgsmAttack, FGSM_DEFAULTS, type FgsmOptions } from './attacks/fgsm.js';
+export { PgdAttack, PGD_DEFAULTS, type PgdOptions } from './attacks/pgd.js';
+export { MiFgsmAttack, MI_FGSM_DEFAULTS, type MiFgsmOptions } from './attacks/mi-fgsm.js';
+export { ApgdAttack, APGD_DEFAULTS, apgdCheckpoints, type ApgdOptions } from './attacks/apgd.js';
+export { CwAttack, CW_DEFAULTS, type CwOptions } from './attacks/cw.js';
+export { DeepFoolAttack, DEEPFOOL_DEFAULTS, type DeepFoolOptions } from './attacks/deepfool.js';
+export { ATTACKS, ATTACK_NAMES, attackEntry, createAttack, type AttackEntry } from './attacks/registry.js';

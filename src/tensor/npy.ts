@@ -82,6 +82,9 @@ export function readNpy(path: string): AnyTensor {
 export function formatNpy(t: AnyTensor): Uint8Array {
   const descr = TYPE_TO_DESCR[t.type];
   if (!descr) throw new GibbonError('invalid_npy', `cannot write ${t.type} tensors to .npy`);
+  if (t.data.length !== size(t.shape)) {
+    throw new GibbonError('internal', `cannot write .npy: ${t.data.length} values do not fill shape [${t.shape.join(', ')}]`);
+  }
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   const unpadded = 10 + header.length + 1;

@@ -1,0 +1,171 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { create } from '@bufbuild/protobuf';
+import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
+import { GibbonError } from '../../errors.js';
+import { float, type AttrValue } from '../../onnx/attributes.js';
+import { GraphBuilder } from '../../onnx/builder.js';
+import { DataType as DT } from '../../onnx/dtypes.js';
+import type { Graph } from '../../onnx/graph.js';
+import { serializeModel } from '../../onnx/model.js';
+import { Session } from '../../runtime/session.js';
+import { gradOutputName } from '../gradient-graph.js';
+import { createVjpRegistry } from '../registry.js';
+import { gradCheck, type GradCheckInput } from '../testing/gradcheck.js';
+import { buildVjpGraph, cotangentInputName } from '../vjp-graph.js';
+import { ALL_RULES } from './index.js';
+import { maxPoolVjpWith, type MaxPoolFormulation } from './MaxPool.js';
+
+const count = (shape: readonly number[]): number => shape.reduce((a, c) => a * c, 1);
+
+/** Distinct values (a scrambled ramp in [-0.5, 0.5)), so every window has one strict maximum and finite differences are valid. */
+function distinct(shape: readonly number[]): GradCheckInput {
+  const n = count(shape);
+  const step = [7919, 7907, 7901].find((p) => n % p !== 0)!; // coprime with n: a permutation
+  return { shape, data: Array.from({ length: n }, (_, i) => ((i * step) % n) / n - 0.5) };
+}
+
+/**
+ * The analytic gradient of one pooling node for given X and dY, with the batch axis symbolic (as
+ * in attack graphs) and, for MaxPool, a chosen formulation.
+ */
+async function poolGrad(
+  opType: string,
+  attrs: Record<string, AttrValue>,
+  xShape: number[],
+  x: number[],
+  dy: number[],
+  options: { formulation?: MaxPoolFormulation; type?: 'float64' | 'float32' } = {},
+): Promise<number[]> {
+  const type = options.type ?? 'float64';
+  const array = (v: number[]): Float64Array | Float32Array => (type === 'float64' ? Float64Array.from(v) : Float32Array.from(v));
+  const dataType = type === 'float64' ? DT.DOUBLE : DT.FLOAT;
+  const graph: Graph = { name: 'pool', nodes: [], inputs: [{ name: 'x', dataType, shape: ['N', ...xShape.slice(1)] }], outputs: [], initializers: new Map(), valueInfo: [] };
+  const y = new GraphBuilder(graph, 't').op(opType, ['x'], attrs);
+  graph.outputs.push({ name: y, dataType, shape: null });
+  const formulation = options.formulation;
+  const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] });
+  const registry = formulation ? createVjpRegistry([...ALL_RULES.filter((r) => r.opType !== 'MaxPool'), maxPoolVjpWith(formulation)]) : undefined;
+  const vjp = await buildVjpGraph({ proto, graph, opset: 18 }, { wrt: ['x'], registry });
+  const forward = await Session.create(serializeModel({ proto, graph, opset: 18 }), { threads: 1 });
+  const backward = await Session.create(serializeModel(vjp.model), { threads: 1 });
+  try {
+    const feeds = { x: { type, data: array(x), shape: xShape } };
+    const yShape = (await forward.run(feeds))[y]!.shape;
+    assert.equal(count(yShape), dy.length, `dY has ${dy.length} values but Y is [${yShape}]`);
+    const out = await backward.run({ ...feeds, [cotangentInputName(y)]: { type, data: array(dy), shape: yShape } });
+    return Array.from(out[gradOutputName('x')]!.data as Float64Array | Float32Array);
+  } finally {
+    await forward.dispose();
+    await backward.dispose();
+  }
+}
+
+test('MaxPool 2x2 stride 2 (tiles), even and odd sizes', async () => {
+  const attrs = { kernel_shape: [2, 2], strides: [2, 2] };
+  await gradCheck({ opType: 'MaxPool', attrs, inputs: [distinct([2, 3, 4, 6])] });
+  await gradCheck({ opType: 'MaxPool', attrs, inputs: [distinct([2, 2, 5, 7])] });
+});
+
+test('MaxPool 3x3 stride 2 pads 1 (overlapping windows)', async () => {
+  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, inputs: [distinct([2, 2, 7, 6])] });
+});
+
+test('MaxPool ceil_mode, on tiles and on overlapping windows', async () => {
+  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, inputs: [distinct([1, 2, 5, 7])] });
+  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }, inputs: [distinct([1, 2, 6, 8])] });
+});
+
+test('MaxPool dilation, rectangular and gapped windows, SAME padding, 1-D', async () => {
+  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 2], dilations: [2, 2] }, inputs: [distinct([1, 2, 5, 6])] });
+  // Non-overlapping but not square tiles: the transposing 'windows' formulation, with pads.
+  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 3], strides: [2, 3], pads: [1, 0, 0, 2] }, inputs: [distinct([2, 2, 5, 7])] });
+  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [3, 3] }, inputs: [distinct([1, 2, 7, 8])] });
+  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' }, inputs: [distinct([1, 2, 5, 5])] });
+  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [3], strides: [3], pads: [1, 1] }, inputs: [distinct([2, 3, 10])] });
+  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [3], strides: [2] }, inputs: [distinct([2, 3, 9])] });
+});
+
+test('MaxPool ties: each window gives its gradient to its first maximum only, in every formulation', async () => {
+  // Windows of a 4x4 image: [1 1; 1 0] → (0,0); [0 2; 2 2] → (0,3); all 3 → (2,0) and (2,2).
+  const x = [1, 1, 0, 2, 1, 0, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3];
+  const expected = [1, 0, 0, 2, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0];
+  for (const f of ['auto', 'space-to-depth', 'windows', 'indices'] as const) {
+    const g = await poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, [1, 1, 4, 4], x, [1, 2, 3, 4], { formulation: f });
+    assert.deepEqual(g, expected, `formulation '${f}'`);
+  }
+  // Overlapping 3x3 s2 p1 windows over a constant 5x5 image: window (i, j) picks its top-left input cell.
+  const g = await poolGrad('MaxPool', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, [1, 1, 5, 5], new Array<number>(25).fill(0), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const want = new Array<number>(25).fill(0);
+  [0, 1, 3].forEach((r, i) => [0, 1, 3].forEach((c, j) => { want[r * 5 + c] = 1 + 3 * i + j; }));
+  assert.deepEqual(g, want);
+});
+
+test('MaxPool formulations agree with each other on batch-dependent inputs', async () => {
+  const shape = [3, 2, 6, 8];
+  const { data } = distinct(shape);
+  const dy = Array.from({ length: 3 * 2 * 3 * 4 }, (_, i) => (i % 7) - 3);
+  const results = [];
+  for (const f of ['space-to-depth', 'windows', 'indices'] as const) results.push(await poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, shape, [...data!], dy, { formulation: f }));
+  assert.deepEqual(results[1], results[0]);
+  assert.deepEqual(results[2], results[0]);
+  assert.equal(results[0]!.filter((v) => v !== 0).length, dy.filter((v) => v !== 0).length);
+});
+
+test('MaxPool: forcing a tile formulation on overlapping windows is refused', async () => {
+  await assert.rejects(
+    poolGrad('MaxPool', { kernel_shape: [3, 3], strides: [2, 2] }, [1, 1, 5, 5], new Array<number>(25).fill(0), [1, 2, 3, 4], { formulation: 'windows' }),
+    (e: unknown) => e instanceof GibbonError && e.code === 'unsupported_attribute',
+  );
+});
+
+/** onnxruntime has AveragePool, the global pools and InstanceNormalization in float32 only. */
+const f32 = { precision: 'float32', step: 1e-2, atol: 1e-3, rtol: 1e-2 } as const;
+
+test('AveragePool: count_include_pad 0 and 1 with pads, ceil_mode, dilation, 1-D', async () => {
+  await gradCheck({ ...f32, opType: 'AveragePool', attrs: { kernel_shape: [2, 2], strides: [2, 2] }, inputs: [{ shape: [2, 3, 4, 6] }] });
+  for (const countIncludePad of [0, 1]) {
+    await gradCheck({ ...f32, opType: 'AveragePool', attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: countIncludePad }, inputs: [{ shape: [2, 2, 7, 6] }] });
+    await gradCheck({ ...f32, opType: 'AveragePool', attrs: { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 0, 1, 1], ceil_mode: 1, count_include_pad: countIncludePad }, inputs: [{ shape: [1, 2, 6, 7] }] });
+  }
+  await gradCheck({ ...f32, opType: 'AveragePool', opset: 19, attrs: { kernel_shape: [2], dilations: [2], strides: [1], pads: [1, 1] }, inputs: [{ shape: [2, 3, 8] }] });
+  await gradCheck({ ...f32, opType: 'AveragePool', attrs: { kernel_shape: [3, 3], auto_pad: 'SAME_LOWER' }, inputs: [{ shape: [1, 2, 4, 5] }] });
+});
+
+test('GlobalAveragePool and GlobalMaxPool', async () => {
+  await gradCheck({ ...f32, opType: 'GlobalAveragePool', inputs: [{ shape: [2, 3, 4, 5] }] });
+  // A step below the spacing of the distinct values (1/120), so no maximum changes place.
+  await gradCheck({ ...f32, step: 1e-3, opType: 'GlobalMaxPool', inputs: [distinct([2, 3, 4, 5])] });
+  // Ties: the first maximum in row-major order takes all of dY.
+  assert.deepEqual(await poolGrad('GlobalMaxPool', {}, [1, 2, 2, 2], [0, 5, 5, 1, 2, 2, 2, 2], [10, 20], { type: 'float32' }), [0, 10, 0, 0, 20, 0, 0, 0]);
+});
+
+test('BatchNormalization (inference) with running statistics', async () => {
+  const stat = (shape: number[], low: number, high: number): GradCheckInput => ({ shape, low, high, constant: true });
+  await gradCheck({
+    opType: 'BatchNormalization',
+    attrs: { epsilon: float(1e-3) },
+    inputs: [{ shape: [2, 3, 4, 5] }, { shape: [3], low: 0.5, high: 2 }, { shape: [3] }, stat([3], -0.5, 0.5), stat([3], 0.3, 2)],
+  });
+  // 2-D input; the running statistics differentiated too.
+  await gradCheck({
+    opType: 'BatchNormalization',
+    inputs: [{ shape: [4, 3] }, { shape: [3], low: 0.5, high: 2 }, { shape: [3] }, { shape: [3] }, { shape: [3], low: 0.3, high: 2 }],
+  });
+  await assert.rejects(
+    gradCheck({ opType: 'BatchNormalization', attrs: { training_mode: 1 }, outputs: 3, differentiateOutputs: [0], inputs: [{ shape: [2, 3, 4] }, { shape: [3] }, { shape: [3] }, stat([3], 0, 1), stat([3], 0.5, 1)] }),
+    (e: unknown) => e instanceof GibbonError && e.code === 'unsupported_attribute' && /training_mode/.test(e.message),
+  );
+});
+
+test('LayerNormalization over the last axis and from axis 1 of a 3-D input', async () => {
+  await gradCheck({ opType: 'LayerNormalization', opset: 18, attrs: { axis: -1 }, inputs: [{ shape: [2, 3, 4] }, { shape: [4] }, { shape: [4] }] });
+  await gradCheck({ opType: 'LayerNormalization', opset: 18, attrs: { axis: 1, epsilon: float(1e-3) }, inputs: [{ shape: [2, 3, 4] }, { shape: [3, 4] }, { shape: [3, 4] }] });
+  // Without B, and with the Mean and InvStdDev outputs reaching the loss.
+  await gradCheck({ opType: 'LayerNormalization', attrs: { axis: -1 }, outputs: 3, inputs: [{ shape: [3, 5] }, { shape: [5] }], precision: 'float32', step: 1e-2, atol: 5e-3, rtol: 3e-2 });
+});
+
+test('InstanceNormalization', async () => {
+  await gradCheck({ ...f32, opType: 'InstanceNormalization', attrs: { epsilon: float(1e-3) }, inputs: [{ shape: [2, 3, 4, 5] }, { shape: [3] }, { shape: [3] }] });
+  await gradCheck({ ...f32, opType: 'InstanceNormalization', inputs: [{ shape: [2, 3, 6] }, { shape: [3] }, { shape: [3] }] });
+});

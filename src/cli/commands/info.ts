@@ -1,0 +1,56 @@
+/** `gibbon info MODEL [--json]`: what a model is and what gibbon can do with it. */
+import { loadModel } from '../../onnx/model.js';
+import { describeModel, type ModelDescription, type OpDescription, type ValueDescription } from '../describe-model.js';
+import type { Terminal } from '../terminal.js';
+
+export interface InfoValues {
+  readonly model: string;
+  readonly json?: boolean;
+}
+
+function shape(v: ValueDescription): string {
+  return v.shape ? `[${v.shape.map((d) => d ?? '?').join(', ')}]` : '[rank unknown]';
+}
+
+function opList(ops: readonly OpDescription[]): string {
+  return ops.map((o) => (o.count > 1 ? `${o.op} ×${o.count}` : o.op)).join(', ');
+}
+
+const number = (n: number): string => n.toLocaleString('en-US');
+
+export function renderInfo(d: ModelDescription): string {
+  const rows: [string, string][] = [];
+  rows.push(['producer', d.producer]);
+  const domains = d.otherDomains.map((o) => `, ${o.domain} ${o.version}`).join('');
+  rows.push(['format', `IR version ${d.irVersion}, opset ${d.opset}${domains}`]);
+  for (const v of d.inputs) rows.push([rows.some(([k]) => k === 'inputs') ? '' : 'inputs', `${v.name}  ${v.dtype} ${shape(v)}`]);
+  const outputKind =
+    d.output.kind === 'probabilities'
+      ? `probabilities (Softmax at the end; gradients start from its input '${d.output.scores}')`
+      : d.output.kind === 'log-probabilities'
+        ? 'log-probabilities (LogSoftmax at the end; used as logits)'
+        : 'logits';
+  d.outputs.forEach((v, i) => rows.push([i === 0 ? 'outputs' : '', `${v.name}  ${v.dtype} ${shape(v)}${i === 0 ? `  — ${outputKind}` : ''}`]));
+  rows.push([
+    'parameters',
+    `${number(d.parameters.values)} in ${d.parameters.tensors} trainable initializers` +
+      (d.constants.tensors ? ` (+${number(d.constants.values)} in ${d.constants.tensors} constants)` : ''),
+  ]);
+  rows.push(['nodes', `${d.nodes}: ${opList(d.ops)}`]);
+  const g = d.gradient;
+  if (g.unsupportedOnPath.length === 0) rows.push(['gradients', `every op between input '${g.input ?? '?'}' and the class scores has a gradient rule`]);
+  else rows.push(['gradients', `no gradient rule for ${g.unsupportedOnPath.join(', ')} on the path from the input: gradients (attacks, training) will fail`]);
+  if (g.unsupportedElsewhere.length) rows.push(['', `no gradient rule for ${g.unsupportedElsewhere.join(', ')} (off the gradient path: harmless)`]);
+  if (g.nonDifferentiable.length) {
+    const onPath = g.nonDifferentiableOnPath.length ? `; on the gradient path: ${g.nonDifferentiableOnPath.join(', ')} (zero gradient: consider BPDA)` : '';
+    rows.push(['non-differentiable', `${g.nonDifferentiable.join(', ')}${onPath}`]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const head = d.file ? `${d.file}${d.sha256 ? `  (sha256 ${d.sha256.slice(0, 12)}…)` : ''}` : 'model';
+  return [head, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n');
+}
+
+export async function run(values: InfoValues, terminal: Terminal): Promise<void> {
+  const description = describeModel(loadModel(values.model));
+  terminal.out(values.json ? JSON.stringify(description, null, 2) : renderInfo(description));
+}

@@ -1,0 +1,175 @@
+/**
+ * The CLI's files: reading inputs and labels from .npy with checks that name the file and the
+ * option, and making sure an output path can be written before any long computation starts.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { GibbonError } from '../errors.js';
+import { readNpy, toFloat32 } from '../tensor/npy.js';
+import type { AnyTensor, Tensor } from '../tensor/tensor.js';
+
+/** What the checks need to know about a model (OnnxModel has it). */
+export interface ModelInputFacts {
+  /** Input shape, batch first; null for dynamic dimensions. */
+  readonly inputShape: readonly (number | null)[];
+  readonly inputName: string;
+  readonly numClasses: number;
+}
+
+function withOption(e: unknown, option: string): unknown {
+  if (e instanceof GibbonError && !e.location.option) return new GibbonError(e.code, e.message, { ...e.location, option }, { cause: e });
+  return e;
+}
+
+function readNpyFor(path: string, option: string): AnyTensor {
+  if (!existsSync(path)) throw new GibbonError('file_not_found', `file not found: ${path}`, { path, option });
+  if (statSync(path).isDirectory()) throw new GibbonError('invalid_npy', `${path} is a directory, not an .npy file`, { path, option });
+  try {
+    return readNpy(path);
+  } catch (e) {
+    throw withOption(e, option);
+  }
+}
+
+function shapeText(shape: readonly (number | string | null)[]): string {
+  return `[${shape.map((d) => d ?? '?').join(', ')}]`;
+}
+
+/** The position of flat index i in a C-order array of the given shape. */
+function multiIndex(i: number, shape: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let k = shape.length - 1; k >= 0; k--) {
+    out.unshift(i % shape[k]!);
+    i = Math.floor(i / shape[k]!);
+  }
+  return out;
+}
+
+export interface ModelInputs {
+  readonly x: Tensor;
+  /** Things worth telling the user (e.g. that uint8 pixels were scaled). */
+  readonly notes: readonly string[];
+}
+
+/**
+ * Reads model inputs: float32 or float64 values as they are, uint8 as pixels scaled by 1/255 (gibbon's
+ * images live in [0, 1]). The shape must match the model input and every value must be finite.
+ */
+export function readModelInputs(path: string, option: string, model: ModelInputFacts): ModelInputs {
+  const t = readNpyFor(path, option);
+  const notes: string[] = [];
+  let data: Float32Array;
+  if (t.type === 'float32' || t.type === 'float64') data = toFloat32(t);
+  else if (t.type === 'uint8') {
+    data = Float32Array.from(t.data as Uint8Array, (v) => v / 255);
+    notes.push(`note: ${path} holds uint8 pixels; scaled by 1/255 to [0, 1]`);
+  } else {
+    throw new GibbonError('invalid_input', `${path} has dtype ${t.type}; inputs must be float32, float64 or uint8 (pixels, scaled by 1/255)`, { path, option });
+  }
+  const expected = model.inputShape;
+  const fits = t.shape.length === expected.length && expected.every((d, i) => i === 0 || d === null || d === t.shape[i]);
+  if (!fits) {
+    throw new GibbonError(
+      'invalid_input',
+      `${path} has shape ${shapeText(t.shape)} but model input '${model.inputName}' is ${shapeText(['N', ...expected.slice(1)])}`,
+      { path, option },
+    );
+  }
+  if (t.shape[0] === 0) throw new GibbonError('invalid_input', `${path} holds no examples (shape ${shapeText(t.shape)})`, { path, option });
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isFinite(v)) {
+      throw new GibbonError(
+        'invalid_input',
+        `${path} contains ${Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf'} at index [${multiIndex(i, t.shape).join(', ')}]; inputs must be finite`,
+        { path, option },
+      );
+    }
+  }
+  return { x: { data, shape: [...t.shape] }, notes };
+}
+
+/**
+ * Reads class indices (labels or targets): an integer .npy with one entry per example, each a
+ * class of the model.
+ */
+export function readClasses(path: string, option: string, examples: number, inputPath: string, numClasses: number): Int32Array {
+  const what = option === '--target' ? 'target classes' : 'labels';
+  const one = option === '--target' ? 'target class' : 'label';
+  const t = readNpyFor(path, option);
+  if (!['int64', 'int32', 'uint8', 'int8'].includes(t.type)) {
+    throw new GibbonError('invalid_input', `${path} has dtype ${t.type}; ${what} must be integers (int64, int32, uint8 or int8)`, { path, option });
+  }
+  if (t.shape.length !== 1) {
+    throw new GibbonError('invalid_input', `${path} has shape ${shapeText(t.shape)}; ${what} must be one per example, shape [${examples}]`, { path, option });
+  }
+  if (t.shape[0] !== examples) {
+    throw new GibbonError('invalid_input', `${path} has ${t.shape[0]} ${what} but ${inputPath} has ${examples} examples`, { path, option });
+  }
+  const out = new Int32Array(examples);
+  for (let i = 0; i < examples; i++) {
+    const v = Number(t.data[i]!);
+    if (v < 0 || v >= numClasses) {
+      throw new GibbonError('invalid_input', `${path}: ${one} ${v} at index ${i} is not a class of this model (0…${numClasses - 1})`, { path, option });
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+function cannotWrite(path: string, option: string, why: string, cause?: unknown): GibbonError {
+  return new GibbonError('file_unwritable', `cannot write ${option} ${path}: ${why}`, { path, option }, { cause });
+}
+
+function reason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EROFS') return 'read-only file system';
+  if (code === 'ENOTDIR') return 'a parent of it is not a directory';
+  if (code === 'ENOENT') return 'files cannot be created there';
+  if (code === 'EISDIR') return 'it is a directory';
+  return (e as Error).message;
+}
+
+/**
+ * Fails now, not after the work, if `path` cannot be written as a file: its directory must exist,
+ * and creating (or opening) the file must succeed. A file created by the probe is removed again.
+ */
+export function checkWritableFile(path: string, option: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) throw cannotWrite(path, option, `directory ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw cannotWrite(path, option, `${dir} is not a directory`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw cannotWrite(path, option, 'it is a directory');
+  const existed = existsSync(path);
+  try {
+    closeSync(openSync(path, existed ? 'r+' : 'wx'));
+  } catch (e) {
+    throw cannotWrite(path, option, reason(e), e);
+  }
+  if (!existed) unlinkSync(path);
+}
+
+/** Creates the output folder `path` (and its parents) if needed, and checks that files can be made in it. */
+export function prepareOutputFolder(path: string, option: string): void {
+  if (existsSync(path) && !statSync(path).isDirectory()) throw cannotWrite(path, option, 'it exists and is not a folder');
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (e) {
+    throw cannotWrite(path, option, reason(e), e);
+  }
+  const probe = resolve(path, `.gibbon-write-check-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
+  } catch (e) {
+    throw cannotWrite(path, option, reason(e), e);
+  }
+}
+
+/** A file name for a tensor name: characters that are unsafe in file names are %-escaped (like URLs). */
+export function fileNameFor(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, (c) =>
+    [...new TextEncoder().encode(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+  return safe.startsWith('.') ? `%2E${safe.slice(1)}` : safe;
+}

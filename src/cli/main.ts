@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * The `gibbon` executable. The only place that renders errors and sets the exit code:
+ * 0 success; 1 the command failed (a GibbonError: bad file, bad model, bad data, runtime failure);
+ * 2 the command line itself is wrong (usage). Every error is ONE line on stderr.
+ * Commands are imported only when they run, so `gibbon --help` stays fast.
+ */
+import { formatError, GibbonError } from '../errors.js';
+import type { CommandName } from './options.js';
+import { packageVersion } from './package-root.js';
+import { parseArgs, UsageError } from './parse-args.js';
+import { processTerminal, type Terminal } from './terminal.js';
+
+type CommandModule = { run(values: never, terminal: Terminal): Promise<void> };
+
+const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
+  info: () => import('./commands/info.js'),
+  predict: () => import('./commands/predict.js'),
+  grad: () => import('./commands/grad.js'),
+  demo: () => import('./commands/demo.js'),
+};
+
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+/** Runs the CLI on argv (without node and script) and returns the exit code. */
+async function main(argv: readonly string[], terminal: Terminal = processTerminal()): Promise<number> {
+  try {
+    const parsed = parseArgs(argv, { version: packageVersion() });
+    if (parsed.kind === 'print') {
+      terminal.out(parsed.text.trimEnd());
+      return EXIT_OK;
+    }
+    const module = await COMMAND_MODULES[parsed.command]();
+    await module.run(parsed.values as never, terminal);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`✖ ${e.message} (see gibbon ${e.command ? `${e.command} ` : ''}--help)\n`);
+      return EXIT_USAGE;
+    }
+    const line = formatError(e).replace(/\s*\n\s*/g, ' ');
+    process.stderr.write(`${line}${e instanceof GibbonError ? '' : ' (unexpected error; set GIBBON_DEBUG=1 for the stack trace)'}\n`);
+    if (process.env.GIBBON_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
