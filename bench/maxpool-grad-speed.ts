@@ -26,8 +26,8 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { label: 'N=128 C=32 28x28, 2x2 s2', shape: [128, 32, 28, 28], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'windows', 'space-to-depth'] },
-  { label: 'N=128 C=64 14x14, 2x2 s2', shape: [128, 64, 14, 14], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'windows', 'space-to-depth'] },
+  { label: 'N=128 C=32 28x28, 2x2 s2', shape: [128, 32, 28, 28], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'tiles'] },
+  { label: 'N=128 C=64 14x14, 2x2 s2', shape: [128, 64, 14, 14], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'tiles'] },
   { label: 'N=128 C=64 28x28, 3x3 s2 p1 (overlapping)', shape: [128, 64, 28, 28], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, formulations: ['indices'] },
 ];
 const THREADS = 2;

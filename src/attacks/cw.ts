@@ -113,9 +113,14 @@ export class CwAttack implements Attack<GradientOracle> {
         ctx.signal?.throwIfAborted();
         const k = active.length;
         const xa = new Float32Array(k * row);
+        const tanhW = new Float64Array(k * row);
         for (let i = 0; i < k; i++) {
           const e = active[i]!;
-          for (let j = 0; j < row; j++) xa[i * row + j] = lower + half * (Math.tanh(w[e * row + j]!) + 1);
+          for (let j = 0; j < row; j++) {
+            const th = Math.tanh(w[e * row + j]!);
+            tanhW[i * row + j] = th;
+            xa[i * row + j] = lower + half * (th + 1);
+          }
         }
         const xAdv: Tensor = { data: xa, shape: [k, ...x.shape.slice(1)] };
         const labels = gatherValues(criterion.labels, active);
@@ -151,7 +156,7 @@ export class CwAttack implements Attack<GradientOracle> {
             const p = e * row + j;
             const q = i * row + j;
             const dx = 2 * (xa[q]! - x.data[p]!) - hinge * r.grad.data[q]!;
-            const th = Math.tanh(w[p]!);
+            const th = tanhW[q]!;
             const g = dx * half * (1 - th * th);
             m[p] = BETA1 * m[p]! + (1 - BETA1) * g;
             v[p] = BETA2 * v[p]! + (1 - BETA2) * g * g;

@@ -47,7 +47,9 @@ function apgdVariant(name: string, fixed: Partial<ApgdOptions>): (options: Optio
   return (options) => {
     for (const [key, value] of Object.entries(fixed)) {
       if (key in options && options[key] !== undefined && options[key] !== value) {
-        throw new GibbonError('invalid_option', `${name}: option ${key} is fixed to ${JSON.stringify(value) ?? "unset"}; use 'apgd' to choose it`, { option: key });
+        throw new GibbonError('invalid_option', `${name}: option ${key} is fixed to ${JSON.stringify(value) ?? 'unset'}; use 'apgd' to choose it`, {
+          option: key,
+        });
       }
     }
     return new ApgdAttack({ ...(options as Partial<ApgdOptions>), ...fixed }) as Attack<Oracle>;

@@ -226,6 +226,32 @@ describe('gibbon predict, grad, demo', { concurrency: true }, () => {
     assert.match(r.stdout, /loss ce summed over 256 examples/);
   });
 
+  test('grad --loss ce-targeted with the true labels as targets is −d(Σ CE)/dx', async () => {
+    const r = await gibbon(
+      'grad',
+      MODEL,
+      '--input',
+      X,
+      '--labels',
+      Y,
+      '--loss',
+      'ce-targeted',
+      '--target',
+      Y,
+      '--out',
+      file('grad-ce-t.npy'),
+      '--threads',
+      '1',
+    );
+    assertOk(r);
+    const g = float(file('grad-ce-t.npy'));
+    const ratio = worstRatio(
+      g.data.map((v) => -v),
+      float(join(REF, 'mnist_cnn', 'grad_ce.npy')).data,
+    );
+    assert.ok(ratio <= 1, `worst error is ${ratio.toFixed(3)}× the tolerance`);
+  });
+
   test('grad --wrt params writes one .npy per trainable initializer (Σ over 64 images = 64 × the reference mean)', async () => {
     const out = file('params');
     const r = await gibbon(

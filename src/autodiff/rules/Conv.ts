@@ -10,9 +10,11 @@ import { weightGradient, type WeightGradFormulation } from './conv-weight-grad.j
  * 'conv-transpose': ConvTranspose of dY with W (any geometry).
  * 'flipped-conv': a stride-1 Conv of dY with W transposed per group and flipped in space; it
  * parallelises better than ConvTranspose in onnxruntime and, with constant weights, takes the
- * blocked-layout fast path. Used where every stride is 1; elsewhere falls back to ConvTranspose.
+ * blocked-layout (NCHWc) path. Where a stride is not 1, falls back to ConvTranspose.
+ * 'auto': 'flipped-conv' unless X has fewer than 4 channels (the first layer of an image model):
+ * the blocked layout pads the output channels to a block of 8, so ConvTranspose wins there.
  */
-export type InputGradFormulation = 'conv-transpose' | 'flipped-conv';
+export type InputGradFormulation = 'auto' | 'conv-transpose' | 'flipped-conv';
 
 export interface ConvVjpOptions {
   readonly inputGrad: InputGradFormulation;
@@ -22,7 +24,7 @@ export interface ConvVjpOptions {
 }
 
 /** Measured fastest at 2 threads on the Madry MNIST CNN (bench/conv-grad-speed.ts). */
-export const DEFAULT_CONV_VJP_OPTIONS: ConvVjpOptions = { inputGrad: 'flipped-conv', weightGrad: 'im2col' };
+export const DEFAULT_CONV_VJP_OPTIONS: ConvVjpOptions = { inputGrad: 'auto', weightGrad: 'gather' };
 
 export function makeConvVjp(options: ConvVjpOptions = DEFAULT_CONV_VJP_OPTIONS): VjpRule {
   return {
@@ -67,7 +69,8 @@ function inputGradient(
   const padsB = g.padsBegin.map((p, i) => dilatedKernel(g, i) - 1 - p);
   const padsE = g.padsEnd.map((p, i) => dilatedKernel(g, i) - 1 - p);
   const flippedFits = g.strides.every((s) => s === 1) && [...padsB, ...padsE].every((p) => p >= 0);
-  if (options.inputGrad === 'flipped-conv' && flippedFits) {
+  const wanted = options.inputGrad === 'auto' ? channels >= 4 || g.group > 1 : options.inputGrad === 'flipped-conv';
+  if (wanted && flippedFits) {
     const flipped = flippedWeights(ctx, W, g, channels, filters, options.preflip ?? true);
     return b.op(
       'Conv',

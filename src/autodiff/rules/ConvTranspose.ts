@@ -3,7 +3,7 @@ import type { VjpRule } from '../vjp-rule.js';
 import { convTransposeGeometry, spatialDims, staticDim } from './conv-geometry.js';
 import { weightGradient, type WeightGradFormulation } from './conv-weight-grad.js';
 
-export function makeConvTransposeVjp(weightGrad: WeightGradFormulation = 'im2col'): VjpRule {
+export function makeConvTransposeVjp(weightGrad: WeightGradFormulation = 'gather'): VjpRule {
   return {
     opType: 'ConvTranspose',
     sinceVersion: 11,

@@ -71,14 +71,12 @@ export function convGeometry(ctx: VjpContext): ConvGeometry {
       const s = base.strides[i]!;
       const k = base.kernel[i]!;
       const extent = (k - 1) * base.dilations[i]! + 1;
-      // The specification pads for the dilated kernel; some onnxruntime versions pad for the
-      // undilated one. The output size tells which was used.
-      let total = (Math.ceil(d / s) - 1) * s + extent - d;
-      if (Math.floor((d + total - extent) / s) + 1 !== outDims[i]) total = (Math.ceil(d / s) - 1) * s + k - d;
-      // onnxruntime does not clamp a negative total (kernel smaller than the stride): it then
-      // shifts the windows, which the rules below would not reproduce.
+      const total = (Math.ceil(d / s) - 1) * s + extent - d;
+      // A negative total (kernel smaller than the stride) gives onnxruntime negative pads,
+      // which the gradients below do not model.
       if (total < 0) ctx.unsupported(`auto_pad='${autoPad}' with a kernel smaller than the stride (kernel ${k}, stride ${s})`);
       if (Math.floor((d + total - extent) / s) + 1 !== outDims[i]) {
+        // (onnxruntime 1.30 refuses SAME with dilation; a runtime that pads otherwise lands here)
         ctx.unsupported(`auto_pad='${autoPad}': cannot reproduce the output size ${outDims[i]} along spatial axis ${i}`);
       }
       padsBegin[i] = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);

@@ -9,9 +9,11 @@ import type { ConvGeometry } from './conv-geometry.js';
 /**
  * 'im2col': the windows of A as Slices concatenated into columns, then one (batched) MatMul.
  * 'im2col-gemm': the same columns, one Gemm with transB (group 1 only; falls back to 'im2col').
+ * 'offsets': one MatMul per kernel offset on that offset's window slice (no column matrix).
+ * 'gather': the columns from one Gather over A laid out batch-innermost, then one MatMul.
  * 'conv': a Conv with the batch as channels (A as input, B as weights, strides ↔ dilations).
  */
-export type WeightGradFormulation = 'im2col' | 'im2col-gemm' | 'conv';
+export type WeightGradFormulation = 'im2col' | 'im2col-gemm' | 'offsets' | 'gather' | 'conv';
 
 export interface CorrelationOperands {
   /** [N, Ca, D…], unpadded. */
@@ -26,6 +28,8 @@ export interface CorrelationOperands {
 
 export function weightGradient(b: GraphBuilder, ops: CorrelationOperands, geom: ConvGeometry, formulation: WeightGradFormulation): string {
   if (formulation === 'conv') return viaConv(b, ops, geom);
+  if (formulation === 'offsets') return viaOffsets(b, ops, geom);
+  if (formulation === 'gather') return viaGather(b, ops, geom);
   return viaIm2col(b, ops, geom, formulation === 'im2col-gemm' && geom.group === 1);
 }
 
@@ -42,21 +46,30 @@ function padForWindows(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometr
   return { value: b.op('Pad', [ops.a, pads], { mode: 'constant' }, { name: 'conv_dW_pad' }), dims };
 }
 
-function viaIm2col(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry, gemm: boolean): string {
-  const rank = g.rank;
-  const groups = g.group;
-  const caG = ops.aChannels / groups;
+/** B [N, Cb, O…] as per-group rows over (n, o): [g, N·O, Cb/g]. */
+function rowsOfB(b: GraphBuilder, ops: CorrelationOperands, groups: number): string {
   const cbG = ops.bChannels / groups;
-  const kSize = prod(g.kernel);
+  const oSize = prod(ops.bDims);
+  if (groups === 1) {
+    // A single-axis move, which onnxruntime transposes with a fast blocked kernel.
+    const flat = b.op('Reshape', [ops.bValue, b.int64s([0, ops.bChannels, oSize])], {}, { name: 'conv_dW_rows' });
+    const t = b.op('Transpose', [flat], { perm: [0, 2, 1] }, { name: 'conv_dW_rows' });
+    return b.op('Reshape', [t, b.int64s([1, -1, cbG])], {}, { name: 'conv_dW_rows' });
+  }
+  const grouped = b.op('Reshape', [ops.bValue, b.int64s([0, groups, cbG, oSize])], {}, { name: 'conv_dW_rows' });
+  const t = b.op('Transpose', [grouped], { perm: [1, 0, 3, 2] }, { name: 'conv_dW_rows' });
+  return b.op('Reshape', [t, b.int64s([groups, -1, cbG])], {}, { name: 'conv_dW_rows' });
+}
+
+/** The windows of A, channels first: one [Ca, N, O…] Slice per kernel offset (row-major). */
+function windowSlices(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): string[] {
+  const rank = g.rank;
   const padded = padForWindows(b, ops, g);
-  // Channels first: each window slice is then [Ca, N, O…], and concatenating them along axis 1
-  // lays the columns out as [Ca, K, N·O] with no transpose of the (large) column matrix.
   const aT = b.op('Transpose', [padded.value], { perm: [1, 0, ...range(rank, 2)] }, { name: 'conv_dW_channels_first' });
   const axes = b.int64s(range(rank, 2));
   const steps = b.int64s(g.strides);
   const slices: string[] = [];
-  for (let flat = 0; flat < kSize; flat++) {
-    // Kernel offset of this column block, row-major like W's trailing axes.
+  for (let flat = 0; flat < prod(g.kernel); flat++) {
     const offset: number[] = [];
     for (let i = rank - 1, r = flat; i >= 0; i--) {
       offset[i] = r % g.kernel[i]!;
@@ -67,8 +80,19 @@ function viaIm2col(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry, g
     const whole = starts.every((s, i) => s === 0 && ends[i] === padded.dims[i] && g.strides[i] === 1);
     slices.push(whole ? aT : b.op('Slice', [aT, b.int64s(starts), b.int64s(ends), axes, steps], {}, { name: 'conv_dW_window' }));
   }
+  return slices;
+}
+
+function viaIm2col(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry, gemm: boolean): string {
+  const rank = g.rank;
+  const groups = g.group;
+  const caG = ops.aChannels / groups;
+  const cbG = ops.bChannels / groups;
+  const kSize = prod(g.kernel);
+  // Channels first, each window slice is [Ca, N, O…]; concatenated along axis 1 they form the
+  // columns [Ca, K, N·O] with no transpose of the (large) column matrix.
+  const slices = windowSlices(b, ops, g);
   const cols = slices.length === 1 ? slices[0]! : b.op('Concat', slices, { axis: 1 }, { name: 'conv_dW_columns' });
-  const oSize = prod(ops.bDims);
   if (gemm) {
     // [Cb, N·O] × [Ca·K, N·O]ᵀ → [Cb, Ca·K]
     const colsFlat = b.op('Reshape', [cols, b.int64s([ops.aChannels * kSize, -1])], {}, { name: 'conv_dW_columns' });
@@ -79,10 +103,83 @@ function viaIm2col(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry, g
   }
   // Per group: [Ca/g·K, N·O] × [N·O, Cb/g] → [Ca/g·K, Cb/g]; B is the small operand to transpose.
   const colsG = b.op('Reshape', [cols, b.int64s([groups, caG * kSize, -1])], {}, { name: 'conv_dW_columns' });
-  const bG = b.op('Reshape', [ops.bValue, b.int64s([0, groups, cbG, oSize])], {}, { name: 'conv_dW_dY' });
-  const bT = b.op('Transpose', [bG], { perm: [1, 0, 3, 2] }, { name: 'conv_dW_dY' });
-  const bFlat = b.op('Reshape', [bT, b.int64s([groups, -1, cbG])], {}, { name: 'conv_dW_dY' });
-  const prodValue = b.op('MatMul', [colsG, bFlat], {}, { name: 'conv_dW' });
+  const prodValue = b.op('MatMul', [colsG, rowsOfB(b, ops, groups)], {}, { name: 'conv_dW' });
+  const back = b.op('Transpose', [prodValue], { perm: [0, 2, 1] }, { name: 'conv_dW' });
+  return b.op('Reshape', [back, b.int64s([ops.bChannels, caG, ...g.kernel])], {}, { name: 'conv_dW' });
+}
+
+/** One MatMul per kernel offset, [g, Ca/g, N·O] × [g, N·O, Cb/g]: no column matrix is assembled. */
+function viaOffsets(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): string {
+  const groups = g.group;
+  const caG = ops.aChannels / groups;
+  const cbG = ops.bChannels / groups;
+  const rows = rowsOfB(b, ops, groups);
+  const shape = b.int64s([groups, caG, -1]);
+  const parts = windowSlices(b, ops, g).map((w) =>
+    b.op('MatMul', [b.op('Reshape', [w, shape], {}, { name: 'conv_dW_window' }), rows], {}, { name: 'conv_dW_offset' }),
+  );
+  const kSize = parts.length;
+  // [K·g, Ca/g, Cb/g] → [g, Cb/g, Ca/g, K]
+  const stacked = parts.length === 1 ? parts[0]! : b.op('Concat', parts, { axis: 0 }, { name: 'conv_dW' });
+  const split = b.op('Reshape', [stacked, b.int64s([kSize, groups, caG, cbG])], {}, { name: 'conv_dW' });
+  const moved = b.op('Transpose', [split], { perm: [1, 3, 2, 0] }, { name: 'conv_dW' });
+  return b.op('Reshape', [moved, b.int64s([ops.bChannels, caG, ...g.kernel])], {}, { name: 'conv_dW' });
+}
+
+/**
+ * One Gather builds the columns. A is moved to [Ca, P, N] (P = flattened spatial position, the
+ * batch innermost, plus one zero row standing for every padded cell), so each gathered item is
+ * a contiguous run of N values and the columns come out as [Ca, K, O·N] in a single write.
+ */
+function viaGather(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): string {
+  const rank = g.rank;
+  const groups = g.group;
+  const caG = ops.aChannels / groups;
+  const cbG = ops.bChannels / groups;
+  const kSize = prod(g.kernel);
+  const oSize = prod(ops.bDims);
+  const pSize = prod(ops.aDims);
+  // Indices [K, O]: for kernel offset k and output position o, the input cell o·s + k·d − pad
+  // (row-major), or pSize (the zero row) when that cell lies in the padding.
+  const indices: number[] = [];
+  const offset = new Array<number>(rank).fill(0);
+  for (let k = 0; k < kSize; k++) {
+    for (let i = rank - 1, r = k; i >= 0; i--) {
+      offset[i] = r % g.kernel[i]!;
+      r = Math.floor(r / g.kernel[i]!);
+    }
+    for (let o = 0; o < oSize; o++) {
+      let flat = 0;
+      let inside = true;
+      for (let i = 0, r = o, stride = oSize; i < rank; i++) {
+        stride /= ops.bDims[i]!;
+        const oi = Math.floor(r / stride);
+        r -= oi * stride;
+        const x = oi * g.strides[i]! + offset[i]! * g.dilations[i]! - g.padsBegin[i]!;
+        if (x < 0 || x >= ops.aDims[i]!) inside = false;
+        flat = flat * ops.aDims[i]! + x;
+      }
+      indices.push(inside ? flat : pSize);
+    }
+  }
+  const flatA = b.op('Reshape', [ops.a, b.int64s([0, ops.aChannels, pSize])], {}, { name: 'conv_dW_cells' });
+  // [N, Ca, P] → [Ca, P, N]: the batch axis alone moves, which onnxruntime transposes quickly.
+  const cells = b.op('Transpose', [flatA], { perm: [1, 2, 0] }, { name: 'conv_dW_cells' });
+  const padded = indices.includes(pSize) ? b.op('Pad', [cells, b.int64s([0, 0, 0, 0, 1, 0])], { mode: 'constant' }, { name: 'conv_dW_cells' }) : cells;
+  const cols = b.op('Gather', [padded, b.int64s(indices, [kSize, oSize])], { axis: 1 }, { name: 'conv_dW_columns' });
+  // [Ca, K, O, N] → per group [Ca/g·K, O·N]; dY [N, Cb, O] → per group [O·N, Cb/g].
+  let rows: string;
+  if (groups === 1) {
+    const flatB = b.op('Reshape', [ops.bValue, b.int64s([0, ops.bChannels, oSize])], {}, { name: 'conv_dW_rows' });
+    const t = b.op('Transpose', [flatB], { perm: [2, 0, 1] }, { name: 'conv_dW_rows' });
+    rows = b.op('Reshape', [t, b.int64s([1, -1, cbG])], {}, { name: 'conv_dW_rows' });
+  } else {
+    const grouped = b.op('Reshape', [ops.bValue, b.int64s([0, groups, cbG, oSize])], {}, { name: 'conv_dW_rows' });
+    const t = b.op('Transpose', [grouped], { perm: [1, 3, 0, 2] }, { name: 'conv_dW_rows' });
+    rows = b.op('Reshape', [t, b.int64s([groups, -1, cbG])], {}, { name: 'conv_dW_rows' });
+  }
+  const colsG = b.op('Reshape', [cols, b.int64s([groups, caG * kSize, -1])], {}, { name: 'conv_dW_columns' });
+  const prodValue = b.op('MatMul', [colsG, rows], {}, { name: 'conv_dW' });
   const back = b.op('Transpose', [prodValue], { perm: [0, 2, 1] }, { name: 'conv_dW' });
   return b.op('Reshape', [back, b.int64s([ops.bChannels, caG, ...g.kernel])], {}, { name: 'conv_dW' });
 }

@@ -44,12 +44,13 @@ test('Conv: auto_pad SAME_UPPER and SAME_LOWER, stride 2, odd sizes, odd total p
   }
 });
 
-test('Conv: SAME_UPPER with stride 1 (flipped-conv input gradient)', async () => {
-  await checkConv({ auto_pad: 'SAME_UPPER' }, [2, 2, 6, 5], [3, 2, 4, 3]);
+test('Conv: SAME_UPPER and SAME_LOWER with stride 1 (flipped-conv input gradient)', async () => {
+  await checkConv({ auto_pad: 'SAME_UPPER' }, [2, 4, 6, 5], [3, 4, 4, 3]);
+  await checkConv({ auto_pad: 'SAME_LOWER' }, [1, 4, 5, 5], [2, 4, 2, 3]);
 });
 
 test('Conv: dilation 2, stride 1 and stride 2', async () => {
-  await checkConv({ dilations: [2, 2], pads: [1, 2, 1, 0] }, [2, 2, 9, 8], [3, 2, 3, 3]);
+  await checkConv({ dilations: [2, 2], pads: [1, 2, 1, 0] }, [2, 4, 9, 8], [3, 4, 3, 3]);
   await checkConv({ dilations: [2, 1], strides: [2, 2], pads: [2, 1, 1, 1] }, [1, 2, 10, 7], [3, 2, 3, 2]);
 });
 
@@ -60,10 +61,15 @@ test('Conv: group 2 and depthwise (channel multiplier 2)', async () => {
   await checkConv({ group: 3, strides: [2, 2] }, [2, 3, 7, 6], [3, 1, 3, 3]);
 });
 
-test('Conv: no bias, 1-D with stride 2 and pads, 3-D', async () => {
+test('Conv: no bias, few input channels (ConvTranspose input gradient at stride 1)', async () => {
   await checkConv({ pads: [1, 1, 0, 1] }, [2, 3, 5, 5], [4, 3, 3, 3], false);
+});
+
+test('Conv: 1-D and 3-D, stride 1 and 2', async () => {
   await checkConv({ strides: [2], pads: [1, 0] }, [2, 3, 10], [4, 3, 3]);
+  await checkConv({ pads: [2, 1] }, [2, 4, 9], [3, 4, 4]);
   await checkConv({ strides: [1, 2, 1], pads: [1, 0, 1, 0, 1, 0] }, [1, 2, 5, 5, 4], [2, 2, 2, 3, 2]);
+  await checkConv({ pads: [1, 0, 1, 0, 1, 0] }, [1, 4, 4, 3, 4], [2, 4, 2, 3, 2]);
 });
 
 test('Conv: constant weights are pre-flipped for the input gradient', async () => {
@@ -144,8 +150,10 @@ test('every formulation gives the same gradients (Conv and ConvTranspose, groups
   let seed = 7;
   const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
   const formulations: [ConvVjpOptions, WeightGradFormulation][] = [
-    [{ inputGrad: 'conv-transpose', weightGrad: 'im2col' }, 'im2col'],
+    [{ inputGrad: 'conv-transpose', weightGrad: 'gather' }, 'gather'],
+    [{ inputGrad: 'flipped-conv', weightGrad: 'im2col' }, 'im2col'],
     [{ inputGrad: 'flipped-conv', weightGrad: 'im2col-gemm' }, 'im2col-gemm'],
+    [{ inputGrad: 'flipped-conv', weightGrad: 'offsets' }, 'offsets'],
     [{ inputGrad: 'flipped-conv', weightGrad: 'conv' }, 'conv'],
   ];
   for (const c of cases) {

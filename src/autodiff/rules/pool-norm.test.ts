@@ -61,10 +61,17 @@ async function poolGrad(
   }
 }
 
-test('MaxPool 2x2 stride 2 (tiles), even and odd sizes', async () => {
+/**
+ * The fast MaxPool gradient ('tiles') runs in float32 only, so most MaxPool checks are float32,
+ * with a step below the spacing of the distinct values so no maximum changes place.
+ */
+const pool32 = { precision: 'float32', step: 1e-3, atol: 1e-3, rtol: 1e-2 } as const;
+
+test('MaxPool 2x2 stride 2 (tiles), even and odd sizes; float64 falls back to indices', async () => {
   const attrs = { kernel_shape: [2, 2], strides: [2, 2] };
+  await gradCheck({ ...pool32, opType: 'MaxPool', attrs, inputs: [distinct([2, 3, 4, 6])] });
+  await gradCheck({ ...pool32, opType: 'MaxPool', attrs, inputs: [distinct([2, 2, 5, 7])] });
   await gradCheck({ opType: 'MaxPool', attrs, inputs: [distinct([2, 3, 4, 6])] });
-  await gradCheck({ opType: 'MaxPool', attrs, inputs: [distinct([2, 2, 5, 7])] });
 });
 
 test('MaxPool 3x3 stride 2 pads 1 (overlapping windows)', async () => {
@@ -72,17 +79,19 @@ test('MaxPool 3x3 stride 2 pads 1 (overlapping windows)', async () => {
 });
 
 test('MaxPool ceil_mode, on tiles and on overlapping windows', async () => {
-  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, inputs: [distinct([1, 2, 5, 7])] });
+  await gradCheck({ ...pool32, opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, inputs: [distinct([1, 2, 5, 7])] });
   await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }, inputs: [distinct([1, 2, 6, 8])] });
 });
 
 test('MaxPool dilation, rectangular and gapped windows, SAME padding, 1-D', async () => {
   await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 2], dilations: [2, 2] }, inputs: [distinct([1, 2, 5, 6])] });
-  // Non-overlapping but not square tiles: the transposing 'windows' formulation, with pads.
-  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 3], strides: [2, 3], pads: [1, 0, 0, 2] }, inputs: [distinct([2, 2, 5, 7])] });
-  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [3, 3] }, inputs: [distinct([1, 2, 7, 8])] });
-  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' }, inputs: [distinct([1, 2, 5, 5])] });
-  await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [3], strides: [3], pads: [1, 1] }, inputs: [distinct([2, 3, 10])] });
+  // Dilated but still disjoint windows (span 3 ≤ stride 3): tiles with gaps inside the window.
+  await gradCheck({ ...pool32, opType: 'MaxPool', attrs: { kernel_shape: [2, 2], dilations: [2, 2], strides: [3, 3] }, inputs: [distinct([1, 2, 7, 6])] });
+  // Tiles that are not square, with pads; tiles longer than the window (stride 3, kernel 2).
+  await gradCheck({ ...pool32, opType: 'MaxPool', attrs: { kernel_shape: [2, 3], strides: [2, 3], pads: [1, 0, 0, 2] }, inputs: [distinct([2, 2, 5, 7])] });
+  await gradCheck({ ...pool32, opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [3, 3] }, inputs: [distinct([1, 2, 7, 8])] });
+  await gradCheck({ ...pool32, opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' }, inputs: [distinct([1, 2, 5, 5])] });
+  await gradCheck({ ...pool32, opType: 'MaxPool', attrs: { kernel_shape: [3], strides: [3], pads: [1, 1] }, inputs: [distinct([2, 3, 10])] });
   await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [3], strides: [2] }, inputs: [distinct([2, 3, 9])] });
 });
 
@@ -90,9 +99,9 @@ test('MaxPool ties: each window gives its gradient to its first maximum only, in
   // Windows of a 4x4 image: [1 1; 1 0] → (0,0); [0 2; 2 2] → (0,3); all 3 → (2,0) and (2,2).
   const x = [1, 1, 0, 2, 1, 0, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3];
   const expected = [1, 0, 0, 2, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0];
-  for (const f of ['auto', 'space-to-depth', 'windows', 'indices'] as const) {
-    const g = await poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, [1, 1, 4, 4], x, [1, 2, 3, 4], { formulation: f });
-    assert.deepEqual(g, expected, `formulation '${f}'`);
+  for (const f of ['auto', 'tiles', 'indices'] as const) {
+    const g = await poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, [1, 1, 4, 4], x, [1, 2, 3, 4], { formulation: f, type: 'float32' });
+    assert.deepEqual(g.map((v) => v + 0), expected, `formulation '${f}'`);
   }
   // Overlapping 3x3 s2 p1 windows over a constant 5x5 image: window (i, j) picks its top-left input cell.
   const g = await poolGrad('MaxPool', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, [1, 1, 5, 5], new Array<number>(25).fill(0), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -106,17 +115,19 @@ test('MaxPool formulations agree with each other on batch-dependent inputs', asy
   const { data } = distinct(shape);
   const dy = Array.from({ length: 3 * 2 * 3 * 4 }, (_, i) => (i % 7) - 3);
   const results = [];
-  for (const f of ['space-to-depth', 'windows', 'indices'] as const) results.push(await poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, shape, [...data!], dy, { formulation: f }));
+  for (const f of ['tiles', 'indices'] as const) {
+    const g = await poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, shape, [...data!], dy, { formulation: f, type: 'float32' });
+    results.push(g.map((v) => v + 0)); // 0·(−3) is −0 in 'tiles'
+  }
   assert.deepEqual(results[1], results[0]);
-  assert.deepEqual(results[2], results[0]);
   assert.equal(results[0]!.filter((v) => v !== 0).length, dy.filter((v) => v !== 0).length);
 });
 
-test('MaxPool: forcing a tile formulation on overlapping windows is refused', async () => {
-  await assert.rejects(
-    poolGrad('MaxPool', { kernel_shape: [3, 3], strides: [2, 2] }, [1, 1, 5, 5], new Array<number>(25).fill(0), [1, 2, 3, 4], { formulation: 'windows' }),
-    (e: unknown) => e instanceof GibbonError && e.code === 'unsupported_attribute',
-  );
+test('MaxPool: forcing tiles on overlapping windows or on float64 is refused', async () => {
+  const refused = (what: RegExp) => (e: unknown) => e instanceof GibbonError && e.code === 'unsupported_attribute' && what.test(e.message);
+  const zeros = new Array<number>(25).fill(0);
+  await assert.rejects(poolGrad('MaxPool', { kernel_shape: [3, 3], strides: [2, 2] }, [1, 1, 5, 5], zeros, [1, 2, 3, 4], { formulation: 'tiles', type: 'float32' }), refused(/overlapping/));
+  await assert.rejects(poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, [1, 1, 4, 4], zeros.slice(0, 16), [1, 2, 3, 4], { formulation: 'tiles' }), refused(/float32/));
 });
 
 /** onnxruntime has AveragePool, the global pools and InstanceNormalization in float32 only. */

@@ -4,6 +4,7 @@
  * like the input (row i is example i's own gradient); with respect to the parameters, a folder
  * with one `<initializer name>.npy` per trainable initializer.
  */
+import { join } from 'node:path';
 import type { LossName } from '../../autodiff/loss-heads.js';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { writeNpy } from '../../tensor/npy.js';
@@ -11,7 +12,6 @@ import { concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
 import { checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from '../files.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
-import { join } from 'node:path';
 
 export interface GradValues {
   readonly model: string;

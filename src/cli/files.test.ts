@@ -1,0 +1,70 @@
+/** The CLI's file checks: output probes leave nothing behind; initializer names become safe file names. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GibbonError } from '../errors.js';
+import { checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from './files.js';
+import { writeNpy } from '../tensor/npy.js';
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'gibbon-files-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('fileNameFor keeps plain names and %-escapes the rest', () => {
+  assert.equal(fileNameFor('conv1.weight'), 'conv1.weight');
+  assert.equal(fileNameFor('model/dense_1/kernel:0'), 'model%2Fdense_1%2Fkernel%3A0');
+  assert.equal(fileNameFor('..'), '%2E.');
+  assert.equal(fileNameFor('é'), '%C3%A9');
+});
+
+test('checkWritableFile probes without leaving a file, and keeps an existing one', () => {
+  withDir((dir) => {
+    checkWritableFile(join(dir, 'new.npy'), '--out');
+    assert.deepEqual(readdirSync(dir), []);
+    writeFileSync(join(dir, 'old.npy'), 'keep me');
+    checkWritableFile(join(dir, 'old.npy'), '--out');
+    assert.ok(existsSync(join(dir, 'old.npy')));
+    assert.throws(() => checkWritableFile(dir, '--out'), /it is a directory/);
+  });
+});
+
+test('prepareOutputFolder creates nested folders and leaves no probe behind', () => {
+  withDir((dir) => {
+    const out = join(dir, 'a', 'b');
+    prepareOutputFolder(out, '--out');
+    assert.deepEqual(readdirSync(out), []);
+  });
+});
+
+test('inputs and labels: conversions and the errors name the option', () => {
+  withDir((dir) => {
+    const facts = { inputShape: [null, 2], inputName: 'x', numClasses: 3 };
+    writeNpy(join(dir, 'x.npy'), { type: 'float64', data: Float64Array.of(0.5, 1, 2, 3), shape: [2, 2] });
+    assert.deepEqual([...readModelInputs(join(dir, 'x.npy'), '--input', facts).x.data], [0.5, 1, 2, 3]);
+    writeNpy(join(dir, 'u.npy'), { type: 'uint8', data: Uint8Array.of(0, 255, 51, 102), shape: [2, 2] });
+    const u = readModelInputs(join(dir, 'u.npy'), '--input', facts);
+    assert.deepEqual([...u.x.data], [0, 1, 0.2, 0.4].map(Math.fround));
+    assert.equal(u.notes.length, 1);
+    writeNpy(join(dir, 'y.npy'), { type: 'int32', data: Int32Array.of(2, 0), shape: [2] });
+    assert.deepEqual([...readClasses(join(dir, 'y.npy'), '--labels', 2, 'x.npy', 3)], [2, 0]);
+    assert.throws(
+      () => readClasses(join(dir, 'y.npy'), '--target', 2, 'x.npy', 2),
+      (e: unknown) =>
+        e instanceof GibbonError && e.location.option === '--target' && /target class 2 at index 0 is not a class of this model \(0…1\)/.test(e.message),
+    );
+    writeNpy(join(dir, 'empty.npy'), { type: 'float32', data: new Float32Array(0), shape: [0, 2] });
+    assert.throws(() => readModelInputs(join(dir, 'empty.npy'), '--input', facts), /holds no examples/);
+    writeFileSync(join(dir, 'bad.npy'), 'not npy');
+    assert.throws(
+      () => readModelInputs(join(dir, 'bad.npy'), '--input', facts),
+      (e: unknown) => e instanceof GibbonError && e.location.option === '--input' && /bad magic/.test(e.message),
+    );
+  });
+});
