@@ -2,8 +2,9 @@
  * Conv backward: the formulations of rules/Conv.ts timed on the Madry MNIST CNN (bench/models.ts)
  * at batch 128, 2 threads, float32. Prints images/s for the forward alone, forward + input
  * gradient (attacks) and forward + all weight gradients (training; weights as constant
- * initializers and fed as inputs), then the two convolutions' backward alone, per formulation.
- * Run: npm run build && node dist/bench/conv-grad-speed.js [--reps 15] [--peer]
+ * initializers and fed as inputs), then each convolution's backward alone. The variants of one
+ * task run interleaved, round after round, so that load from other processes hits them alike.
+ * Run: npm run build && node dist/bench/conv-grad-speed.js [--rounds 15] [--peer] [--layers]
  * (--peer also runs ../shared/tools/peer_speed.py for PyTorch figures measured in the same run).
  */
 import { execFileSync } from 'node:child_process';
@@ -16,7 +17,7 @@ import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
 import { buildGradientGraph, gradOutputName, LABELS_INPUT } from '../src/autodiff/gradient-graph.js';
 import { createVjpRegistry, type VjpRegistry } from '../src/autodiff/registry.js';
 import { ALL_RULES } from '../src/autodiff/rules/index.js';
-import { makeConvVjp, type ConvVjpOptions } from '../src/autodiff/rules/Conv.js';
+import { DEFAULT_CONV_VJP_OPTIONS, makeConvVjp, type ConvVjpOptions } from '../src/autodiff/rules/Conv.js';
 import { buildVjpGraph, cotangentInputName } from '../src/autodiff/vjp-graph.js';
 import { GraphBuilder } from '../src/onnx/builder.js';
 import { DataType as DT } from '../src/onnx/dtypes.js';
@@ -29,64 +30,81 @@ import { madryCnn } from './models.js';
 
 const BATCH = 128;
 const THREADS = 2;
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '15' }, peer: { type: 'boolean', default: false } } });
-const REPS = Number(values.reps);
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '15' }, peer: { type: 'boolean', default: false }, layers: { type: 'boolean', default: false } },
+});
+const ROUNDS = Number(values.rounds);
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
   return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296));
 }
 
-async function medianMs(session: Session, feeds: Record<string, AnyTensor>, fetches?: readonly string[]): Promise<number> {
-  for (let i = 0; i < 3; i++) await session.run(feeds, fetches);
-  const times: number[] = [];
-  for (let i = 0; i < REPS; i++) {
-    const t = performance.now();
-    await session.run(feeds, fetches);
-    times.push(performance.now() - t);
+interface Entry {
+  label: string;
+  session: Session;
+  feeds: Record<string, AnyTensor>;
+  fetches?: readonly string[];
+}
+
+/** Runs the entries round-robin; prints images/s from the median (and the best) run of each. */
+async function race(entries: Entry[]): Promise<void> {
+  for (const e of entries) for (let i = 0; i < 3; i++) await e.session.run(e.feeds, e.fetches);
+  const times = entries.map(() => [] as number[]);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [k, e] of entries.entries()) {
+      const t = performance.now();
+      await e.session.run(e.feeds, e.fetches);
+      times[k]!.push(performance.now() - t);
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  for (const [k, e] of entries.entries()) {
+    const sorted = times[k]!.sort((a, b) => a - b);
+    const med = sorted[Math.floor(sorted.length / 2)]!;
+    const best = sorted[0]!;
+    console.log(`  ${e.label.padEnd(44)} ${((BATCH * 1000) / med).toFixed(0).padStart(6)} img/s  (median ${med.toFixed(1).padStart(6)} ms, best ${best.toFixed(1).padStart(6)} ms)`);
+    await e.session.dispose();
+  }
 }
 
 function registryFor(options: ConvVjpOptions): VjpRegistry {
   return createVjpRegistry([...ALL_RULES.filter((r) => r.opType !== 'Conv'), makeConvVjp(options)]);
 }
 
-const ips = (ms: number): string => `${((BATCH * 1000) / ms).toFixed(0).padStart(6)} img/s (${ms.toFixed(1).padStart(6)} ms)`;
-
 interface Variant { label: string; options: ConvVjpOptions }
 
+const weights = DEFAULT_CONV_VJP_OPTIONS.weightGrad;
 const INPUT_VARIANTS: Variant[] = [
-  { label: 'ConvTranspose(dY, W)', options: { inputGrad: 'conv-transpose', weightGrad: 'im2col' } },
-  { label: 'Conv, flipped W as nodes', options: { inputGrad: 'flipped-conv', weightGrad: 'im2col', preflip: false } },
-  { label: 'Conv, W flipped at build', options: { inputGrad: 'flipped-conv', weightGrad: 'im2col' } },
+  { label: 'ConvTranspose(dY, W) everywhere', options: { inputGrad: 'conv-transpose', weightGrad: weights } },
+  { label: 'flipped-W Conv everywhere (flip as nodes)', options: { inputGrad: 'flipped-conv', weightGrad: weights, preflip: false } },
+  { label: 'flipped-W Conv everywhere (flipped at build)', options: { inputGrad: 'flipped-conv', weightGrad: weights } },
+  { label: 'auto: ConvTranspose if C < 4, else flipped', options: { ...DEFAULT_CONV_VJP_OPTIONS } },
 ];
 const WEIGHT_VARIANTS: Variant[] = [
-  { label: 'Conv, batch as channels', options: { inputGrad: 'flipped-conv', weightGrad: 'conv' } },
-  { label: 'im2col + batched MatMul', options: { inputGrad: 'flipped-conv', weightGrad: 'im2col' } },
-  { label: 'im2col + Gemm(transB)', options: { inputGrad: 'flipped-conv', weightGrad: 'im2col-gemm' } },
+  { label: 'Conv with batch as channels', options: { inputGrad: 'auto', weightGrad: 'conv' } },
+  { label: 'Slice windows + Concat + MatMul', options: { inputGrad: 'auto', weightGrad: 'im2col' } },
+  { label: 'Slice windows + Concat + Gemm(transB)', options: { inputGrad: 'auto', weightGrad: 'im2col-gemm' } },
+  { label: 'Slice windows, one MatMul per offset', options: { inputGrad: 'auto', weightGrad: 'offsets' } },
+  { label: 'one Gather (batch innermost) + MatMul', options: { inputGrad: 'auto', weightGrad: 'gather' } },
 ];
 
 async function wholeModel(): Promise<void> {
   const model: ModelIR = madryCnn(0);
   const x: AnyTensor = { type: 'float32', data: random(BATCH * 784, 7), shape: [BATCH, 1, 28, 28] };
   const labels: AnyTensor = { type: 'int64', data: BigInt64Array.from({ length: BATCH }, (_, i) => BigInt(i % 10)), shape: [BATCH] };
-  console.log(`Madry MNIST CNN, batch ${BATCH}, ${THREADS} threads, median of ${REPS} runs`);
-  const forward = await Session.create(serializeModel(model), { threads: THREADS, label: 'forward' });
-  console.log(`  forward                                   ${ips(await medianMs(forward, { input: x }))}`);
-  await forward.dispose();
-
-  console.log('forward + input gradient (CE)');
+  console.log(`Madry MNIST CNN, batch ${BATCH}, ${THREADS} threads, ${ROUNDS} interleaved rounds`);
+  console.log('forward + input gradient (CE), vs forward alone');
+  const entries: Entry[] = [{ label: 'forward alone', session: await Session.create(serializeModel(model), { threads: THREADS }), feeds: { input: x } }];
   for (const v of INPUT_VARIANTS) {
     const gg = await buildGradientGraph(model, { wrt: 'input', loss: 'ce', registry: registryFor(v.options) });
-    const s = await Session.create(serializeModel(gg.model), { threads: THREADS, label: v.label });
-    console.log(`  ${v.label.padEnd(40)}  ${ips(await medianMs(s, { input: x, [LABELS_INPUT]: labels }, ['loss', gradOutputName(gg.input)]))}`);
-    await s.dispose();
+    const session = await Session.create(serializeModel(gg.model), { threads: THREADS, label: v.label });
+    entries.push({ label: v.label, session, feeds: { input: x, [LABELS_INPUT]: labels }, fetches: ['loss', gradOutputName(gg.input)] });
   }
+  await race(entries);
 
   for (const asInputs of [false, true]) {
     console.log(`forward + weight gradients (CE), weights ${asInputs ? 'fed as inputs (training)' : 'constant initializers'}`);
+    const list: Entry[] = [];
     for (const v of WEIGHT_VARIANTS) {
       const gg = await buildGradientGraph(model, { wrt: 'params', loss: 'ce', paramsAsInputs: asInputs, registry: registryFor(v.options) });
       const feeds: Record<string, AnyTensor> = { input: x, [LABELS_INPUT]: labels };
@@ -94,19 +112,18 @@ async function wholeModel(): Promise<void> {
         const t = decodeTensor(gg.model.graph.initializers.get(p)!);
         feeds[p] = { type: 'float32', data: t.data as Float32Array, shape: [...t.dims] };
       }
-      const s = await Session.create(serializeModel(gg.model), { threads: THREADS, label: v.label });
-      console.log(`  ${v.label.padEnd(40)}  ${ips(await medianMs(s, feeds, [...gg.gradOutputs.values()]))}`);
-      await s.dispose();
+      const session = await Session.create(serializeModel(gg.model), { threads: THREADS, label: v.label });
+      list.push({ label: v.label, session, feeds, fetches: [...gg.gradOutputs.values()] });
     }
+    await race(list);
   }
 }
 
-/** One Conv node shaped like a layer of the Madry CNN; its VJP with respect to `wrt` only. */
+/** One Conv node shaped like a layer of the Madry CNN; its VJP with respect to X or W only. */
 async function oneLayer(label: string, xShape: number[], wShape: number[]): Promise<void> {
   const graph: Graph = { name: 'conv', nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: [] };
   graph.inputs.push({ name: 'x', dataType: DT.FLOAT, shape: ['N', ...xShape.slice(1)] });
-  const wCount = wShape.reduce((a, d) => a * d, 1);
-  graph.initializers.set('w', encodeTensor('w', DT.FLOAT, wShape, random(wCount, 3).map((v) => v - 0.5)));
+  graph.initializers.set('w', encodeTensor('w', DT.FLOAT, wShape, random(wShape.reduce((a, d) => a * d, 1), 3).map((v) => v - 0.5)));
   const b = new GraphBuilder(graph, 'bench');
   const y = b.op('Conv', ['x', 'w'], { pads: [2, 2, 2, 2], kernel_shape: [5, 5] });
   graph.outputs.push({ name: y, dataType: DT.FLOAT, shape: null });
@@ -115,18 +132,15 @@ async function oneLayer(label: string, xShape: number[], wShape: number[]): Prom
   const x: AnyTensor = { type: 'float32', data: random(xShape.reduce((a, d) => a * d, 1), 5), shape: xShape };
   const yShape = [xShape[0]!, wShape[0]!, xShape[2]!, xShape[3]!];
   const dY: AnyTensor = { type: 'float32', data: random(yShape.reduce((a, d) => a * d, 1), 9), shape: yShape };
-  console.log(`${label}: X [${xShape}] W [${wShape}] pad 2 — backward of this Conv alone (incl. its forward)`);
-  const fwd = await Session.create(serializeModel(model), { threads: THREADS });
-  console.log(`  forward                                   ${ips(await medianMs(fwd, { x }))}`);
-  await fwd.dispose();
-  for (const [wrt, variants] of [[['x'], INPUT_VARIANTS], [['w'], WEIGHT_VARIANTS]] as const) {
+  for (const [wrt, variants] of [['x', INPUT_VARIANTS], ['w', WEIGHT_VARIANTS]] as const) {
+    console.log(`${label}: X [${xShape}] W [${wShape}] pad 2 — forward + d${wrt} of this Conv alone`);
+    const entries: Entry[] = [{ label: 'forward alone', session: await Session.create(serializeModel(model), { threads: THREADS }), feeds: { x } }];
     for (const v of variants) {
-      const vjp = await buildVjpGraph(model, { wrt, registry: registryFor(v.options) });
-      const s = await Session.create(serializeModel(vjp.model), { threads: THREADS });
-      const ms = await medianMs(s, { x, [cotangentInputName(y)]: dY }, [gradOutputName(wrt[0])]);
-      console.log(`  d${wrt[0]} ${v.label.padEnd(38)}  ${ips(ms)}`);
-      await s.dispose();
+      const vjp = await buildVjpGraph(model, { wrt: [wrt], registry: registryFor(v.options) });
+      const session = await Session.create(serializeModel(vjp.model), { threads: THREADS });
+      entries.push({ label: v.label, session, feeds: { x, [cotangentInputName(y)]: dY }, fetches: [gradOutputName(wrt)] });
     }
+    await race(entries);
   }
 }
 
@@ -136,16 +150,20 @@ function peer(): void {
   try {
     const out = execFileSync(script, [String(THREADS), String(BATCH)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 600_000 });
     const parsed = JSON.parse(out) as { results: { model: string; task: string; images_per_s: number }[] };
-    for (const r of parsed.results.filter((q) => q.model === 'madry_cnn')) console.log(`  PyTorch ${r.task.padEnd(36)} ${r.images_per_s.toFixed(0).padStart(6)} img/s`);
+    console.log('PyTorch, same machine, now');
+    for (const r of parsed.results.filter((q) => q.model === 'madry_cnn')) console.log(`  ${r.task.padEnd(44)} ${r.images_per_s.toFixed(0).padStart(6)} img/s`);
   } catch (e) {
     console.log(`(PyTorch peer failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
   }
 }
 
 async function main(): Promise<void> {
+  if (values.peer) peer();
   await wholeModel();
-  await oneLayer('conv1', [BATCH, 1, 28, 28], [32, 1, 5, 5]);
-  await oneLayer('conv2', [BATCH, 32, 14, 14], [64, 32, 5, 5]);
+  if (values.layers) {
+    await oneLayer('conv1', [BATCH, 1, 28, 28], [32, 1, 5, 5]);
+    await oneLayer('conv2', [BATCH, 32, 14, 14], [64, 32, 5, 5]);
+  }
   if (values.peer) peer();
 }
 

@@ -1,7 +1,9 @@
 /**
- * MaxPool backward: the formulations of rules/MaxPool.ts timed on realistic tensors (batch 128,
- * 2 threads, float32, batch dimension symbolic as in attack graphs). Prints ms per run of the
- * forward alone and of forward + input gradient, and each formulation's ratio to 'indices'.
+ * MaxPool backward: the formulations of rules/MaxPool.ts ('indices', 'tiles'), and two rejected
+ * ArgMax-based ones built by hand here, timed on realistic tensors (batch 128, 2 threads,
+ * float32, batch dimension symbolic as in attack graphs). Each variant is one model computing Y
+ * and dX; they run interleaved so machine load hits them alike. Prints ms per run (median and
+ * best) and the ratio of medians to 'indices'.
  * Run: npm run build && node dist/bench/maxpool-grad-speed.js
  */
 import { create } from '@bufbuild/protobuf';
@@ -23,37 +25,60 @@ interface Case {
   shape: [number, number, number, number];
   attrs: Record<string, AttrValue>;
   formulations: MaxPoolFormulation[];
+  /** Square tiles of this size (kernel = stride): the hand-built ArgMax variants apply. */
+  tile?: number;
 }
 
 const CASES: Case[] = [
-  { label: 'N=128 C=32 28x28, 2x2 s2', shape: [128, 32, 28, 28], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'tiles'] },
-  { label: 'N=128 C=64 14x14, 2x2 s2', shape: [128, 64, 14, 14], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'tiles'] },
+  { label: 'N=128 C=32 28x28, 2x2 s2', shape: [128, 32, 28, 28], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'tiles'], tile: 2 },
+  { label: 'N=128 C=64 14x14, 2x2 s2', shape: [128, 64, 14, 14], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'tiles'], tile: 2 },
   { label: 'N=128 C=64 28x28, 3x3 s2 p1 (overlapping)', shape: [128, 64, 28, 28], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, formulations: ['indices'] },
 ];
 const THREADS = 2;
 const WARMUP = 3;
-const RUNS = 15;
+const ROUNDS = 21;
 
-function oneNodeModel(c: Case): ModelIR {
+/** Y = MaxPool(x); `backward` (if given) appends nodes computing dX from x, Y and the input 'dy'. */
+function model(c: Case, backward?: (b: GraphBuilder, y: string) => string): { model: ModelIR; y: string } {
   const graph: Graph = { name: 'maxpool', nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: [] };
   graph.inputs.push({ name: 'x', dataType: DT.FLOAT, shape: ['N', ...c.shape.slice(1)] });
   const b = new GraphBuilder(graph, 'bench');
   const y = b.op('MaxPool', ['x'], c.attrs, { name: 'pool' });
   graph.outputs.push({ name: y, dataType: DT.FLOAT, shape: null });
+  if (backward) {
+    graph.inputs.push({ name: 'dy', dataType: DT.FLOAT, shape: null });
+    graph.outputs.push({ name: backward(b, y), dataType: DT.FLOAT, shape: null });
+  }
   const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] });
-  return { proto, graph, opset: 18 };
+  return { model: { proto, graph, opset: 18 }, y };
 }
 
-async function timeRuns(session: Session, feeds: Record<string, AnyTensor>): Promise<number> {
-  for (let i = 0; i < WARMUP; i++) await session.run(feeds);
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, z) => a - z);
-  return times[Math.floor(times.length / 2)]!;
+/**
+ * The ArgMax formulation first proposed for tiles: window cells moved to one axis, ArgMax over it,
+ * a one-hot times dY, moved back. With Transpose and Where (the window axes last, as proposed),
+ * or with SpaceToDepth/DepthToSpace and Mul (its fastest variant found).
+ */
+function argmaxBackward(c: Case, viaSpaceToDepth: boolean): (b: GraphBuilder, y: string) => string {
+  const [, C, H, W] = c.shape;
+  const k = c.tile!;
+  const [Ho, Wo, cells] = [H / k, W / k, k * k];
+  const positions = Array.from({ length: cells }, (_, i) => i);
+  return (b) => {
+    if (viaSpaceToDepth) {
+      const grouped = b.op('Reshape', [b.op('SpaceToDepth', ['x'], { blocksize: k }), b.int64s([0, cells, -1])]);
+      const arg = b.op('ArgMax', [grouped], { axis: 1, keepdims: 1 });
+      const hit = b.op('Cast', [b.op('Equal', [b.int64s(positions, [cells, 1]), arg])], { to: DT.FLOAT });
+      const picked = b.op('Mul', [hit, b.op('Reshape', ['dy', b.int64s([0, 1, -1])])]);
+      return b.op('DepthToSpace', [b.op('Reshape', [picked, b.int64s([0, -1, Ho, Wo])])], { blocksize: k, mode: 'DCR' });
+    }
+    const blocks = b.op('Reshape', ['x', b.int64s([0, 0, Ho, k, Wo, k])]);
+    const flat = b.op('Reshape', [b.op('Transpose', [blocks], { perm: [0, 1, 2, 4, 3, 5] }), b.int64s([0, 0, Ho, Wo, cells])]);
+    const arg = b.op('ArgMax', [flat], { axis: -1, keepdims: 1 });
+    const hit = b.op('Equal', [b.int64s(positions), arg]);
+    const picked = b.op('Where', [hit, b.op('Unsqueeze', ['dy', b.int64s([-1])]), b.scalar(0, DT.FLOAT)]);
+    const back = b.op('Transpose', [b.op('Reshape', [picked, b.int64s([0, 0, Ho, Wo, k, k])])], { perm: [0, 1, 2, 4, 3, 5] });
+    return b.op('Reshape', [back, b.int64s([0, C, H, W])]);
+  };
 }
 
 function random(n: number, seed: number): Float32Array {
@@ -64,28 +89,53 @@ function random(n: number, seed: number): Float32Array {
   });
 }
 
+interface Variant {
+  name: string;
+  session: Session;
+  feeds: Record<string, AnyTensor>;
+  times: number[];
+}
+
 async function main(): Promise<void> {
-  console.log(`MaxPool backward, ${THREADS} threads, median of ${RUNS} runs (ms per run)`);
+  console.log(`MaxPool forward + input gradient, ${THREADS} threads, float32, ${ROUNDS} interleaved rounds (ms per run)`);
   for (const c of CASES) {
-    const model = oneNodeModel(c);
-    const n = c.shape.reduce((a, z) => a * z, 1);
-    const x: AnyTensor = { type: 'float32', data: random(n, 7), shape: c.shape };
-    const forward = await Session.create(serializeModel(model), { threads: THREADS, label: 'forward' });
-    const yName = model.graph.outputs[0]!.name;
-    const y = (await forward.run({ x }))[yName]!;
-    const fwdMs = await timeRuns(forward, { x });
-    await forward.dispose();
-    console.log(`\n${c.label}\n  forward only            ${fwdMs.toFixed(1).padStart(7)} ms`);
-    let baseline: number | undefined;
+    const x: AnyTensor = { type: 'float32', data: random(c.shape.reduce((a, z) => a * z, 1), 7), shape: c.shape };
+    const plain = model(c);
+    const probe = await Session.create(serializeModel(plain.model), { threads: THREADS, label: 'forward' });
+    const yShape = (await probe.run({ x }))[plain.y]!.shape;
+    await probe.dispose();
+    const dy: AnyTensor = { type: 'float32', data: random(yShape.reduce((a, z) => a * z, 1), 11), shape: yShape };
+
+    const variants: Variant[] = [];
+    const add = async (name: string, m: ModelIR, feeds: Record<string, AnyTensor>): Promise<void> => {
+      variants.push({ name, session: await Session.create(serializeModel(m), { threads: THREADS, label: name }), feeds, times: [] });
+    };
+    await add('forward only', plain.model, { x });
     for (const f of c.formulations) {
       const registry = createVjpRegistry([...ALL_RULES.filter((r) => r.opType !== 'MaxPool'), maxPoolVjpWith(f)]);
-      const vjp = await buildVjpGraph(model, { wrt: ['x'], registry });
-      const session = await Session.create(serializeModel(vjp.model), { threads: THREADS, label: f });
-      const feeds = { x, [cotangentInputName(yName)]: { type: 'float32', data: random(y.data.length, 11), shape: y.shape } as AnyTensor };
-      const ms = await timeRuns(session, feeds);
-      await session.dispose();
-      baseline ??= ms;
-      console.log(`  forward + dX ${f.padEnd(18)}${ms.toFixed(1).padStart(7)} ms   ×${(ms / baseline).toFixed(2)} of '${c.formulations[0]}'   backward ≈ ${(ms - fwdMs).toFixed(1)} ms`);
+      const vjp = await buildVjpGraph(plain.model, { wrt: ['x'], registry });
+      await add(f, vjp.model, { x, [cotangentInputName(plain.y)]: dy });
+    }
+    if (c.tile) {
+      await add('argmax, transposes (rejected)', model(c, argmaxBackward(c, false)).model, { x, dy });
+      await add('argmax, space-to-depth (rejected)', model(c, argmaxBackward(c, true)).model, { x, dy });
+    }
+
+    for (const v of variants) for (let i = 0; i < WARMUP; i++) await v.session.run(v.feeds);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const v of variants) {
+        const t0 = performance.now();
+        await v.session.run(v.feeds);
+        v.times.push(performance.now() - t0);
+      }
+    }
+    const median = (t: number[]): number => [...t].sort((a, z) => a - z)[Math.floor(t.length / 2)]!;
+    const base = median(variants.find((v) => v.name === 'indices')!.times);
+    console.log(`\n${c.label}`);
+    for (const v of variants) {
+      const m = median(v.times);
+      console.log(`  ${v.name.padEnd(34)} median ${m.toFixed(1).padStart(6)}   best ${Math.min(...v.times).toFixed(1).padStart(6)}   ×${(m / base).toFixed(2)} of indices`);
+      await v.session.dispose();
     }
   }
 }

@@ -76,3 +76,4 @@ export { ApgdAttack, APGD_DEFAULTS, apgdCheckpoints, type ApgdOptions } from './
 export { CwAttack, CW_DEFAULTS, type CwOptions } from './attacks/cw.js';
 export { DeepFoolAttack, DEEPFOOL_DEFAULTS, type DeepFoolOptions } from './attacks/deepfool.js';
 export { ATTACKS, ATTACK_NAMES, attackEntry, createAttack, type AttackEntry } from './attacks/registry.js';
+export { loadMnist, type MnistData, type MnistSplit, type MnistOptions } from './data/mnist.js';

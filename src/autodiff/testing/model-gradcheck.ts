@@ -7,7 +7,7 @@ import { serializeModel, type ModelIR } from '../../onnx/model.js';
 import { Session } from '../../runtime/session.js';
 import type { AnyTensor } from '../../tensor/tensor.js';
 import { gradOutputName } from '../gradient-graph.js';
-import { buildVjpGraph, cotangentInputName } from '../vjp-graph.js';
+import { buildVjpGraph } from '../vjp-graph.js';
 import type { VjpRegistry } from '../registry.js';
 
 export interface ModelGradCheckOptions {
