@@ -83,8 +83,6 @@ const INPUT_VARIANTS: Variant[] = [
 const WEIGHT_VARIANTS: Variant[] = [
   { label: 'Conv with batch as channels', options: { inputGrad: 'auto', weightGrad: 'conv' } },
   { label: 'Slice windows + Concat + MatMul', options: { inputGrad: 'auto', weightGrad: 'im2col' } },
-  { label: 'Slice windows + Concat + Gemm(transB)', options: { inputGrad: 'auto', weightGrad: 'im2col-gemm' } },
-  { label: 'Slice windows, one MatMul per offset', options: { inputGrad: 'auto', weightGrad: 'offsets' } },
   { label: 'one Gather (batch innermost) + MatMul', options: { inputGrad: 'auto', weightGrad: 'gather' } },
 ];
 

@@ -3,9 +3,14 @@
  * ArgMax-based ones built by hand here, timed on realistic tensors (batch 128, 2 threads,
  * float32, batch dimension symbolic as in attack graphs). Each variant is one model computing Y
  * and dX; they run interleaved so machine load hits them alike. Prints ms per run (median and
- * best) and the ratio of medians to 'indices'.
- * Run: npm run build && node dist/bench/maxpool-grad-speed.js
+ * best) and the ratio of medians to 'indices'. With --kernels it also profiles every run and
+ * prints Σ over nodes of each node's fastest kernel time: on a busy machine that tracks the idle
+ * run time better than the wall clock does.
+ * Run: npm run build && node dist/bench/maxpool-grad-speed.js [--kernels]
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
 import type { AttrValue } from '../src/onnx/attributes.js';
@@ -30,13 +35,31 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { label: 'N=128 C=32 28x28, 2x2 s2', shape: [128, 32, 28, 28], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'tiles'], tile: 2 },
-  { label: 'N=128 C=64 14x14, 2x2 s2', shape: [128, 64, 14, 14], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, formulations: ['indices', 'tiles'], tile: 2 },
-  { label: 'N=128 C=64 28x28, 3x3 s2 p1 (overlapping)', shape: [128, 64, 28, 28], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, formulations: ['indices'] },
+  {
+    label: 'N=128 C=32 28x28, 2x2 s2',
+    shape: [128, 32, 28, 28],
+    attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+    formulations: ['indices', 'tiles'],
+    tile: 2,
+  },
+  {
+    label: 'N=128 C=64 14x14, 2x2 s2',
+    shape: [128, 64, 14, 14],
+    attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+    formulations: ['indices', 'tiles'],
+    tile: 2,
+  },
+  {
+    label: 'N=128 C=64 28x28, 3x3 s2 p1 (overlapping)',
+    shape: [128, 64, 28, 28],
+    attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+    formulations: ['indices'],
+  },
 ];
 const THREADS = 2;
 const WARMUP = 3;
 const ROUNDS = 21;
+const KERNELS = process.argv.includes('--kernels');
 
 /** Y = MaxPool(x); `backward` (if given) appends nodes computing dX from x, Y and the input 'dy'. */
 function model(c: Case, backward?: (b: GraphBuilder, y: string) => string): { model: ModelIR; y: string } {
@@ -94,21 +117,50 @@ interface Variant {
   session: Session;
   feeds: Record<string, AnyTensor>;
   times: number[];
+  profilePrefix?: string;
+}
+
+/** Σ over nodes of each node's fastest kernel time (ms) in an onnxruntime profile. */
+function kernelFloor(dir: string, prefix: string): number {
+  const file = readdirSync(dir).find((f) => f.startsWith(prefix))!;
+  const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { cat?: string; name: string; dur: number }[];
+  const best = new Map<string, number>();
+  for (const e of events) {
+    if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) best.set(e.name, Math.min(best.get(e.name) ?? Infinity, e.dur));
+  }
+  return [...best.values()].reduce((a, z) => a + z, 0) / 1000;
 }
 
 async function main(): Promise<void> {
   console.log(`MaxPool forward + input gradient, ${THREADS} threads, float32, ${ROUNDS} interleaved rounds (ms per run)`);
   for (const c of CASES) {
-    const x: AnyTensor = { type: 'float32', data: random(c.shape.reduce((a, z) => a * z, 1), 7), shape: c.shape };
+    const x: AnyTensor = {
+      type: 'float32',
+      data: random(
+        c.shape.reduce((a, z) => a * z, 1),
+        7,
+      ),
+      shape: c.shape,
+    };
     const plain = model(c);
     const probe = await Session.create(serializeModel(plain.model), { threads: THREADS, label: 'forward' });
     const yShape = (await probe.run({ x }))[plain.y]!.shape;
     await probe.dispose();
-    const dy: AnyTensor = { type: 'float32', data: random(yShape.reduce((a, z) => a * z, 1), 11), shape: yShape };
+    const dy: AnyTensor = {
+      type: 'float32',
+      data: random(
+        yShape.reduce((a, z) => a * z, 1),
+        11,
+      ),
+      shape: yShape,
+    };
 
     const variants: Variant[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'maxpool-bench-'));
     const add = async (name: string, m: ModelIR, feeds: Record<string, AnyTensor>): Promise<void> => {
-      variants.push({ name, session: await Session.create(serializeModel(m), { threads: THREADS, label: name }), feeds, times: [] });
+      const profilePrefix = KERNELS ? `v${variants.length}_` : undefined;
+      const session = await Session.create(serializeModel(m), { threads: THREADS, label: name, profilePrefix: profilePrefix && join(dir, profilePrefix) });
+      variants.push({ name, session, feeds, times: [], profilePrefix });
     };
     await add('forward only', plain.model, { x });
     for (const f of c.formulations) {
@@ -134,9 +186,19 @@ async function main(): Promise<void> {
     console.log(`\n${c.label}`);
     for (const v of variants) {
       const m = median(v.times);
-      console.log(`  ${v.name.padEnd(34)} median ${m.toFixed(1).padStart(6)}   best ${Math.min(...v.times).toFixed(1).padStart(6)}   ×${(m / base).toFixed(2)} of indices`);
+      let kernels = '';
+      if (v.profilePrefix) {
+        v.session.endProfiling();
+        kernels = `   kernels ${kernelFloor(dir, v.profilePrefix).toFixed(1).padStart(6)}`;
+      }
+      console.log(
+        `  ${v.name.padEnd(34)} median ${m.toFixed(1).padStart(6)}   best ${Math.min(...v.times)
+          .toFixed(1)
+          .padStart(6)}${kernels}   ×${(m / base).toFixed(2)} of indices`,
+      );
       await v.session.dispose();
     }
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

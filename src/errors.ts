@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'invalid_npy'
   | 'invalid_input'
   | 'invalid_option'
+  | 'invalid_threat_model'
+  | 'invalid_checkpoint'
   | 'runtime_failure'
   | 'budget_exhausted'
   | 'internal';

@@ -84,4 +84,14 @@ export interface Report {
   warnings: { code: string; message: string }[];
   seconds: number;
   environment: { node: string; onnxruntime: string; platform: string; cpus: number; threads: number };
+  /**
+   * Optional (added for report/): the input domain the gallery's pixels lie in, [min, max];
+   * absent means [0, 1]. The HTML report maps this range to black..white.
+   */
+  bounds?: [number, number];
+  /**
+   * Optional (added for report/): a name per class index (e.g. 'giant panda', 'gibbon'); absent
+   * means classes are shown by index. Must have model.num_classes entries when present.
+   */
+  class_names?: string[];
 }

@@ -38,6 +38,9 @@ export const averagePoolVjp: VjpRule = {
     // Each window spreads its share over its cells: a depthwise ConvTranspose with a ones kernel.
     const C = xShape[1] ?? ctx.unsupported('a channel count known only at run time');
     const spread = b.op('ConvTranspose', [scaled, ones([C, 1, ...k])], { kernel_shape: k, strides: s, dilations: d, group: C }, { name: 'AveragePool_spread' });
-    return { X: cropOrPad(b, spread, pb.map((p) => -p), I.map((n, i) => n + pb[i]! - span[i]!), null, 'AveragePool_dX') };
+    // Back from the padded span to X: drop the leading pads, then crop or zero-fill the end.
+    const begin = pb.map((p) => -p);
+    const end = I.map((n, i) => n + pb[i]! - span[i]!);
+    return { X: cropOrPad(b, spread, begin, end, null, 'AveragePool_dX') };
   },
 };

@@ -17,7 +17,12 @@ export const batchNormalizationVjp: VjpRule = {
     const ch = (v: string): string => perChannel(ctx, v, rank);
     const sum = (v: string): string => b.op('ReduceSum', [v, b.int64s(allButChannel(rank))], { keepdims: 0 }, { name: 'BatchNormalization_sum' });
     // Per-channel constants (folded by onnxruntime when the statistics are initializers).
-    const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, scalarLike(ctx, X, ctx.attrs.float('epsilon', 1e-5))])])], {}, { name: 'BatchNormalization_invstd' });
+    const invStd = b.op(
+      'Reciprocal',
+      [b.op('Sqrt', [b.op('Add', [variance, scalarLike(ctx, X, ctx.attrs.float('epsilon', 1e-5))])])],
+      {},
+      { name: 'BatchNormalization_invstd' },
+    );
     const gain = b.op('Mul', [scale, invStd], {}, { name: 'BatchNormalization_gain' });
 
     const dX = ctx.needsGrad(0) ? b.op('Mul', [dY, ch(gain)], {}, { name: 'BatchNormalization_dX' }) : null;
@@ -28,7 +33,12 @@ export const batchNormalizationVjp: VjpRule = {
     const dMean = ctx.needsGrad(3) ? b.op('Neg', [b.op('Mul', [dB!, gain])], {}, { name: 'BatchNormalization_dmean' }) : null;
     // ∂ρ/∂var = −ρ³/2.
     const dVar = ctx.needsGrad(4)
-      ? b.op('Mul', [b.op('Mul', [dCentered!, gain]), b.op('Mul', [b.op('Mul', [invStd, invStd]), scalarLike(ctx, X, -0.5)])], {}, { name: 'BatchNormalization_dvar' })
+      ? b.op(
+          'Mul',
+          [b.op('Mul', [dCentered!, gain]), b.op('Mul', [b.op('Mul', [invStd, invStd]), scalarLike(ctx, X, -0.5)])],
+          {},
+          { name: 'BatchNormalization_dvar' },
+        )
       : null;
     return { X: dX, scale: dScale, B: ctx.needsGrad(2) ? dB : null, input_mean: dMean, input_var: dVar };
   },

@@ -7,13 +7,15 @@ import type { GraphBuilder } from '../../onnx/builder.js';
 import type { ConvGeometry } from './conv-geometry.js';
 
 /**
- * 'im2col': the windows of A as Slices concatenated into columns, then one (batched) MatMul.
- * 'im2col-gemm': the same columns, one Gemm with transB (group 1 only; falls back to 'im2col').
- * 'offsets': one MatMul per kernel offset on that offset's window slice (no column matrix).
- * 'gather': the columns from one Gather over A laid out batch-innermost, then one MatMul.
- * 'conv': a Conv with the batch as channels (A as input, B as weights, strides ↔ dilations).
+ * Timings: bench/conv-grad-speed.ts (Madry MNIST CNN, batch 128, 2 threads).
+ * 'gather': the columns [Ca, K, O·N] from one Gather over A laid out batch-innermost, then one
+ *   MatMul per group. Fastest measured: a single write of the columns in runs of N values.
+ * 'im2col': the columns [Ca, K, N·O] from one strided Slice per kernel offset and a Concat, then
+ *   one MatMul per group (the columns are written twice).
+ * 'conv': a Conv with the batch as channels (A as input, B as weights, strides ↔ dilations);
+ *   onnxruntime runs it without its blocked layout, as the weights are not constant.
  */
-export type WeightGradFormulation = 'im2col' | 'im2col-gemm' | 'offsets' | 'gather' | 'conv';
+export type WeightGradFormulation = 'gather' | 'im2col' | 'conv';
 
 export interface CorrelationOperands {
   /** [N, Ca, D…], unpadded. */
@@ -27,127 +29,62 @@ export interface CorrelationOperands {
 }
 
 export function weightGradient(b: GraphBuilder, ops: CorrelationOperands, geom: ConvGeometry, formulation: WeightGradFormulation): string {
-  if (formulation === 'conv') return viaConv(b, ops, geom);
-  if (formulation === 'offsets') return viaOffsets(b, ops, geom);
-  if (formulation === 'gather') return viaGather(b, ops, geom);
-  return viaIm2col(b, ops, geom, formulation === 'im2col-gemm' && geom.group === 1);
+  switch (formulation) {
+    case 'gather':
+      return viaGather(b, ops, geom);
+    case 'im2col':
+      return viaIm2col(b, ops, geom);
+    case 'conv':
+      return viaConv(b, ops, geom);
+  }
 }
 
 const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => i + from);
 const prod = (xs: readonly number[]): number => xs.reduce((p, x) => p * x, 1);
 
-/** Pads A at the end only as far as the last window reaches (begin pads as given). */
-function padForWindows(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): { value: string; dims: number[] } {
-  const begin = g.padsBegin;
-  const end = ops.aDims.map((d, i) => Math.max(0, (ops.bDims[i]! - 1) * g.strides[i]! + (g.kernel[i]! - 1) * g.dilations[i]! + 1 - d - begin[i]!));
-  const dims = ops.aDims.map((d, i) => d + begin[i]! + end[i]!);
-  if (begin.every((p) => p === 0) && end.every((p) => p === 0)) return { value: ops.a, dims };
-  const pads = b.int64s([0, 0, ...begin, 0, 0, ...end]);
-  return { value: b.op('Pad', [ops.a, pads], { mode: 'constant' }, { name: 'conv_dW_pad' }), dims };
-}
-
-/** B [N, Cb, O…] as per-group rows over (n, o): [g, N·O, Cb/g]. */
-function rowsOfB(b: GraphBuilder, ops: CorrelationOperands, groups: number): string {
-  const cbG = ops.bChannels / groups;
-  const oSize = prod(ops.bDims);
-  if (groups === 1) {
-    // A single-axis move, which onnxruntime transposes with a fast blocked kernel.
-    const flat = b.op('Reshape', [ops.bValue, b.int64s([0, ops.bChannels, oSize])], {}, { name: 'conv_dW_rows' });
-    const t = b.op('Transpose', [flat], { perm: [0, 2, 1] }, { name: 'conv_dW_rows' });
-    return b.op('Reshape', [t, b.int64s([1, -1, cbG])], {}, { name: 'conv_dW_rows' });
+/** Row-major kernel offset of flat kernel index `flat`. */
+function kernelOffset(g: ConvGeometry, flat: number): number[] {
+  const offset = new Array<number>(g.rank).fill(0);
+  for (let i = g.rank - 1, r = flat; i >= 0; i--) {
+    offset[i] = r % g.kernel[i]!;
+    r = Math.floor(r / g.kernel[i]!);
   }
-  const grouped = b.op('Reshape', [ops.bValue, b.int64s([0, groups, cbG, oSize])], {}, { name: 'conv_dW_rows' });
-  const t = b.op('Transpose', [grouped], { perm: [1, 0, 3, 2] }, { name: 'conv_dW_rows' });
-  return b.op('Reshape', [t, b.int64s([groups, -1, cbG])], {}, { name: 'conv_dW_rows' });
-}
-
-/** The windows of A, channels first: one [Ca, N, O…] Slice per kernel offset (row-major). */
-function windowSlices(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): string[] {
-  const rank = g.rank;
-  const padded = padForWindows(b, ops, g);
-  const aT = b.op('Transpose', [padded.value], { perm: [1, 0, ...range(rank, 2)] }, { name: 'conv_dW_channels_first' });
-  const axes = b.int64s(range(rank, 2));
-  const steps = b.int64s(g.strides);
-  const slices: string[] = [];
-  for (let flat = 0; flat < prod(g.kernel); flat++) {
-    const offset: number[] = [];
-    for (let i = rank - 1, r = flat; i >= 0; i--) {
-      offset[i] = r % g.kernel[i]!;
-      r = Math.floor(r / g.kernel[i]!);
-    }
-    const starts = offset.map((k, i) => k * g.dilations[i]!);
-    const ends = starts.map((s, i) => s + (ops.bDims[i]! - 1) * g.strides[i]! + 1);
-    const whole = starts.every((s, i) => s === 0 && ends[i] === padded.dims[i] && g.strides[i] === 1);
-    slices.push(whole ? aT : b.op('Slice', [aT, b.int64s(starts), b.int64s(ends), axes, steps], {}, { name: 'conv_dW_window' }));
-  }
-  return slices;
-}
-
-function viaIm2col(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry, gemm: boolean): string {
-  const rank = g.rank;
-  const groups = g.group;
-  const caG = ops.aChannels / groups;
-  const cbG = ops.bChannels / groups;
-  const kSize = prod(g.kernel);
-  // Channels first, each window slice is [Ca, N, O…]; concatenated along axis 1 they form the
-  // columns [Ca, K, N·O] with no transpose of the (large) column matrix.
-  const slices = windowSlices(b, ops, g);
-  const cols = slices.length === 1 ? slices[0]! : b.op('Concat', slices, { axis: 1 }, { name: 'conv_dW_columns' });
-  if (gemm) {
-    // [Cb, N·O] × [Ca·K, N·O]ᵀ → [Cb, Ca·K]
-    const colsFlat = b.op('Reshape', [cols, b.int64s([ops.aChannels * kSize, -1])], {}, { name: 'conv_dW_columns' });
-    const bT = b.op('Transpose', [ops.bValue], { perm: [1, 0, ...range(rank, 2)] }, { name: 'conv_dW_dY' });
-    const bFlat = b.op('Reshape', [bT, b.int64s([ops.bChannels, -1])], {}, { name: 'conv_dW_dY' });
-    const prodValue = b.op('Gemm', [bFlat, colsFlat], { transB: 1 }, { name: 'conv_dW' });
-    return b.op('Reshape', [prodValue, b.int64s([ops.bChannels, caG, ...g.kernel])], {}, { name: 'conv_dW' });
-  }
-  // Per group: [Ca/g·K, N·O] × [N·O, Cb/g] → [Ca/g·K, Cb/g]; B is the small operand to transpose.
-  const colsG = b.op('Reshape', [cols, b.int64s([groups, caG * kSize, -1])], {}, { name: 'conv_dW_columns' });
-  const prodValue = b.op('MatMul', [colsG, rowsOfB(b, ops, groups)], {}, { name: 'conv_dW' });
-  const back = b.op('Transpose', [prodValue], { perm: [0, 2, 1] }, { name: 'conv_dW' });
-  return b.op('Reshape', [back, b.int64s([ops.bChannels, caG, ...g.kernel])], {}, { name: 'conv_dW' });
-}
-
-/** One MatMul per kernel offset, [g, Ca/g, N·O] × [g, N·O, Cb/g]: no column matrix is assembled. */
-function viaOffsets(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): string {
-  const groups = g.group;
-  const caG = ops.aChannels / groups;
-  const cbG = ops.bChannels / groups;
-  const rows = rowsOfB(b, ops, groups);
-  const shape = b.int64s([groups, caG, -1]);
-  const parts = windowSlices(b, ops, g).map((w) =>
-    b.op('MatMul', [b.op('Reshape', [w, shape], {}, { name: 'conv_dW_window' }), rows], {}, { name: 'conv_dW_offset' }),
-  );
-  const kSize = parts.length;
-  // [K·g, Ca/g, Cb/g] → [g, Cb/g, Ca/g, K]
-  const stacked = parts.length === 1 ? parts[0]! : b.op('Concat', parts, { axis: 0 }, { name: 'conv_dW' });
-  const split = b.op('Reshape', [stacked, b.int64s([kSize, groups, caG, cbG])], {}, { name: 'conv_dW' });
-  const moved = b.op('Transpose', [split], { perm: [1, 3, 2, 0] }, { name: 'conv_dW' });
-  return b.op('Reshape', [moved, b.int64s([ops.bChannels, caG, ...g.kernel])], {}, { name: 'conv_dW' });
+  return offset;
 }
 
 /**
- * One Gather builds the columns. A is moved to [Ca, P, N] (P = flattened spatial position, the
- * batch innermost, plus one zero row standing for every padded cell), so each gathered item is
- * a contiguous run of N values and the columns come out as [Ca, K, O·N] in a single write.
+ * B [N, Cb, O…] as per-group rows [g, N·O, Cb/g] over (n, o) or (o, n). With one group the batch
+ * or spatial block moves as a whole, which onnxruntime transposes with a fast blocked kernel.
  */
+function rowsOfB(b: GraphBuilder, ops: CorrelationOperands, groups: number, order: 'n,o' | 'o,n'): string {
+  const cbG = ops.bChannels / groups;
+  const oSize = prod(ops.bDims);
+  const one = groups === 1;
+  const source = b.op('Reshape', [ops.bValue, b.int64s(one ? [0, cbG, oSize] : [0, groups, cbG, oSize])], {}, { name: 'conv_dW_rows' });
+  const perm = order === 'n,o' ? (one ? [0, 2, 1] : [1, 0, 3, 2]) : one ? [2, 0, 1] : [1, 3, 0, 2];
+  const moved = b.op('Transpose', [source], { perm }, { name: 'conv_dW_rows' });
+  return b.op('Reshape', [moved, b.int64s([groups, -1, cbG])], {}, { name: 'conv_dW_rows' });
+}
+
+/** [g, Ca/g·K, ·] × [g, ·, Cb/g] → G [Cb, Ca/g, k…]. */
+function contract(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry, cols: string, rows: string): string {
+  const caG = ops.aChannels / g.group;
+  const colsG = b.op('Reshape', [cols, b.int64s([g.group, caG * prod(g.kernel), -1])], {}, { name: 'conv_dW_columns' });
+  const product = b.op('MatMul', [colsG, rows], {}, { name: 'conv_dW' });
+  const back = b.op('Transpose', [product], { perm: [0, 2, 1] }, { name: 'conv_dW' });
+  return b.op('Reshape', [back, b.int64s([ops.bChannels, caG, ...g.kernel])], {}, { name: 'conv_dW' });
+}
+
 function viaGather(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): string {
   const rank = g.rank;
-  const groups = g.group;
-  const caG = ops.aChannels / groups;
-  const cbG = ops.bChannels / groups;
   const kSize = prod(g.kernel);
   const oSize = prod(ops.bDims);
   const pSize = prod(ops.aDims);
   // Indices [K, O]: for kernel offset k and output position o, the input cell o·s + k·d − pad
-  // (row-major), or pSize (the zero row) when that cell lies in the padding.
+  // (row-major), or pSize — one zero row appended to A — when that cell lies in the padding.
   const indices: number[] = [];
-  const offset = new Array<number>(rank).fill(0);
   for (let k = 0; k < kSize; k++) {
-    for (let i = rank - 1, r = k; i >= 0; i--) {
-      offset[i] = r % g.kernel[i]!;
-      r = Math.floor(r / g.kernel[i]!);
-    }
+    const offset = kernelOffset(g, k);
     for (let o = 0; o < oSize; o++) {
       let flat = 0;
       let inside = true;
@@ -162,26 +99,36 @@ function viaGather(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): 
       indices.push(inside ? flat : pSize);
     }
   }
+  // A [N, Ca, P] → [Ca, P, N]: only the batch axis moves (a fast transpose), and every gathered
+  // item is then a contiguous run of N values.
   const flatA = b.op('Reshape', [ops.a, b.int64s([0, ops.aChannels, pSize])], {}, { name: 'conv_dW_cells' });
-  // [N, Ca, P] → [Ca, P, N]: the batch axis alone moves, which onnxruntime transposes quickly.
   const cells = b.op('Transpose', [flatA], { perm: [1, 2, 0] }, { name: 'conv_dW_cells' });
-  const padded = indices.includes(pSize) ? b.op('Pad', [cells, b.int64s([0, 0, 0, 0, 1, 0])], { mode: 'constant' }, { name: 'conv_dW_cells' }) : cells;
-  const cols = b.op('Gather', [padded, b.int64s(indices, [kSize, oSize])], { axis: 1 }, { name: 'conv_dW_columns' });
-  // [Ca, K, O, N] → per group [Ca/g·K, O·N]; dY [N, Cb, O] → per group [O·N, Cb/g].
-  let rows: string;
-  if (groups === 1) {
-    const flatB = b.op('Reshape', [ops.bValue, b.int64s([0, ops.bChannels, oSize])], {}, { name: 'conv_dW_rows' });
-    const t = b.op('Transpose', [flatB], { perm: [2, 0, 1] }, { name: 'conv_dW_rows' });
-    rows = b.op('Reshape', [t, b.int64s([1, -1, cbG])], {}, { name: 'conv_dW_rows' });
-  } else {
-    const grouped = b.op('Reshape', [ops.bValue, b.int64s([0, groups, cbG, oSize])], {}, { name: 'conv_dW_rows' });
-    const t = b.op('Transpose', [grouped], { perm: [1, 3, 0, 2] }, { name: 'conv_dW_rows' });
-    rows = b.op('Reshape', [t, b.int64s([groups, -1, cbG])], {}, { name: 'conv_dW_rows' });
+  const withZero = indices.includes(pSize) ? b.op('Pad', [cells, b.int64s([0, 0, 0, 0, 1, 0])], { mode: 'constant' }, { name: 'conv_dW_cells' }) : cells;
+  const cols = b.op('Gather', [withZero, b.int64s(indices, [kSize, oSize])], { axis: 1 }, { name: 'conv_dW_columns' });
+  return contract(b, ops, g, cols, rowsOfB(b, ops, g.group, 'o,n'));
+}
+
+function viaIm2col(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): string {
+  const rank = g.rank;
+  // Pad A at the end only as far as the last window reaches.
+  const begin = g.padsBegin;
+  const end = ops.aDims.map((d, i) => Math.max(0, (ops.bDims[i]! - 1) * g.strides[i]! + (g.kernel[i]! - 1) * g.dilations[i]! + 1 - d - begin[i]!));
+  const paddedDims = ops.aDims.map((d, i) => d + begin[i]! + end[i]!);
+  const padded = [...begin, ...end].some((p) => p !== 0) ? b.op('Pad', [ops.a, b.int64s([0, 0, ...begin, 0, 0, ...end])], { mode: 'constant' }, { name: 'conv_dW_pad' }) : ops.a;
+  // Channels first, each window is [Ca, N, O…]; concatenated along axis 1 they form the columns
+  // [Ca, K, N·O] without transposing the (large) column matrix.
+  const aT = b.op('Transpose', [padded], { perm: [1, 0, ...range(rank, 2)] }, { name: 'conv_dW_channels_first' });
+  const axes = b.int64s(range(rank, 2));
+  const steps = b.int64s(g.strides);
+  const windows: string[] = [];
+  for (let k = 0; k < prod(g.kernel); k++) {
+    const starts = kernelOffset(g, k).map((o, i) => o * g.dilations[i]!);
+    const ends = starts.map((s, i) => s + (ops.bDims[i]! - 1) * g.strides[i]! + 1);
+    const whole = starts.every((s, i) => s === 0 && ends[i] === paddedDims[i] && g.strides[i] === 1);
+    windows.push(whole ? aT : b.op('Slice', [aT, b.int64s(starts), b.int64s(ends), axes, steps], {}, { name: 'conv_dW_window' }));
   }
-  const colsG = b.op('Reshape', [cols, b.int64s([groups, caG * kSize, -1])], {}, { name: 'conv_dW_columns' });
-  const prodValue = b.op('MatMul', [colsG, rows], {}, { name: 'conv_dW' });
-  const back = b.op('Transpose', [prodValue], { perm: [0, 2, 1] }, { name: 'conv_dW' });
-  return b.op('Reshape', [back, b.int64s([ops.bChannels, caG, ...g.kernel])], {}, { name: 'conv_dW' });
+  const cols = windows.length === 1 ? windows[0]! : b.op('Concat', windows, { axis: 1 }, { name: 'conv_dW_columns' });
+  return contract(b, ops, g, cols, rowsOfB(b, ops, g.group, 'n,o'));
 }
 
 function viaConv(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): string {
@@ -203,7 +150,7 @@ function viaConv(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): st
   const endPads = ops.aDims.map((d, i) => (g.kernel[i]! - 1) * g.dilations[i]! + (ops.bDims[i]! - 1) * g.strides[i]! + 1 - d - g.padsBegin[i]!);
   if (endPads.some((p) => p < 0)) {
     const ends = ops.aDims.map((d, i) => d + Math.min(0, endPads[i]!));
-    input = b.op('Slice', [aIn, b.int64s(range(rank, 0).map(() => 0)), b.int64s(ends), b.int64s(range(rank, 2))], {}, { name: 'conv_dW_crop' });
+    input = b.op('Slice', [aIn, b.int64s(ends.map(() => 0)), b.int64s(ends), b.int64s(range(rank, 2))], {}, { name: 'conv_dW_crop' });
   }
   const pads = [...g.padsBegin, ...endPads.map((p) => Math.max(0, p))];
   const out = b.op(

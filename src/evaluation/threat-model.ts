@@ -1,0 +1,350 @@
+/**
+ * The threat model: what the attacker knows and may change, written down before any attack runs.
+ * A YAML or JSON file (or a built-in preset) is validated with a zod schema; every error names
+ * the field (`eps[2]`, `input.bounds`) and says what would be valid. Field names are snake_case
+ * because this is a file format (like report.json).
+ *
+ * ```yaml
+ * knowledge: white-box          # white-box | scores | decision | transfer
+ * norm: linf                    # linf | l2
+ * eps: [0.1, 0.2, 0.3]          # budgets, sorted and de-duplicated when read
+ * targeted: false               # or { targets: random } or { targets: least-likely }
+ * input:
+ *   bounds: [0, 1]              # the input domain; every adversarial example stays inside
+ *   shape: [1, 28, 28]          # one example, no batch dimension (optional; checked against the model)
+ *   preprocessing: pixels / 255 # free text, recorded in the report
+ * query_budget: 5000            # black-box knowledge only: queries per example and attack
+ * surrogate: surrogate.onnx     # transfer knowledge only: the model the attacker differentiates
+ * data: mnist-test              # or { x: x.npy, labels: y.npy } (paths relative to this file)
+ * n: 1000                       # first n examples (default: all)
+ * seed: 0
+ * ```
+ *
+ * Targets of a targeted threat model are chosen per example: `random` draws a class other than the
+ * label from a stream derived from (seed, example index), so every run and every resumed run picks
+ * the same targets; `least-likely` takes the class with the lowest clean score. (Attacking every
+ * class in turn is what the `apgd-t` attack does inside an untargeted evaluation.)
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { GibbonError } from '../errors.js';
+import type { OracleKind } from '../model/oracles.js';
+import type { NormName } from '../norms/norm.js';
+
+export const KNOWLEDGE = ['white-box', 'scores', 'decision', 'transfer'] as const;
+/** What the attacker may ask: gradients, scores, decisions, or a surrogate's gradients plus decisions. */
+export type Knowledge = (typeof KNOWLEDGE)[number];
+
+export const TARGET_CHOICES = ['random', 'least-likely'] as const;
+export type TargetChoice = (typeof TARGET_CHOICES)[number];
+
+/** The data set name that needs no files: MNIST's test split, shipped with the package. */
+export const MNIST_TEST = 'mnist-test';
+
+/** Queries per example and attack when a black-box threat model does not say (Square's budget in AutoAttack). */
+export const DEFAULT_QUERY_BUDGET = 5000;
+
+export interface InputDomain {
+  readonly bounds: readonly [number, number];
+  /** One example's shape, without the batch dimension. */
+  readonly shape?: readonly number[];
+  readonly preprocessing?: string;
+}
+
+export type DataSource = typeof MNIST_TEST | { readonly x: string; readonly labels: string };
+
+export interface ThreatModel {
+  /** A label for reports (presets: their name). */
+  readonly name?: string;
+  readonly knowledge: Knowledge;
+  readonly norm: NormName;
+  /** Budgets, increasing, without duplicates. */
+  readonly eps: readonly number[];
+  readonly targeted: false | { readonly targets: TargetChoice };
+  readonly input: InputDomain;
+  /** Queries per example and attack (black-box knowledge only). */
+  readonly query_budget?: number;
+  /** Surrogate ONNX model (transfer knowledge only), resolved against the threat model's folder. */
+  readonly surrogate?: string;
+  readonly data: DataSource;
+  /** First n examples of the data (absent: all). */
+  readonly n?: number;
+  readonly seed: number;
+}
+
+/** Which oracles each kind of knowledge allows (transfer: gradients of the surrogate, decisions of the target). */
+export const ALLOWED_ORACLES: Readonly<Record<Knowledge, readonly OracleKind[]>> = Object.freeze({
+  'white-box': ['gradient', 'score', 'decision'],
+  scores: ['score', 'decision'],
+  decision: ['decision'],
+  transfer: ['gradient', 'decision'],
+});
+
+const finiteNumber = z.number().refine(Number.isFinite);
+
+const schema = z.strictObject({
+  name: z.string().min(1).optional(),
+  knowledge: z.enum(KNOWLEDGE),
+  norm: z.enum(['linf', 'l2']),
+  eps: z.array(finiteNumber.refine((v) => v >= 0)).min(1),
+  targeted: z.union([z.literal(false), z.strictObject({ targets: z.enum(TARGET_CHOICES) })]).default(false),
+  input: z
+    .strictObject({
+      bounds: z.tuple([finiteNumber, finiteNumber]).refine(([lo, hi]) => lo < hi),
+      shape: z.array(z.number().int().positive()).min(1).optional(),
+      preprocessing: z.string().optional(),
+    })
+    .default({ bounds: [0, 1] }),
+  query_budget: z.number().int().positive().optional(),
+  surrogate: z.string().min(1).optional(),
+  data: z.union([z.literal(MNIST_TEST), z.strictObject({ x: z.string().min(1), labels: z.string().min(1) })]),
+  n: z.number().int().positive().optional(),
+  seed: z.number().int().min(0).max(0xffffffff).default(0),
+});
+
+/** What a valid value of each field is, for messages (array indices written as []). */
+const EXPECTED: Readonly<Record<string, string>> = {
+  '': 'a mapping (YAML) or object (JSON) of threat-model fields',
+  name: 'a non-empty text',
+  knowledge: `one of ${KNOWLEDGE.join(', ')}`,
+  norm: 'one of linf, l2',
+  eps: 'a non-empty list of budgets ≥ 0, e.g. [0.1, 0.2, 0.3]',
+  'eps[]': 'a finite number ≥ 0',
+  targeted: `false, or { targets: ${TARGET_CHOICES.join(' | ')} }`,
+  'targeted.targets': `one of ${TARGET_CHOICES.join(', ')}`,
+  input: 'a mapping with bounds (and optionally shape, preprocessing)',
+  'input.bounds': '[lower, upper] with finite lower < upper, e.g. [0, 1]',
+  'input.bounds[]': 'a finite number',
+  'input.shape': 'one example’s shape without the batch dimension, e.g. [1, 28, 28]',
+  'input.shape[]': 'a positive integer',
+  'input.preprocessing': 'a text saying how raw inputs were scaled, e.g. "pixels / 255"',
+  query_budget: 'a positive integer (queries per example and attack)',
+  surrogate: 'the path of the surrogate ONNX model',
+  data: `${MNIST_TEST}, or { x: X.npy, labels: Y.npy }`,
+  'data.x': 'the path of an .npy file of inputs',
+  'data.labels': 'the path of an .npy file of integer labels',
+  n: 'a positive integer (the first n examples)',
+  seed: 'an integer from 0 to 4294967295',
+};
+
+export const THREAT_MODEL_FIELDS: readonly string[] = Object.freeze(Object.keys(schema.shape));
+
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function shown(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+function threatModelError(where: string, field: string, message: string, path?: string): GibbonError {
+  return new GibbonError('invalid_threat_model', `threat model ${where}: ${message}`, { path, option: field || undefined });
+}
+
+/** One zod issue as "field must be …; got …" (or "unknown field …"). */
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string; text: string } {
+  if (issue.code === 'unrecognized_keys') {
+    const parent = fieldPath(issue.path);
+    const field = parent ? `${parent}.${issue.keys[0]!}` : issue.keys[0]!;
+    const parentShape = parent === 'input' ? ['bounds', 'shape', 'preprocessing'] : parent === 'targeted' ? ['targets'] : parent === 'data' ? ['x', 'labels'] : THREAT_MODEL_FIELDS;
+    return { field, text: `unknown field '${field}'; valid fields${parent ? ` of ${parent}` : ''}: ${parentShape.join(', ')}` };
+  }
+  const field = fieldPath(issue.path);
+  const pattern = issue.path.map((p, i) => (typeof p === 'number' ? '[]' : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+  const expected = EXPECTED[pattern] ?? issue.message;
+  const value = valueAt(input, issue.path);
+  if (value === undefined && field) return { field, text: `${field} is missing; it must be ${expected}` };
+  return { field, text: `${field || 'the file'} must be ${expected}; got ${shown(value)}` };
+}
+
+/**
+ * Validates a parsed threat model (a plain object from YAML/JSON or code). `where` names the
+ * source in messages; relative data and surrogate paths are resolved against `baseDir`.
+ */
+export function validateThreatModel(input: unknown, where = 'threat model', options: { baseDir?: string; path?: string } = {}): ThreatModel {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => describeIssue(i, input));
+    const first = issues[0]!;
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more: ${issues.slice(1, 3).map((i) => i.field || 'file').join(', ')}${issues.length > 3 ? ', …' : ''})` : '';
+    throw threatModelError(where, first.field, `${first.text}${more}`, options.path);
+  }
+  const tm = result.data;
+  const fail = (field: string, message: string): never => {
+    throw threatModelError(where, field, message, options.path);
+  };
+  const [lower, upper] = tm.input.bounds;
+  const range = upper - lower;
+  const eps = [...new Set(tm.eps)].sort((a, b) => a - b);
+  if (tm.norm === 'linf') {
+    const i = tm.eps.findIndex((e) => e > range);
+    if (i >= 0) {
+      fail(`eps[${i}]`, `eps[${i}] = ${tm.eps[i]} is outside the input domain: an L∞ budget of ${range} (input.bounds [${lower}, ${upper}]) already allows every input; valid: 0 ≤ ε ≤ ${range}`);
+    }
+  }
+  const blackBox = tm.knowledge !== 'white-box';
+  if (tm.query_budget !== undefined && !blackBox) {
+    fail('query_budget', `query_budget applies to black-box knowledge (scores, decision, transfer), not white-box; remove it or change knowledge`);
+  }
+  if (tm.knowledge === 'transfer' && tm.surrogate === undefined) {
+    fail('surrogate', `knowledge 'transfer' needs a surrogate: the path of the ONNX model whose gradients the attacker uses`);
+  }
+  if (tm.surrogate !== undefined && tm.knowledge !== 'transfer') {
+    fail('surrogate', `surrogate is only used with knowledge 'transfer' (knowledge is '${tm.knowledge}')`);
+  }
+  const base = options.baseDir;
+  const at = (p: string): string => (base && !isAbsolute(p) ? resolve(base, p) : p);
+  const data: DataSource = tm.data === MNIST_TEST ? MNIST_TEST : { x: at(tm.data.x), labels: at(tm.data.labels) };
+  const out: ThreatModel = {
+    ...(tm.name !== undefined ? { name: tm.name } : {}),
+    knowledge: tm.knowledge,
+    norm: tm.norm,
+    eps,
+    targeted: tm.targeted === false ? false : { targets: tm.targeted.targets },
+    input: {
+      bounds: [lower, upper],
+      ...(tm.input.shape ? { shape: [...tm.input.shape] } : {}),
+      ...(tm.input.preprocessing !== undefined ? { preprocessing: tm.input.preprocessing } : {}),
+    },
+    ...(blackBox ? { query_budget: tm.query_budget ?? DEFAULT_QUERY_BUDGET } : {}),
+    ...(tm.surrogate !== undefined ? { surrogate: at(tm.surrogate) } : {}),
+    data,
+    ...(tm.n !== undefined ? { n: tm.n } : {}),
+    seed: tm.seed,
+  };
+  return deepFreeze(out);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Parses the text of a threat-model file: JSON for `.json`, YAML otherwise (YAML also reads JSON). */
+export function parseThreatModel(text: string, where = 'threat model', options: { baseDir?: string; path?: string; json?: boolean } = {}): ThreatModel {
+  let value: unknown;
+  if (options.json) {
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw threatModelError(where, '', `is not valid JSON: ${(e as Error).message}`, options.path);
+    }
+  } else {
+    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      const error = doc.errors[0]!;
+      const pos = error.linePos?.[0];
+      const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      throw threatModelError(where, '', `is not valid YAML: ${message}${pos ? ` (line ${pos.line}, column ${pos.col})` : ''}`, options.path);
+    }
+    value = doc.toJS();
+  }
+  if (value === null || value === undefined) throw threatModelError(where, '', `is empty; it must be ${EXPECTED['']!}`, options.path);
+  return validateThreatModel(value, where, options);
+}
+
+/** Reads a threat-model file (YAML or JSON). */
+export function readThreatModel(path: string): ThreatModel {
+  if (!existsSync(path)) throw new GibbonError('file_not_found', `threat model file not found: ${path}`, { path });
+  if (statSync(path).isDirectory()) throw new GibbonError('invalid_threat_model', `${path} is a directory, not a threat-model file`, { path });
+  const text = readFileSync(path, 'utf8');
+  return parseThreatModel(text, path, { baseDir: dirname(resolve(path)), path, json: extname(path).toLowerCase() === '.json' });
+}
+
+const MNIST_INPUT: InputDomain = { bounds: [0, 1], shape: [1, 28, 28], preprocessing: 'pixels / 255 (MNIST IDX bytes); no mean/std normalisation' };
+
+function preset(name: string, norm: NormName, eps: number[]): [string, ThreatModel] {
+  return [name, validateThreatModel({ name, knowledge: 'white-box', norm, eps, targeted: false, input: MNIST_INPUT, data: MNIST_TEST, n: 1000, seed: 0 }, `preset ${name}`)];
+}
+
+/** Built-in threat models: white-box, untargeted, the first 1000 MNIST test images, seed 0. */
+export const THREAT_MODEL_PRESETS: ReadonlyMap<string, ThreatModel> = new Map([
+  // Madry et al. 2018's MNIST budget, with two smaller budgets for the curve.
+  preset('mnist-linf-0.3', 'linf', [0.1, 0.2, 0.3]),
+  preset('mnist-linf-0.1', 'linf', [0.05, 0.1]),
+  // Common L2 budgets for MNIST (e.g. Croce & Hein 2020 report ε = 2).
+  preset('mnist-l2-2.0', 'l2', [0.5, 1, 1.5, 2]),
+]);
+
+export const DEFAULT_THREAT_MODEL = 'mnist-linf-0.3';
+
+/** A preset by name, or else a file; errors list the presets. */
+export function loadThreatModel(presetOrFile: string): ThreatModel {
+  const found = THREAT_MODEL_PRESETS.get(presetOrFile);
+  if (found) return found;
+  if (!existsSync(presetOrFile)) {
+    throw new GibbonError(
+      'file_not_found',
+      `'${presetOrFile}' is neither a threat-model preset (${[...THREAT_MODEL_PRESETS.keys()].join(', ')}) nor an existing file`,
+      { path: presetOrFile, option: 'threat' },
+    );
+  }
+  return readThreatModel(presetOrFile);
+}
+
+/** The threat model with some fields replaced (e.g. from the command line), validated again. */
+export function withOverrides(tm: ThreatModel, overrides: { n?: number; data?: DataSource; seed?: number }, where = 'command line'): ThreatModel {
+  const merged = { ...tm, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  return validateThreatModel(merged, where);
+}
+
+/** What the model-dependent checks need to know. */
+export interface ModelFacts {
+  /** Input shape with the batch dimension first (null: dynamic). */
+  readonly inputShape: readonly (number | null)[];
+  readonly numClasses: number;
+}
+
+/**
+ * Checks the threat model against a model: input.shape must be the model's example shape, and an
+ * L2 budget must not exceed the diameter of the input domain.
+ */
+export function checkThreatModelFitsModel(tm: ThreatModel, model: ModelFacts, modelPath: string): void {
+  const where = tm.name ? `'${tm.name}'` : 'threat model';
+  const modelShape = model.inputShape.slice(1);
+  const shape = tm.input.shape;
+  if (shape) {
+    const fits = shape.length === modelShape.length && shape.every((d, i) => modelShape[i] === null || modelShape[i] === d);
+    if (!fits) {
+      throw threatModelError(
+        where,
+        'input.shape',
+        `input.shape [${shape.join(', ')}] does not fit ${modelPath}, whose input is [N, ${modelShape.map((d) => d ?? '?').join(', ')}]`,
+      );
+    }
+  }
+  if (tm.norm === 'l2') {
+    const dims = (shape ?? modelShape).reduce<number>((a, d) => a * (d ?? 1), 1);
+    const [lower, upper] = tm.input.bounds;
+    const diameter = (upper - lower) * Math.sqrt(dims);
+    const i = tm.eps.findIndex((e) => e > diameter);
+    if (i >= 0) {
+      throw threatModelError(
+        where,
+        `eps[${i}]`,
+        `eps[${i}] = ${tm.eps[i]} is outside the input domain: the largest L2 distance between two inputs of ${dims} values in [${lower}, ${upper}] is ${diameter.toPrecision(4)}; valid: 0 ≤ ε ≤ ${diameter.toPrecision(4)}`,
+      );
+    }
+  }
+}
+
+/** The threat model as a plain JSON object (for report.json and checkpoints). */
+export function threatModelRecord(tm: ThreatModel): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(tm)) as Record<string, unknown>;
+}

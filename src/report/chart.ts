@@ -1,0 +1,117 @@
+/**
+ * The robust-accuracy-versus-ε chart, drawn by Apache ECharts' server-side renderer into a static
+ * SVG string: no script, no fonts or files to fetch, so the report stays one offline file.
+ */
+import * as echarts from 'echarts/core';
+import { LineChart } from 'echarts/charts';
+import { GridComponent, LegendComponent } from 'echarts/components';
+import { SVGRenderer } from 'echarts/renderers';
+import type { Report } from './schema.js';
+import { formatEps, formatPercent } from './format.js';
+
+// ECharts' registry is module-level in the library; registering the same parts again is a no-op.
+echarts.use([LineChart, GridComponent, LegendComponent, SVGRenderer]);
+
+export const CHART_WIDTH = 640;
+export const CHART_HEIGHT = 360;
+export const FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
+
+const WORST_CASE_COLOUR = '#0b57d0';
+// Tableau 10 without its blue, which is the worst case's.
+const ATTACK_COLOURS = ['#f28e2b', '#59a14f', '#b07aa1', '#e15759', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
+
+type Point = [number, number];
+
+/** Robust accuracy against ε: the worst case over attacks, and each attack alone. Returns SVG markup. */
+export function renderRobustnessChart(report: Report, normLabel: string): string {
+  const start: Point[] = [[0, report.clean_accuracy]];
+  const worst = withStart(report.robust_accuracy.map((p): Point => [p.eps, p.accuracy]), start);
+  const names = [...new Set(report.attacks.map((a) => a.name))];
+  const perAttack = names.map((name) => ({
+    name,
+    points: withStart(report.attacks.filter((a) => a.name === name).map((a): Point => [a.eps, a.accuracy]), start),
+  }));
+  const worstName = 'worst case over attacks';
+
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
+  try {
+    chart.setOption({
+      animation: false,
+      textStyle: { fontFamily: FONT_FAMILY, fontSize: 12, color: '#59636e' },
+      grid: { left: 56, right: 28, top: 56, bottom: 52 },
+      legend: { top: 8, left: 'center', itemWidth: 22, itemGap: 16, textStyle: { fontSize: 12, color: '#1f2328' }, data: [worstName, ...names] },
+      xAxis: {
+        type: 'value',
+        min: 0,
+        name: `ε (${normLabel})`,
+        nameLocation: 'middle',
+        nameGap: 30,
+        nameTextStyle: { fontSize: 13, color: '#1f2328' },
+        axisLabel: { formatter: (v: number) => formatEps(v) },
+        splitLine: { lineStyle: { color: '#eaeef2' } },
+        axisLine: { lineStyle: { color: '#8c959f' } },
+      },
+      yAxis: {
+        type: 'value',
+        min: 0,
+        max: 1,
+        interval: 0.2,
+        name: 'accuracy',
+        nameLocation: 'middle',
+        nameGap: 42,
+        nameTextStyle: { fontSize: 13, color: '#1f2328' },
+        axisLabel: { formatter: (v: number) => formatPercent(v, 0) },
+        splitLine: { lineStyle: { color: '#eaeef2' } },
+      },
+      series: [
+        ...perAttack.map((a, i) => ({
+          type: 'line',
+          name: a.name,
+          data: a.points,
+          color: ATTACK_COLOURS[i % ATTACK_COLOURS.length],
+          lineStyle: { width: 1.5, type: 'dashed' },
+          symbol: 'circle',
+          symbolSize: 5,
+          z: 2,
+        })),
+        {
+          type: 'line',
+          name: worstName,
+          data: worst,
+          color: WORST_CASE_COLOUR,
+          lineStyle: { width: 3 },
+          areaStyle: { color: WORST_CASE_COLOUR, opacity: 0.07 },
+          symbol: 'circle',
+          symbolSize: 8,
+          label: { show: true, position: 'top', distance: 8, fontSize: 12, fontWeight: 'bold', color: WORST_CASE_COLOUR, formatter: (p: { value: Point }) => formatPercent(p.value[1]) },
+          z: 3,
+        },
+      ],
+    });
+    return tidySvg(chart.renderToSVGString());
+  } finally {
+    chart.dispose();
+  }
+}
+
+/** Sorted by ε, starting at (0, clean accuracy) unless ε = 0 was measured. */
+function withStart(points: Point[], start: Point[]): Point[] {
+  const sorted = [...points].sort((a, b) => a[0] - b[0]);
+  return sorted.length > 0 && sorted[0]![0] === 0 ? sorted : [...start, ...sorted];
+}
+
+// ECharts numbers its CSS classes with a process-wide counter (zr0-cls-0, then zr1-…): renumbering
+// them makes the same report give the same bytes. The namespace declarations are dropped because
+// inline SVG in HTML does not need them, and the size becomes the page's to choose.
+function tidySvg(svg: string): string {
+  const names = new Map<string, string>();
+  return svg
+    .replace(/\bzr\d+-cls-\d+\b/g, (name) => {
+      if (!names.has(name)) names.set(name, `chart-${names.size}`);
+      return names.get(name)!;
+    })
+    .replace(/^<svg([^>]*)>/, (_, attributes: string) => {
+      const kept = attributes.replace(/\s+xmlns(:\w+)?="[^"]*"/g, '').replace(/\s+(width|height)="[^"]*"/g, '');
+      return `<svg${kept} role="img" aria-labelledby="chart-title" preserveAspectRatio="xMidYMid meet">`;
+    });
+}
