@@ -37,7 +37,7 @@ const ROUNDS = Number(values.rounds);
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296));
+  return Float32Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
 }
 
 interface Entry {
@@ -62,7 +62,9 @@ async function race(entries: Entry[]): Promise<void> {
     const sorted = times[k]!.sort((a, b) => a - b);
     const med = sorted[Math.floor(sorted.length / 2)]!;
     const best = sorted[0]!;
-    console.log(`  ${e.label.padEnd(44)} ${((BATCH * 1000) / med).toFixed(0).padStart(6)} img/s  (median ${med.toFixed(1).padStart(6)} ms, best ${best.toFixed(1).padStart(6)} ms)`);
+    console.log(
+      `  ${e.label.padEnd(44)} ${((BATCH * 1000) / med).toFixed(0).padStart(6)} img/s  (median ${med.toFixed(1).padStart(6)} ms, best ${best.toFixed(1).padStart(6)} ms)`,
+    );
     await e.session.dispose();
   }
 }
@@ -71,7 +73,10 @@ function registryFor(options: ConvVjpOptions): VjpRegistry {
   return createVjpRegistry([...ALL_RULES.filter((r) => r.opType !== 'Conv'), makeConvVjp(options)]);
 }
 
-interface Variant { label: string; options: ConvVjpOptions }
+interface Variant {
+  label: string;
+  options: ConvVjpOptions;
+}
 
 const weights = DEFAULT_CONV_VJP_OPTIONS.weightGrad;
 const INPUT_VARIANTS: Variant[] = [
@@ -121,16 +126,44 @@ async function wholeModel(): Promise<void> {
 async function oneLayer(label: string, xShape: number[], wShape: number[]): Promise<void> {
   const graph: Graph = { name: 'conv', nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: [] };
   graph.inputs.push({ name: 'x', dataType: DT.FLOAT, shape: ['N', ...xShape.slice(1)] });
-  graph.initializers.set('w', encodeTensor('w', DT.FLOAT, wShape, random(wShape.reduce((a, d) => a * d, 1), 3).map((v) => v - 0.5)));
+  graph.initializers.set(
+    'w',
+    encodeTensor(
+      'w',
+      DT.FLOAT,
+      wShape,
+      random(
+        wShape.reduce((a, d) => a * d, 1),
+        3,
+      ).map((v) => v - 0.5),
+    ),
+  );
   const b = new GraphBuilder(graph, 'bench');
   const y = b.op('Conv', ['x', 'w'], { pads: [2, 2, 2, 2], kernel_shape: [5, 5] });
   graph.outputs.push({ name: y, dataType: DT.FLOAT, shape: null });
   const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] });
   const model: ModelIR = { proto, graph, opset: 18 };
-  const x: AnyTensor = { type: 'float32', data: random(xShape.reduce((a, d) => a * d, 1), 5), shape: xShape };
+  const x: AnyTensor = {
+    type: 'float32',
+    data: random(
+      xShape.reduce((a, d) => a * d, 1),
+      5,
+    ),
+    shape: xShape,
+  };
   const yShape = [xShape[0]!, wShape[0]!, xShape[2]!, xShape[3]!];
-  const dY: AnyTensor = { type: 'float32', data: random(yShape.reduce((a, d) => a * d, 1), 9), shape: yShape };
-  for (const [wrt, variants] of [['x', INPUT_VARIANTS], ['w', WEIGHT_VARIANTS]] as const) {
+  const dY: AnyTensor = {
+    type: 'float32',
+    data: random(
+      yShape.reduce((a, d) => a * d, 1),
+      9,
+    ),
+    shape: yShape,
+  };
+  for (const [wrt, variants] of [
+    ['x', INPUT_VARIANTS],
+    ['w', WEIGHT_VARIANTS],
+  ] as const) {
     console.log(`${label}: X [${xShape}] W [${wShape}] pad 2 — forward + d${wrt} of this Conv alone`);
     const entries: Entry[] = [{ label: 'forward alone', session: await Session.create(serializeModel(model), { threads: THREADS }), feeds: { x } }];
     for (const v of variants) {

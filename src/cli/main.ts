@@ -2,10 +2,12 @@
 /**
  * The `gibbon` executable. The only place that renders errors and sets the exit code:
  * 0 success; 1 the command failed (a GibbonError: bad file, bad model, bad data, runtime failure);
- * 2 the command line itself is wrong (usage). Every error is ONE line on stderr.
+ * 2 the command line itself is wrong (usage); 3 `eval --fail-under`: robust accuracy is below the
+ * bar. Every error is ONE line on stderr.
  * Commands are imported only when they run, so `gibbon --help` stays fast.
  */
 import { formatError, GibbonError } from '../errors.js';
+import { BelowThresholdError } from './below-threshold.js';
 import type { CommandName } from './options.js';
 import { packageVersion } from './package-root.js';
 import { parseArgs, UsageError } from './parse-args.js';
@@ -18,11 +20,13 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   predict: () => import('./commands/predict.js'),
   grad: () => import('./commands/grad.js'),
   demo: () => import('./commands/demo.js'),
+  eval: () => import('./commands/eval.js'),
 };
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
+const EXIT_BELOW_THRESHOLD = 3;
 
 /** Runs the CLI on argv (without node and script) and returns the exit code. */
 async function main(argv: readonly string[], terminal: Terminal = processTerminal()): Promise<number> {
@@ -36,6 +40,10 @@ async function main(argv: readonly string[], terminal: Terminal = processTermina
     await module.run(parsed.values as never, terminal);
     return EXIT_OK;
   } catch (e) {
+    if (e instanceof BelowThresholdError) {
+      process.stderr.write(`✖ ${e.message}\n`);
+      return EXIT_BELOW_THRESHOLD;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`✖ ${e.message} (see gibbon ${e.command ? `${e.command} ` : ''}--help)\n`);
       return EXIT_USAGE;

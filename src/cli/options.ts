@@ -25,6 +25,8 @@ export interface OptionSpec {
 export interface ArgumentSpec {
   readonly name: string;
   readonly description: string;
+  /** May be left out (shown as [name]). */
+  readonly optional?: boolean;
 }
 
 export interface CommandSpec {
@@ -34,7 +36,7 @@ export interface CommandSpec {
   readonly options: readonly OptionSpec[];
 }
 
-export type CommandName = 'info' | 'predict' | 'grad' | 'demo';
+export type CommandName = 'info' | 'predict' | 'grad' | 'demo' | 'eval';
 
 /** MNIST's test split, which the demo draws from. */
 export const MNIST_TEST_SIZE = 10000;
@@ -52,6 +54,18 @@ function integerIn(low: number, high: number, what: string): ValueParser {
 }
 
 export const positiveInteger = (what: string): ValueParser => integerIn(1, Number.MAX_SAFE_INTEGER, what);
+
+/** An accuracy bar: a fraction in [0, 1] (0.9) or a percentage (90%). */
+export const accuracyBar: ValueParser = (raw) => {
+  const text = raw.trim();
+  const isPercent = text.endsWith('%');
+  const body = isPercent ? text.slice(0, -1).trim() : text;
+  const v = Number(body);
+  if (body === '' || !Number.isFinite(v) || v < 0 || v > (isPercent ? 100 : 1)) {
+    throw new InvalidValue('the bar must be a fraction from 0 to 1 (e.g. 0.9) or a percentage from 0% to 100% (e.g. 90%)');
+  }
+  return isPercent ? v / 100 : v;
+};
 
 /** Comma-separated ε values, each a finite number ≥ 0, e.g. '0.05,0.1'. */
 export const epsilonList: ValueParser = (raw) => {
@@ -131,6 +145,34 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
         defaultDescription: DEFAULT_EPSILONS.join(','),
       },
       batchSizeOption,
+      threadsOption,
+    ],
+  },
+  {
+    name: 'eval',
+    summary: 'evaluate robustness under a threat model: clean and robust accuracy per ε, masking checks, report.json and report.html',
+    arguments: [{ name: 'model', description: 'ONNX model file (default: the bundled models/mnist-cnn.onnx)', optional: true }],
+    options: [
+      {
+        flags: '--threat <file|preset>',
+        description: 'threat model: a YAML/JSON file or a preset (mnist-linf-0.3, mnist-linf-0.1, mnist-l2-2.0)',
+        defaultValue: 'mnist-linf-0.3',
+      },
+      { flags: '--data <source>', description: "examples: 'mnist-test' or an .npy file of inputs (with --labels); overrides the threat model's data" },
+      { flags: '--labels <file>', description: 'true classes (.npy, integer) for --data X.npy' },
+      { flags: '--n <count>', description: "first N examples (overrides the threat model's n)", parse: positiveInteger('n') },
+      { flags: '--attacks <list>', description: "ensemble: 'auto' (APGD-CE then APGD-T), 'fast' (PGD-20), or a comma list of attacks", defaultValue: 'auto' },
+      { flags: '--out <dir>', description: 'folder for report.json, report.html and checkpoint.json', defaultValue: 'gibbon-report' },
+      { flags: '--resume', description: 'continue the evaluation checkpointed in --out (same model, threat model, data, attacks, batch size)' },
+      {
+        flags: '--fail-under <accuracy>',
+        description: "exit with code 3 when robust accuracy at the threat model's largest ε is below this (0.9 or 90%)",
+        parse: accuracyBar,
+      },
+      { flags: '--junit <file>', description: 'write a JUnit XML file: one test case per ε (failing below --fail-under)' },
+      { flags: '--seed <n>', description: "random seed (overrides the threat model's seed)", parse: integerIn(0, 0xffffffff, 'seed') },
+      { flags: '--bpda', description: "pass gradients straight through non-differentiable ops (Round, Sign …): BPDA with the identity (Athalye et al. 2018)" },
+      { ...batchSizeOption, description: 'examples per batch (the unit of checkpointing) and per onnxruntime run', defaultDescription: '128' },
       threadsOption,
     ],
   },

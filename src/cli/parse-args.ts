@@ -26,7 +26,7 @@ export type ParseResult =
 
 function addCommand(program: Command, spec: CommandSpec, onRun: (command: CommandName, values: Record<string, unknown>) => void): void {
   const cmd = program.command(spec.name).description(spec.summary);
-  for (const a of spec.arguments) cmd.argument(`<${a.name}>`, a.description);
+  for (const a of spec.arguments) cmd.argument(a.optional ? `[${a.name}]` : `<${a.name}>`, a.description);
   for (const o of spec.options) {
     // Commander shows a default only when there is a value, so described-only defaults go in the text.
     const described = o.defaultValue === undefined && o.defaultDescription ? ` (default: ${o.defaultDescription})` : '';
@@ -56,6 +56,16 @@ function addCommand(program: Command, spec: CommandSpec, onRun: (command: Comman
 
 /** Checks between options that commander cannot express. */
 function checkCombinations(command: CommandName, values: Readonly<Record<string, unknown>>): void {
+  if (command === 'eval') {
+    const data = values.data as string | undefined;
+    if (data !== undefined && data !== 'mnist-test' && values.labels === undefined) {
+      throw new UsageError(`--data ${data} needs the true classes: add --labels Y.npy`, command);
+    }
+    if (values.labels !== undefined && (data === undefined || data === 'mnist-test')) {
+      throw new UsageError('--labels goes with --data X.npy (mnist-test brings its own labels)', command);
+    }
+    return;
+  }
   if (command !== 'grad') return;
   const loss = values.loss as LossName;
   if (isTargetedLoss(loss) && values.target === undefined) {

@@ -151,7 +151,7 @@ function shown(value: unknown): string {
 }
 
 function threatModelError(where: string, field: string, message: string, path?: string): GibbonError {
-  return new GibbonError('invalid_threat_model', `threat model ${where}: ${message}`, { path, option: field || undefined });
+  return new GibbonError('invalid_threat_model', `threat model${where ? ` ${where}` : ''}: ${message}`, { path, option: field || undefined });
 }
 
 /** One zod issue as "field must be …; got …" (or "unknown field …"). */
@@ -174,7 +174,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
  * Validates a parsed threat model (a plain object from YAML/JSON or code). `where` names the
  * source in messages; relative data and surrogate paths are resolved against `baseDir`.
  */
-export function validateThreatModel(input: unknown, where = 'threat model', options: { baseDir?: string; path?: string } = {}): ThreatModel {
+export function validateThreatModel(input: unknown, where = '', options: { baseDir?: string; path?: string } = {}): ThreatModel {
   const result = schema.safeParse(input);
   if (!result.success) {
     const issues = result.error.issues.map((i) => describeIssue(i, input));
@@ -237,7 +237,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Parses the text of a threat-model file: JSON for `.json`, YAML otherwise (YAML also reads JSON). */
-export function parseThreatModel(text: string, where = 'threat model', options: { baseDir?: string; path?: string; json?: boolean } = {}): ThreatModel {
+export function parseThreatModel(text: string, where = '', options: { baseDir?: string; path?: string; json?: boolean } = {}): ThreatModel {
   let value: unknown;
   if (options.json) {
     try {
@@ -246,7 +246,7 @@ export function parseThreatModel(text: string, where = 'threat model', options: 
       throw threatModelError(where, '', `is not valid JSON: ${(e as Error).message}`, options.path);
     }
   } else {
-    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
       const error = doc.errors[0]!;
       const pos = error.linePos?.[0];
@@ -316,7 +316,7 @@ export interface ModelFacts {
  * L2 budget must not exceed the diameter of the input domain.
  */
 export function checkThreatModelFitsModel(tm: ThreatModel, model: ModelFacts, modelPath: string): void {
-  const where = tm.name ? `'${tm.name}'` : 'threat model';
+  const where = tm.name ? `'${tm.name}'` : '';
   const modelShape = model.inputShape.slice(1);
   const shape = tm.input.shape;
   if (shape) {

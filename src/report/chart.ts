@@ -13,7 +13,7 @@ import { formatEps, formatPercent } from './format.js';
 echarts.use([LineChart, GridComponent, LegendComponent, SVGRenderer]);
 
 export const CHART_WIDTH = 640;
-export const CHART_HEIGHT = 360;
+export const CHART_HEIGHT = 330;
 export const FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
 
 const WORST_CASE_COLOUR = '#0b57d0';
@@ -25,21 +25,27 @@ type Point = [number, number];
 /** Robust accuracy against ε: the worst case over attacks, and each attack alone. Returns SVG markup. */
 export function renderRobustnessChart(report: Report, normLabel: string): string {
   const start: Point[] = [[0, report.clean_accuracy]];
-  const worst = withStart(report.robust_accuracy.map((p): Point => [p.eps, p.accuracy]), start);
+  const worst = withStart(
+    report.robust_accuracy.map((p): Point => [p.eps, p.accuracy]),
+    start,
+  );
   const names = [...new Set(report.attacks.map((a) => a.name))];
   const perAttack = names.map((name) => ({
     name,
-    points: withStart(report.attacks.filter((a) => a.name === name).map((a): Point => [a.eps, a.accuracy]), start),
+    points: withStart(
+      report.attacks.filter((a) => a.name === name).map((a): Point => [a.eps, a.accuracy]),
+      start,
+    ),
   }));
-  const worstName = 'worst case over attacks';
+  const worstName = 'worst case';
 
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
   try {
     chart.setOption({
       animation: false,
       textStyle: { fontFamily: FONT_FAMILY, fontSize: 12, color: '#59636e' },
-      grid: { left: 56, right: 28, top: 56, bottom: 52 },
-      legend: { top: 8, left: 'center', itemWidth: 22, itemGap: 16, textStyle: { fontSize: 12, color: '#1f2328' }, data: [worstName, ...names] },
+      grid: { left: 56, right: 28, top: 52, bottom: 50 },
+      legend: { top: 8, left: 'center', itemWidth: 22, itemGap: 28, textStyle: { fontSize: 12, color: '#1f2328' }, data: [worstName, ...names] },
       xAxis: {
         type: 'value',
         min: 0,
@@ -83,7 +89,15 @@ export function renderRobustnessChart(report: Report, normLabel: string): string
           areaStyle: { color: WORST_CASE_COLOUR, opacity: 0.07 },
           symbol: 'circle',
           symbolSize: 8,
-          label: { show: true, position: 'top', distance: 8, fontSize: 12, fontWeight: 'bold', color: WORST_CASE_COLOUR, formatter: (p: { value: Point }) => formatPercent(p.value[1]) },
+          label: {
+            show: true,
+            position: 'top',
+            distance: 8,
+            fontSize: 12,
+            fontWeight: 'bold',
+            color: WORST_CASE_COLOUR,
+            formatter: (p: { value: Point }) => formatPercent(p.value[1]),
+          },
           z: 3,
         },
       ],
@@ -100,14 +114,19 @@ function withStart(points: Point[], start: Point[]): Point[] {
   return sorted.length > 0 && sorted[0]![0] === 0 ? sorted : [...start, ...sorted];
 }
 
-// ECharts numbers its CSS classes with a process-wide counter (zr0-cls-0, then zr1-…): renumbering
-// them makes the same report give the same bytes. The namespace declarations are dropped because
-// inline SVG in HTML does not need them, and the size becomes the page's to choose.
+// ECharts names its CSS classes and clip paths from process-wide counters (zr0-cls-0, zr1-c0 …):
+// renaming them in order of appearance makes the same report give the same bytes. The namespace declarations are
+// dropped because inline SVG in HTML does not need them, and the size becomes the page's to choose.
 function tidySvg(svg: string): string {
   const names = new Map<string, string>();
+  const counts = new Map<string, number>();
   return svg
-    .replace(/\bzr\d+-cls-\d+\b/g, (name) => {
-      if (!names.has(name)) names.set(name, `chart-${names.size}`);
+    .replace(/\bzr\d+-([a-z]+-?)\d+\b/g, (name, kind: string) => {
+      if (!names.has(name)) {
+        const k = counts.get(kind) ?? 0;
+        counts.set(kind, k + 1);
+        names.set(name, `echarts-${kind}${k}`);
+      }
       return names.get(name)!;
     })
     .replace(/^<svg([^>]*)>/, (_, attributes: string) => {

@@ -24,69 +24,71 @@ export function renderReportHtml(input: Report): string {
   const failed = report.masking_checks.filter((c) => !c.passed);
   const title = `gibbon report — ${baseName(report.model.path)}`;
   const page = html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<meta name="generator" content="gibbon ${report.gibbon_version}">
-<title>${title}</title>
-<style>${trustedHtml(STYLES)}</style>
-</head>
-<body>
-<header class="page-header">
-  <div class="wrap">
-    <p class="brand">gibbon · robustness report</p>
-    <h1>${baseName(report.model.path)}</h1>
-    <p class="subtitle">${subtitle(report, normLabel)}</p>
-  </div>
-</header>
-<main class="wrap">
-${summaryCards(report, failed)}
-${failed.length > 0 ? maskingAlert(failed) : ''}
-${report.warnings.length > 0 ? warningsBox(report.warnings) : ''}
-<section id="robustness" class="grid-2">
-  <div class="card chart-card">
-    <h2 id="chart-title">Robust accuracy versus ε</h2>
-    <figure id="robustness-chart" class="chart">${trustedHtml(renderRobustnessChart(report, normLabel))}</figure>
-    <p class="note">Worst case per example over all attacks (solid) and each attack alone (dashed); ε = 0 is clean accuracy.</p>
-  </div>
-  <div>
-    <div id="accuracy" class="card">
-      <h2>Clean versus robust accuracy</h2>
-      ${accuracyTable(report)}
-    </div>
-    <div id="threat-model" class="card">
-      <h2>Threat model</h2>
-      ${threatModelTable(report.threat_model)}
-    </div>
-  </div>
-</section>
-${gallerySection(report, normLabel)}
-<section id="attacks" class="card">
-  <h2>Attacks</h2>
-  ${attacksTable(report.attacks, normLabel)}
-</section>
-<section id="masking-checks" class="card">
-  <h2>Gradient-masking checks</h2>
-  <p class="lead">Signs that gradients are hidden rather than the model robust (Carlini et al. 2019, “On Evaluating Adversarial Robustness”; Athalye et al. 2018).</p>
-  ${checksTable(report.masking_checks)}
-</section>
-<section class="grid-2 even">
-  <div id="model" class="card">
-    <h2>Model</h2>
-    ${modelTable(report)}
-  </div>
-  <div id="run" class="card">
-    <h2>Run and environment</h2>
-    ${runTable(report)}
-  </div>
-</section>
-</main>
-<footer class="wrap page-footer">report.json schema version ${report.schema_version} · written by gibbon ${report.gibbon_version}</footer>
-</body>
-</html>
-`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'" />
+        <meta name="generator" content="gibbon ${report.gibbon_version}" />
+        <title>${title}</title>
+        <style>
+          ${trustedHtml(STYLES)}
+        </style>
+      </head>
+      <body>
+        <header class="page-header">
+          <div class="wrap">
+            <p class="brand">gibbon · robustness report</p>
+            <h1>${baseName(report.model.path)}</h1>
+            <p class="subtitle">${subtitle(report, normLabel)}</p>
+          </div>
+        </header>
+        <main class="wrap">
+          ${summaryCards(report, failed)} ${failed.length > 0 ? maskingAlert(failed) : ''} ${report.warnings.length > 0 ? warningsBox(report.warnings) : ''}
+          <section id="robustness" class="grid-2 stretch">
+            <div class="card chart-card">
+              <h2 id="chart-title">Robust accuracy versus ε</h2>
+              <figure id="robustness-chart" class="chart">${trustedHtml(renderRobustnessChart(report, normLabel))}</figure>
+              <p class="note">Worst case per example over all attacks (solid) and each attack alone (dashed); ε = 0 is clean accuracy.</p>
+            </div>
+            <div id="accuracy" class="card">
+              <h2>Clean versus robust accuracy</h2>
+              ${accuracyTable(report)}
+              <p class="note">An example counts as robust at ε only if every attack failed on it, so robust accuracy is never above any single attack’s.</p>
+            </div>
+          </section>
+          ${gallerySection(report, normLabel)}
+          <section id="attacks" class="card">
+            <h2>Attacks</h2>
+            ${attacksTable(report.attacks, normLabel)}
+          </section>
+          <section id="masking-checks" class="card">
+            <h2>Gradient-masking checks</h2>
+            <p class="lead">
+              Signs that gradients are hidden rather than the model robust (Carlini et al. 2019, “On Evaluating Adversarial Robustness”; Athalye et al. 2018).
+            </p>
+            ${checksTable(report.masking_checks)}
+          </section>
+          <section class="grid-2 even">
+            <div id="threat-model" class="card">
+              <h2>Threat model</h2>
+              ${threatModelTable(report.threat_model)}
+            </div>
+            <div>
+              <div id="model" class="card">
+                <h2>Model</h2>
+                ${modelTable(report)}
+              </div>
+              <div id="run" class="card">
+                <h2>Run and environment</h2>
+                ${runTable(report)}
+              </div>
+            </div>
+          </section>
+        </main>
+        <footer class="wrap page-footer">report.json schema version ${report.schema_version} · written by gibbon ${report.gibbon_version}</footer>
+      </body>
+    </html> `;
   return page.value;
 }
 
@@ -116,25 +118,45 @@ function summaryCards(report: Report, failed: MaskingCheck[]): SafeHtml {
   const attackNames = new Set(report.attacks.map((a) => a.name));
   const checks = report.masking_checks.length;
   return html`<section class="summary">
-  <div class="stat"><p class="stat-label">Clean accuracy</p><p class="stat-value">${formatPercent(report.clean_accuracy)}</p><p class="stat-note">${formatCount(report.n)} examples</p></div>
-  <div class="stat stat-accent"><p class="stat-label">Robust accuracy${largest ? html` at ε = ${formatEps(largest.eps)}` : ''}</p><p class="stat-value">${largest ? formatPercent(largest.accuracy) : '—'}</p><p class="stat-note">worst case over ${attackNames.size} attack${attackNames.size === 1 ? '' : 's'}</p></div>
-  <div class="stat ${failed.length > 0 ? 'stat-bad' : 'stat-good'}"><p class="stat-label">Masking checks</p><p class="stat-value">${failed.length > 0 ? `${failed.length} failed` : checks > 0 ? 'passed' : '—'}</p><p class="stat-note">${checks > 0 ? `${checks - failed.length} of ${checks} passed` : 'none run'}</p></div>
-  <div class="stat"><p class="stat-label">Run time</p><p class="stat-value">${formatSeconds(report.seconds)}</p><p class="stat-note">seed ${report.seed}</p></div>
-</section>`;
+    <div class="stat">
+      <p class="stat-label">Clean accuracy</p>
+      <p class="stat-value">${formatPercent(report.clean_accuracy)}</p>
+      <p class="stat-note">${formatCount(report.n)} examples</p>
+    </div>
+    <div class="stat stat-accent">
+      <p class="stat-label">Robust accuracy${largest ? html` at ε = ${formatEps(largest.eps)}` : ''}</p>
+      <p class="stat-value">${largest ? formatPercent(largest.accuracy) : '—'}</p>
+      <p class="stat-note">worst case over ${attackNames.size} attack${attackNames.size === 1 ? '' : 's'}</p>
+    </div>
+    <div class="stat ${failed.length > 0 ? 'stat-bad' : 'stat-good'}">
+      <p class="stat-label">Masking checks</p>
+      <p class="stat-value">${failed.length > 0 ? `${failed.length} failed` : checks > 0 ? 'passed' : '—'}</p>
+      <p class="stat-note">${checks > 0 ? `${checks - failed.length} of ${checks} passed` : 'none run'}</p>
+    </div>
+    <div class="stat">
+      <p class="stat-label">Run time</p>
+      <p class="stat-value">${formatSeconds(report.seconds)}</p>
+      <p class="stat-note">seed ${report.seed}</p>
+    </div>
+  </section>`;
 }
 
 function maskingAlert(failed: MaskingCheck[]): SafeHtml {
   return html`<section id="masking-alert" class="alert alert-bad" role="alert">
-  <h2>Gradient masking suspected: these numbers may overstate robustness</h2>
-  <ul>${failed.map((c) => html`<li><strong>${humanise(c.name)}</strong> — ${c.detail}${c.advice ? html`<br><span class="advice">Try: ${c.advice}</span>` : ''}</li>`)}</ul>
-</section>`;
+    <h2>Gradient masking suspected: these numbers may overstate robustness</h2>
+    <ul>
+      ${failed.map((c) => html`<li><strong>${humanise(c.name)}</strong> — ${c.detail}${c.advice ? html`<br /><span class="advice">Try: ${c.advice}</span>` : ''}</li>`)}
+    </ul>
+  </section>`;
 }
 
 function warningsBox(warnings: Report['warnings']): SafeHtml {
   return html`<section id="warnings" class="alert alert-warn">
-  <h2>Warnings</h2>
-  <ul>${warnings.map((w) => html`<li><code>${w.code}</code> ${w.message}</li>`)}</ul>
-</section>`;
+    <h2>Warnings</h2>
+    <ul>
+      ${warnings.map((w) => html`<li><code>${w.code}</code> ${w.message}</li>`)}
+    </ul>
+  </section>`;
 }
 
 function accuracyTable(report: Report): SafeHtml {
@@ -143,43 +165,88 @@ function accuracyTable(report: Report): SafeHtml {
     const atEps = report.attacks.filter((a) => a.eps === eps);
     if (atEps.length === 0) return '—';
     const best = Math.min(...atEps.map((a) => a.accuracy));
-    return atEps.filter((a) => a.accuracy === best).map((a) => a.name).join(', ');
+    return atEps
+      .filter((a) => a.accuracy === best)
+      .map((a) => a.name)
+      .join(', ');
   };
   return html`<table class="data" id="accuracy-table">
-  <thead><tr><th>ε</th><th class="num">accuracy</th><th class="num">change</th><th>strongest attack</th></tr></thead>
-  <tbody>
-    <tr class="clean-row"><td>0 (clean)</td><td class="num">${formatPercent(report.clean_accuracy)}</td><td class="num">—</td><td>—</td></tr>
-    ${points.map(
-      (p) => html`<tr data-eps="${p.eps}"><td>${formatEps(p.eps)}</td><td class="num"><span class="bar" style="--value:${(p.accuracy * 100).toFixed(1)}%"></span>${formatPercent(p.accuracy)}</td><td class="num">${signedPoints(p.accuracy - report.clean_accuracy)}</td><td>${strongest(p.eps)}</td></tr>`,
-    )}
-  </tbody>
-</table>`;
+    <thead>
+      <tr>
+        <th>ε</th>
+        <th class="num">accuracy</th>
+        <th class="num">change</th>
+        <th>strongest attack</th>
+      </tr>
+    </thead>
+    <tbody>
+      <tr class="clean-row">
+        <td>0 (clean)</td>
+        <td class="num">${formatPercent(report.clean_accuracy)}</td>
+        <td class="num">—</td>
+        <td>—</td>
+      </tr>
+      ${points.map(
+        (p) =>
+          html`<tr data-eps="${p.eps}">
+            <td>${formatEps(p.eps)}</td>
+            <td class="num"><span class="bar" style="--value:${(p.accuracy * 100).toFixed(1)}%"></span>${formatPercent(p.accuracy)}</td>
+            <td class="num">${signedPoints(p.accuracy - report.clean_accuracy)}</td>
+            <td>${strongest(p.eps)}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 function attacksTable(attacks: AttackRecord[], normLabel: string): SafeHtml {
   if (attacks.length === 0) return html`<p class="empty">No attacks were run.</p>`;
   return html`<table class="data" id="attacks-table">
-  <thead><tr><th>attack</th><th class="num">ε</th><th class="num">robust accuracy</th><th class="num">mean ‖δ‖ (${normLabel})</th><th class="num">queries</th><th class="num">steps</th><th class="num">time</th></tr></thead>
-  <tbody>
-    ${attacks.map(
-      (a) => html`<tr><td><code>${a.name}</code></td><td class="num">${formatEps(a.eps)}</td><td class="num">${formatPercent(a.accuracy)}</td><td class="num">${a.mean_norm === null ? '—' : formatNumber(a.mean_norm)}</td><td class="num">${formatCount(a.queries)}</td><td class="num">${formatCount(a.steps)}</td><td class="num">${formatSeconds(a.seconds)}</td></tr>`,
-    )}
-  </tbody>
-</table>
-<p class="note">Robust accuracy under each attack alone on all examples; mean ‖δ‖ over the examples it fooled; queries count examples × model evaluations.</p>`;
+      <thead>
+        <tr>
+          <th>attack</th>
+          <th class="num">ε</th>
+          <th class="num">robust accuracy</th>
+          <th class="num">mean ‖δ‖ (${normLabel})</th>
+          <th class="num">queries</th>
+          <th class="num">steps</th>
+          <th class="num">time</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${attacks.map(
+          (a, i) =>
+            html`<tr${i > 0 && attacks[i - 1]!.name !== a.name ? trustedHtml(' class="group-start"') : ''}><td><code>${a.name}</code></td><td class="num">${formatEps(a.eps)}</td><td class="num">${formatPercent(a.accuracy)}</td><td class="num">${a.mean_norm === null ? '—' : formatNumber(a.mean_norm)}</td><td class="num">${formatCount(a.queries)}</td><td class="num">${formatCount(a.steps)}</td><td class="num">${formatSeconds(a.seconds)}</td></tr>`,
+        )}
+      </tbody>
+    </table>
+    <p class="note">
+      Robust accuracy under each attack alone on all examples; mean ‖δ‖ over the examples it fooled; queries count examples × model evaluations.
+    </p>`;
 }
 
 function checksTable(checks: MaskingCheck[]): SafeHtml {
   if (checks.length === 0) return html`<p class="empty">No checks were run.</p>`;
   const ordered = [...checks.filter((c) => !c.passed), ...checks.filter((c) => c.passed)];
   return html`<table class="data checks" id="checks-table">
-  <thead><tr><th>result</th><th>check</th><th>what was measured</th></tr></thead>
-  <tbody>
-    ${ordered.map(
-      (c) => html`<tr class="${c.passed ? 'check-passed' : 'check-failed'}" data-check="${c.name}"><td><span class="badge ${c.passed ? 'badge-good' : 'badge-bad'}">${c.passed ? '✓ passed' : '✗ failed'}</span></td><td><strong>${humanise(c.name)}</strong><br><code class="id">${c.name}</code></td><td>${c.detail}${c.advice && !c.passed ? html`<p class="advice">Try: ${c.advice}</p>` : ''}</td></tr>`,
-    )}
-  </tbody>
-</table>`;
+    <thead>
+      <tr>
+        <th>result</th>
+        <th>check</th>
+        <th>what was measured</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${ordered.map(
+        (c) =>
+          html`<tr class="${c.passed ? 'check-passed' : 'check-failed'}" data-check="${c.name}">
+            <td><span class="badge ${c.passed ? 'badge-good' : 'badge-bad'}">${c.passed ? '✓ passed' : '✗ failed'}</span></td>
+            <td><strong>${humanise(c.name)}</strong><br /><code class="id">${c.name}</code></td>
+            <td>${c.detail}${c.advice && !c.passed ? html`<p class="advice">Try: ${c.advice}</p>` : ''}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 function gallerySection(report: Report, normLabel: string): SafeHtml {
@@ -187,10 +254,14 @@ function gallerySection(report: Report, normLabel: string): SafeHtml {
   const bounds = report.bounds ?? [0, 1];
   const cards = report.gallery.map((item) => exampleCard(item, report, bounds, normLabel));
   return html`<section id="gallery" class="card">
-  <h2>Adversarial examples</h2>
-  <p class="lead">Each example: the clean input, the attack's adversarial input inside the ε-ball, and their difference amplified so that the largest change uses the full range${report.gallery.some((g) => g.shape[0] === 1) ? ' (red: brighter, blue: darker, white: unchanged)' : ' (grey: unchanged)'}. Labels show the predicted class and its confidence.</p>
-  <div class="gallery">${cards}</div>
-</section>`;
+    <h2>Adversarial examples</h2>
+    <p class="lead">
+      Each example: the clean input, the attack's adversarial input inside the ε-ball, and their difference amplified so that the largest change uses the full
+      range${report.gallery.some((g) => g.shape[0] === 1) ? ' (red: brighter, blue: darker, white: unchanged)' : ' (grey: unchanged)'}. Labels show the
+      predicted class and its confidence.
+    </p>
+    <div class="gallery">${cards}</div>
+  </section>`;
 }
 
 function exampleCard(item: GalleryItem, report: Report, bounds: readonly [number, number], normLabel: string): SafeHtml {
@@ -198,16 +269,30 @@ function exampleCard(item: GalleryItem, report: Report, bounds: readonly [number
   const name = (k: number): string => report.class_names?.[k] ?? String(k);
   const fooled = item.adversarial_prediction !== item.label;
   const change = perturbationSize(item, normLabel);
-  const image = (src: string, alt: string): SafeHtml => html`<img src="${src}" width="${images.width}" height="${images.height}" alt="${alt}">`;
+  const image = (src: string, alt: string): SafeHtml => html`<img src="${src}" width="${images.width}" height="${images.height}" alt="${alt}" />`;
   return html`<figure class="example ${fooled ? 'example-fooled' : 'example-held'}" style="--image-width:${images.width}px">
-  <figcaption class="example-head"><span>#${item.index} · true class <strong>${name(item.label)}</strong></span><span class="badge ${fooled ? 'badge-bad' : 'badge-good'}">${fooled ? `${name(item.label)} → ${name(item.adversarial_prediction)}` : 'held'}</span></figcaption>
-  <div class="triptych">
-    <div class="panel">${image(images.clean, `clean input, true class ${name(item.label)}`)}<span class="panel-title">clean</span><span class="prediction ${item.clean_prediction === item.label ? '' : 'wrong'}">${name(item.clean_prediction)} · ${formatPercent(item.clean_confidence)}</span></div>
-    <div class="panel">${image(images.adversarial, `adversarial input, predicted ${name(item.adversarial_prediction)}`)}<span class="panel-title">adversarial</span><span class="prediction ${fooled ? 'wrong' : ''}">${name(item.adversarial_prediction)} · ${formatPercent(item.adversarial_confidence)}</span></div>
-    <div class="panel">${image(images.difference, 'amplified difference')}<span class="panel-title">difference ×${formatNumber(images.amplification, 2)}</span><span class="prediction muted">${change}</span></div>
-  </div>
-  <p class="example-foot"><code>${item.attack}</code> · ε = ${formatEps(item.eps)}</p>
-</figure>`;
+    <figcaption class="example-head">
+      <span>#${item.index} · true class <strong>${name(item.label)}</strong></span
+      ><span class="badge ${fooled ? 'badge-bad' : 'badge-good'}">${fooled ? `${name(item.label)} → ${name(item.adversarial_prediction)}` : 'held'}</span>
+    </figcaption>
+    <div class="triptych">
+      <div class="panel">
+        ${image(images.clean, `clean input, true class ${name(item.label)}`)}<span class="panel-title">clean</span
+        ><span class="prediction ${item.clean_prediction === item.label ? '' : 'wrong'}"
+          >${name(item.clean_prediction)} · ${formatPercent(item.clean_confidence)}</span
+        >
+      </div>
+      <div class="panel">
+        ${image(images.adversarial, `adversarial input, predicted ${name(item.adversarial_prediction)}`)}<span class="panel-title">adversarial</span
+        ><span class="prediction ${fooled ? 'wrong' : ''}">${name(item.adversarial_prediction)} · ${formatPercent(item.adversarial_confidence)}</span>
+      </div>
+      <div class="panel">
+        ${image(images.difference, 'amplified difference')}<span class="panel-title">difference ×${formatNumber(images.amplification, 2)}</span
+        ><span class="prediction muted">${change}</span>
+      </div>
+    </div>
+    <p class="example-foot"><code>${item.attack}</code> · ε = ${formatEps(item.eps)}</p>
+  </figure>`;
 }
 
 function perturbationSize(item: GalleryItem, normLabel: string): string {
@@ -224,7 +309,17 @@ function perturbationSize(item: GalleryItem, normLabel: string): string {
 function threatModelTable(threatModel: Record<string, unknown>): SafeHtml {
   const rows = flatten(threatModel, []);
   if (rows.length === 0) return html`<p class="empty">The report holds no threat model.</p>`;
-  return html`<table class="kv" id="threat-model-table"><tbody>${rows.map(([path, value]) => html`<tr><th title="${path.join('.')}">${path.map(humanise).join(' › ')}</th><td>${value}</td></tr>`)}</tbody></table>`;
+  return html`<table class="kv" id="threat-model-table">
+    <tbody>
+      ${rows.map(
+        ([path, value]) =>
+          html`<tr>
+            <th title="${path.join('.')}">${path.map(humanise).join(' › ')}</th>
+            <td>${value}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 function flatten(value: Record<string, unknown>, prefix: string[]): [string[], SafeHtml][] {
@@ -254,11 +349,16 @@ function modelTable(report: Report): SafeHtml {
     ['path', html`<code>${m.path}</code>`],
     ['sha256', html`<code class="hash">${m.sha256}</code>`],
     ['input shape', html`${m.input_shape.map((d) => (d === null ? 'N' : String(d))).join(' × ')}`],
-    ['classes', html`${m.num_classes}${report.class_names ? html` <span class="muted">(${report.class_names.slice(0, 4).join(', ')}${report.class_names.length > 4 ? ' …' : ''})</span>` : ''}`],
+    [
+      'classes',
+      html`${m.num_classes}${report.class_names ? html` <span class="muted">(${report.class_names.slice(0, 4).join(', ')}${report.class_names.length > 4 ? ' …' : ''})</span>` : ''}`,
+    ],
     ['output', html`${m.outputs_probabilities ? 'probabilities (final Softmax; gradients use the logits before it)' : 'logits'}`],
     [
       'non-differentiable ops',
-      m.non_differentiable_ops.length === 0 ? html`<span class="muted">none on the gradient path</span>` : html`<span class="warn-text">${m.non_differentiable_ops.map((o) => `${o.node} (${o.op_type})`).join(', ')}</span>`,
+      m.non_differentiable_ops.length === 0
+        ? html`<span class="muted">none on the gradient path</span>`
+        : html`<span class="warn-text">${m.non_differentiable_ops.map((o) => `${o.node} (${o.op_type})`).join(', ')}</span>`,
     ],
   ];
   return keyValueTable(rows, 'model-table');
@@ -280,7 +380,17 @@ function runTable(report: Report): SafeHtml {
 }
 
 function keyValueTable(rows: [string, SafeHtml][], id: string): SafeHtml {
-  return html`<table class="kv" id="${id}"><tbody>${rows.map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</tbody></table>`;
+  return html`<table class="kv" id="${id}">
+    <tbody>
+      ${rows.map(
+        ([k, v]) =>
+          html`<tr>
+            <th>${k}</th>
+            <td>${v}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 /** A string field of the threat model, at the top level or one level down (e.g. perturbation.norm). */
@@ -297,11 +407,19 @@ function threatModelString(threatModel: Record<string, unknown>, key: string): s
 }
 
 function baseName(path: string): string {
-  return path.split(/[\\/]/).filter((p) => p.length > 0).pop() ?? path;
+  return (
+    path
+      .split(/[\\/]/)
+      .filter((p) => p.length > 0)
+      .pop() ?? path
+  );
 }
 
-/** 'iterative-weaker-than-single-step' → 'Iterative weaker than single step'. */
+const LABELS: Record<string, string> = { eps: 'ε', epsilon: 'ε', epsilons: 'ε', n: 'n' };
+
+/** 'iterative-weaker-than-single-step' → 'Iterative weaker than single step'; 'eps' → 'ε'. */
 function humanise(id: string): string {
+  if (LABELS[id] !== undefined) return LABELS[id];
   const words = id.replace(/[-_]+/g, ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
@@ -332,6 +450,9 @@ section { margin-bottom: 16px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 18px 20px; margin-bottom: 16px; }
 .grid-2 { display: grid; grid-template-columns: minmax(0, 1.35fr) minmax(0, 1fr); gap: 16px; align-items: start; }
 .grid-2.even { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+.grid-2.stretch { align-items: stretch; }
+.grid-2.stretch > .card { display: flex; flex-direction: column; }
+.grid-2.stretch > .card > .note { margin-top: auto; padding-top: 10px; }
 .grid-2 > .card, .grid-2 > div > .card { margin-bottom: 0; }
 .grid-2 > div > .card + .card { margin-top: 16px; }
 @media (max-width: 900px) { .grid-2, .grid-2.even { grid-template-columns: 1fr; } }
@@ -362,9 +483,10 @@ section { margin-bottom: 16px; }
 .lead { color: var(--muted); font-size: 12.5px; margin: -6px 0 12px; }
 .chart-card .note { margin-top: 4px; }
 table { border-collapse: collapse; width: 100%; }
-table.data th, table.data td { padding: 7px 10px; border-bottom: 1px solid #eaeef2; text-align: left; vertical-align: top; }
+table.data th, table.data td { padding: 8px 10px; border-bottom: 1px solid #eaeef2; text-align: left; vertical-align: top; }
 table.data thead th { font-size: 12px; font-weight: 600; color: var(--muted); border-bottom: 1px solid var(--line); white-space: nowrap; }
 table.data tbody tr:last-child td { border-bottom: none; }
+table.data tr.group-start td { border-top: 1px solid var(--line); }
 .num { text-align: right !important; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .clean-row td { color: var(--muted); }
 .bar { display: inline-block; vertical-align: middle; width: 60px; height: 8px; margin-right: 8px; border-radius: 4px; background: linear-gradient(90deg, var(--accent) var(--value), #e6ebf1 var(--value)); }

@@ -42,7 +42,18 @@ export function galleryImages(item: GalleryItem, bounds: readonly [number, numbe
   return {
     clean: encodeImage(toBytes(clean, channels, height, width), channels),
     adversarial: encodeImage(toBytes(adversarial, channels, height, width), channels),
-    difference: channels === 1 ? encodeImage(divergingColours(difference, amplification), 3) : encodeImage(toBytes(difference.map((d) => 0.5 + 0.5 * amplification * d), channels, height, width), channels),
+    difference:
+      channels === 1
+        ? encodeImage(divergingColours(difference, amplification), 3)
+        : encodeImage(
+            toBytes(
+              difference.map((d) => 0.5 + 0.5 * amplification * d),
+              channels,
+              height,
+              width,
+            ),
+            channels,
+          ),
     amplification,
     width: width * scale,
     height: height * scale,

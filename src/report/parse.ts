@@ -56,9 +56,11 @@ const galleryItemSchema = z
   })
   .superRefine((item, ctx) => {
     const [c, h, w] = item.shape as [number, number, number];
-    if (c !== 1 && c !== 3) ctx.addIssue({ code: 'custom', path: ['shape'], message: `images must have 1 or 3 channels (C, H, W); got shape [${item.shape.join(', ')}]` });
+    if (c !== 1 && c !== 3)
+      ctx.addIssue({ code: 'custom', path: ['shape'], message: `images must have 1 or 3 channels (C, H, W); got shape [${item.shape.join(', ')}]` });
     for (const key of ['clean', 'adversarial'] as const) {
-      if (item[key].length !== c * h * w) ctx.addIssue({ code: 'custom', path: [key], message: `has ${item[key].length} pixels; shape [${item.shape.join(', ')}] needs ${c * h * w}` });
+      if (item[key].length !== c * h * w)
+        ctx.addIssue({ code: 'custom', path: [key], message: `has ${item[key].length} pixels; shape [${item.shape.join(', ')}] needs ${c * h * w}` });
     }
   });
 
@@ -98,11 +100,19 @@ void sameFields;
  */
 export function parseReport(value: unknown, where = 'report'): Report {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new GibbonError('invalid_input', `${where} is not a gibbon report: expected a JSON object, found ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`, { path: where });
+    throw new GibbonError(
+      'invalid_input',
+      `${where} is not a gibbon report: expected a JSON object, found ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`,
+      { path: where },
+    );
   }
   const version = (value as Record<string, unknown>)['schema_version'];
   if (version === undefined) {
-    throw new GibbonError('invalid_input', `${where} is not a gibbon report: it has no schema_version (this gibbon reads schema_version ${REPORT_SCHEMA_VERSION})`, { path: where });
+    throw new GibbonError(
+      'invalid_input',
+      `${where} is not a gibbon report: it has no schema_version (this gibbon reads schema_version ${REPORT_SCHEMA_VERSION})`,
+      { path: where },
+    );
   }
   if (version !== REPORT_SCHEMA_VERSION) {
     const newer = typeof version === 'number' && version > REPORT_SCHEMA_VERSION;
@@ -117,11 +127,17 @@ export function parseReport(value: unknown, where = 'report'): Report {
   if (!result.success) {
     const issues = result.error.issues.slice(0, 5).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
     const more = result.error.issues.length > 5 ? ` (and ${result.error.issues.length - 5} more)` : '';
-    throw new GibbonError('invalid_input', `${where} does not match report schema_version ${REPORT_SCHEMA_VERSION}: ${issues.join('; ')}${more}`, { path: where });
+    throw new GibbonError('invalid_input', `${where} does not match report schema_version ${REPORT_SCHEMA_VERSION}: ${issues.join('; ')}${more}`, {
+      path: where,
+    });
   }
   const report = result.data as Report;
   if (report.class_names && report.class_names.length !== report.model.num_classes) {
-    throw new GibbonError('invalid_input', `${where}: class_names has ${report.class_names.length} names but model.num_classes is ${report.model.num_classes}`, { path: where });
+    throw new GibbonError(
+      'invalid_input',
+      `${where}: class_names has ${report.class_names.length} names but model.num_classes is ${report.model.num_classes}`,
+      { path: where },
+    );
   }
   return report;
 }

@@ -38,7 +38,8 @@ export function makeConvVjp(options: ConvVjpOptions = DEFAULT_CONV_VJP_OPTIONS):
       const geom = convGeometry(ctx);
       const channels = staticDim(ctx, X, 1, 'the channel count');
       const filters = staticDim(ctx, W, 0, 'the filter count');
-      if (channels % geom.group !== 0 || filters % geom.group !== 0) ctx.unsupported(`group=${geom.group} does not divide ${channels} input and ${filters} output channels`);
+      if (channels % geom.group !== 0 || filters % geom.group !== 0)
+        ctx.unsupported(`group=${geom.group} does not divide ${channels} input and ${filters} output channels`);
       const dims = spatialDims(ctx, X, 'the input');
       const outDims = spatialDims(ctx, ctx.output(0), 'the output');
 
@@ -46,7 +47,9 @@ export function makeConvVjp(options: ConvVjpOptions = DEFAULT_CONV_VJP_OPTIONS):
       const dW = ctx.needsGrad(1)
         ? weightGradient(ctx.b, { a: X, aChannels: channels, aDims: dims, bValue: dY, bChannels: filters, bDims: outDims }, geom, options.weightGrad)
         : null;
-      const dB = ctx.needsGrad(2) ? ctx.b.op('ReduceSum', [dY, ctx.b.int64s([0, ...outDims.map((_, i) => i + 2)])], { keepdims: 0 }, { name: 'Conv_dB' }) : null;
+      const dB = ctx.needsGrad(2)
+        ? ctx.b.op('ReduceSum', [dY, ctx.b.int64s([0, ...outDims.map((_, i) => i + 2)])], { keepdims: 0 }, { name: 'Conv_dB' })
+        : null;
       return { X: dX, W: dW, B: dB };
     },
   };

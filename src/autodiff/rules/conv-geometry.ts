@@ -42,7 +42,9 @@ function commonAttributes(ctx: VjpContext, rank: number): Omit<ConvGeometry, 'pa
   const pads = attrs.ints('pads', new Array<number>(2 * rank).fill(0));
   const group = attrs.int('group', 1);
   if (kernel.length !== rank || strides.length !== rank || dilations.length !== rank || pads.length !== 2 * rank) {
-    ctx.unsupported(`attribute lengths do not match ${rank} spatial axes (kernel_shape [${kernel}], strides [${strides}], dilations [${dilations}], pads [${pads}])`);
+    ctx.unsupported(
+      `attribute lengths do not match ${rank} spatial axes (kernel_shape [${kernel}], strides [${strides}], dilations [${dilations}], pads [${pads}])`,
+    );
   }
   if (pads.some((p) => p < 0)) ctx.unsupported(`negative pads [${pads}]`);
   return { rank, kernel, strides, dilations, pads, group };

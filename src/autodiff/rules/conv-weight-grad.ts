@@ -114,7 +114,9 @@ function viaIm2col(b: GraphBuilder, ops: CorrelationOperands, g: ConvGeometry): 
   const begin = g.padsBegin;
   const end = ops.aDims.map((d, i) => Math.max(0, (ops.bDims[i]! - 1) * g.strides[i]! + (g.kernel[i]! - 1) * g.dilations[i]! + 1 - d - begin[i]!));
   const paddedDims = ops.aDims.map((d, i) => d + begin[i]! + end[i]!);
-  const padded = [...begin, ...end].some((p) => p !== 0) ? b.op('Pad', [ops.a, b.int64s([0, 0, ...begin, 0, 0, ...end])], { mode: 'constant' }, { name: 'conv_dW_pad' }) : ops.a;
+  const padded = [...begin, ...end].some((p) => p !== 0)
+    ? b.op('Pad', [ops.a, b.int64s([0, 0, ...begin, 0, 0, ...end])], { mode: 'constant' }, { name: 'conv_dW_pad' })
+    : ops.a;
   // Channels first, each window is [Ca, N, O…]; concatenated along axis 1 they form the columns
   // [Ca, K, N·O] without transposing the (large) column matrix.
   const aT = b.op('Transpose', [padded], { perm: [1, 0, ...range(rank, 2)] }, { name: 'conv_dW_channels_first' });

@@ -22,8 +22,17 @@ import type { WeightGradFormulation } from './conv-weight-grad.js';
 // input, so a large finite-difference step is exact up to float32 rounding of the objective.
 const f32 = { precision: 'float32', step: 0.5, atol: 2e-4, rtol: 2e-3, maxEntries: 40 } as const;
 
-async function checkConv(attrs: Record<string, AttrValue>, x: readonly number[], w: readonly number[], bias = true, extra: Partial<Record<'x' | 'w', Partial<GradCheckInput>>> = {}): Promise<void> {
-  const inputs: GradCheckInput[] = [{ shape: x, ...extra.x }, { shape: w, ...extra.w }];
+async function checkConv(
+  attrs: Record<string, AttrValue>,
+  x: readonly number[],
+  w: readonly number[],
+  bias = true,
+  extra: Partial<Record<'x' | 'w', Partial<GradCheckInput>>> = {},
+): Promise<void> {
+  const inputs: GradCheckInput[] = [
+    { shape: x, ...extra.x },
+    { shape: w, ...extra.w },
+  ];
   if (bias) inputs.push({ shape: [w[0]!] });
   const r = await gradCheck({ opType: 'Conv', attrs, inputs, ...f32 });
   assert.ok(r.checked >= 40, `checked ${r.checked} entries`);
@@ -121,7 +130,14 @@ function oneNodeModel(opType: string, attrs: Record<string, AttrValue>, shapes: 
   return { model: { proto, graph, opset: 18 }, output };
 }
 
-async function vjpWith(registry: VjpRegistry, m: { model: ModelIR; output: string }, feeds: Record<string, Float32Array>, shapes: readonly (readonly number[])[], cot: Float32Array, outShape: number[]): Promise<Float32Array[]> {
+async function vjpWith(
+  registry: VjpRegistry,
+  m: { model: ModelIR; output: string },
+  feeds: Record<string, Float32Array>,
+  shapes: readonly (readonly number[])[],
+  cot: Float32Array,
+  outShape: number[],
+): Promise<Float32Array[]> {
   const wrt = shapes.map((_, i) => `in${i}`);
   const vjp = await buildVjpGraph(m.model, { wrt, registry });
   const session = await Session.create(serializeModel(vjp.model), { threads: 1 });
@@ -144,7 +160,14 @@ test('every formulation gives the same gradients (Conv and ConvTranspose, groups
   const cases: { opType: string; attrs: Record<string, AttrValue>; shapes: number[][] }[] = [
     { opType: 'Conv', attrs: { strides: [2, 2], pads: [1, 0, 2, 1], group: 2 }, shapes: [[2, 4, 7, 6], [6, 2, 3, 2], [6]] },
     { opType: 'Conv', attrs: { dilations: [2, 2], pads: [2, 2, 2, 2] }, shapes: [[2, 3, 8, 8], [5, 3, 3, 3], [5]] },
-    { opType: 'Conv', attrs: { strides: [3], auto_pad: 'VALID' }, shapes: [[2, 2, 11], [3, 2, 2]] },
+    {
+      opType: 'Conv',
+      attrs: { strides: [3], auto_pad: 'VALID' },
+      shapes: [
+        [2, 2, 11],
+        [3, 2, 2],
+      ],
+    },
     { opType: 'ConvTranspose', attrs: { strides: [2, 2], pads: [1, 0, 0, 1], output_padding: [1, 0], group: 2 }, shapes: [[2, 4, 4, 3], [4, 2, 3, 3], [4]] },
   ];
   let seed = 7;
@@ -158,11 +181,14 @@ test('every formulation gives the same gradients (Conv and ConvTranspose, groups
     const m = oneNodeModel(c.opType, c.attrs, c.shapes);
     const feeds = Object.fromEntries(c.shapes.map((s, i) => [`in${i}`, Float32Array.from({ length: s.reduce((a, d) => a * d, 1) }, rand)]));
     const probe = await Session.create(serializeModel(m.model), { threads: 1 });
-    const y = (await probe.run(Object.fromEntries(c.shapes.map((s, i) => [`in${i}`, { type: 'float32' as const, data: feeds[`in${i}`]!, shape: s }]))))[m.output]!;
+    const y = (await probe.run(Object.fromEntries(c.shapes.map((s, i) => [`in${i}`, { type: 'float32' as const, data: feeds[`in${i}`]!, shape: s }]))))[
+      m.output
+    ]!;
     await probe.dispose();
     const cot = Float32Array.from({ length: y.data.length }, rand);
     const results: Float32Array[][] = [];
-    for (const [conv, transposeWeights] of formulations) results.push(await vjpWith(registryWith(conv, transposeWeights), m, feeds, c.shapes, cot, [...y.shape]));
+    for (const [conv, transposeWeights] of formulations)
+      results.push(await vjpWith(registryWith(conv, transposeWeights), m, feeds, c.shapes, cot, [...y.shape]));
     for (let k = 1; k < results.length; k++) {
       results[k]!.forEach((g, i) => {
         const ref = results[0]![i]!;
@@ -176,8 +202,14 @@ test('every formulation gives the same gradients (Conv and ConvTranspose, groups
 });
 
 test('ConvTranspose with auto_pad SAME_UPPER or output_shape is refused by name', async () => {
-  for (const attrs of [{ auto_pad: 'SAME_UPPER', strides: [2, 2] }, { output_shape: [8, 8], strides: [2, 2] }] as Record<string, AttrValue>[]) {
-    const m = oneNodeModel('ConvTranspose', attrs, [[1, 2, 4, 4], [2, 3, 3, 3]]);
+  for (const attrs of [
+    { auto_pad: 'SAME_UPPER', strides: [2, 2] },
+    { output_shape: [8, 8], strides: [2, 2] },
+  ] as Record<string, AttrValue>[]) {
+    const m = oneNodeModel('ConvTranspose', attrs, [
+      [1, 2, 4, 4],
+      [2, 3, 3, 3],
+    ]);
     await assert.rejects(buildVjpGraph(m.model, { wrt: ['in0'] }), (e: unknown) => {
       assert.ok(e instanceof GibbonError);
       assert.equal(e.code, 'unsupported_attribute');

@@ -1,0 +1,195 @@
+/**
+ * `gibbon eval [MODEL] [--threat FILE|PRESET] [--data mnist-test | X.npy --labels Y.npy] [--n N]
+ * [--attacks auto|fast|a,b] [--out DIR] [--resume] [--fail-under ACC] [--junit FILE] …`:
+ * runs evaluation/runner.ts and prints clean versus robust accuracy per ε and per attack, the
+ * masking checks (with advice for the failed ones) and where the report went. `--fail-under`
+ * compares the robust accuracy at the threat model's largest ε (its stated budget) with the bar.
+ */
+import { relative } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { GibbonError } from '../../errors.js';
+import { loadEvaluationData, THREAT_MODEL_DATA_FIELDS } from '../../evaluation/data.js';
+import { formatJunit } from '../../evaluation/junit.js';
+import { resolveEnsemble } from '../../evaluation/presets.js';
+import { evaluate, type EvaluationProgress } from '../../evaluation/runner.js';
+import { checkThreatModelFitsModel, loadThreatModel, MNIST_TEST, withOverrides, type DataSource, type ThreatModel } from '../../evaluation/threat-model.js';
+import { OnnxModel } from '../../model/onnx-model.js';
+import type { Report } from '../../report/index.js';
+import { BelowThresholdError } from '../below-threshold.js';
+import { checkWritableFile, prepareOutputFolder } from '../files.js';
+import { defaultModelPath, packageVersion } from '../package-root.js';
+import { startProgress, type Progress } from '../progress.js';
+import type { Terminal } from '../terminal.js';
+
+export interface EvalValues {
+  readonly model?: string;
+  readonly threat: string;
+  readonly data?: string;
+  readonly labels?: string;
+  readonly n?: number;
+  readonly attacks: string;
+  readonly out: string;
+  readonly resume?: boolean;
+  readonly failUnder?: number;
+  readonly junit?: string;
+  readonly seed?: number;
+  readonly bpda?: boolean;
+  readonly batchSize?: number;
+  readonly threads?: number;
+}
+
+const DEFAULT_BATCH = 128;
+
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
+}
+
+const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
+
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => '  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ').trimEnd());
+}
+
+function describeThreatModel(tm: ThreatModel, report: Report): string {
+  const norm = tm.norm === 'linf' ? 'L∞' : 'L2';
+  const targeted = tm.targeted ? `targeted (${tm.targeted.targets} targets)` : 'untargeted';
+  const budget = tm.query_budget !== undefined ? `, ${tm.query_budget} queries per example and attack` : '';
+  const name = tm.name ? `${tm.name}: ` : '';
+  return `${name}${tm.knowledge}, ${norm}, ${targeted}, ε ∈ {${tm.eps.join(', ')}}, inputs in [${tm.input.bounds.join(', ')}]${budget}; ${report.n} examples of ${shown(report.data)}, seed ${report.seed}`;
+}
+
+/** Accuracy per ε (columns) for the worst case and after each attack (rows), then costs per attack. */
+function resultTables(report: Report): string[] {
+  const eps = report.robust_accuracy.map((p) => p.eps);
+  const normSymbol = report.threat_model['norm'] === 'l2' ? '‖δ‖₂' : '‖δ‖∞';
+  const header = ['accuracy', 'clean', ...eps.map((e) => `ε=${e}`)];
+  const rows: string[][] = [header, ['worst case over attacks', pct(report.clean_accuracy), ...report.robust_accuracy.map((p) => pct(p.accuracy))]];
+  const labels = [...new Set(report.attacks.map((a) => a.name))];
+  for (const label of labels) {
+    rows.push([
+      `  after ${label}`,
+      '',
+      ...eps.map((e) => {
+        const a = report.attacks.find((r) => r.name === label && r.eps === e);
+        return a ? pct(a.accuracy) : '';
+      }),
+    ]);
+  }
+  const costs: string[][] = [['attack', `mean ${normSymbol} per ε`, 'queries', 'steps', 'time']];
+  for (const label of labels) {
+    const records = report.attacks.filter((a) => a.name === label);
+    costs.push([
+      label,
+      records.map((a) => (a.mean_norm === null ? '–' : a.mean_norm.toFixed(3))).join(' / '),
+      String(records.reduce((s, a) => s + a.queries, 0)),
+      String(records.reduce((s, a) => s + a.steps, 0)),
+      `${records.reduce((s, a) => s + a.seconds, 0).toFixed(1)} s`,
+    ]);
+  }
+  return [...table(rows), '', ...table(costs)];
+}
+
+function checkLines(report: Report): string[] {
+  const checks = report.masking_checks;
+  if (checks.length === 0) return [];
+  const failed = checks.filter((c) => !c.passed);
+  const lines = [`gradient-masking checks: ${checks.length - failed.length} passed, ${failed.length} failed`];
+  for (const c of failed) {
+    lines.push(`  ✖ ${c.name}: ${c.detail}`);
+    if (c.advice) lines.push(`    → ${c.advice}`);
+  }
+  const passed = checks.filter((c) => c.passed).map((c) => c.name);
+  if (passed.length > 0) lines.push(`  ✓ ${passed.join(', ')}`);
+  return lines;
+}
+
+export async function run(values: EvalValues, terminal: Terminal): Promise<void> {
+  const base = loadThreatModel(values.threat);
+  let data: DataSource | undefined;
+  if (values.data !== undefined) data = values.data === MNIST_TEST ? MNIST_TEST : { x: values.data, labels: values.labels! };
+  const tm = withOverrides(base, { n: values.n, data, seed: values.seed });
+  const ensemble = resolveEnsemble(values.attacks, '--attacks');
+  prepareOutputFolder(values.out, '--out');
+  if (values.junit) checkWritableFile(values.junit, '--junit');
+
+  const path = values.model ?? defaultModelPath();
+  const batchSize = values.batchSize ?? DEFAULT_BATCH;
+  const modelOptions = { threads: values.threads, batchSize, nonDifferentiable: values.bpda ? ('identity' as const) : ('zero' as const) };
+  const model = await OnnxModel.load(path, modelOptions);
+  let surrogate: OnnxModel | undefined;
+  let bar: Progress | undefined;
+  try {
+    checkThreatModelFitsModel(tm, model, path);
+    if (tm.surrogate) {
+      surrogate = await OnnxModel.load(tm.surrogate, modelOptions);
+      checkThreatModelFitsModel(tm, surrogate, tm.surrogate);
+    }
+    const fields =
+      values.data !== undefined || values.n !== undefined
+        ? { x: values.data !== undefined ? '--data' : THREAT_MODEL_DATA_FIELDS.x, labels: values.data !== undefined ? '--labels' : THREAT_MODEL_DATA_FIELDS.labels, n: values.n !== undefined ? '--n' : 'n' }
+        : THREAT_MODEL_DATA_FIELDS;
+    const evaluationData = loadEvaluationData(tm, model, fields);
+    for (const note of evaluationData.notes) terminal.note(note);
+
+    let starting: Promise<void> | undefined;
+    const onProgress = (p: EvaluationProgress): void => {
+      if (!starting) starting = startProgress(terminal, 'eval', p.total).then((b) => void (bar = b));
+      bar?.update(p.done);
+    };
+    const result = await evaluate({
+      model,
+      modelPath: path,
+      surrogate,
+      threatModel: tm,
+      data: evaluationData,
+      ensemble,
+      batchSize,
+      out: values.out,
+      resume: values.resume ?? false,
+      bpda: values.bpda ?? false,
+      threads: values.threads,
+      gibbonVersion: packageVersion(),
+      onProgress,
+    }).finally(async () => {
+      await starting;
+      bar?.stop();
+    });
+    const report = result.report;
+    for (const note of result.notes) terminal.note(`note: ${note}`);
+
+    const largest = report.robust_accuracy[report.robust_accuracy.length - 1]!;
+    const lines = [
+      `gibbon eval ${shown(path)} (sha256 ${report.model.sha256.slice(0, 12)}…, ${report.model.num_classes} classes)`,
+      `threat model ${describeThreatModel(tm, report)}`,
+      `attacks: ${ensemble.name} (${result.stages.join(' → ')}), a cascade: each attack gets the examples still robust${report.masking_checks.length > 0 ? '; masking-check runs: FGSM, random noise, unbounded PGD' : ''}`,
+      '',
+      ...resultTables(report),
+      '',
+      ...checkLines(report),
+    ];
+    const warnings = report.warnings.filter((w) => w.code !== 'note');
+    if (warnings.length > 0) lines.push('', ...warnings.map((w) => `warning: ${w.message}`));
+    lines.push('');
+    if (result.resumedBatches > 0) lines.push(`resumed ${result.resumedBatches} finished batch(es) from ${shown(result.files.checkpoint ?? values.out)}`);
+    lines.push(`${report.n} examples in ${report.seconds.toFixed(1)} s; report: ${shown(result.files.html ?? values.out)} (and report.json)`);
+    if (values.junit) {
+      try {
+        writeFileSync(values.junit, formatJunit(report, { failUnder: values.failUnder }));
+      } catch (e) {
+        throw new GibbonError('file_unwritable', `cannot write --junit ${values.junit}: ${(e as Error).message}`, { path: values.junit, option: '--junit' }, { cause: e });
+      }
+      lines.push(`JUnit XML: ${shown(values.junit)}`);
+    }
+    terminal.out(lines.join('\n'));
+    if (values.failUnder !== undefined && largest.accuracy < values.failUnder) {
+      throw new BelowThresholdError(
+        `robust accuracy ${pct(largest.accuracy)} at ε=${largest.eps} (the threat model's largest budget) is below --fail-under ${pct(values.failUnder)}`,
+      );
+    }
+  } finally {
+    await surrogate?.dispose();
+    await model.dispose();
+  }
+}

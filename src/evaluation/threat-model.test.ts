@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GibbonError } from '../errors.js';
+import { writeNpy } from '../tensor/npy.js';
+import { loadEvaluationData } from './data.js';
+import {
+  checkThreatModelFitsModel,
+  DEFAULT_QUERY_BUDGET,
+  loadThreatModel,
+  parseThreatModel,
+  readThreatModel,
+  THREAT_MODEL_PRESETS,
+  validateThreatModel,
+  withOverrides,
+} from './threat-model.js';
+
+const VALID = { knowledge: 'white-box', norm: 'linf', eps: [0.3, 0.1], data: 'mnist-test', n: 10 };
+
+/** Asserts a threat-model error whose message matches and whose location names `field`. */
+function assertFieldError(fn: () => unknown, field: string, pattern: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof GibbonError, `not a GibbonError: ${String(e)}`);
+    assert.equal(e.location.option, field, `option: ${e.message}`);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('presets validate and sort their budgets', () => {
+  assert.deepEqual([...THREAT_MODEL_PRESETS.keys()], ['mnist-linf-0.3', 'mnist-linf-0.1', 'mnist-l2-2.0']);
+  assert.deepEqual(THREAT_MODEL_PRESETS.get('mnist-linf-0.3')!.eps, [0.1, 0.2, 0.3]);
+  assert.deepEqual(THREAT_MODEL_PRESETS.get('mnist-l2-2.0')!.eps, [0.5, 1, 1.5, 2]);
+  const tm = validateThreatModel(VALID);
+  assert.deepEqual(tm.eps, [0.1, 0.3]);
+  assert.deepEqual(tm.input.bounds, [0, 1]);
+  assert.equal(tm.targeted, false);
+  assert.equal(tm.seed, 0);
+  assert.ok(Object.isFrozen(tm) && Object.isFrozen(tm.eps));
+});
+
+test('black-box knowledge gets the default query budget; white-box refuses one', () => {
+  assert.equal(validateThreatModel({ ...VALID, knowledge: 'scores' }).query_budget, DEFAULT_QUERY_BUDGET);
+  assert.equal(validateThreatModel({ ...VALID, knowledge: 'decision', query_budget: 100 }).query_budget, 100);
+  assertFieldError(() => validateThreatModel({ ...VALID, query_budget: 100 }), 'query_budget', /black-box knowledge/);
+  assertFieldError(() => validateThreatModel({ ...VALID, knowledge: 'transfer' }), 'surrogate', /needs a surrogate/);
+  assertFieldError(() => validateThreatModel({ ...VALID, surrogate: 's.onnx' }), 'surrogate', /only used with knowledge 'transfer'/);
+});
+
+test('errors name the field and say what is valid', () => {
+  assertFieldError(() => validateThreatModel({ ...VALID, knowledge: 'grey-box' }), 'knowledge', /knowledge must be one of white-box, scores, decision, transfer; got "grey-box"/);
+  assertFieldError(() => validateThreatModel({ ...VALID, eps: [0.1, -0.2] }), 'eps[1]', /eps\[1\] must be a finite number ≥ 0; got -0.2/);
+  assertFieldError(() => validateThreatModel({ ...VALID, eps: [] }), 'eps', /eps must be a non-empty list/);
+  assertFieldError(() => validateThreatModel({ ...VALID, norm: 'l1' }), 'norm', /one of linf, l2; got "l1"/);
+  assertFieldError(() => validateThreatModel({ ...VALID, targeted: { targets: 'all' } }), 'targeted', /random \| least-likely/);
+  assertFieldError(() => validateThreatModel({ ...VALID, input: { bounds: [1, 0] } }), 'input.bounds', /lower < upper, e.g. \[0, 1\]; got \[1,0\]/);
+  assertFieldError(() => validateThreatModel({ ...VALID, input: { bounds: [0, 1], shape: [1, 0] } }), 'input.shape[1]', /positive integer; got 0/);
+  assertFieldError(() => validateThreatModel({ ...VALID, seed: 1.5 }), 'seed', /integer from 0 to 4294967295/);
+  assertFieldError(() => validateThreatModel({ knowledge: 'white-box', norm: 'linf', eps: [0.1] }), 'data', /data is missing; it must be mnist-test, or \{ x: X.npy, labels: Y.npy \}/);
+  assertFieldError(() => validateThreatModel({ ...VALID, epsilon: [0.1] }), 'epsilon', /unknown field 'epsilon'; valid fields: .*eps/);
+  assertFieldError(() => validateThreatModel({ ...VALID, input: { bounds: [0, 1], range: 2 } }), 'input.range', /unknown field 'input.range'; valid fields of input: bounds, shape, preprocessing/);
+});
+
+test('ε outside the input domain is refused, naming the entry', () => {
+  assertFieldError(() => validateThreatModel({ ...VALID, eps: [0.1, 1.5] }), 'eps[1]', /outside the input domain.*valid: 0 ≤ ε ≤ 1/);
+  assertFieldError(() => validateThreatModel({ ...VALID, eps: [10], input: { bounds: [-1, 1] } }), 'eps[0]', /valid: 0 ≤ ε ≤ 2/);
+  const l2 = validateThreatModel({ ...VALID, norm: 'l2', eps: [2, 40] });
+  const model = { inputShape: [null, 1, 28, 28], numClasses: 10 };
+  assertFieldError(() => checkThreatModelFitsModel(l2, model, 'm.onnx'), 'eps[1]', /largest L2 distance .* is 28\.00/);
+  checkThreatModelFitsModel(validateThreatModel({ ...VALID, norm: 'l2', eps: [2, 28] }), model, 'm.onnx');
+});
+
+test('input.shape must fit the model', () => {
+  const tm = validateThreatModel({ ...VALID, input: { bounds: [0, 1], shape: [3, 32, 32] } });
+  assertFieldError(() => checkThreatModelFitsModel(tm, { inputShape: [null, 1, 28, 28], numClasses: 10 }, 'm.onnx'), 'input.shape', /\[3, 32, 32\] does not fit m.onnx, whose input is \[N, 1, 28, 28\]/);
+});
+
+test('malformed files: YAML and JSON syntax errors say where', () => {
+  assert.throws(() => parseThreatModel('knowledge: white-box\neps: [0.1, 0.2\nnorm: linf\n', 'tm.yaml'), (e: unknown) => {
+    assert.ok(e instanceof GibbonError && e.code === 'invalid_threat_model');
+    assert.match(e.message, /^threat model tm.yaml: is not valid YAML: .*\(line \d+, column \d+\)/);
+    return true;
+  });
+  assert.throws(() => parseThreatModel('{"knowledge": "white-box",}', 'tm.json', { json: true }), /tm.json: is not valid JSON/);
+  assert.throws(() => parseThreatModel('', 'empty.yaml'), /empty.yaml: is empty; it must be a mapping/);
+  assert.throws(() => parseThreatModel('- 1\n- 2\n', 'list.yaml'), /must be a mapping .*; got \[1,2\]/);
+  assert.throws(() => parseThreatModel('norm: linf\nnorm: l2\n', 'dup.yaml'), /not valid YAML: .*[Mm]ap keys must be unique/);
+});
+
+test('files: presets by name, data paths relative to the file, overrides re-validated', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gibbon-tm-'));
+  try {
+    const path = join(dir, 'tm.yaml');
+    writeFileSync(path, 'knowledge: white-box\nnorm: l2\neps: [1]\ndata: { x: x.npy, labels: y.npy }\ntargeted: { targets: least-likely }\n');
+    const tm = readThreatModel(path);
+    assert.deepEqual(tm.data, { x: join(dir, 'x.npy'), labels: join(dir, 'y.npy') });
+    assert.deepEqual(tm.targeted, { targets: 'least-likely' });
+    assert.equal(loadThreatModel('mnist-linf-0.1').name, 'mnist-linf-0.1');
+    assert.throws(() => loadThreatModel('mnist-linf-0.5'), /neither a threat-model preset \(mnist-linf-0.3, mnist-linf-0.1, mnist-l2-2.0\) nor an existing file/);
+    assert.equal(withOverrides(tm, { n: 5, seed: 7 }).n, 5);
+    assertFieldError(() => withOverrides(tm, { n: 0 }), 'n', /^threat model command line: n must be a positive integer \(the first n examples\); got 0$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('data whose shape does not fit the model is refused, naming the field', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gibbon-data-'));
+  try {
+    const x = join(dir, 'x.npy');
+    const y = join(dir, 'y.npy');
+    writeNpy(x, { type: 'float32', data: new Float32Array(4 * 784), shape: [4, 784] });
+    writeNpy(y, { type: 'int64', data: new BigInt64Array(4), shape: [4] });
+    const model = { inputShape: [null, 1, 28, 28], numClasses: 10 };
+    const tm = validateThreatModel({ ...VALID, n: undefined, data: { x, labels: y } });
+    assertFieldError(() => loadEvaluationData(tm, model), 'data.x', /has shape \[4, 784\] but the model input is \[N, 1, 28, 28\]/);
+    assertFieldError(() => loadEvaluationData(tm, model, { x: '--data', labels: '--labels', n: '--n' }), '--data', /\(--data\)$/);
+    // MNIST images do not fit a model of another input shape either.
+    assertFieldError(() => loadEvaluationData(validateThreatModel(VALID), { inputShape: [null, 3, 32, 32], numClasses: 10 }), 'data.x', /mnist-test .* \[N, 3, 32, 32\]/);
+    writeNpy(x, { type: 'float32', data: new Float32Array(4 * 784).fill(2), shape: [4, 1, 28, 28] });
+    assertFieldError(() => loadEvaluationData(tm, model), 'data.x', /outside the threat model's input.bounds \[0, 1\]/);
+    writeNpy(x, { type: 'float32', data: new Float32Array(4 * 784), shape: [4, 1, 28, 28] });
+    assertFieldError(() => loadEvaluationData(withOverrides(tm, { n: 9 }), model), 'n', /n = 9 but .* holds 4 examples/);
+    const ok = loadEvaluationData(withOverrides(tm, { n: 3 }), model);
+    assert.deepEqual(ok.x.shape, [3, 1, 28, 28]);
+    assert.equal(ok.labels.length, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
