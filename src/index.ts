@@ -77,3 +77,39 @@ export { CwAttack, CW_DEFAULTS, type CwOptions } from './attacks/cw.js';
 export { DeepFoolAttack, DEEPFOOL_DEFAULTS, type DeepFoolOptions } from './attacks/deepfool.js';
 export { ATTACKS, ATTACK_NAMES, attackEntry, createAttack, type AttackEntry } from './attacks/registry.js';
 export { loadMnist, type MnistData, type MnistSplit, type MnistOptions } from './data/mnist.js';
+export {
+  KNOWLEDGE,
+  TARGET_CHOICES,
+  MNIST_TEST,
+  ALLOWED_ORACLES,
+  DEFAULT_QUERY_BUDGET,
+  DEFAULT_THREAT_MODEL,
+  THREAT_MODEL_PRESETS,
+  validateThreatModel,
+  parseThreatModel,
+  readThreatModel,
+  loadThreatModel,
+  withOverrides,
+  checkThreatModelFitsModel,
+  threatModelRecord,
+  type ThreatModel,
+  type Knowledge,
+  type TargetChoice,
+  type InputDomain,
+  type DataSource,
+  type ModelFacts,
+} from './evaluation/threat-model.js';
+export { ENSEMBLE_PRESETS, DEFAULT_ENSEMBLE, resolveEnsemble, type AttackConfig, type Ensemble } from './evaluation/presets.js';
+export { loadEvaluationData, THREAT_MODEL_DATA_FIELDS, type EvaluationData, type DataFieldNames } from './evaluation/data.js';
+export {
+  evaluate,
+  DEFAULT_BATCH_SIZE,
+  NOISE_SAMPLES,
+  type EvaluationModel,
+  type EvaluationOptions,
+  type EvaluationProgress,
+  type EvaluationResult,
+} from './evaluation/runner.js';
+export { maskingChecks, CHECK_THRESHOLDS, type CheckEvidence, type EpsEvidence } from './evaluation/checks.js';
+export { CHECKPOINT_FILE, type Checkpoint, type BatchRecord, type StageRecord } from './evaluation/checkpoint.js';
+export { formatJunit, escapeXml, type JunitOptions } from './evaluation/junit.js';

@@ -91,6 +91,15 @@ describe('gradient-masking checks', () => {
     assert.ok(report.masking_checks.length >= 7);
     for (const c of report.masking_checks) assert.equal(c.passed, true, `${c.name}: ${c.detail}`);
     assert.deepEqual(report.model.non_differentiable_ops, []);
+    // Ensemble rows hold the cascade's accuracy after the stage; check rows their accuracy alone.
+    const at = (name: string, eps: number): number => report.attacks.find((a) => a.name === name && a.eps === eps)!.accuracy;
+    assert.deepEqual(
+      report.attacks.filter((a) => a.eps === 0.1).map((a) => a.name),
+      ['pgd-20', 'fgsm (check)', 'noise (check)'],
+    );
+    assert.equal(at('pgd-20', 0.1), report.robust_accuracy[0]!.accuracy);
+    assert.ok(at('fgsm (check)', 0.1) > at('pgd-20', 0.1), 'one FGSM step alone is weaker than PGD-20');
+    assert.ok(at('noise (check)', 0.1) > at('fgsm (check)', 0.1), 'noise alone is weaker still');
   });
 
   test('a model with an input quantiser (Round) triggers masking warnings naming Round and BPDA', async () => {

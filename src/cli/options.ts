@@ -171,7 +171,7 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
       },
       { flags: '--junit <file>', description: 'write a JUnit XML file: one test case per ε (failing below --fail-under)' },
       { flags: '--seed <n>', description: "random seed (overrides the threat model's seed)", parse: integerIn(0, 0xffffffff, 'seed') },
-      { flags: '--bpda', description: "pass gradients straight through non-differentiable ops (Round, Sign …): BPDA with the identity (Athalye et al. 2018)" },
+      { flags: '--bpda', description: 'pass gradients straight through non-differentiable ops (Round, Sign …): BPDA with the identity (Athalye et al. 2018)' },
       { ...batchSizeOption, description: 'examples per batch (the unit of checkpointing) and per onnxruntime run', defaultDescription: '128' },
       threadsOption,
     ],

@@ -6,7 +6,7 @@
  * finished batches and computes only the others; because each batch's randomness is derived from
  * (seed, batch, ε, attack), the numbers are those of an uninterrupted run.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GibbonError } from '../errors.js';
 import type { GalleryItem } from '../report/index.js';
@@ -62,7 +62,7 @@ export interface BatchRecord {
   readonly eps: readonly EpsRecord[];
   /** PGD at a budget covering the whole input domain (masking check). */
   readonly unbounded?: StageRecord & { readonly eps: number };
-  /** Largest difference between two forward passes on the same inputs (randomised models differ). */
+  /** Largest difference between two forward passes on the same inputs, relative to the largest |logit| (at least 1). */
   readonly forwardDifference: number;
   readonly gallery: readonly GalleryItem[];
   readonly seconds: number;
@@ -111,11 +111,18 @@ export function readCheckpoint(dir: string): Checkpoint | undefined {
   try {
     value = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new GibbonError('invalid_checkpoint', `${path} is not valid JSON (${(e as Error).message}); delete it to start the evaluation over`, { path }, { cause: e });
+    throw new GibbonError(
+      'invalid_checkpoint',
+      `${path} is not valid JSON (${(e as Error).message}); delete it to start the evaluation over`,
+      { path },
+      { cause: e },
+    );
   }
   const c = value as Partial<Checkpoint>;
   if (c.format !== FORMAT || c.version !== VERSION || !Array.isArray(c.records) || typeof c.batches !== 'number' || typeof c.fingerprint !== 'object') {
-    throw new GibbonError('invalid_checkpoint', `${path} is not a gibbon evaluation checkpoint (format ${VERSION}); delete it or use another --out folder`, { path });
+    throw new GibbonError('invalid_checkpoint', `${path} is not a gibbon evaluation checkpoint (format ${VERSION}); delete it or use another --out folder`, {
+      path,
+    });
   }
   return c as Checkpoint;
 }
@@ -124,4 +131,12 @@ export function readCheckpoint(dir: string): Checkpoint | undefined {
 export function fingerprintDifferences(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
+}
+
+/** Removes temporary files a killed run may have left behind while writing the checkpoint. */
+export function removeStaleTemporaries(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(`${CHECKPOINT_FILE}.`) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+  }
 }

@@ -51,14 +51,31 @@ test('each sign of masking fails its check, with advice naming the non-different
   const masked: CheckEvidence = {
     ...evidence,
     perEps: [
-      { ...perEps[0]!, robust: 90, ensembleRobust: 95, iterativeRobust: 95, singleStepRobust: 93, noiseRobust: 90, loss: [{ label: 'pgd-20', flat: 90, measured: 95 }], zeroGradient: 190, gradientMeasured: 200 },
+      {
+        ...perEps[0]!,
+        robust: 90,
+        ensembleRobust: 95,
+        iterativeRobust: 95,
+        singleStepRobust: 93,
+        noiseRobust: 90,
+        loss: [{ label: 'pgd-20', flat: 90, measured: 95 }],
+        zeroGradient: 190,
+        gradientMeasured: 200,
+      },
       { ...perEps[1]!, robust: 92, ensembleRobust: 93 },
     ],
     unbounded: { eps: 1, attacked: 98, robust: 12 },
     nonDifferentiableOps: [{ node: 'quantise/Round', op_type: 'Round' }],
   };
   const checks = byName(masked);
-  for (const name of ['iterative-weaker-than-single-step', 'unbounded-attack-not-reaching-zero', 'noise-stronger-than-attack', 'loss-not-increasing', 'zero-gradients', 'accuracy-not-monotone-in-eps']) {
+  for (const name of [
+    'iterative-weaker-than-single-step',
+    'unbounded-attack-not-reaching-zero',
+    'noise-stronger-than-attack',
+    'loss-not-increasing',
+    'zero-gradients',
+    'accuracy-not-monotone-in-eps',
+  ]) {
     const c = checks.get(name)!;
     assert.equal(c.passed, false, name);
     assert.match(c.advice!, /Round 'quantise\/Round'/);
@@ -76,7 +93,10 @@ test('each sign of masking fails its check, with advice naming the non-different
 
 test('thresholds: a few zero gradients or flat losses are tolerated; one example over 1% unbounded is not', () => {
   const { perEps, evidence } = healthy();
-  const few: CheckEvidence = { ...evidence, perEps: [{ ...perEps[0]!, zeroGradient: 2, gradientMeasured: 200, loss: [{ label: 'pgd-20', flat: 7, measured: 70 }] }] };
+  const few: CheckEvidence = {
+    ...evidence,
+    perEps: [{ ...perEps[0]!, zeroGradient: 2, gradientMeasured: 200, loss: [{ label: 'pgd-20', flat: 7, measured: 70 }] }],
+  };
   assert.equal(byName(few).get('zero-gradients')!.passed, true);
   assert.equal(byName(few).get('loss-not-increasing')!.passed, true);
   assert.equal(byName({ ...evidence, unbounded: { eps: 1, attacked: 98, robust: 1 } }).get('unbounded-attack-not-reaching-zero')!.passed, true);

@@ -55,7 +55,7 @@ export interface CheckEvidence {
   readonly perEps: readonly EpsEvidence[];
   /** PGD at a budget covering the whole input domain; undefined when it did not run. */
   readonly unbounded?: { readonly eps: number; readonly attacked: number; readonly robust: number };
-  /** Largest |difference| between two forward passes on the same inputs; undefined when not measured. */
+  /** Largest |difference| between two forward passes on the same inputs, relative to the largest |logit| (at least 1); undefined when not measured. */
   readonly forwardDifference?: number;
   /** Non-differentiable ops on the gradient path of the model. */
   readonly nonDifferentiableOps: readonly { readonly node: string; readonly op_type: string }[];
@@ -73,7 +73,7 @@ export const CHECK_THRESHOLDS = Object.freeze({
   zeroGradient: 0.01,
   /** A black-box stage may break at most this share of examples that white-box stages left robust. */
   blackBoxOnly: 0.01,
-  /** Forward passes may differ by at most this (relative to the largest logit). */
+  /** Forward passes may differ by at most this, relative to the largest |logit|. */
   forwardDifference: 1e-4,
   /** Perturbations may exceed ε by at most this relative slack (float32 rounding). */
   budgetSlack: 1e-5,
@@ -100,7 +100,8 @@ function bpdaAdvice(evidence: CheckEvidence): string {
   return `Non-differentiable ops on the gradient path (${listed}${more}) have a zero gradient almost everywhere: rerun with --bpda (OnnxModel option nonDifferentiable: 'identity', straight-through gradients; BPDA, Athalye et al. 2018). `;
 }
 
-const MORE_STEPS = 'Run stronger attacks: more iterations and restarts (e.g. --attacks apgd-ce,apgd-t,pgd with more steps), and the margin/DLR losses, which do not vanish when the softmax saturates. ';
+const MORE_STEPS =
+  'Run stronger attacks: more iterations and restarts (e.g. --attacks apgd-ce,apgd-t,pgd with more steps), and the margin/DLR losses, which do not vanish when the softmax saturates. ';
 const EOT = 'If the model is randomised, average gradients over its randomness (EOT, Athalye et al. 2018). ';
 
 function check(name: string, passed: boolean, detail: string, advice: string): MaskingCheck {
@@ -167,7 +168,10 @@ export function zeroGradients(evidence: CheckEvidence): MaskingCheck | undefined
   const measured = evidence.perEps.reduce((s, e) => s + e.gradientMeasured, 0);
   if (measured === 0) return undefined;
   const zero = evidence.perEps.reduce((s, e) => s + e.zeroGradient, 0);
-  const saturation = evidence.nonDifferentiableOps.length === 0 ? 'No non-differentiable op is on the gradient path, so the softmax may saturate: use the margin or DLR loss (apgd-t, apgd-dlr). ' : '';
+  const saturation =
+    evidence.nonDifferentiableOps.length === 0
+      ? 'No non-differentiable op is on the gradient path, so the softmax may saturate: use the margin or DLR loss (apgd-t, apgd-dlr). '
+      : '';
   return check(
     'zero-gradients',
     zero / measured <= CHECK_THRESHOLDS.zeroGradient,
@@ -181,7 +185,8 @@ export function accuracyNotMonotoneInEps(evidence: CheckEvidence): MaskingCheck 
   if (rows.length < 2) return undefined;
   const rises: string[] = [];
   for (let i = 1; i < rows.length; i++) {
-    if (rows[i]!.robust > rows[i - 1]!.robust) rises.push(`ε=${rows[i - 1]!.eps} → ${rows[i]!.eps}: ${pct(rows[i - 1]!.robust, evidence.n)} → ${pct(rows[i]!.robust, evidence.n)}`);
+    if (rows[i]!.robust > rows[i - 1]!.robust)
+      rises.push(`ε=${rows[i - 1]!.eps} → ${rows[i]!.eps}: ${pct(rows[i - 1]!.robust, evidence.n)} → ${pct(rows[i]!.robust, evidence.n)}`);
   }
   return check(
     'accuracy-not-monotone-in-eps',
@@ -205,13 +210,13 @@ export function blackBoxStrongerThanWhiteBox(evidence: CheckEvidence): MaskingCh
   );
 }
 
-export function randomizedOutputs(evidence: CheckEvidence, logitScale = 1): MaskingCheck | undefined {
+export function randomizedOutputs(evidence: CheckEvidence): MaskingCheck | undefined {
   if (evidence.forwardDifference === undefined) return undefined;
   const d = evidence.forwardDifference;
   return check(
     'randomized-outputs',
-    d <= CHECK_THRESHOLDS.forwardDifference * Math.max(1, logitScale),
-    `two forward passes on the same inputs differ by at most ${d.toPrecision(3)}`,
+    d <= CHECK_THRESHOLDS.forwardDifference,
+    `two forward passes on the same inputs differ by at most ${d.toPrecision(3)} (relative to the largest logit)`,
     `The model's outputs are random, so one gradient is a noisy sample: use EOT (average gradients over many passes, Athalye et al. 2018) and evaluate the expected prediction.`,
   );
 }
@@ -228,7 +233,7 @@ export function perturbationOutsideBudget(evidence: CheckEvidence): MaskingCheck
 }
 
 /** Every applicable check, in a fixed order. */
-export function maskingChecks(evidence: CheckEvidence, logitScale = 1): MaskingCheck[] {
+export function maskingChecks(evidence: CheckEvidence): MaskingCheck[] {
   return [
     iterativeWeakerThanSingleStep(evidence),
     unboundedAttackNotReachingZero(evidence),
@@ -237,7 +242,7 @@ export function maskingChecks(evidence: CheckEvidence, logitScale = 1): MaskingC
     zeroGradients(evidence),
     accuracyNotMonotoneInEps(evidence),
     blackBoxStrongerThanWhiteBox(evidence),
-    randomizedOutputs(evidence, logitScale),
+    randomizedOutputs(evidence),
     perturbationOutsideBudget(evidence),
   ].filter((c): c is MaskingCheck => c !== undefined);
 }

@@ -60,7 +60,10 @@ function checkDomain(x: Tensor, tm: ThreatModel, what: string, field: string, pa
   for (let i = 0; i < x.data.length; i++) {
     const v = x.data[i]!;
     if (!Number.isFinite(v)) {
-      throw new GibbonError('invalid_input', `${what} contains ${Number.isNaN(v) ? 'NaN' : 'Inf'} at flat index ${i}; inputs must be finite (${field})`, { path, option: field });
+      throw new GibbonError('invalid_input', `${what} contains ${Number.isNaN(v) ? 'NaN' : 'Inf'} at flat index ${i}; inputs must be finite (${field})`, {
+        path,
+        option: field,
+      });
     }
     if (v < lower || v > upper) {
       throw new GibbonError(
@@ -74,7 +77,8 @@ function checkDomain(x: Tensor, tm: ThreatModel, what: string, field: string, pa
 
 function takeFirst(n: number | undefined, available: number, what: string, field: string): number {
   if (n === undefined) return available;
-  if (n > available) throw new GibbonError('invalid_option', `n = ${n} but ${what} holds ${available} examples; valid: 1 … ${available} (${field})`, { option: field });
+  if (n > available)
+    throw new GibbonError('invalid_option', `n = ${n} but ${what} holds ${available} examples; valid: 1 … ${available} (${field})`, { option: field });
   return n;
 }
 
@@ -106,10 +110,14 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
   if (tm.input.shape) {
     const own = t.shape.slice(1);
     if (own.length !== tm.input.shape.length || own.some((d, i) => d !== tm.input.shape![i])) {
-      throw new GibbonError('invalid_input', `${xPath} has examples of shape ${shapeText(own)} but the threat model's input.shape is ${shapeText(tm.input.shape)} (${fields.x})`, {
-        path: xPath,
-        option: fields.x,
-      });
+      throw new GibbonError(
+        'invalid_input',
+        `${xPath} has examples of shape ${shapeText(own)} but the threat model's input.shape is ${shapeText(tm.input.shape)} (${fields.x})`,
+        {
+          path: xPath,
+          option: fields.x,
+        },
+      );
     }
   }
   const available = t.shape[0]!;
@@ -127,10 +135,14 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
     });
   }
   if (l.shape.length !== 1 || l.shape[0] !== available) {
-    throw new GibbonError('invalid_input', `${yPath} has shape ${shapeText(l.shape)}; expected one label per example of ${xPath}, shape [${available}] (${fields.labels})`, {
-      path: yPath,
-      option: fields.labels,
-    });
+    throw new GibbonError(
+      'invalid_input',
+      `${yPath} has shape ${shapeText(l.shape)}; expected one label per example of ${xPath}, shape [${available}] (${fields.labels})`,
+      {
+        path: yPath,
+        option: fields.labels,
+      },
+    );
   }
   const labels = Int32Array.from({ length: n }, (_, i) => Number(l.data[i]!));
   checkLabels(labels, model.numClasses, yPath, fields.labels);
@@ -141,7 +153,9 @@ function checkLabels(labels: Int32Array, numClasses: number, what: string, field
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i]!;
     if (v < 0 || v >= numClasses) {
-      throw new GibbonError('invalid_input', `${what}: label ${v} at index ${i} is not a class of this model (0…${numClasses - 1}) (${field})`, { option: field });
+      throw new GibbonError('invalid_input', `${what}: label ${v} at index ${i} is not a class of this model (0…${numClasses - 1}) (${field})`, {
+        option: field,
+      });
     }
   }
 }

@@ -8,7 +8,14 @@ function report(): Report {
     schema_version: REPORT_SCHEMA_VERSION,
     gibbon_version: '0.1.0',
     created: '2026-01-02T03:04:05.000Z',
-    model: { path: 'models/a&b<"c">.onnx', sha256: 'ab', input_shape: [null, 1, 28, 28], num_classes: 10, outputs_probabilities: false, non_differentiable_ops: [] },
+    model: {
+      path: 'models/a&b<"c">.onnx',
+      sha256: 'ab',
+      input_shape: [null, 1, 28, 28],
+      num_classes: 10,
+      outputs_probabilities: false,
+      non_differentiable_ops: [],
+    },
     threat_model: { norm: 'linf' },
     data: 'mnist-test',
     n: 100,
@@ -39,7 +46,10 @@ test('one test case per ε; those below the bar fail', () => {
   assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="gibbon" tests="2" failures="1"/);
   assert.equal(xml.match(/<testcase /g)!.length, 2);
   assert.equal(xml.match(/<failure /g)!.length, 1);
-  assert.match(xml, /<testcase classname="gibbon.eval.a&amp;b&lt;&quot;c&quot;&gt;.onnx" name="robust accuracy at ε=0.3 \(linf\)" time="0.500">\n\s*<failure message="robust accuracy 2.00% is below 50.00%" type="BelowThreshold">/);
+  assert.match(
+    xml,
+    /<testcase classname="gibbon.eval.a&amp;b&lt;&quot;c&quot;&gt;.onnx" name="robust accuracy at ε=0.3 \(linf\)" time="0.500">\n\s*<failure message="robust accuracy 2.00% is below 50.00%" type="BelowThreshold">/,
+  );
   assert.match(xml, /<system-err>masking check failed: zero-gradients: x &lt; y &amp; z — try &quot;--bpda&quot;<\/system-err>/);
   assert.match(xml, /<property name="fail_under" value="0.5"\/>/);
   // No bar: every case passes.

@@ -35,7 +35,10 @@ export function formatJunit(report: Report, options: JunitOptions = {}): string 
     const below = options.failUnder !== undefined && point.accuracy < options.failUnder;
     const out = [
       `clean accuracy ${percent(report.clean_accuracy)}; robust accuracy ${percent(point.accuracy)} at ε=${point.eps} over ${report.n} examples`,
-      ...attacks.map((a) => `after ${a.name}: ${percent(a.accuracy)} (mean norm ${a.mean_norm === null ? '-' : a.mean_norm.toPrecision(4)}, ${a.queries} queries, ${a.seconds.toFixed(2)} s)`),
+      ...attacks.map(
+        (a) =>
+          `${a.name.endsWith('(check)') ? `${a.name} alone` : `after ${a.name}`}: ${percent(a.accuracy)} (mean norm ${a.mean_norm === null ? '-' : a.mean_norm.toPrecision(4)}, ${a.queries} queries, ${a.seconds.toFixed(2)} s)`,
+      ),
     ].join('\n');
     const failure = below
       ? `\n      <failure message="${escapeXml(`robust accuracy ${percent(point.accuracy)} is below ${percent(options.failUnder!)}`)}" type="BelowThreshold">${escapeXml(

@@ -7,7 +7,10 @@ import { ENSEMBLE_PRESETS, oracleKindOf, resolveEnsemble } from './presets.js';
 test('auto is APGD-CE then APGD-T; fast is PGD-20 with one restart', () => {
   const auto = resolveEnsemble('auto');
   assert.equal(auto.preset, true);
-  assert.deepEqual(auto.stages.map((s) => s.attack), ['apgd-ce', 'apgd-t']);
+  assert.deepEqual(
+    auto.stages.map((s) => s.attack),
+    ['apgd-ce', 'apgd-t'],
+  );
   const apgdT = createAttack(auto.stages[1]!.attack, auto.stages[1]!.options);
   assert.equal((apgdT.options as { targetClasses?: number }).targetClasses, 9);
   assert.equal((apgdT.options as { steps: number }).steps, 100);
@@ -32,10 +35,16 @@ test('configs are frozen: no stage can change another', () => {
 test('comma lists: registry names in order; unknown or repeated names are refused, naming the option', () => {
   const list = resolveEnsemble(' fgsm, pgd ,apgd-dlr');
   assert.equal(list.preset, false);
-  assert.deepEqual(list.stages.map((s) => s.label), ['fgsm', 'pgd', 'apgd-dlr']);
+  assert.deepEqual(
+    list.stages.map((s) => s.label),
+    ['fgsm', 'pgd', 'apgd-dlr'],
+  );
   assert.throws(
     () => resolveEnsemble('pgd,square', '--attacks'),
-    (e: unknown) => e instanceof GibbonError && e.location.option === '--attacks' && /unknown attack 'square' in --attacks; valid: auto, fast, or a comma list of fgsm, pgd/.test(e.message),
+    (e: unknown) =>
+      e instanceof GibbonError &&
+      e.location.option === '--attacks' &&
+      /unknown attack 'square' in --attacks; valid: auto, fast, or a comma list of fgsm, pgd/.test(e.message),
   );
   assert.throws(() => resolveEnsemble('pgd,pgd'), /listed twice/);
   assert.throws(() => resolveEnsemble('pgd,,fgsm'), /must be auto, fast or a comma list/);

@@ -56,14 +56,18 @@ export function resolveEnsemble(spec: string, option = 'attacks'): Ensemble {
   if (preset) return Object.freeze({ name: trimmed, preset: true, stages: preset });
   const names = trimmed.split(',').map((s) => s.trim());
   if (names.length === 0 || names.some((n) => n === '')) {
-    throw new GibbonError('invalid_option', `${option} must be ${[...ENSEMBLE_PRESETS.keys()].join(', ')} or a comma list of attacks; got '${spec}'`, { option });
+    throw new GibbonError('invalid_option', `${option} must be ${[...ENSEMBLE_PRESETS.keys()].join(', ')} or a comma list of attacks; got '${spec}'`, {
+      option,
+    });
   }
   const seen = new Set<string>();
   const stages: AttackConfig[] = [];
   for (const name of names) {
     if (!ATTACK_NAMES.includes(name)) {
       const presets = [...ENSEMBLE_PRESETS.keys()].join(', ');
-      throw new GibbonError('invalid_option', `unknown attack '${name}' in ${option}; valid: ${presets}, or a comma list of ${ATTACK_NAMES.join(', ')}`, { option });
+      throw new GibbonError('invalid_option', `unknown attack '${name}' in ${option}; valid: ${presets}, or a comma list of ${ATTACK_NAMES.join(', ')}`, {
+        option,
+      });
     }
     if (seen.has(name)) throw new GibbonError('invalid_option', `attack '${name}' is listed twice in ${option}`, { option });
     seen.add(name);

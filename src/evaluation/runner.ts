@@ -8,7 +8,9 @@
  * correctly classified example — one FGSM step and random noise at each ε, PGD with a budget
  * covering the whole input domain, and a repeated forward pass. Robust accuracy at ε is the worst
  * case per example over every run at that ε (the ensemble and the reference runs: an adversarial
- * example found by any of them is one).
+ * example found by any of them is one). The report's per-attack accuracy is, for an ensemble stage,
+ * the cascade's accuracy after it, and for a reference run ('fgsm (check)', 'noise (check)'), that
+ * run's accuracy alone.
  *
  * Each attack gets only the oracle the threat model's knowledge allows (white-box: gradients,
  * scores or decisions; scores: scores or decisions; decision: decisions; transfer: the
@@ -39,7 +41,17 @@ import { REPORT_SCHEMA_VERSION, writeReportHtml, writeReportJson, type AttackRec
 import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
 import { sliceBatch, type Tensor } from '../tensor/tensor.js';
 import { maskingChecks, type CheckEvidence, type EpsEvidence } from './checks.js';
-import { fingerprintDifferences, newCheckpoint, readCheckpoint, writeCheckpoint, CHECKPOINT_FILE, type BatchRecord, type Checkpoint, type StageRecord } from './checkpoint.js';
+import {
+  fingerprintDifferences,
+  removeStaleTemporaries,
+  newCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+  CHECKPOINT_FILE,
+  type BatchRecord,
+  type Checkpoint,
+  type StageRecord,
+} from './checkpoint.js';
 import type { EvaluationData } from './data.js';
 import { oracleKindOf, type AttackConfig, type Ensemble } from './presets.js';
 import { ALLOWED_ORACLES, threatModelRecord, type Knowledge, type ThreatModel } from './threat-model.js';
@@ -141,7 +153,9 @@ function planStages(ensemble: Ensemble, tm: ThreatModel, notes: string[]): Plann
     const oracle = oracleKindOf(config);
     if (!allowed.includes(oracle)) {
       if (ensemble.preset) {
-        notes.push(`'${config.label}' left out of the '${ensemble.name}' ensemble: it needs ${ORACLE_WORDS[oracle]}, which knowledge '${tm.knowledge}' does not allow`);
+        notes.push(
+          `'${config.label}' left out of the '${ensemble.name}' ensemble: it needs ${ORACLE_WORDS[oracle]}, which knowledge '${tm.knowledge}' does not allow`,
+        );
         continue;
       }
       throw new GibbonError(
@@ -151,11 +165,15 @@ function planStages(ensemble: Ensemble, tm: ThreatModel, notes: string[]): Plann
       );
     }
     if (!entry.norms.includes(tm.norm)) {
-      throw new GibbonError('invalid_option', `attack '${config.label}' supports the norms ${entry.norms.join(', ')}, not the threat model's ${tm.norm}`, { option: 'attacks' });
+      throw new GibbonError('invalid_option', `attack '${config.label}' supports the norms ${entry.norms.join(', ')}, not the threat model's ${tm.norm}`, {
+        option: 'attacks',
+      });
     }
     const probe = createAttack(config.attack, config.options);
     if (tm.targeted && !probe.targeted) {
-      throw new GibbonError('invalid_option', `attack '${config.label}' is untargeted; the threat model is targeted (targets: ${tm.targeted.targets})`, { option: 'attacks' });
+      throw new GibbonError('invalid_option', `attack '${config.label}' is untargeted; the threat model is targeted (targets: ${tm.targeted.targets})`, {
+        option: 'attacks',
+      });
     }
     planned.push({ config, oracle, iterative: oracle === 'gradient' && config.attack !== 'fgsm' });
   }
@@ -235,7 +253,24 @@ function criterionFor(labels: Int32Array, targets: Int32Array | undefined, numCl
 }
 
 function emptyStage(label: string, attack: string, role: StageRecord['role'], oracle: StageRecord['oracle']): StageRecord {
-  return { label, attack, role, oracle, attacked: 0, broken: [], norms: [], maxNorm: 0, queries: 0, steps: 0, seconds: 0, zeroGradient: 0, gradientMeasured: 0, flatLoss: 0, lossMeasured: 0, warnings: [] };
+  return {
+    label,
+    attack,
+    role,
+    oracle,
+    attacked: 0,
+    broken: [],
+    norms: [],
+    maxNorm: 0,
+    queries: 0,
+    steps: 0,
+    seconds: 0,
+    zeroGradient: 0,
+    gradientMeasured: 0,
+    flatLoss: 0,
+    lossMeasured: 0,
+    warnings: [],
+  };
 }
 
 interface StageRun {
@@ -497,7 +532,12 @@ async function runBatch(ctx: RunContext, index: number, start: number, end: numb
     options.signal?.throwIfAborted();
     unbounded = await runUnbounded(ctx, batch, correct);
     const again = await options.model.logits(x);
-    for (let j = 0; j < again.data.length; j++) forwardDifference = Math.max(forwardDifference, Math.abs(again.data[j]! - clean.data[j]!));
+    let scale = 1;
+    for (let j = 0; j < again.data.length; j++) {
+      forwardDifference = Math.max(forwardDifference, Math.abs(again.data[j]! - clean.data[j]!));
+      scale = Math.max(scale, Math.abs(clean.data[j]!));
+    }
+    forwardDifference /= scale;
     unitDone(ctx, index, undefined, 'pgd (unbounded)');
   }
 
@@ -562,10 +602,18 @@ async function galleryItems(
 }
 
 /** What identifies an evaluation: a resumed run must agree on all of it. */
-function fingerprintOf(options: EvaluationOptions, stages: readonly PlannedStage[], batchSize: number, checks: boolean, gallerySize: number, version: string): Record<string, unknown> {
+function fingerprintOf(
+  options: EvaluationOptions,
+  stages: readonly PlannedStage[],
+  batchSize: number,
+  checks: boolean,
+  gallerySize: number,
+  version: string,
+): Record<string, unknown> {
   return {
     gibbon: version,
-    model: options.model.ir.sha256 ?? null,
+    // A model without a file hash (built in memory) is identified by the path it was given.
+    model: options.model.ir.sha256 ?? `path:${options.modelPath}`,
     surrogate: options.surrogate?.ir.sha256 ?? null,
     threat_model: threatModelRecord(options.threatModel),
     data: { source: options.data.source, n: options.data.labels.length, sha256: sha256(options.data.x.data, options.data.labels) },
@@ -597,7 +645,8 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
     }
   }
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
   const stages = planStages(options.ensemble, tm, notes);
   const wantChecks = options.checks ?? true;
   const checks = wantChecks && knowledgeAllowsChecks(tm.knowledge);
@@ -612,6 +661,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
 
   let checkpoint: Checkpoint = newCheckpoint(fingerprint, batches);
   if (options.out) {
+    removeStaleTemporaries(options.out);
     const existing = readCheckpoint(options.out);
     const where = `${options.out}/${CHECKPOINT_FILE}`;
     if (existing && options.resume) {
@@ -696,7 +746,13 @@ interface StageTotals {
   maxNorm: number;
 }
 
-function buildReport(ctx: RunContext, records: readonly BatchRecord[], nonDifferentiable: { node: string; op_type: string }[], notes: readonly string[], version: string): Report {
+function buildReport(
+  ctx: RunContext,
+  records: readonly BatchRecord[],
+  nonDifferentiable: { node: string; op_type: string }[],
+  notes: readonly string[],
+  version: string,
+): Report {
   const { options, tm } = ctx;
   const n = options.data.labels.length;
   const correct = new Set<number>();
@@ -714,7 +770,23 @@ function buildReport(ctx: RunContext, records: readonly BatchRecord[], nonDiffer
       for (const s of r.eps[k]!.stages) {
         let t = totals.get(s.label);
         if (!t) {
-          t = { label: s.label, role: s.role, oracle: s.oracle, iterative: iterativeLabels.has(s.label), broken: new Set(), norms: [], attacked: 0, queries: 0, steps: 0, seconds: 0, zeroGradient: 0, gradientMeasured: 0, flatLoss: 0, lossMeasured: 0, maxNorm: 0 };
+          t = {
+            label: s.label,
+            role: s.role,
+            oracle: s.oracle,
+            iterative: iterativeLabels.has(s.label),
+            broken: new Set(),
+            norms: [],
+            attacked: 0,
+            queries: 0,
+            steps: 0,
+            seconds: 0,
+            zeroGradient: 0,
+            gradientMeasured: 0,
+            flatLoss: 0,
+            lossMeasured: 0,
+            maxNorm: 0,
+          };
           totals.set(s.label, t);
         }
         for (const i of s.broken) t.broken.add(r.start + i);
@@ -747,9 +819,15 @@ function buildReport(ctx: RunContext, records: readonly BatchRecord[], nonDiffer
     let whiteBoxSeen = false;
     let blackBoxOnly: number | undefined;
     for (const t of totals.values()) {
-      for (const i of t.broken) broken.add(i);
-      let robust = 0;
-      for (const i of correct) if (!broken.has(i)) robust++;
+      // Ensemble stages: the cascade's accuracy after this stage. Check runs: their accuracy alone.
+      let robust: number;
+      if (t.role === 'ensemble') {
+        for (const i of t.broken) broken.add(i);
+        robust = 0;
+        for (const i of correct) if (!broken.has(i)) robust++;
+      } else {
+        robust = robustAfter((u) => u === t);
+      }
       const meanNorm = t.norms.length > 0 ? t.norms.reduce((a, b) => a + b, 0) / t.norms.length : null;
       attacks.push({ name: t.label, eps, accuracy: robust / n, mean_norm: meanNorm, queries: t.queries, steps: t.steps, seconds: t.seconds });
       if (t.role === 'ensemble' && t.oracle === 'gradient') whiteBoxSeen = true;
@@ -800,7 +878,8 @@ function buildReport(ctx: RunContext, records: readonly BatchRecord[], nonDiffer
 
   const reportWarnings = [...warnings.values()].map((w) => ({ code: w.code, message: w.batches > 1 ? `${w.message} (in ${w.batches} batches)` : w.message }));
   for (const note of notes) reportWarnings.push({ code: 'note', message: note });
-  if (options.bpda) reportWarnings.push({ code: 'bpda', message: 'gradients pass straight through non-differentiable ops (BPDA with the identity, Athalye et al. 2018)' });
+  if (options.bpda)
+    reportWarnings.push({ code: 'bpda', message: 'gradients pass straight through non-differentiable ops (BPDA with the identity, Athalye et al. 2018)' });
 
   const model = options.model;
   return {

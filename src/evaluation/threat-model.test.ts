@@ -50,7 +50,11 @@ test('black-box knowledge gets the default query budget; white-box refuses one',
 });
 
 test('errors name the field and say what is valid', () => {
-  assertFieldError(() => validateThreatModel({ ...VALID, knowledge: 'grey-box' }), 'knowledge', /knowledge must be one of white-box, scores, decision, transfer; got "grey-box"/);
+  assertFieldError(
+    () => validateThreatModel({ ...VALID, knowledge: 'grey-box' }),
+    'knowledge',
+    /knowledge must be one of white-box, scores, decision, transfer; got "grey-box"/,
+  );
   assertFieldError(() => validateThreatModel({ ...VALID, eps: [0.1, -0.2] }), 'eps[1]', /eps\[1\] must be a finite number ≥ 0; got -0.2/);
   assertFieldError(() => validateThreatModel({ ...VALID, eps: [] }), 'eps', /eps must be a non-empty list/);
   assertFieldError(() => validateThreatModel({ ...VALID, norm: 'l1' }), 'norm', /one of linf, l2; got "l1"/);
@@ -58,9 +62,17 @@ test('errors name the field and say what is valid', () => {
   assertFieldError(() => validateThreatModel({ ...VALID, input: { bounds: [1, 0] } }), 'input.bounds', /lower < upper, e.g. \[0, 1\]; got \[1,0\]/);
   assertFieldError(() => validateThreatModel({ ...VALID, input: { bounds: [0, 1], shape: [1, 0] } }), 'input.shape[1]', /positive integer; got 0/);
   assertFieldError(() => validateThreatModel({ ...VALID, seed: 1.5 }), 'seed', /integer from 0 to 4294967295/);
-  assertFieldError(() => validateThreatModel({ knowledge: 'white-box', norm: 'linf', eps: [0.1] }), 'data', /data is missing; it must be mnist-test, or \{ x: X.npy, labels: Y.npy \}/);
+  assertFieldError(
+    () => validateThreatModel({ knowledge: 'white-box', norm: 'linf', eps: [0.1] }),
+    'data',
+    /data is missing; it must be mnist-test, or \{ x: X.npy, labels: Y.npy \}/,
+  );
   assertFieldError(() => validateThreatModel({ ...VALID, epsilon: [0.1] }), 'epsilon', /unknown field 'epsilon'; valid fields: .*eps/);
-  assertFieldError(() => validateThreatModel({ ...VALID, input: { bounds: [0, 1], range: 2 } }), 'input.range', /unknown field 'input.range'; valid fields of input: bounds, shape, preprocessing/);
+  assertFieldError(
+    () => validateThreatModel({ ...VALID, input: { bounds: [0, 1], range: 2 } }),
+    'input.range',
+    /unknown field 'input.range'; valid fields of input: bounds, shape, preprocessing/,
+  );
 });
 
 test('ε outside the input domain is refused, naming the entry', () => {
@@ -74,15 +86,22 @@ test('ε outside the input domain is refused, naming the entry', () => {
 
 test('input.shape must fit the model', () => {
   const tm = validateThreatModel({ ...VALID, input: { bounds: [0, 1], shape: [3, 32, 32] } });
-  assertFieldError(() => checkThreatModelFitsModel(tm, { inputShape: [null, 1, 28, 28], numClasses: 10 }, 'm.onnx'), 'input.shape', /\[3, 32, 32\] does not fit m.onnx, whose input is \[N, 1, 28, 28\]/);
+  assertFieldError(
+    () => checkThreatModelFitsModel(tm, { inputShape: [null, 1, 28, 28], numClasses: 10 }, 'm.onnx'),
+    'input.shape',
+    /\[3, 32, 32\] does not fit m.onnx, whose input is \[N, 1, 28, 28\]/,
+  );
 });
 
 test('malformed files: YAML and JSON syntax errors say where', () => {
-  assert.throws(() => parseThreatModel('knowledge: white-box\neps: [0.1, 0.2\nnorm: linf\n', 'tm.yaml'), (e: unknown) => {
-    assert.ok(e instanceof GibbonError && e.code === 'invalid_threat_model');
-    assert.match(e.message, /^threat model tm.yaml: is not valid YAML: .*\(line \d+, column \d+\)/);
-    return true;
-  });
+  assert.throws(
+    () => parseThreatModel('knowledge: white-box\neps: [0.1, 0.2\nnorm: linf\n', 'tm.yaml'),
+    (e: unknown) => {
+      assert.ok(e instanceof GibbonError && e.code === 'invalid_threat_model');
+      assert.match(e.message, /^threat model tm.yaml: is not valid YAML: .*\(line \d+, column \d+\)/);
+      return true;
+    },
+  );
   assert.throws(() => parseThreatModel('{"knowledge": "white-box",}', 'tm.json', { json: true }), /tm.json: is not valid JSON/);
   assert.throws(() => parseThreatModel('', 'empty.yaml'), /empty.yaml: is empty; it must be a mapping/);
   assert.throws(() => parseThreatModel('- 1\n- 2\n', 'list.yaml'), /must be a mapping .*; got \[1,2\]/);
@@ -98,7 +117,10 @@ test('files: presets by name, data paths relative to the file, overrides re-vali
     assert.deepEqual(tm.data, { x: join(dir, 'x.npy'), labels: join(dir, 'y.npy') });
     assert.deepEqual(tm.targeted, { targets: 'least-likely' });
     assert.equal(loadThreatModel('mnist-linf-0.1').name, 'mnist-linf-0.1');
-    assert.throws(() => loadThreatModel('mnist-linf-0.5'), /neither a threat-model preset \(mnist-linf-0.3, mnist-linf-0.1, mnist-l2-2.0\) nor an existing file/);
+    assert.throws(
+      () => loadThreatModel('mnist-linf-0.5'),
+      /neither a threat-model preset \(mnist-linf-0.3, mnist-linf-0.1, mnist-l2-2.0\) nor an existing file/,
+    );
     assert.equal(withOverrides(tm, { n: 5, seed: 7 }).n, 5);
     assertFieldError(() => withOverrides(tm, { n: 0 }), 'n', /^threat model command line: n must be a positive integer \(the first n examples\); got 0$/);
   } finally {
@@ -118,7 +140,11 @@ test('data whose shape does not fit the model is refused, naming the field', () 
     assertFieldError(() => loadEvaluationData(tm, model), 'data.x', /has shape \[4, 784\] but the model input is \[N, 1, 28, 28\]/);
     assertFieldError(() => loadEvaluationData(tm, model, { x: '--data', labels: '--labels', n: '--n' }), '--data', /\(--data\)$/);
     // MNIST images do not fit a model of another input shape either.
-    assertFieldError(() => loadEvaluationData(validateThreatModel(VALID), { inputShape: [null, 3, 32, 32], numClasses: 10 }), 'data.x', /mnist-test .* \[N, 3, 32, 32\]/);
+    assertFieldError(
+      () => loadEvaluationData(validateThreatModel(VALID), { inputShape: [null, 3, 32, 32], numClasses: 10 }),
+      'data.x',
+      /mnist-test .* \[N, 3, 32, 32\]/,
+    );
     writeNpy(x, { type: 'float32', data: new Float32Array(4 * 784).fill(2), shape: [4, 1, 28, 28] });
     assertFieldError(() => loadEvaluationData(tm, model), 'data.x', /outside the threat model's input.bounds \[0, 1\]/);
     writeNpy(x, { type: 'float32', data: new Float32Array(4 * 784), shape: [4, 1, 28, 28] });

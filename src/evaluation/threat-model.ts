@@ -159,7 +159,14 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
   if (issue.code === 'unrecognized_keys') {
     const parent = fieldPath(issue.path);
     const field = parent ? `${parent}.${issue.keys[0]!}` : issue.keys[0]!;
-    const parentShape = parent === 'input' ? ['bounds', 'shape', 'preprocessing'] : parent === 'targeted' ? ['targets'] : parent === 'data' ? ['x', 'labels'] : THREAT_MODEL_FIELDS;
+    const parentShape =
+      parent === 'input'
+        ? ['bounds', 'shape', 'preprocessing']
+        : parent === 'targeted'
+          ? ['targets']
+          : parent === 'data'
+            ? ['x', 'labels']
+            : THREAT_MODEL_FIELDS;
     return { field, text: `unknown field '${field}'; valid fields${parent ? ` of ${parent}` : ''}: ${parentShape.join(', ')}` };
   }
   const field = fieldPath(issue.path);
@@ -179,7 +186,13 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
   if (!result.success) {
     const issues = result.error.issues.map((i) => describeIssue(i, input));
     const first = issues[0]!;
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more: ${issues.slice(1, 3).map((i) => i.field || 'file').join(', ')}${issues.length > 3 ? ', …' : ''})` : '';
+    const more =
+      issues.length > 1
+        ? ` (and ${issues.length - 1} more: ${issues
+            .slice(1, 3)
+            .map((i) => i.field || 'file')
+            .join(', ')}${issues.length > 3 ? ', …' : ''})`
+        : '';
     throw threatModelError(where, first.field, `${first.text}${more}`, options.path);
   }
   const tm = result.data;
@@ -192,7 +205,10 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
   if (tm.norm === 'linf') {
     const i = tm.eps.findIndex((e) => e > range);
     if (i >= 0) {
-      fail(`eps[${i}]`, `eps[${i}] = ${tm.eps[i]} is outside the input domain: an L∞ budget of ${range} (input.bounds [${lower}, ${upper}]) already allows every input; valid: 0 ≤ ε ≤ ${range}`);
+      fail(
+        `eps[${i}]`,
+        `eps[${i}] = ${tm.eps[i]} is outside the input domain: an L∞ budget of ${range} (input.bounds [${lower}, ${upper}]) already allows every input; valid: 0 ≤ ε ≤ ${range}`,
+      );
     }
   }
   const blackBox = tm.knowledge !== 'white-box';
@@ -270,7 +286,10 @@ export function readThreatModel(path: string): ThreatModel {
 const MNIST_INPUT: InputDomain = { bounds: [0, 1], shape: [1, 28, 28], preprocessing: 'pixels / 255 (MNIST IDX bytes); no mean/std normalisation' };
 
 function preset(name: string, norm: NormName, eps: number[]): [string, ThreatModel] {
-  return [name, validateThreatModel({ name, knowledge: 'white-box', norm, eps, targeted: false, input: MNIST_INPUT, data: MNIST_TEST, n: 1000, seed: 0 }, `preset ${name}`)];
+  return [
+    name,
+    validateThreatModel({ name, knowledge: 'white-box', norm, eps, targeted: false, input: MNIST_INPUT, data: MNIST_TEST, n: 1000, seed: 0 }, `preset ${name}`),
+  ];
 }
 
 /** Built-in threat models: white-box, untargeted, the first 1000 MNIST test images, seed 0. */

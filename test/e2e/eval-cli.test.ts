@@ -99,7 +99,10 @@ describe('gibbon eval', () => {
     assert.ok(saved.records.length >= 2 && saved.records.length < 8, `${saved.records.length} batches saved`);
     assert.equal(existsSync(join(work, 'killed', 'report.json')), false);
 
-    assertFails(await gibbon(...args, '--out', 'killed'), /killed\/checkpoint.json holds an unfinished evaluation \(\d of 8 batches done\); resume it \(--resume\)/);
+    assertFails(
+      await gibbon(...args, '--out', 'killed'),
+      /killed\/checkpoint.json holds an unfinished evaluation \(\d of 8 batches done\); resume it \(--resume\)/,
+    );
     const resumed = await gibbon(...args, '--out', 'killed', '--resume');
     assertOk(resumed);
     assert.match(resumed.stdout, new RegExp(`resumed ${saved.records.length} finished batch\\(es\\)`));
@@ -114,7 +117,10 @@ describe('gibbon eval', () => {
     const xml = readFileSync(join(work, 'results.xml'), 'utf8');
     assert.match(xml, /<testsuites name="gibbon" tests="2" failures="1"/);
     assert.match(xml, /<testcase classname="gibbon.eval.mnist-cnn.onnx" name="robust accuracy at ε=0.1 \(linf\)" time="[\d.]+">\n\s*<system-out>/);
-    assert.match(xml, /name="robust accuracy at ε=0.3 \(linf\)" time="[\d.]+">\n\s*<failure message="robust accuracy 0.00% is below 50.00%" type="BelowThreshold">/);
+    assert.match(
+      xml,
+      /name="robust accuracy at ε=0.3 \(linf\)" time="[\d.]+">\n\s*<failure message="robust accuracy 0.00% is below 50.00%" type="BelowThreshold">/,
+    );
     assert.match(xml, /after pgd-20: /);
 
     const passes = await gibbon(...common, '--fail-under', '0', '--junit', 'results.xml');
@@ -140,7 +146,10 @@ describe('gibbon eval', () => {
     const cases: [string[], RegExp, number?][] = [
       [['--attacks', 'pgd,square', '--n', '4'], /unknown attack 'square' in --attacks; valid: auto, fast, or a comma list of/],
       [['--threat', 'big-eps.yaml'], /^✖ threat model big-eps.yaml: eps\[1\] = 2 is outside the input domain.*valid: 0 ≤ ε ≤ 1$/],
-      [['--threat', 'mnist-linf-0.5'], /'mnist-linf-0.5' is neither a threat-model preset \(mnist-linf-0.3, mnist-linf-0.1, mnist-l2-2.0\) nor an existing file/],
+      [
+        ['--threat', 'mnist-linf-0.5'],
+        /'mnist-linf-0.5' is neither a threat-model preset \(mnist-linf-0.3, mnist-linf-0.1, mnist-l2-2.0\) nor an existing file/,
+      ],
       [['--threat', 'broken.yaml'], /^✖ threat model broken.yaml: is not valid YAML: .*\(line \d+, column \d+\)$/],
       [['--threat', 'typo.yaml'], /unknown field 'seeed'; valid fields: .*seed/],
       [['--data', 'flat.npy', '--labels', 'y.npy'], /flat.npy has shape \[4, 784\] but the model input is \[N, 1, 28, 28\] \(--data\)/],
@@ -150,5 +159,4 @@ describe('gibbon eval', () => {
     const runs = await Promise.all(cases.map(([args]) => gibbon('eval', ...args, '--out', 'bad')));
     runs.forEach((r, i) => assertFails(r, cases[i]![1], cases[i]![2]));
   });
-});
 });

@@ -49,7 +49,14 @@ const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => '  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ').trimEnd());
+  return rows.map(
+    (r) =>
+      '  ' +
+      r
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join('   ')
+        .trimEnd(),
+  );
 }
 
 function describeThreatModel(tm: ThreatModel, report: Report): string {
@@ -69,7 +76,7 @@ function resultTables(report: Report): string[] {
   const labels = [...new Set(report.attacks.map((a) => a.name))];
   for (const label of labels) {
     rows.push([
-      `  after ${label}`,
+      label.endsWith('(check)') ? `  ${label}, alone` : `  after ${label}`,
       '',
       ...eps.map((e) => {
         const a = report.attacks.find((r) => r.name === label && r.eps === e);
@@ -128,7 +135,11 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
     }
     const fields =
       values.data !== undefined || values.n !== undefined
-        ? { x: values.data !== undefined ? '--data' : THREAT_MODEL_DATA_FIELDS.x, labels: values.data !== undefined ? '--labels' : THREAT_MODEL_DATA_FIELDS.labels, n: values.n !== undefined ? '--n' : 'n' }
+        ? {
+            x: values.data !== undefined ? '--data' : THREAT_MODEL_DATA_FIELDS.x,
+            labels: values.data !== undefined ? '--labels' : THREAT_MODEL_DATA_FIELDS.labels,
+            n: values.n !== undefined ? '--n' : 'n',
+          }
         : THREAT_MODEL_DATA_FIELDS;
     const evaluationData = loadEvaluationData(tm, model, fields);
     for (const note of evaluationData.notes) terminal.note(note);
@@ -178,7 +189,12 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       try {
         writeFileSync(values.junit, formatJunit(report, { failUnder: values.failUnder }));
       } catch (e) {
-        throw new GibbonError('file_unwritable', `cannot write --junit ${values.junit}: ${(e as Error).message}`, { path: values.junit, option: '--junit' }, { cause: e });
+        throw new GibbonError(
+          'file_unwritable',
+          `cannot write --junit ${values.junit}: ${(e as Error).message}`,
+          { path: values.junit, option: '--junit' },
+          { cause: e },
+        );
       }
       lines.push(`JUnit XML: ${shown(values.junit)}`);
     }
