@@ -21,7 +21,7 @@ const ATTACK_COLOURS = ['#f28e2b', '#59a14f', '#b07aa1', '#e15759', '#76b7b2', '
 
 type Point = [number, number];
 
-/** Robust accuracy against ε: the worst case over attacks, and each attack alone. Returns SVG markup. */
+/** Robust accuracy against ε: the worst case over attacks, and each attack row (cumulative after each cascade stage). Returns SVG markup. */
 export function renderRobustnessChart(report: Report, normLabel: string): string {
   const start: Point[] = [[0, report.clean_accuracy]];
   const worst = withStart(

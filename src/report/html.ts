@@ -49,7 +49,7 @@ export function renderReportHtml(input: Report): string {
             <div class="card chart-card">
               <h2 id="chart-title">Robust accuracy versus ε</h2>
               <figure id="robustness-chart" class="chart">${trustedHtml(renderRobustnessChart(report, normLabel))}</figure>
-              <p class="note">Worst case per example over all attacks (solid) and each attack alone (dashed); ε = 0 is clean accuracy.</p>
+              <p class="note">Worst case per example over all attacks (solid) and per attack row (dashed: cumulative after each ensemble stage; alone for check runs); ε = 0 is clean accuracy.</p>
             </div>
             <div id="accuracy" class="card">
               <h2>Clean versus robust accuracy</h2>
@@ -176,7 +176,7 @@ function accuracyTable(report: Report): SafeHtml {
         <th>ε</th>
         <th class="num">accuracy</th>
         <th class="num">change</th>
-        <th>strongest attack</th>
+        <th>lowest after</th>
       </tr>
     </thead>
     <tbody>
@@ -221,7 +221,7 @@ function attacksTable(attacks: AttackRecord[], normLabel: string): SafeHtml {
       </tbody>
     </table>
     <p class="note">
-      Robust accuracy under each attack alone on all examples; mean ‖δ‖ over the examples it fooled; queries count examples × model evaluations.
+      Robust accuracy on all examples after each ensemble stage (cumulative; check runs alone); mean ‖δ‖ over the examples it fooled; queries count examples × model evaluations.
     </p>`;
 }
 

@@ -27,7 +27,11 @@ export interface RobustAccuracyPoint {
 export interface AttackRecord {
   name: string;
   eps: number;
-  /** Robust accuracy under this attack alone (on all n examples). */
+  /**
+   * Robust accuracy on all n examples. For a stage of a cascaded ensemble (auto, fast, a list) it is
+   * the accuracy AFTER that stage (cumulative: earlier stages included); for the masking checks
+   * reference runs (names ending in "(check)": FGSM, random noise) it is that run alone.
+   */
   accuracy: number;
   /** Mean perturbation norm (threat model's norm) over successful adversarial examples; null if none. */
   mean_norm: number | null;
