@@ -4,6 +4,7 @@
  * steps with projection per image) and train_step (forward + all weight gradients + SGD update,
  * weights fed as inputs as in training) at batch 128, against PyTorch measured in the same run
  * by ../shared/tools/peer_speed.py when python3-torch is installed (else manifest figures).
+ * eval_fast / eval_auto: the whole `gibbon eval` runner on 100 MNIST images (images/s, no peer).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { decodeTensor } from '../src/onnx/tensor-proto.js';
 import { Session } from '../src/runtime/session.js';
 import type { AnyTensor, Tensor } from '../src/tensor/tensor.js';
 import { madryCnn } from './models.js';
+import { evalThroughput } from './eval-throughput.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHARED = resolve(ROOT, '..', 'shared');
@@ -29,7 +31,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     threads: { type: 'string', default: '1,2' },
     models: { type: 'string', default: 'mnist_mlp,mnist_cnn,madry_cnn' },
-    tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step' },
+    tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step,eval_fast,eval_auto' },
     'no-peer': { type: 'boolean', default: false },
     reps: { type: 'string', default: '7' },
   },
@@ -165,6 +167,16 @@ async function main(): Promise<void> {
       await record('input_grad', async () => void (await model.lossAndGrad(x, y, 'ce')));
       await record('pgd40', () => pgd40(model, x, y), 3);
       await model.dispose();
+      // Whole-runner evaluation throughput (issue 4): 100 MNIST test images, mnist-linf-0.3, at the
+      // largest thread count only. The random-weight Madry CNN is labelled with its own predictions.
+      if (name !== 'mnist_mlp' && threads === Math.max(...threadList)) {
+        for (const attacks of ['fast', 'auto']) {
+          if (!tasks.has(`eval_${attacks}`)) continue;
+          const r = await evalThroughput(name, ir, attacks, 100, threads, name === 'madry_cnn');
+          results.push({ model: name, task: `eval_${attacks}`, batch: 100, threads, images_per_s: r.images_per_s });
+          log(`${name.padEnd(10)} ${`eval_${attacks}`.padEnd(11)} threads ${threads}  ${r.images_per_s.toFixed(1).padStart(9)} img/s  (100 images, robust accuracy ${r.robust_accuracy.map((a) => (100 * a).toFixed(0) + '%').join(' / ')})`);
+        }
+      }
       if (tasks.has('train_step')) {
         const trainer = await trainStepRunner(ir, threads);
         await record('train_step', () => trainer.step(x, y));
