@@ -5,11 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
 import { GraphBuilder } from '../../src/onnx/builder.js';
@@ -19,41 +17,14 @@ import { loadModel, saveModel, type ModelIR } from '../../src/onnx/model.js';
 import { encodeTensor } from '../../src/onnx/tensor-proto.js';
 import { readNpy, toFloat32, writeNpy } from '../../src/tensor/npy.js';
 import type { ModelDescription } from '../../src/cli/describe-model.js';
+import { assertFails, assertOk, ROOT, runCli, type Run } from '../helpers/cli.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const MODEL = join(ROOT, 'models', 'mnist-cnn.onnx');
 const REF = join(ROOT, 'test', 'fixtures', 'reference');
 const X = join(REF, 'inputs', 'x.npy');
 const Y = join(REF, 'inputs', 'y.npy');
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function gibbon(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, GIBBON_DEBUG: '' }, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function assertOk(r: Run): void {
-  assert.equal(r.code, 0, `exit ${r.code}; stderr: ${r.stderr}`);
-}
-
-/** A failed run: the exit code, exactly one line on stderr, and a message matching `pattern`. */
-function assertFails(r: Run, pattern: RegExp, code = 1): void {
-  assert.equal(r.code, code, `expected exit ${code}, got ${r.code}; stderr: ${r.stderr}`);
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  assert.equal(lines.length, 1, `stderr should be one line, got:\n${r.stderr}`);
-  assert.match(lines[0]!, /^✖ /);
-  assert.match(lines[0]!, pattern);
-}
+const gibbon = (...args: string[]): Promise<Run> => runCli(work, ...args);
 
 function float(path: string): { data: Float32Array; shape: readonly number[] } {
   const t = readNpy(path);

@@ -6,48 +6,21 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { saveModel } from '../../src/onnx/model.js';
 import type { Report } from '../../src/report/index.js';
 import { writeNpy } from '../../src/tensor/npy.js';
 import { maskedModel } from '../helpers/masked-model.js';
+import { assertFails, assertOk, CLI, ROOT, runCli, type Run } from '../helpers/cli.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const MODEL = join(ROOT, 'models', 'mnist-cnn.onnx');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let work: string;
 
-function gibbon(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, GIBBON_DEBUG: '' }, maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function assertOk(r: Run): void {
-  assert.equal(r.code, 0, `exit ${r.code}; stderr: ${r.stderr}`);
-}
-
-function assertFails(r: Run, pattern: RegExp, code = 1): void {
-  assert.equal(r.code, code, `expected exit ${code}, got ${r.code}; stderr: ${r.stderr}`);
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  assert.equal(lines.length, 1, `stderr should be one line, got:\n${r.stderr}`);
-  assert.match(lines[0]!, /^✖ /);
-  assert.match(lines[0]!, pattern);
-}
+const gibbon = (...args: string[]): Promise<Run> => runCli(work, ...args);
 
 function readReport(dir: string): Report {
   return JSON.parse(readFileSync(join(work, dir, 'report.json'), 'utf8')) as Report;
