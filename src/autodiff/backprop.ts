@@ -10,6 +10,7 @@ import { isFloatType } from '../onnx/dtypes.js';
 import { ancestorsOf, topologicalSort, type Graph, type Node } from '../onnx/graph.js';
 import type { ValueFacts } from './probe.js';
 import type { VjpRegistry } from './registry.js';
+import { zerosOfShape } from './rules/common.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS, unsupportedAttribute, type VjpContext } from './vjp-rule.js';
 
 /** What to do at ops whose gradient is zero almost everywhere (Round, Sign, …). */
@@ -116,15 +117,9 @@ export function backprop(o: BackpropOptions): BackpropResult {
   for (const w of o.wrt) {
     const g = total(w);
     if (g) grads.set(w, g);
-    else grads.set(w, zerosLike(b, w, fact(w)));
+    else grads.set(w, zerosOfShape(b, w, fact(w).dataType, fact(w).shape));
   }
   return { grads, nonDifferentiableNodes };
-}
-
-function zerosLike(b: GraphBuilder, v: string, f: ValueFacts): string {
-  const zero = b.scalar(0, f.dataType);
-  const shape = f.shape.every((d) => d !== null) ? b.int64s(f.shape as number[]) : b.op('Shape', [v]);
-  return b.op('Expand', [zero, shape], {}, { name: 'zeros' });
 }
 
 function makeContext(

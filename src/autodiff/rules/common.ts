@@ -19,10 +19,14 @@ export function reshapeLike(b: GraphBuilder, grad: string, value: string, shape:
   return b.op('Reshape', [grad, shapeOf(b, value, shape)], {}, { name: 'reshape_like' });
 }
 
+/** Zeros of a float type shaped like `value` (static shape when known, else Shape(value)). */
+export function zerosOfShape(b: GraphBuilder, value: string, dataType: number, shape: Shape): string {
+  return b.op('Expand', [b.scalar(0, dataType), shapeOf(b, value, shape)], {}, { name: 'zeros_like' });
+}
+
 /** Zeros shaped like forward value `value`. */
 export function zerosLike(ctx: VjpContext, value: string): string {
-  const zero = ctx.b.scalar(0, ctx.dataType(value));
-  return ctx.b.op('Expand', [zero, shapeOf(ctx.b, value, ctx.shape(value))], {}, { name: 'zeros_like' });
+  return zerosOfShape(ctx.b, value, ctx.dataType(value), ctx.shape(value));
 }
 
 /** A scalar of the forward value's float type. */
