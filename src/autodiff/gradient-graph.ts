@@ -140,20 +140,29 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   g.inputs.push({ name: LABELS_INPUT, dataType: DT.INT64, shape: [null] });
   if (targeted) g.inputs.push({ name: TARGETS_INPUT, dataType: DT.INT64, shape: [null] });
 
-  // The loss head needs the number of classes: probe the forward graph first.
-  const forwardFacts = await probeValues(model, { inputShapes: options.inputShapes, labelInputs: [LABELS_INPUT, TARGETS_INPUT] });
-  const logitsShape = forwardFacts.get(logits)?.shape;
-  if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] === null) {
-    throw new GibbonError('invalid_model', `class scores '${logits}' should have shape (batch, classes); found [${logitsShape?.join(', ') ?? '?'}]`);
+  // The loss head needs the number of classes: the output's declared shape gives it (a final
+  // Softmax keeps the shape of the logits); only an undeclared one costs an extra probe.
+  const probeOptions = { inputShapes: options.inputShapes, labelInputs: [LABELS_INPUT, TARGETS_INPUT] };
+  const declared = g.outputs.find((o) => o.name === found.output)?.shape;
+  const declaredClasses = declared?.length === 2 && typeof declared[1] === 'number' && declared[1] > 0 ? declared[1] : undefined;
+  const logitsShapeError = (shape: readonly (number | null)[] | undefined): GibbonError =>
+    new GibbonError('invalid_model', `class scores '${logits}' should have shape (batch, classes); found [${shape?.join(', ') ?? '?'}]`);
+  let numClasses: number;
+  if (declaredClasses !== undefined) numClasses = declaredClasses;
+  else {
+    const shape = (await probeValues(model, probeOptions)).get(logits)?.shape;
+    if (!shape || shape.length !== 2 || shape[1] === null) throw logitsShapeError(shape);
+    numClasses = shape[1]!;
   }
-  const numClasses = logitsShape[1]!;
   const lossValue = emitLossHead(b, options.loss, { logits, labels: LABELS_INPUT, targets: targeted ? TARGETS_INPUT : undefined, numClasses });
 
   // Keep only what the loss and logits need; probe again for the head's values.
   const keep = ancestorsOf(g, [lossValue, logits]);
   g.nodes = g.nodes.filter((n) => n.outputs.some((o) => keep.has(o)));
   g.outputs = [];
-  const facts: Map<string, ValueFacts> = await probeValues(model, { inputShapes: options.inputShapes, labelInputs: [LABELS_INPUT, TARGETS_INPUT] });
+  const facts: Map<string, ValueFacts> = await probeValues(model, probeOptions);
+  const logitsShape = facts.get(logits)?.shape;
+  if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] !== numClasses) throw logitsShapeError(logitsShape);
   const lossType = facts.get(lossValue)!.dataType;
 
   const ones = b.op('Expand', [b.scalar(1, lossType), b.op('Shape', [lossValue])], {}, { name: 'seed' });
@@ -201,7 +210,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
       paramInputs.push(w);
     }
   }
-  const inputShape = forwardFacts.get(input)!.shape;
+  const inputShape = facts.get(input)!.shape;
   return {
     model,
     input,
