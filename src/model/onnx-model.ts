@@ -20,7 +20,7 @@ import { canonicalize } from '../onnx/canonicalize.js';
 import { isFloatType } from '../onnx/dtypes.js';
 import { loadModel, serializeModel, type ModelIR } from '../onnx/model.js';
 import { Session, defaultThreads } from '../runtime/session.js';
-import { size, type AnyTensor, type Tensor } from '../tensor/tensor.js';
+import { argmaxRows, size, type AnyTensor, type Tensor } from '../tensor/tensor.js';
 
 export interface OnnxModelOptions {
   /** onnxruntime intra-op threads (default: number of cores). */
@@ -175,16 +175,9 @@ export class OnnxModel {
 
   /** Predicted class per example. */
   async predict(x: Tensor): Promise<Int32Array> {
-    const z = await this.logits(x);
-    const c = this.numClasses;
-    const out = new Int32Array(x.shape[0]!);
-    for (let i = 0; i < out.length; i++) {
-      let best = 0;
-      for (let j = 1; j < c; j++) if (z.data[i * c + j]! > z.data[i * c + best]!) best = j;
-      out[i] = best;
-    }
-    return out;
+    return argmaxRows(await this.logits(x));
   }
+
 
   private gradientGraph(loss: LossName, wrt: 'input' | 'params', reduction: 'sum' | 'mean'): Promise<{ graph: GradientGraph; session: Session }> {
     const key = `${loss}|${wrt}|${reduction}`;

@@ -16,7 +16,7 @@
  */
 import { GibbonError } from '../errors.js';
 import type { LossName } from '../autodiff/loss-heads.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { checkBounds, UNIT_BOUNDS, type Bounds } from './bounds.js';
 import type { LossAndGrad } from './onnx-model.js';
 
@@ -198,17 +198,6 @@ function oneHot(labels: Int32Array, c: number): Tensor {
   return { data: out, shape: [labels.length, c] };
 }
 
-function predictFromLogits(logits: Tensor): Int32Array {
-  const [n, c] = [logits.shape[0]!, logits.shape[1]!];
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (logits.data[i * c + j]! > logits.data[i * c + best]!) best = j;
-    out[i] = best;
-  }
-  return out;
-}
-
 class ModelDecisionOracle extends OracleBase implements DecisionOracle {
   readonly kind = 'decision' as const;
 
@@ -223,14 +212,14 @@ class ModelDecisionOracle extends OracleBase implements DecisionOracle {
 
   async predict(x: Tensor, rows?: ArrayLike<number>): Promise<Int32Array> {
     this.charge(x, rows);
-    return predictFromLogits(await this.model.logits(x));
+    return argmaxRows(await this.model.logits(x));
   }
 
   forExamples(indices: ArrayLike<number>): DecisionOracle {
     return new ModelDecisionOracle(this.model, this.account, this.narrowed(indices), this.bounds);
   }
 
-  readonly [HARNESS_SCORES] = async (x: Tensor): Promise<Tensor> => oneHot(predictFromLogits(await this.model.logits(x)), this.numClasses);
+  readonly [HARNESS_SCORES] = async (x: Tensor): Promise<Tensor> => oneHot(argmaxRows(await this.model.logits(x)), this.numClasses);
 }
 
 class ModelScoreOracle extends OracleBase implements ScoreOracle {
