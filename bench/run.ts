@@ -18,6 +18,8 @@ import { decodeTensor } from '../src/onnx/tensor-proto.js';
 import { Session } from '../src/runtime/session.js';
 import type { AnyTensor, Tensor } from '../src/tensor/tensor.js';
 import { madryCnn } from './models.js';
+import { linf } from '../src/norms/linf.js';
+import { UNIT_BOUNDS } from '../src/model/bounds.js';
 import { evalThroughput } from './eval-throughput.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -64,18 +66,15 @@ async function median(fn: () => Promise<void>, reps: number): Promise<number> {
   return times[Math.floor(times.length / 2)]!;
 }
 
-/** The PGD-40 step of the reference peer: x ← clip(min(max(x + 0.01·sign(g), x0 − 0.3), x0 + 0.3), 0, 1). */
+/** The PGD-40 loop of the reference peer: x ← Π_{ε-ball ∩ [0,1]}(x + 0.01·sign(g)), ε = 0.3, with the shared L∞ norm. */
 async function pgd40(model: OnnxModel, x0: Tensor, y: Int32Array): Promise<void> {
-  const adv = Float32Array.from(x0.data);
+  let adv: Tensor = x0;
   for (let k = 0; k < 40; k++) {
-    const { grad } = await model.lossAndGrad({ data: adv, shape: x0.shape }, y, 'ce');
-    for (let i = 0; i < adv.length; i++) {
-      const g = grad.data[i]!;
-      const stepped = adv[i]! + (g > 0 ? 0.01 : g < 0 ? -0.01 : 0);
-      const lo = Math.max(0, x0.data[i]! - 0.3);
-      const hi = Math.min(1, x0.data[i]! + 0.3);
-      adv[i] = stepped < lo ? lo : stepped > hi ? hi : stepped;
-    }
+    const { grad } = await model.lossAndGrad(adv, y, 'ce');
+    const step = linf.normalizeGradient(grad);
+    const moved = new Float32Array(adv.data.length);
+    for (let i = 0; i < moved.length; i++) moved[i] = adv.data[i]! + 0.01 * step.data[i]!;
+    adv = linf.project(x0, { data: moved, shape: x0.shape }, 0.3, UNIT_BOUNDS);
   }
 }
 
