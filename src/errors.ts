@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'invalid_checkpoint'
   | 'runtime_failure'
   | 'budget_exhausted'
+  | 'training_diverged'
   | 'internal';
 
 export interface ErrorLocation {

@@ -98,12 +98,21 @@ export function findLogits(g: Graph, output?: string): { logits: string; source:
   return { logits: out, source: 'output', output: out };
 }
 
-/** Float initializers that are model parameters (not BatchNorm running statistics, not folded Constant nodes). */
+/**
+ * Float initializers that are model parameters: not BatchNorm running statistics, not settings fed
+ * as inputs (Dropout's ratio, Clip's bounds), not scalars (0-d values are constants of the
+ * exported expression, e.g. a normalisation's mean), not folded Constant nodes.
+ */
 export function trainableInitializers(model: ModelIR): string[] {
   const g = model.graph;
-  const stats = new Set<string>();
-  for (const n of g.nodes) if (n.opType === 'BatchNormalization') { stats.add(n.inputs[3] ?? ''); stats.add(n.inputs[4] ?? ''); }
-  return [...g.initializers.values()].filter((t) => isFloatType(t.dataType) && !stats.has(t.name)).map((t) => t.name);
+  const settings = new Set<string>();
+  for (const n of g.nodes) {
+    if (n.domain !== '') continue;
+    if (n.opType === 'BatchNormalization') n.inputs.slice(3, 5).forEach((i) => settings.add(i));
+    if (n.opType === 'Dropout') n.inputs.slice(1).forEach((i) => settings.add(i));
+    if (n.opType === 'Clip') n.inputs.slice(1).forEach((i) => settings.add(i));
+  }
+  return [...g.initializers.values()].filter((t) => isFloatType(t.dataType) && !settings.has(t.name) && t.dims.length > 0).map((t) => t.name);
 }
 
 export async function buildGradientGraph(source: ModelIR, options: GradientGraphOptions): Promise<GradientGraph> {

@@ -21,6 +21,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   grad: () => import('./commands/grad.js'),
   demo: () => import('./commands/demo.js'),
   eval: () => import('./commands/eval.js'),
+  train: () => import('./commands/train.js'),
 };
 
 const EXIT_OK = 0;

@@ -4,6 +4,8 @@
  * command line alone allows (numbers, lists, choices); files are checked by the commands.
  */
 import { LOSS_NAMES } from '../autodiff/loss-heads.js';
+import { ARCHITECTURES } from '../training/architectures.js';
+import { METHODS } from '../training/methods.js';
 
 /** A bad value on the command line; the message completes "option '--x <v>' argument 'v' is invalid." */
 export class InvalidValue extends Error {}
@@ -36,7 +38,7 @@ export interface CommandSpec {
   readonly options: readonly OptionSpec[];
 }
 
-export type CommandName = 'info' | 'predict' | 'grad' | 'demo' | 'eval';
+export type CommandName = 'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train';
 
 /** MNIST's test split, which the demo draws from. */
 export const MNIST_TEST_SIZE = 10000;
@@ -76,6 +78,19 @@ export const epsilonList: ValueParser = (raw) => {
   }
   return values;
 };
+
+function numberAtLeast(low: number, strict: boolean, what: string): ValueParser {
+  return (raw) => {
+    const v = Number(raw.trim());
+    if (raw.trim() === '' || !Number.isFinite(v) || v < low || (strict && v === low)) {
+      throw new InvalidValue(`${what} must be a number ${strict ? '>' : '≥'} ${low}`);
+    }
+    return v;
+  };
+}
+
+export const positiveNumber = (what: string): ValueParser => numberAtLeast(0, true, what);
+export const nonNegativeNumber = (what: string): ValueParser => numberAtLeast(0, false, what);
 
 const threadsOption: OptionSpec = {
   flags: '--threads <n>',
@@ -173,6 +188,41 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
       { flags: '--seed <n>', description: "random seed (overrides the threat model's seed)", parse: integerIn(0, 0xffffffff, 'seed') },
       { flags: '--bpda', description: 'pass gradients straight through non-differentiable ops (Round, Sign …): BPDA with the identity (Athalye et al. 2018)' },
       { ...batchSizeOption, description: 'examples per batch (the unit of checkpointing) and per onnxruntime run', defaultDescription: '128' },
+      threadsOption,
+    ],
+  },
+  {
+    name: 'train',
+    summary: 'train or fine-tune a classifier (standard, PGD-AT, TRADES or fast adversarial training) and write an inference ONNX model',
+    arguments: [],
+    options: [
+      { flags: '--arch <name>', description: `built-in architecture to train from scratch (${ARCHITECTURES.join(', ')})`, choices: ARCHITECTURES },
+      { flags: '--model <file>', description: 'ONNX classifier to fine-tune (instead of --arch)' },
+      { flags: '--params <list>', description: 'comma list of initializers to train (fine-tuning a subset)', defaultDescription: 'all trainable initializers' },
+      { flags: '--data <source>', description: "training data: 'mnist', 'fashion-mnist' (train split) or an .npy file of inputs (with --labels)", defaultValue: 'mnist' },
+      { flags: '--labels <file>', description: 'true classes (.npy, integer) for --data X.npy' },
+      { flags: '--n <count>', description: 'train on the first N examples only', parse: positiveInteger('n') },
+      { flags: '--heldout <count>', description: 'examples held out (seeded) for the per-epoch clean and PGD accuracy; 0 for none', parse: integerIn(0, Number.MAX_SAFE_INTEGER, 'heldout'), defaultValue: 1000 },
+      { flags: '--method <name>', description: 'standard | pgd-at (Madry et al. 2018) | trades (Zhang et al. 2019) | fast-at (Wong et al. 2020)', choices: METHODS, defaultValue: 'standard' },
+      { flags: '--norm <name>', description: 'perturbation set of the adversarial methods', choices: ['linf', 'l2'], defaultValue: 'linf' },
+      { flags: '--eps <e>', description: 'perturbation budget ε of the adversarial methods (and of the held-out PGD)', parse: nonNegativeNumber('eps'), defaultValue: 0.3 },
+      { flags: '--steps <k>', description: 'attack steps per training batch', parse: positiveInteger('steps'), defaultDescription: 'pgd-at/trades 40, fast-at 1' },
+      { flags: '--step-size <a>', description: 'attack step size', parse: positiveNumber('step size'), defaultDescription: 'pgd-at/trades ε/30, fast-at 1.25·ε' },
+      { flags: '--eps-ramp <epochs>', description: 'grow ε linearly from 0 over the first N epochs', parse: integerIn(0, 100000, 'eps ramp') },
+      { flags: '--beta <b>', description: 'TRADES β (weight of the robustness term)', parse: nonNegativeNumber('beta'), defaultValue: 6 },
+      { flags: '--epochs <n>', description: 'passes over the training data', parse: positiveInteger('epochs'), defaultValue: 10 },
+      { ...batchSizeOption, description: 'examples per optimizer step', defaultDescription: '128' },
+      { flags: '--optimizer <name>', description: 'sgd | adam | adamw (PyTorch semantics)', choices: ['sgd', 'adam', 'adamw'], defaultValue: 'adam' },
+      { flags: '--lr <rate>', description: 'learning rate (peak rate for one-cycle)', parse: positiveNumber('lr'), defaultDescription: 'adam/adamw 1e-3, sgd 0.01' },
+      { flags: '--momentum <m>', description: 'SGD momentum', parse: nonNegativeNumber('momentum'), defaultValue: 0.9 },
+      { flags: '--nesterov', description: 'SGD with Nesterov momentum' },
+      { flags: '--weight-decay <w>', description: 'weight decay (L2 for sgd/adam, decoupled for adamw)', parse: nonNegativeNumber('weight decay'), defaultDescription: 'adamw 0.01, else 0' },
+      { flags: '--schedule <spec>', description: "learning-rate schedule: constant | step:EPOCHS[:GAMMA] | cosine | one-cycle[:PCT_START]", defaultValue: 'constant' },
+      { flags: '--clip-grad <norm>', description: 'clip the global gradient norm to this', parse: positiveNumber('clip-grad') },
+      { flags: '--eval-steps <k>', description: 'PGD steps of the held-out evaluation (step ε/4, random start)', parse: positiveInteger('eval steps'), defaultValue: 10 },
+      { flags: '--out <file>', description: 'the trained model (.onnx); the checkpoint goes to FILE.ckpt and the per-epoch log to FILE.log.jsonl', required: true },
+      { flags: '--resume', description: 'continue from the checkpoint FILE.ckpt of an interrupted run with the same options' },
+      { flags: '--seed <n>', description: 'random seed (initial weights, shuffling, attacks, dropout)', parse: integerIn(0, 0xffffffff, 'seed'), defaultValue: 0 },
       threadsOption,
     ],
   },

@@ -66,6 +66,14 @@ function checkCombinations(command: CommandName, values: Readonly<Record<string,
     }
     return;
   }
+  if (command === 'train') {
+    if ((values.arch === undefined) === (values.model === undefined)) throw new UsageError('give exactly one of --arch NAME (train from scratch) or --model FILE (fine-tune)', command);
+    const data = values.data as string;
+    const named = data === 'mnist' || data === 'fashion-mnist';
+    if (!named && values.labels === undefined) throw new UsageError(`--data ${data} needs the true classes: add --labels Y.npy`, command);
+    if (named && values.labels !== undefined) throw new UsageError(`--labels goes with --data X.npy (${data} brings its own labels)`, command);
+    return;
+  }
   if (command !== 'grad') return;
   const loss = values.loss as LossName;
   if (isTargetedLoss(loss) && values.target === undefined) {

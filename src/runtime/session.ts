@@ -15,6 +15,12 @@ export interface SessionOptions {
   profilePrefix?: string;
   /** Label for error messages (a file path or a description). */
   label?: string;
+  /**
+   * Let idle worker threads spin-wait for the next run (onnxruntime's default, fastest for one
+   * session). Turn off when several sessions take turns on the same cores (training alternates an
+   * attack graph and a training graph): spinning threads of the idle session steal the cores.
+   */
+  spinning?: boolean;
 }
 
 export function defaultThreads(): number {
@@ -40,6 +46,7 @@ export class Session {
         enableProfiling: options.profilePrefix !== undefined,
         profileFilePrefix: options.profilePrefix,
         logSeverityLevel: 3,
+        extra: { session: { intra_op: { allow_spinning: options.spinning === false ? '0' : '1' } } },
       });
       return new Session(inner, label);
     } catch (e) {

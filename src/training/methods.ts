@@ -1,0 +1,100 @@
+/**
+ * Training methods: what a training step is fed.
+ *
+ *   standard  the clean batch.
+ *   pgd-at    Madry et al. 2018, "Towards Deep Learning Models Resistant to Adversarial Attacks"
+ *             (arXiv:1706.06083): PGD with a random start, `steps` steps of `stepSize`, CE ascent.
+ *   fast-at   Wong et al. 2020, "Fast is better than free" (arXiv:2001.03994): one FGSM step of
+ *             `stepSize` (default 1.25·ε) from a uniform random start in the ε-ball.
+ *   trades    Zhang et al. 2019, "Theoretically Principled Trade-off between Robustness and
+ *             Accuracy" (arXiv:1901.08573): x' starts at x + 0.001·N(0, I) and ascends
+ *             KL(f(x) ‖ f(x')) for `steps` steps; the step minimises CE(f(x), y) + β·KL(f(x) ‖ f(x')).
+ *
+ * Adversarial examples are made with the model in eval mode (running BatchNorm statistics, no
+ * dropout), as TRADES' reference code does, and stay inside the ε-ball ∩ input bounds (the shared
+ * Norm objects project exactly).
+ */
+import { GibbonError } from '../errors.js';
+import type { Bounds } from '../model/bounds.js';
+import { normByName } from '../norms/index.js';
+import type { NormName } from '../norms/norm.js';
+import type { Rng } from '../random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Trainable } from './trainable.js';
+
+export const METHODS = ['standard', 'pgd-at', 'fast-at', 'trades'] as const;
+export type MethodName = (typeof METHODS)[number];
+
+export interface AdversaryOptions {
+  norm: NormName;
+  eps: number;
+  steps: number;
+  stepSize: number;
+  bounds: Bounds;
+}
+
+/** Steps and step size a method uses when the user gives none. */
+export function defaultAdversary(method: MethodName, eps: number): { steps: number; stepSize: number } {
+  switch (method) {
+    case 'standard':
+      return { steps: 0, stepSize: 0 };
+    case 'fast-at':
+      return { steps: 1, stepSize: 1.25 * eps };
+    case 'pgd-at':
+      return { steps: 40, stepSize: eps / 30 }; // Madry et al. MNIST: 40 steps of 0.01 at ε 0.3
+    case 'trades':
+      return { steps: 40, stepSize: eps / 30 }; // Zhang et al. MNIST: 40 steps of 0.01 at ε 0.3
+  }
+}
+
+export function checkAdversary(method: MethodName, o: AdversaryOptions): void {
+  if (method === 'standard') return;
+  if (!(o.eps > 0 && Number.isFinite(o.eps))) throw new GibbonError('invalid_option', `--eps must be a positive number for method '${method}'; got ${o.eps}`, { option: 'eps' });
+  if (!(Number.isInteger(o.steps) && o.steps >= 1)) throw new GibbonError('invalid_option', `--steps must be a positive integer; got ${o.steps}`, { option: 'steps' });
+  if (!(o.stepSize > 0 && Number.isFinite(o.stepSize))) throw new GibbonError('invalid_option', `--step-size must be a positive number; got ${o.stepSize}`, { option: 'stepSize' });
+}
+
+/** PGD (CE ascent) from a random start in the ε-ball. */
+export async function pgdExamples(model: Trainable, x: Tensor, y: Int32Array, o: AdversaryOptions, rng: Rng, randomStart = true): Promise<Tensor> {
+  const norm = normByName(o.norm);
+  let adv = randomStart ? norm.randomStart(x, o.eps, rng, o.bounds) : x;
+  const n = x.shape[0]!;
+  for (let k = 0; k < o.steps; k++) {
+    const { grad } = await model.inputGradCe(adv.data, n, y);
+    adv = norm.project(x, step(adv, norm.normalizeGradient({ data: grad, shape: x.shape }), o.stepSize), o.eps, o.bounds);
+  }
+  return adv;
+}
+
+/** TRADES' inner maximisation of KL(f(x) ‖ f(x')). */
+export async function tradesExamples(model: Trainable, x: Tensor, o: AdversaryOptions, rng: Rng): Promise<Tensor> {
+  const norm = normByName(o.norm);
+  const n = x.shape[0]!;
+  const probs = softmaxRows(await model.logits(x.data, n), model.numClasses);
+  const start = new Float32Array(x.data.length);
+  for (let i = 0; i < start.length; i++) start[i] = x.data[i]! + 0.001 * rng.normal();
+  let adv = norm.project(x, { data: start, shape: x.shape }, o.eps, o.bounds);
+  for (let k = 0; k < o.steps; k++) {
+    const grad = await model.inputGradKl(adv.data, n, probs);
+    adv = norm.project(x, step(adv, norm.normalizeGradient({ data: grad, shape: x.shape }), o.stepSize), o.eps, o.bounds);
+  }
+  return adv;
+}
+
+function step(x: Tensor, direction: Tensor, size: number): Tensor {
+  const out = new Float32Array(x.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = x.data[i]! + size * direction.data[i]!;
+  return { data: out, shape: x.shape };
+}
+
+export function softmaxRows(logits: Float32Array, classes: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let r = 0; r < logits.length / classes; r++) {
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, logits[r * classes + c]!);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += out[r * classes + c] = Math.exp(logits[r * classes + c]! - max);
+    for (let c = 0; c < classes; c++) out[r * classes + c]! /= sum;
+  }
+  return out;
+}

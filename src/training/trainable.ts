@@ -1,0 +1,247 @@
+/**
+ * A classifier being trained: its weights and BatchNorm running statistics live in JS arrays and
+ * are fed to onnxruntime sessions built once: a training graph (train mode, parameter
+ * gradients), an attack graph (eval mode, input gradient) and a forward graph (eval mode, logits).
+ * `exportModel()` writes the current weights back into a plain inference ONNX model.
+ */
+import { GibbonError } from '../errors.js';
+import { gradOutputName, trainableInitializers } from '../autodiff/gradient-graph.js';
+import { canonicalize } from '../onnx/canonicalize.js';
+import { DataType as DT } from '../onnx/dtypes.js';
+import { cloneModel, serializeModel, type ModelIR } from '../onnx/model.js';
+import { decodeTensor, encodeTensor } from '../onnx/tensor-proto.js';
+import type { Rng } from '../random.js';
+import { Session } from '../runtime/session.js';
+import type { AnyTensor } from '../tensor/tensor.js';
+import type { HeadSpec } from './heads.js';
+import { updateRunningStats } from './running-stats.js';
+import {
+  bnMeanOutput,
+  bnVarOutput,
+  buildTrainingGraph,
+  HEAD_BETA,
+  HEAD_LABELS,
+  HEAD_PROBS,
+  LOGITS_OUTPUT,
+  LOSS_OUTPUT,
+  type TrainingGraph,
+} from './training-graph.js';
+
+export interface TrainableOptions {
+  /** Parameters to train (default: all trainable initializers). */
+  params?: readonly string[];
+  threads?: number;
+  inputShapes?: Record<string, readonly (number | null)[]>;
+  /** Build the training graph with the TRADES head instead of mean cross-entropy. */
+  trades?: boolean;
+  /** Build the eval-mode KL graph (TRADES' inner maximisation). */
+  klAttack?: boolean;
+}
+
+export interface StepResult {
+  loss: number;
+  logits: Float32Array;
+  grads: Map<string, Float32Array>;
+}
+
+interface Compiled {
+  graph: TrainingGraph;
+  session: Session;
+}
+
+export class Trainable {
+  private constructor(
+    readonly source: ModelIR,
+    /** Trained parameters (updated in place by the optimizer). */
+    readonly weights: Map<string, Float32Array>,
+    /** BatchNorm running statistics and other non-trained state. */
+    readonly state: Map<string, Float32Array>,
+    private readonly shapes: Map<string, number[]>,
+    private readonly train: Compiled,
+    private readonly attack: Compiled,
+    private readonly kl: Compiled | undefined,
+    private readonly forward: { session: Session; input: string },
+  ) {}
+
+  static async create(source: ModelIR, options: TrainableOptions = {}): Promise<Trainable> {
+    const params = options.params ? [...options.params] : trainableInitializers(source);
+    const threads = options.threads;
+    const compile = async (label: string, mode: 'train' | 'eval', head: HeadSpec, grads: { params: boolean; input: boolean }): Promise<Compiled> => {
+      const graph = await buildTrainingGraph(source, { mode, head, params, paramGrads: grads.params, inputGrad: grads.input, inputShapes: options.inputShapes });
+      const session = await Session.create(serializeModel(graph.model), { threads, label, spinning: false });
+      return { graph, session };
+    };
+    const train = await compile('training graph', 'train', options.trades ? { type: 'trades' } : { type: 'ce', reduction: 'mean' }, { params: true, input: false });
+    const attack = await compile('attack graph', 'eval', { type: 'ce', reduction: 'sum' }, { params: false, input: true });
+    const kl = options.klAttack ? await compile('KL attack graph', 'eval', { type: 'kl' }, { params: false, input: true }) : undefined;
+
+    const weights = new Map<string, Float32Array>();
+    const state = new Map<string, Float32Array>();
+    const shapes = new Map<string, number[]>();
+    const read = (name: string, into: Map<string, Float32Array>): void => {
+      const init = source.graph.initializers.get(name);
+      if (!init) throw new GibbonError('invalid_model', `initializer '${name}' not found`);
+      if (init.dataType !== DT.FLOAT) throw new GibbonError('unsupported_op', `gibbon trains float32 parameters; '${name}' has ONNX type ${init.dataType}`);
+      const t = decodeTensor(init);
+      into.set(name, Float32Array.from(t.data as Float32Array));
+      shapes.set(name, [...t.dims]);
+    };
+    for (const p of params) read(p, weights);
+    for (const bn of train.graph.batchNorms) {
+      read(bn.runningMean, state);
+      read(bn.runningVar, state);
+    }
+    for (const s of attack.graph.stateInputs) if (!state.has(s)) read(s, state);
+
+    // Forward graph: the canonical model with parameters and running statistics as inputs.
+    const fwd = canonicalize(source);
+    for (const name of [...params, ...state.keys()]) {
+      const t = fwd.graph.initializers.get(name);
+      if (!t) continue;
+      fwd.graph.initializers.delete(name);
+      fwd.graph.inputs.push({ name, dataType: t.dataType, shape: t.dims.map(Number) });
+    }
+    fwd.graph.outputs = fwd.graph.outputs.slice(0, 1);
+    const forwardSession = await Session.create(serializeModel(fwd), { threads, label: 'forward graph', spinning: false });
+    return new Trainable(source, weights, state, shapes, train, attack, kl, { session: forwardSession, input: train.graph.input });
+  }
+
+  get input(): string {
+    return this.train.graph.input;
+  }
+
+  get inputShape(): readonly (number | null)[] {
+    return this.train.graph.inputShape;
+  }
+
+  get numClasses(): number {
+    return this.train.graph.numClasses;
+  }
+
+  get paramNames(): readonly string[] {
+    return this.train.graph.params;
+  }
+
+  get batchNormCount(): number {
+    return this.train.graph.batchNorms.length;
+  }
+
+  get dropoutCount(): number {
+    return this.train.graph.dropouts.length;
+  }
+
+  private feeds(names: readonly string[]): Record<string, AnyTensor> {
+    const feeds: Record<string, AnyTensor> = {};
+    for (const name of names) {
+      const data = this.weights.get(name) ?? this.state.get(name);
+      if (!data) throw new GibbonError('internal', `no value for '${name}'`);
+      feeds[name] = { type: 'float32', data, shape: this.shapes.get(name)! };
+    }
+    return feeds;
+  }
+
+  private inputFeed(x: Float32Array, n: number): AnyTensor {
+    const per = x.length / n;
+    const shape = this.inputShape.map((d, i) => (i === 0 ? n : (d ?? per)));
+    return { type: 'float32', data: x, shape };
+  }
+
+  private labelsFeed(y: Int32Array): AnyTensor {
+    for (let i = 0; i < y.length; i++) {
+      if (y[i]! < 0 || y[i]! >= this.numClasses) {
+        throw new GibbonError('invalid_input', `label ${y[i]} at position ${i} does not fit the model's ${this.numClasses} classes (0–${this.numClasses - 1})`);
+      }
+    }
+    return { type: 'int64', data: BigInt64Array.from(y, (v) => BigInt(v)), shape: [y.length] };
+  }
+
+  /**
+   * One training-mode forward/backward pass on x (n examples): returns the loss, the logits and the
+   * parameter gradients, and updates the BatchNorm running statistics (PyTorch semantics).
+   * With the TRADES graph, x holds [clean; adversarial] (2n rows), y the n labels and beta is used.
+   */
+  async trainStep(x: Float32Array, n: number, y: Int32Array, rng: Rng, beta?: number): Promise<StepResult> {
+    const g = this.train.graph;
+    const feeds = this.feeds([...g.params]);
+    feeds[g.input] = this.inputFeed(x, n);
+    feeds[HEAD_LABELS] = this.labelsFeed(y);
+    if (beta !== undefined) feeds[HEAD_BETA] = { type: 'float32', data: Float32Array.of(beta), shape: [] };
+    for (const d of g.dropouts) {
+      const shape = d.shape.map((s) => s ?? n);
+      const size = shape.reduce((a, c) => a * c, 1);
+      const keep = 1 / (1 - d.ratio);
+      const mask = new Float32Array(size);
+      for (let i = 0; i < size; i++) mask[i] = rng.uniform() >= d.ratio ? keep : 0;
+      feeds[d.maskInput] = { type: 'float32', data: mask, shape };
+    }
+    const out = await this.train.session.run(feeds);
+    for (const bn of g.batchNorms) {
+      updateRunningStats(
+        { mean: this.state.get(bn.runningMean)!, variance: this.state.get(bn.runningVar)! },
+        { mean: out[bnMeanOutput(bn.node)]!.data as Float32Array, variance: out[bnVarOutput(bn.node)]!.data as Float32Array },
+        { momentum: bn.momentum, count: n * bn.perExample },
+      );
+    }
+    const grads = new Map<string, Float32Array>();
+    for (const p of g.params) grads.set(p, out[gradOutputName(p)]!.data as Float32Array);
+    return { loss: Number(out[LOSS_OUTPUT]!.data[0]), logits: out[LOGITS_OUTPUT]!.data as Float32Array, grads };
+  }
+
+  /** Eval-mode gradient of the summed cross-entropy with respect to the input (attacks). */
+  async inputGradCe(x: Float32Array, n: number, y: Int32Array): Promise<{ grad: Float32Array; logits: Float32Array; loss: number }> {
+    const g = this.attack.graph;
+    const feeds = this.feeds([...g.params, ...g.stateInputs]);
+    feeds[g.input] = this.inputFeed(x, n);
+    feeds[HEAD_LABELS] = this.labelsFeed(y);
+    const out = await this.attack.session.run(feeds);
+    return { grad: out[gradOutputName(g.input)]!.data as Float32Array, logits: out[LOGITS_OUTPUT]!.data as Float32Array, loss: Number(out[LOSS_OUTPUT]!.data[0]) };
+  }
+
+  /** Eval-mode gradient of Σ KL(p ‖ softmax(f(x))) with respect to x (TRADES' inner maximisation). */
+  async inputGradKl(x: Float32Array, n: number, probs: Float32Array): Promise<Float32Array> {
+    if (!this.kl) throw new GibbonError('internal', 'the KL attack graph was not built (klAttack option)');
+    const g = this.kl.graph;
+    const feeds = this.feeds([...g.params, ...g.stateInputs]);
+    feeds[g.input] = this.inputFeed(x, n);
+    feeds[HEAD_PROBS] = { type: 'float32', data: probs, shape: [n, this.numClasses] };
+    const out = await this.kl.session.run(feeds);
+    return out[gradOutputName(g.input)]!.data as Float32Array;
+  }
+
+  /** Eval-mode logits. */
+  async logits(x: Float32Array, n: number): Promise<Float32Array> {
+    const feeds = this.feeds([...this.weights.keys(), ...this.state.keys()]);
+    feeds[this.forward.input] = this.inputFeed(x, n);
+    const out = await this.forward.session.run(feeds);
+    return Object.values(out)[0]!.data as Float32Array;
+  }
+
+  /** The source model with the current weights and running statistics: a plain inference model. */
+  exportModel(): ModelIR {
+    const model = cloneModel(this.source);
+    for (const [name, data] of [...this.weights, ...this.state]) {
+      const old = model.graph.initializers.get(name)!;
+      model.graph.initializers.set(name, encodeTensor(name, old.dataType, this.shapes.get(name)!, Float32Array.from(data)));
+    }
+    return model;
+  }
+
+  /** Every float value (weights and state) for checkpoints. */
+  snapshot(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    for (const [k, v] of [...this.weights, ...this.state]) out[k] = Float32Array.from(v);
+    return out;
+  }
+
+  restore(values: Record<string, Float32Array>): void {
+    for (const [k, target] of [...this.weights, ...this.state]) {
+      const v = values[k];
+      if (!v || v.length !== target.length) throw new GibbonError('invalid_checkpoint', `checkpoint has no value of the right size for '${k}'`);
+      target.set(v);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([this.train.session.dispose(), this.attack.session.dispose(), this.kl?.session.dispose(), this.forward.session.dispose()]);
+  }
+}
