@@ -2,7 +2,7 @@
  * `node dist/bench/eval-throughput.js [--n 100] [--threads 2] [--attacks fast,auto] [--json]`
  * Evaluation throughput (images/s) of the whole runner — cascade, masking-check runs, report built
  * in memory — under the mnist-linf-0.3 threat model (ε 0.1, 0.2, 0.3) on the first n MNIST test
- * images, for the bundled trained model (mnist-cnn) and the Madry et al. CNN with seeded random
+ * images, for the bundled trained model (mnist-standard) and the Madry et al. CNN with seeded random
  * weights (labelled with its own predictions, so every example is attacked).
  */
 import { dirname, join, resolve } from 'node:path';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const threads = Number(values.threads);
   const results: EvalThroughput[] = [];
   for (const attacks of values.attacks!.split(',')) {
-    results.push(await evalThroughput('mnist-cnn', loadModel(join(ROOT, 'models', 'mnist-cnn.onnx')), attacks, n, threads, false));
+    results.push(await evalThroughput('mnist-standard', loadModel(join(ROOT, 'models', 'mnist-standard.onnx')), attacks, n, threads, false));
     results.push(await evalThroughput('madry_cnn (random weights)', madryCnn(0), attacks, n, threads, true));
   }
   if (values.json) {

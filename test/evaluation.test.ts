@@ -21,7 +21,7 @@ import type { Report } from '../src/report/index.js';
 import { maskedModel } from './helpers/masked-model.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const MODEL = join(ROOT, 'models', 'mnist-cnn.onnx');
+const MODEL = join(ROOT, 'test', 'fixtures', 'reference', 'mnist_cnn', 'mnist_cnn.onnx');
 
 function threatModel(fields: Record<string, unknown>): ThreatModel {
   return validateThreatModel({ knowledge: 'white-box', norm: 'linf', data: 'mnist-test', seed: 3, ...fields });

@@ -11,7 +11,7 @@ import { GibbonError } from '../src/errors.js';
 import { loadModel, parseModel, toModelProto } from '../src/onnx/model.js';
 import { OnnxModel } from '../src/model/onnx-model.js';
 
-const MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'mnist-cnn.onnx');
+const MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'reference', 'mnist_cnn', 'mnist_cnn.onnx');
 
 test('external-data tensors are loaded (location, offset, length)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gibbon-ext-'));

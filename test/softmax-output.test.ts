@@ -7,7 +7,7 @@ import { loadModel } from '../src/onnx/model.js';
 import { GraphBuilder } from '../src/onnx/builder.js';
 import { OnnxModel } from '../src/model/onnx-model.js';
 
-const MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'mnist-cnn.onnx');
+const MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'reference', 'mnist_cnn', 'mnist_cnn.onnx');
 
 test('a Softmax-terminated model gives the same logits and gradients as the logits model', async () => {
   const withSoftmax = loadModel(MODEL);

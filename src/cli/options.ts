@@ -150,7 +150,7 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
     summary: 'FGSM (Goodfellow et al. 2015) on MNIST test images: clean versus adversarial accuracy',
     arguments: [],
     options: [
-      { flags: '--model <file>', description: 'ONNX MNIST classifier', defaultDescription: 'the bundled models/mnist-cnn.onnx' },
+      { flags: '--model <file>', description: 'ONNX MNIST classifier', defaultDescription: 'the bundled models/mnist-standard.onnx' },
       { flags: '--n <count>', description: 'first N MNIST test images', parse: integerIn(1, MNIST_TEST_SIZE, 'n'), defaultValue: 1000 },
       {
         flags: '--eps <list>',
@@ -166,7 +166,7 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
   {
     name: 'eval',
     summary: 'evaluate robustness under a threat model: clean and robust accuracy per ε, masking checks, report.json and report.html',
-    arguments: [{ name: 'model', description: 'ONNX model file (default: the bundled models/mnist-cnn.onnx)', optional: true }],
+    arguments: [{ name: 'model', description: 'ONNX model file (default: the bundled models/mnist-standard.onnx)', optional: true }],
     options: [
       {
         flags: '--threat <file|preset>',

@@ -21,5 +21,5 @@ export function packageVersion(): string {
 
 /** The model the demo uses when none is given. */
 export function defaultModelPath(): string {
-  return join(packageRoot(), 'models', 'mnist-cnn.onnx');
+  return join(packageRoot(), 'models', 'mnist-standard.onnx');
 }

@@ -72,6 +72,9 @@ export interface EpochRecord {
   heldout_clean_accuracy: number | null;
   heldout_pgd_accuracy: number | null;
   heldout_n: number;
+  /** ε of the held-out PGD (the full budget). */
+  heldout_eps: number;
+  /** ε the epoch trained at (smaller during an ε ramp). */
   eps: number;
   lr: number;
   seconds: number;
@@ -192,7 +195,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
           throw new GibbonError(
             'training_diverged',
             `the loss became ${step.loss} at epoch ${epoch + 1}, step ${b + 1} (learning rate ${lr}); ` +
-              (o.checkpointPath ? `the last good checkpoint (after epoch ${epoch}) is kept at ${o.checkpointPath}` : 'no checkpoint was being written') +
+              kept(o.checkpointPath, epoch) +
               '; lower --lr or set --clip-grad',
           );
         }
@@ -213,7 +216,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
       }
       for (const [name, w] of model.weights) {
         if (!w.every(Number.isFinite)) {
-          throw new GibbonError('training_diverged', `weights of '${name}' became non-finite in epoch ${epoch + 1}; the last good checkpoint is kept${o.checkpointPath ? ` at ${o.checkpointPath}` : ''}; lower --lr or set --clip-grad`);
+          throw new GibbonError('training_diverged', `weights of '${name}' became non-finite in epoch ${epoch + 1}; ${kept(o.checkpointPath, epoch)}; lower --lr or set --clip-grad`);
         }
       }
       const trainSeconds = (performance.now() - started) / 1000;
@@ -226,7 +229,8 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
         heldout_clean_accuracy: evaluation?.clean ?? null,
         heldout_pgd_accuracy: evaluation?.pgd ?? null,
         heldout_n: heldOut?.n ?? 0,
-        eps: epochEps,
+        heldout_eps: eps,
+        eps: round3(epochEps),
         lr,
         seconds: round3((performance.now() - started) / 1000),
         images_per_s: round3(data.n / trainSeconds),
@@ -285,12 +289,26 @@ function checkData(model: Trainable, data: Dataset): void {
   if (!ok) {
     throw new GibbonError('invalid_input', `${data.source}: examples of shape [${data.shape.join(', ')}] do not fit the model's input [${expected.map((d) => d ?? '?').join(', ')}]`);
   }
+  const per = data.shape.reduce((a, c) => a * c, 1);
+  for (let i = 0; i < data.x.length; i++) {
+    const v = data.x[i]!;
+    if (!Number.isFinite(v)) {
+      throw new GibbonError('invalid_input', `${data.source}: example ${Math.floor(i / per)} contains ${Number.isNaN(v) ? 'NaN' : v} (at value ${i % per}); training needs finite inputs`);
+    }
+  }
   for (let i = 0; i < data.n; i++) {
     const label = data.y[i]!;
     if (!(label >= 0 && label < model.numClasses)) {
       throw new GibbonError('invalid_input', `${data.source}: label ${label} of example ${i} does not fit the model's ${model.numClasses} classes (0–${model.numClasses - 1})`);
     }
   }
+}
+
+/** What a diverged run leaves behind: the checkpoint of the last finished epoch, if there is one. */
+function kept(checkpointPath: string | undefined, epochsDone: number): string {
+  if (!checkpointPath) return 'no checkpoint was being written';
+  if (epochsDone === 0) return 'no epoch had finished, so there is no checkpoint';
+  return `the last good checkpoint (after epoch ${epochsDone}) is kept at ${checkpointPath}`;
 }
 
 /** FNV-1a over the bits of every value: identifies the starting weights in the fingerprint. */

@@ -19,7 +19,7 @@ import { readNpy, toFloat32, writeNpy } from '../../src/tensor/npy.js';
 import type { ModelDescription } from '../../src/cli/describe-model.js';
 import { assertFails, assertOk, ROOT, runCli, type Run } from '../helpers/cli.js';
 
-const MODEL = join(ROOT, 'models', 'mnist-cnn.onnx');
+const MODEL = join(ROOT, 'test', 'fixtures', 'reference', 'mnist_cnn', 'mnist_cnn.onnx');
 const REF = join(ROOT, 'test', 'fixtures', 'reference');
 const X = join(REF, 'inputs', 'x.npy');
 const Y = join(REF, 'inputs', 'y.npy');

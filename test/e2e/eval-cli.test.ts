@@ -16,7 +16,7 @@ import { writeNpy } from '../../src/tensor/npy.js';
 import { maskedModel } from '../helpers/masked-model.js';
 import { assertFails, assertOk, CLI, ROOT, runCli, type Run } from '../helpers/cli.js';
 
-const MODEL = join(ROOT, 'models', 'mnist-cnn.onnx');
+const MODEL = join(ROOT, 'test', 'fixtures', 'reference', 'mnist_cnn', 'mnist_cnn.onnx');
 
 let work: string;
 
@@ -89,7 +89,7 @@ describe('gibbon eval', () => {
     assert.match(below.stdout, /JUnit XML: results.xml/);
     const xml = readFileSync(join(work, 'results.xml'), 'utf8');
     assert.match(xml, /<testsuites name="gibbon" tests="2" failures="1"/);
-    assert.match(xml, /<testcase classname="gibbon.eval.mnist-cnn.onnx" name="robust accuracy at ε=0.1 \(linf\)" time="[\d.]+">\n\s*<system-out>/);
+    assert.match(xml, /<testcase classname="gibbon.eval.mnist_cnn.onnx" name="robust accuracy at ε=0.1 \(linf\)" time="[\d.]+">\n\s*<system-out>/);
     assert.match(
       xml,
       /name="robust accuracy at ε=0.3 \(linf\)" time="[\d.]+">\n\s*<failure message="robust accuracy 0.00% is below 50.00%" type="BelowThreshold">/,
