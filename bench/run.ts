@@ -1,39 +1,53 @@
 /**
  * `npm run bench [-- --json] [--threads 1,2] [--models a,b] [--tasks t1,t2] [--no-peer]`
- * Throughput (images/s) of forward, input_grad (forward + CE + input gradient), pgd40 (40 PGD
- * steps with projection per image) and train_step (forward + all weight gradients + SGD update,
- * weights fed as inputs as in training) at batch 128, against PyTorch measured in the same run
- * by ../shared/tools/peer_speed.py when python3-torch is installed (else manifest figures).
- * eval_fast / eval_auto: the whole `gibbon eval` runner on 100 MNIST images (images/s, no peer).
+ * Throughput (images/s) at batch 128 of
+ * - forward, input_grad (forward + CE + input gradient) and pgd40 (40 PGD steps with projection per
+ *   image), against PyTorch measured in the same run by ../shared/tools/peer_speed.py when
+ *   python3-torch is installed (else the manifest's older figures);
+ * - train_step (the trainer's step: Trainable.trainStep + SGD momentum 0.9) and train_step_fast_at
+ *   (fast-AT: one eval-mode FGSM step from a random start, then that step), see train-speed.ts,
+ *   against PyTorch measured in the same run by bench/peer_train.py (else 'no peer');
+ * - eval_fast / eval_auto: the whole `gibbon eval` runner on 100 MNIST images (no peer).
+ * Models: mnist_mlp and mnist_cnn (reference ONNX files), madry_cnn and cnn (built-in 'madry' and
+ * 'cnn' architectures, seeded random weights).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildGradientGraph, gradOutputName, LABELS_INPUT } from '../src/autodiff/gradient-graph.js';
 import { OnnxModel } from '../src/model/onnx-model.js';
-import { loadModel, serializeModel, type ModelIR } from '../src/onnx/model.js';
-import { decodeTensor } from '../src/onnx/tensor-proto.js';
-import { Session } from '../src/runtime/session.js';
-import type { AnyTensor, Tensor } from '../src/tensor/tensor.js';
+import { loadModel, type ModelIR } from '../src/onnx/model.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { buildArchitecture } from '../src/training/architectures.js';
 import { madryCnn } from './models.js';
 import { linf } from '../src/norms/linf.js';
 import { UNIT_BOUNDS } from '../src/model/bounds.js';
 import { evalThroughput } from './eval-throughput.js';
+import { TRAIN_TASKS, trainStepRunner, type TrainTask } from './train-speed.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHARED = resolve(ROOT, '..', 'shared');
+const PEER_TRAIN = join(ROOT, 'bench', 'peer_train.py');
 const BATCH = 128;
 
-interface Result { model: string; task: string; batch: number; threads: number; images_per_s: number; peer_images_per_s?: number; ratio?: number; peer_source?: string }
+interface Result {
+  model: string;
+  task: string;
+  batch: number;
+  threads: number;
+  images_per_s: number;
+  peer_images_per_s?: number;
+  ratio?: number;
+  peer_source?: string;
+}
 
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     threads: { type: 'string', default: '1,2' },
-    models: { type: 'string', default: 'mnist_mlp,mnist_cnn,madry_cnn' },
-    tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step,eval_fast,eval_auto' },
+    models: { type: 'string', default: 'mnist_mlp,mnist_cnn,madry_cnn,cnn' },
+    tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step,train_step_fast_at,eval_fast,eval_auto' },
     'no-peer': { type: 'boolean', default: false },
     reps: { type: 'string', default: '7' },
   },
@@ -41,6 +55,7 @@ const { values } = parseArgs({
 
 function modelIR(name: string): ModelIR {
   if (name === 'madry_cnn') return madryCnn(0);
+  if (name === 'cnn') return buildArchitecture('cnn', { seed: 0 });
   const candidates = [join(ROOT, 'test', 'fixtures', 'reference', name, `${name}.onnx`), join(SHARED, 'reference', name, `${name}.onnx`)];
   const path = candidates.find(existsSync);
   if (!path) throw new Error(`no ONNX file for ${name} (looked in ${candidates.join(', ')})`);
@@ -49,8 +64,11 @@ function modelIR(name: string): ModelIR {
 
 function randomBatch(seed: number): { x: Tensor; y: Int32Array } {
   let s = seed;
-  const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  return { x: { data: Float32Array.from({ length: BATCH * 784 }, r), shape: [BATCH, 1, 28, 28] }, y: Int32Array.from({ length: BATCH }, () => Math.floor(r() * 10)) };
+  const r = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+  return {
+    x: { data: Float32Array.from({ length: BATCH * 784 }, r), shape: [BATCH, 1, 28, 28] },
+    y: Int32Array.from({ length: BATCH }, () => Math.floor(r() * 10)),
+  };
 }
 
 async function median(fn: () => Promise<void>, reps: number): Promise<number> {
@@ -78,33 +96,6 @@ async function pgd40(model: OnnxModel, x0: Tensor, y: Int32Array): Promise<void>
   }
 }
 
-async function trainStepRunner(ir: ModelIR, threads: number): Promise<{ step: (x: Tensor, y: Int32Array) => Promise<void>; dispose: () => Promise<void> }> {
-  const gg = await buildGradientGraph(ir, { wrt: 'params', loss: 'ce', reduction: 'mean', paramsAsInputs: true });
-  const session = await Session.create(serializeModel(gg.model), { threads, label: 'train step' });
-  const weights = new Map<string, AnyTensor>();
-  for (const name of gg.paramInputs) {
-    const t = decodeTensor(gg.model.graph.initializers.get(name)!);
-    weights.set(name, { type: 'float32', data: Float32Array.from(t.data as Float32Array), shape: [...t.dims] });
-  }
-  const lr = 0.01;
-  return {
-    async step(x, y) {
-      const feeds: Record<string, AnyTensor> = {
-        [gg.input]: { type: 'float32', data: x.data, shape: x.shape },
-        [LABELS_INPUT]: { type: 'int64', data: BigInt64Array.from(y, (v) => BigInt(v)), shape: [y.length] },
-      };
-      for (const [k, v] of weights) feeds[k] = v;
-      const r = await session.run(feeds, gg.paramInputs.map(gradOutputName));
-      for (const [k, v] of weights) {
-        const g = r[gradOutputName(k)]!.data as Float32Array;
-        const w = v.data as Float32Array;
-        for (let i = 0; i < w.length; i++) w[i]! -= lr * g[i]!;
-      }
-    },
-    dispose: () => session.dispose(),
-  };
-}
-
 function peerFigures(threads: number): { source: string; results: Result[] } | undefined {
   if (!values['no-peer']) {
     const script = join(SHARED, 'tools', 'peer_speed.py');
@@ -122,11 +113,30 @@ function peerFigures(threads: number): { source: string; results: Result[] } | u
   return manifestFigures(threads);
 }
 
+/** PyTorch training-step figures measured now by bench/peer_train.py; undefined without torch (or with --no-peer). */
+function peerTrainFigures(threads: number, models: readonly string[], tasks: readonly TrainTask[]): { source: string; results: Result[] } | undefined {
+  if (values['no-peer'] || tasks.length === 0 || !existsSync(PEER_TRAIN)) return undefined;
+  try {
+    // Through its shebang, as peer_speed.py: /usr/bin/python3 has torch, a python3 on PATH may not.
+    const args = ['--threads', String(threads), '--batch', String(BATCH), '--models', models.join(','), '--tasks', tasks.join(','), '--reps', values.reps!];
+    const out = execFileSync(PEER_TRAIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 1_800_000 });
+    const parsed = JSON.parse(out) as { peer: string; results: Result[] };
+    return { source: `${parsed.peer} (same run)`, results: parsed.results };
+  } catch {
+    return undefined; // no torch: the train tasks report 'no peer'
+  }
+}
+
 function manifestFigures(threads: number): { source: string; results: Result[] } | undefined {
   const manifestPath = join(SHARED, 'reference', 'manifest.json');
   if (!existsSync(manifestPath) || threads !== 2) return undefined;
   const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { peer_speed: { results: Record<string, Record<string, number>> } };
-  const keys: Record<string, string> = { forward: 'forward_images_per_s', input_grad: 'forward_plus_input_grad_images_per_s', pgd40: 'pgd40_attack_images_per_s', train_step: 'train_step_images_per_s' };
+  // Not train_step: the manifest's step (plain SGD, lr 0) is not the trainer's (momentum 0.9).
+  const keys: Record<string, string> = {
+    forward: 'forward_images_per_s',
+    input_grad: 'forward_plus_input_grad_images_per_s',
+    pgd40: 'pgd40_attack_images_per_s',
+  };
   const results: Result[] = [];
   for (const [model, figs] of Object.entries(m.peer_speed.results)) {
     for (const [task, key] of Object.entries(keys)) results.push({ model, task, batch: BATCH, threads: 2, images_per_s: figs[key]! });
@@ -134,55 +144,80 @@ function manifestFigures(threads: number): { source: string; results: Result[] }
   return { source: 'manifest.json peer_speed (older run, other load)', results };
 }
 
+const ATTACK_TASKS = ['forward', 'input_grad', 'pgd40'];
+/** Models the eval tasks run on: the trained reference CNN and the random-weight Madry CNN. */
+const EVAL_MODELS = ['mnist_cnn', 'madry_cnn'];
+
 async function main(): Promise<void> {
   const threadList = values.threads!.split(',').map(Number);
   const models = values.models!.split(',');
   const tasks = new Set(values.tasks!.split(','));
+  const trainTasks = TRAIN_TASKS.filter((t) => tasks.has(t));
   const reps = Number(values.reps);
   const results: Result[] = [];
   const log = (s: string): void => void process.stderr.write(s + '\n');
   for (const threads of threadList) {
-    const peer = peerFigures(threads);
+    const peer = ATTACK_TASKS.some((t) => tasks.has(t)) ? peerFigures(threads) : undefined;
+    const trainPeer = peerTrainFigures(threads, models, trainTasks);
+    if (trainTasks.length > 0 && !trainPeer)
+      log(`train tasks: no peer (${values['no-peer'] ? '--no-peer' : `${PEER_TRAIN} did not run; it needs /usr/bin/python3 with torch`})`);
     for (const name of models) {
       const ir = modelIR(name);
-      const model = await OnnxModel.load(ir, { threads, batchSize: BATCH });
       const { x, y } = randomBatch(7);
       const record = async (task: string, fn: () => Promise<void>, r = reps): Promise<void> => {
         if (!tasks.has(task)) return;
         const seconds = await median(fn, r);
         const res: Result = { model: name, task, batch: BATCH, threads, images_per_s: BATCH / seconds };
-        let p = peer?.results.find((q) => q.model === name && q.task === task && q.threads === threads);
-        let source = peer?.source;
-        if (!p) {
+        const training = (TRAIN_TASKS as readonly string[]).includes(task);
+        const figures = training ? trainPeer : peer;
+        let p = figures?.results.find((q) => q.model === name && q.task === task && q.threads === threads);
+        let source = figures?.source;
+        if (!p && !training) {
           const fallback = manifestFigures(threads);
           p = fallback?.results.find((q) => q.model === name && q.task === task);
           source = fallback?.source;
         }
         if (p) Object.assign(res, { peer_images_per_s: p.images_per_s, ratio: res.images_per_s / p.images_per_s, peer_source: source });
         results.push(res);
-        log(`${name.padEnd(10)} ${task.padEnd(11)} threads ${threads}  ${res.images_per_s.toFixed(1).padStart(9)} img/s` + (res.ratio ? `  PyTorch ${p!.images_per_s.toFixed(1).padStart(9)}  ratio ${res.ratio.toFixed(2)}× [${res.peer_source?.includes("same run") ? "same run" : "manifest"}]` : ''));
+        const where = res.peer_source?.includes('same run') ? 'same run' : 'manifest';
+        log(
+          `${name.padEnd(10)} ${task.padEnd(18)} threads ${threads}  ${res.images_per_s.toFixed(1).padStart(9)} img/s` +
+            (p ? `  PyTorch ${p.images_per_s.toFixed(1).padStart(9)}  ratio ${res.ratio!.toFixed(2)}× [${where}]` : '  no peer'),
+        );
       };
-      await record('forward', async () => void (await model.logits(x)));
-      await record('input_grad', async () => void (await model.lossAndGrad(x, y, 'ce')));
-      await record('pgd40', () => pgd40(model, x, y), 3);
-      await model.dispose();
+      if (ATTACK_TASKS.some((t) => tasks.has(t))) {
+        const model = await OnnxModel.load(ir, { threads, batchSize: BATCH });
+        try {
+          await record('forward', async () => void (await model.logits(x)));
+          await record('input_grad', async () => void (await model.lossAndGrad(x, y, 'ce')));
+          await record('pgd40', () => pgd40(model, x, y), 3);
+        } finally {
+          await model.dispose();
+        }
+      }
       // Whole-runner evaluation throughput (issue 4): 100 MNIST test images, mnist-linf-0.3, at the
       // largest thread count only. The random-weight Madry CNN is labelled with its own predictions.
-      if (name !== 'mnist_mlp' && threads === Math.max(...threadList)) {
+      if (EVAL_MODELS.includes(name) && threads === Math.max(...threadList)) {
         for (const attacks of ['fast', 'auto']) {
           if (!tasks.has(`eval_${attacks}`)) continue;
           const r = await evalThroughput(name, ir, attacks, 100, threads, name === 'madry_cnn');
           results.push({ model: name, task: `eval_${attacks}`, batch: 100, threads, images_per_s: r.images_per_s });
-          log(`${name.padEnd(10)} ${`eval_${attacks}`.padEnd(11)} threads ${threads}  ${r.images_per_s.toFixed(1).padStart(9)} img/s  (100 images, robust accuracy ${r.robust_accuracy.map((a) => (100 * a).toFixed(0) + '%').join(' / ')})`);
+          log(
+            `${name.padEnd(10)} ${`eval_${attacks}`.padEnd(18)} threads ${threads}  ${r.images_per_s.toFixed(1).padStart(9)} img/s  (100 images, robust accuracy ${r.robust_accuracy.map((a) => (100 * a).toFixed(0) + '%').join(' / ')})`,
+          );
         }
       }
-      if (tasks.has('train_step')) {
+      if (trainTasks.length > 0) {
         const trainer = await trainStepRunner(ir, threads);
-        await record('train_step', () => trainer.step(x, y));
-        await trainer.dispose();
+        try {
+          for (const task of trainTasks) await record(task, () => trainer.step(task, x, y));
+        } finally {
+          await trainer.dispose();
+        }
       }
     }
-    if (peer) log(`peer: ${peer.source}`);
+    if (peer) log(`peer (forward, input_grad, pgd40): ${peer.source}`);
+    if (trainPeer) log(`peer (train tasks): ${trainPeer.source}`);
   }
   if (values.json) process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');
 }

@@ -76,6 +76,25 @@ export { ApgdAttack, APGD_DEFAULTS, apgdCheckpoints, type ApgdOptions } from './
 export { CwAttack, CW_DEFAULTS, type CwOptions } from './attacks/cw.js';
 export { DeepFoolAttack, DEEPFOOL_DEFAULTS, type DeepFoolOptions } from './attacks/deepfool.js';
 export { ATTACKS, ATTACK_NAMES, attackEntry, createAttack, type AttackEntry } from './attacks/registry.js';
+export { SquareAttack, type SquareOptions, type SquareLossOn } from './attacks/square.js';
+export { HopSkipJumpAttack, type HopSkipJumpOptions } from './attacks/hop-skip-jump.js';
+export { NesAttack, type NesOptions } from './attacks/nes.js';
+export { SpsaAttack, type SpsaOptions } from './attacks/spsa.js';
+export { estimateGradient, SCORE_LOSSES, type ScoreLoss } from './attacks/gradient-estimation.js';
+export { eotOracle, randomizedModel, type RandomTransform, type TransformSample } from './model/eot.js';
+export { transferOracle } from './model/transfer.js';
+export type { BpdaSurrogate, SurrogatePolicy, NonDifferentiablePolicy } from './autodiff/surrogates.js';
+export { HttpModel, EndpointError, type HttpModelOptions, type HttpModelStats, type EndpointAuth } from './model/remote/http-model.js';
+export { FunctionModel, type FunctionModelOptions, type ScoreFunction } from './model/remote/function-model.js';
+export { train, type TrainOptions, type TrainResult, type EpochRecord, type Dataset } from './training/trainer.js';
+export { Trainable, type TrainableOptions } from './training/trainable.js';
+export { buildTrainingGraph, type TrainingGraph, type TrainingGraphOptions } from './training/training-graph.js';
+export { ARCHITECTURES, buildArchitecture, describeArchitecture, type ArchitectureName, type ArchitectureOptions } from './training/architectures.js';
+export { METHODS, type MethodName } from './training/methods.js';
+export { createOptimizer, clipGradNorm, type Optimizer, type OptimizerSpec, type OptimizerState } from './training/optimizers.js';
+export { learningRate, parseSchedule, type ScheduleSpec } from './training/schedules.js';
+export { loadLabelledData, splitHeldOut, type LabelledData, type LabelledDataSpec } from './data/datasets.js';
+export { loadFashionMnist, type FashionMnistData } from './data/fashion-mnist.js';
 export { loadMnist, type MnistData, type MnistSplit, type MnistOptions } from './data/mnist.js';
 export {
   KNOWLEDGE,

@@ -66,7 +66,7 @@ describe('attack strength on the bundled model', () => {
     assert.ok(report.robust_accuracy[0]!.accuracy <= 0.01, `robust ${report.robust_accuracy[0]!.accuracy}`);
     assert.deepEqual(
       report.attacks.map((a) => a.name),
-      ['apgd-ce', 'apgd-t'],
+      ['apgd-ce', 'apgd-t', 'square'],
     );
     // The cascade: APGD-T only sees what APGD-CE left, so it costs (almost) nothing here.
     assert.ok(report.attacks[1]!.queries <= report.attacks[0]!.queries);
@@ -214,7 +214,7 @@ describe('the threat model decides the oracles', () => {
       assert.match(e.message, /attack 'pgd' needs gradients \(white-box\), but the threat model's knowledge 'scores' allows only scores/);
       return true;
     });
-    await assert.rejects(run(model, scores, 'auto'), /the 'auto' ensemble has no attack that knowledge 'scores' allows/);
+    await assert.rejects(run(model, scores, 'fast'), /the 'fast' ensemble has no attack that knowledge 'scores' allows/);
     await assert.rejects(run(model, threatModel({ norm: 'linf', eps: [0.1], n: 4 }), 'cw'), /supports the norms l2, not the threat model's linf/);
   });
 

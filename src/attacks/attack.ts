@@ -57,6 +57,8 @@ export interface AttackDiagnostics {
   readonly bestLoss?: Float32Array;
   /** 1 where the first input gradient was exactly zero. */
   readonly zeroGradient?: Uint8Array;
+  /** Queries the attack made per example (query-based attacks). */
+  readonly queriesPerExample?: Int32Array;
 }
 
 export interface AttackResult {

@@ -4,15 +4,20 @@ import { GibbonError } from '../errors.js';
 import { ApgdAttack } from './apgd.js';
 import { ATTACK_NAMES, ATTACKS, attackEntry, createAttack } from './registry.js';
 
-test('the registry has the issue-4 attacks under short names', () => {
-  assert.deepEqual(ATTACK_NAMES, ['fgsm', 'pgd', 'mi-fgsm', 'apgd', 'apgd-ce', 'apgd-dlr', 'apgd-t', 'cw', 'deepfool']);
+test('the registry has the white-box and black-box attacks under short names, each with its oracle', () => {
+  const oracles: Record<string, string> = {
+    fgsm: 'gradient', pgd: 'gradient', 'mi-fgsm': 'gradient', apgd: 'gradient', 'apgd-ce': 'gradient', 'apgd-dlr': 'gradient', 'apgd-t': 'gradient',
+    cw: 'gradient', deepfool: 'gradient', square: 'score', nes: 'score', spsa: 'score', hsj: 'decision',
+  };
+  assert.deepEqual([...ATTACK_NAMES].sort(), Object.keys(oracles).sort());
   for (const e of ATTACKS) {
     const attack = e.create();
-    assert.equal(attack.oracleKind, 'gradient');
+    assert.equal(attack.oracleKind, oracles[e.name], e.name);
     assert.equal(attack.kind, e.kind);
     assert.ok(Object.isFrozen(attack.options));
   }
   assert.equal(attackEntry('cw').kind, 'minimization');
+  assert.equal(attackEntry('hsj').kind, 'minimization');
   assert.deepEqual(attackEntry('cw').norms, ['l2']);
 });
 
@@ -27,8 +32,8 @@ test('variants fix their defining options', () => {
 
 test('unknown names and options are refused with the valid ones', () => {
   assert.throws(
-    () => createAttack('square'),
-    (e: unknown) => e instanceof GibbonError && e.code === 'invalid_option' && /unknown attack 'square'; valid: fgsm, pgd/.test(e.message),
+    () => createAttack('boundary'),
+    (e: unknown) => e instanceof GibbonError && e.code === 'invalid_option' && /unknown attack 'boundary'; valid: fgsm, pgd/.test(e.message),
   );
   assert.throws(() => createAttack('pgd', { stepz: 3 }), /pgd: unknown option 'stepz'; valid: steps, relStepsize, absStepsize, randomStart, restarts, loss/);
   assert.equal(createAttack('pgd', { steps: 7 }).options.constructor, Object);

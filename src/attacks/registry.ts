@@ -11,8 +11,12 @@ import type { Attack, AttackKind } from './attack.js';
 import { CwAttack } from './cw.js';
 import { DeepFoolAttack } from './deepfool.js';
 import { FgsmAttack } from './fgsm.js';
+import { HopSkipJumpAttack } from './hop-skip-jump.js';
 import { MiFgsmAttack } from './mi-fgsm.js';
+import { NesAttack } from './nes.js';
 import { PgdAttack } from './pgd.js';
+import { SpsaAttack } from './spsa.js';
+import { SquareAttack } from './square.js';
 
 export interface AttackEntry {
   readonly name: string;
@@ -90,6 +94,30 @@ export const ATTACKS: readonly AttackEntry[] = Object.freeze([
     'steps to the nearest linearised decision boundary',
     'Moosavi-Dezfooli et al. 2016, arXiv:1511.04599',
     (o) => new DeepFoolAttack(o) as Attack<Oracle>,
+  ),
+  entry(
+    'nes',
+    'score-based: PGD on an antithetic Gaussian (NES) gradient estimate',
+    'Ilyas et al. 2018, arXiv:1804.08598',
+    (o) => new NesAttack(o) as Attack<Oracle>,
+  ),
+  entry(
+    'spsa',
+    'score-based: Adam on an SPSA (Rademacher) gradient estimate',
+    'Uesato et al. 2018, arXiv:1802.05666',
+    (o) => new SpsaAttack(o) as Attack<Oracle>,
+  ),
+  entry(
+    'square',
+    'score-based random search over square-shaped updates (black box)',
+    'Andriushchenko et al. 2020, arXiv:1912.00049',
+    (o) => new SquareAttack(o) as Attack<Oracle>,
+  ),
+  entry(
+    'hsj',
+    'decision-only: boundary search, Monte-Carlo gradient direction, geometric steps',
+    'Chen, Jordan & Wainwright 2020, arXiv:1904.02144',
+    (o) => new HopSkipJumpAttack(o) as Attack<Oracle>,
   ),
 ]);
 

@@ -11,10 +11,10 @@ import { ancestorsOf, topologicalSort, type Graph, type Node } from '../onnx/gra
 import type { ValueFacts } from './probe.js';
 import type { VjpRegistry } from './registry.js';
 import { zerosOfShape } from './rules/common.js';
-import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS, unsupportedAttribute, type VjpContext } from './vjp-rule.js';
+import { isNonDifferentiableNode, surrogateGradient, type PreparedPolicy } from './surrogates.js';
+import { SHAPE_OPS, unsupportedAttribute, type VjpContext } from './vjp-rule.js';
 
-/** What to do at ops whose gradient is zero almost everywhere (Round, Sign, …). */
-export type NonDifferentiablePolicy = 'zero' | 'identity';
+export type { NonDifferentiablePolicy } from './surrogates.js';
 
 export interface BackpropOptions {
   graph: Graph;
@@ -25,8 +25,8 @@ export interface BackpropOptions {
   wrt: readonly string[];
   /** Values the gradients flow back from, each with its incoming gradient (cotangent). */
   seeds: readonly { value: string; grad: string }[];
-  /** 'zero' (the true gradient, default) or 'identity' (straight-through, as in BPDA). */
-  nonDifferentiable?: NonDifferentiablePolicy;
+  /** 'zero' (the true gradient, default), 'identity' (straight-through) or surrogates per node (BPDA; surrogates.ts). */
+  nonDifferentiable?: PreparedPolicy;
 }
 
 export interface BackpropResult {
@@ -36,7 +36,6 @@ export interface BackpropResult {
   nonDifferentiableNodes: { name: string; opType: string }[];
 }
 
-const NON_DIFF = new Set(NON_DIFFERENTIABLE_OPS);
 const NO_GRAD = new Set(SHAPE_OPS);
 
 export function backprop(o: BackpropOptions): BackpropResult {
@@ -50,8 +49,8 @@ export function backprop(o: BackpropOptions): BackpropResult {
 
   const order = topologicalSort(graph);
   // A quantiser (Round, QuantizeLinear, a Cast from float to an integer …) is non-differentiable.
-  const isNonDifferentiable = (n: Node): boolean =>
-    n.domain === '' && (NON_DIFF.has(n.opType) || (n.opType === 'Cast' && isFloat(n.inputs[0]!) && !isFloat(n.outputs[0]!)));
+  const isNonDifferentiable = (n: Node): boolean => isNonDifferentiableNode(n, isFloat);
+  const policy = o.nonDifferentiable ?? 'zero';
   // Values that depend on a wrt value through float values, or through a quantiser's output
   // (so that quantise → dequantise chains are found and reported, and can be made straight-through).
   const reachable = new Set<string>(o.wrt.filter(isFloat));
@@ -88,7 +87,27 @@ export function backprop(o: BackpropOptions): BackpropResult {
     if (isNonDifferentiable(node)) {
       nonDifferentiableNodes.push({ name: node.name, opType: node.opType });
       const x = node.inputs[0]!;
-      if (o.nonDifferentiable === 'identity' && dYs[0] && reachable.has(x)) {
+      const surrogate = typeof policy === 'object' ? policy.byNode.get(node.name) : undefined;
+      const otherwise = typeof policy === 'object' ? policy.otherwise : policy;
+      if (surrogate && dYs[0] && reachable.has(x)) {
+        // BPDA with the user's differentiable g: dX = J_g(x)ᵀ·dY (the forward value stays the node's).
+        push(
+          x,
+          surrogateGradient(b, surrogate, x, dYs[0], facts, (sub) => {
+            // The inlined nodes read x like a graph input.
+            const inputs = [...graph.inputs, { name: x, dataType: fact(x).dataType, shape: null }];
+            const inner = {
+              ...o,
+              graph: { ...graph, inputs, nodes: sub.nodes },
+              facts: sub.facts,
+              wrt: [x],
+              seeds: [sub.seed],
+              nonDifferentiable: 'zero' as const,
+            };
+            return backprop(inner).grads.get(x)!;
+          }),
+        );
+      } else if (otherwise === 'identity' && dYs[0] && reachable.has(x)) {
         // Straight-through (BPDA with the identity as surrogate): dX = dY, summed over broadcast axes.
         push(x, unbroadcast(b, dYs[0], fact(node.outputs[0]!).shape, x, fact(x).shape));
       }

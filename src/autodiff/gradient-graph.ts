@@ -22,6 +22,7 @@ import { emitLossHead, isTargetedLoss, LOSS_NAMES, type LossName } from './loss-
 import { probeValues, type ValueFacts } from './probe.js';
 import { createVjpRegistry, type VjpRegistry } from './registry.js';
 import { ALL_RULES } from './rules/index.js';
+import { prepareSurrogates } from './surrogates.js';
 
 export const LABELS_INPUT = 'labels';
 export const TARGETS_INPUT = 'targets';
@@ -38,7 +39,7 @@ export interface GradientGraphOptions {
   reduction?: 'sum' | 'mean';
   /** Feed trainable initializers as inputs (training); default keeps them constant (faster). */
   paramsAsInputs?: boolean;
-  /** How to treat Round/Sign/… on the gradient path: true gradient 'zero' (default) or straight-through 'identity'. */
+  /** How to treat Round/Sign/… on the gradient path: true gradient 'zero' (default), straight-through 'identity', or surrogates (BPDA, surrogates.ts). */
   nonDifferentiable?: NonDifferentiablePolicy;
   /** Which graph output holds the class scores (default: the first). */
   output?: string;
@@ -180,6 +181,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
       ? b.op('Div', [ones, b.op('Cast', [b.op('Size', [lossValue])], { to: lossType })], {}, { name: 'seed_mean' })
       : ones;
   const forwardNodeCount = g.nodes.length;
+  const nonDifferentiable = await prepareSurrogates(options.nonDifferentiable, g, facts, model.opset);
   const result = backprop({
     graph: { ...g, nodes: g.nodes.slice(0, forwardNodeCount) },
     builder: b,
@@ -188,7 +190,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
     opset: model.opset,
     wrt,
     seeds: [{ value: lossValue, grad: seedGrad }],
-    nonDifferentiable: options.nonDifferentiable,
+    nonDifferentiable,
   });
 
   const lossSum = b.op('ReduceSum', [lossValue], { keepdims: 0 }, { name: 'loss_sum' });

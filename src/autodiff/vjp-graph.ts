@@ -12,6 +12,7 @@ import { backprop, type NonDifferentiablePolicy } from './backprop.js';
 import { DEFAULT_VJP_REGISTRY, gradOutputName } from './gradient-graph.js';
 import { probeValues } from './probe.js';
 import type { VjpRegistry } from './registry.js';
+import { prepareSurrogates } from './surrogates.js';
 
 export const cotangentInputName = (output: string): string => `cotangent:${output}`;
 
@@ -57,7 +58,7 @@ export async function buildVjpGraph(source: ModelIR, options: VjpGraphOptions): 
     opset: model.opset,
     wrt: options.wrt,
     seeds,
-    nonDifferentiable: options.nonDifferentiable,
+    nonDifferentiable: await prepareSurrogates(options.nonDifferentiable, g, facts, model.opset),
   });
   const gradOutputs = new Map<string, string>();
   for (const [w, grad] of result.grads) {

@@ -89,6 +89,25 @@ function numberAtLeast(low: number, strict: boolean, what: string): ValueParser 
   };
 }
 
+export interface BpdaSurrogateSpec {
+  /** Op type or node name; absent: every non-differentiable node. */
+  readonly target?: string;
+  readonly path: string;
+}
+
+/** `FILE` or a comma list of `[OP_OR_NODE=]FILE`. */
+export const bpdaSurrogateList: ValueParser = (raw) => {
+  const parts = raw.split(',').map((s) => s.trim());
+  if (parts.some((p) => p === '')) throw new InvalidValue('give FILE.onnx or a comma list of OP_OR_NODE=FILE.onnx, e.g. Round=smooth-round.onnx');
+  return parts.map((p): BpdaSurrogateSpec => {
+    const eq = p.indexOf('=');
+    if (eq < 0) return { path: p };
+    const [target, path] = [p.slice(0, eq).trim(), p.slice(eq + 1).trim()];
+    if (target === '' || path === '') throw new InvalidValue(`'${p}' should read OP_OR_NODE=FILE.onnx, e.g. Round=smooth-round.onnx`);
+    return { target, path };
+  });
+};
+
 export const positiveNumber = (what: string): ValueParser => numberAtLeast(0, true, what);
 export const nonNegativeNumber = (what: string): ValueParser => numberAtLeast(0, false, what);
 
@@ -176,7 +195,11 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
       { flags: '--data <source>', description: "examples: 'mnist-test' or an .npy file of inputs (with --labels); overrides the threat model's data" },
       { flags: '--labels <file>', description: 'true classes (.npy, integer) for --data X.npy' },
       { flags: '--n <count>', description: "first N examples (overrides the threat model's n)", parse: positiveInteger('n') },
-      { flags: '--attacks <list>', description: "ensemble: 'auto' (APGD-CE then APGD-T), 'fast' (PGD-20), or a comma list of attacks", defaultValue: 'auto' },
+      {
+        flags: '--attacks <list>',
+        description: "ensemble: 'auto' (APGD-CE, APGD-T, Square; HopSkipJump for decision-only), 'fast' (PGD-20), or a comma list of attacks",
+        defaultValue: 'auto',
+      },
       { flags: '--out <dir>', description: 'folder for report.json, report.html and checkpoint.json', defaultValue: 'gibbon-report' },
       { flags: '--resume', description: 'continue the evaluation checkpointed in --out (same model, threat model, data, attacks, batch size)' },
       {
@@ -187,6 +210,17 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
       { flags: '--junit <file>', description: 'write a JUnit XML file: one test case per ε (failing below --fail-under)' },
       { flags: '--seed <n>', description: "random seed (overrides the threat model's seed)", parse: integerIn(0, 0xffffffff, 'seed') },
       { flags: '--bpda', description: 'pass gradients straight through non-differentiable ops (Round, Sign …): BPDA with the identity (Athalye et al. 2018)' },
+      {
+        flags: '--bpda-surrogate <spec>',
+        description:
+          'BPDA with differentiable surrogates on the backward pass: FILE.onnx (one input, one output) for every non-differentiable op, or a comma list of OP_OR_NODE=FILE.onnx',
+        parse: bpdaSurrogateList,
+      },
+      {
+        flags: '--eot <n>',
+        description: 'EOT for randomised models: average every gradient over N passes (each counts as a query)',
+        parse: positiveInteger('eot'),
+      },
       { ...batchSizeOption, description: 'examples per batch (the unit of checkpointing) and per onnxruntime run', defaultDescription: '128' },
       threadsOption,
     ],

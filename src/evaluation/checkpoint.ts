@@ -43,6 +43,8 @@ export interface StageRecord {
   readonly flatLoss: number;
   readonly lossMeasured: number;
   readonly warnings: readonly { readonly code: string; readonly severity: 'info' | 'warning'; readonly message: string }[];
+  /** Query-based attacks: the queries each broken example took (same order as `broken`). Optional, added after format 1. */
+  readonly brokenQueries?: readonly number[];
 }
 
 export interface EpsRecord {

@@ -112,6 +112,9 @@ test('black-box stronger than white-box: only when a black-box stage ran after a
   assert.equal(failed.passed, false);
   assert.match(failed.detail, /ε=0.1: 6/);
   assert.match(failed.advice!, /EOT/);
+  const masked = byName({ ...ran(6), nonDifferentiableOps: [{ node: 'q/Round', op_type: 'Round' }] }).get('black-box-stronger-than-white-box')!;
+  assert.match(masked.detail, /non-differentiable ops on the gradient path: Round/);
+  assert.match(masked.advice!, /Round 'q\/Round'.*--bpda/);
 });
 
 test('randomised outputs and perturbations outside the budget fail', () => {

@@ -13,8 +13,8 @@
  * - `loss-not-increasing`: the attacks' loss never rose above its starting value;
  * - `zero-gradients`: the input gradient is exactly zero for many examples;
  * - `accuracy-not-monotone-in-eps`: a larger budget leaves more examples robust;
- * - `black-box-stronger-than-white-box`: a black-box stage breaks examples every white-box stage
- *   left robust (only when a black-box attack ran);
+ * - `black-box-stronger-than-white-box`: a black-box stage (Square in the `auto` ensemble) breaks
+ *   examples every white-box stage left robust (only when both kinds ran in the cascade);
  * - `randomized-outputs`: two forward passes on the same inputs disagree (EOT is needed);
  * - `perturbation-outside-budget`: an adversarial example counted lies outside the ε-ball.
  *
@@ -202,10 +202,12 @@ export function blackBoxStrongerThanWhiteBox(evidence: CheckEvidence): MaskingCh
   const rows = evidence.perEps.filter((e) => e.blackBoxOnly !== undefined);
   if (rows.length === 0) return undefined;
   const worst = Math.max(...rows.map((e) => e.blackBoxOnly!));
+  const ops = evidence.nonDifferentiableOps;
+  const opsText = ops.length > 0 ? `; non-differentiable ops on the gradient path: ${[...new Set(ops.map((o) => o.op_type))].join(', ')}` : '';
   return check(
     'black-box-stronger-than-white-box',
     worst <= CHECK_THRESHOLDS.blackBoxOnly * evidence.n,
-    `examples broken only by black-box attacks after every white-box attack failed: ${rows.map((e) => `ε=${e.eps}: ${e.blackBoxOnly}`).join('; ')}`,
+    `examples broken only by black-box attacks after every white-box attack failed: ${rows.map((e) => `ε=${e.eps}: ${e.blackBoxOnly} (${pct(e.blackBoxOnly!, evidence.n)})`).join('; ')}${opsText}`,
     `${bpdaAdvice(evidence)}An attack without gradients should not beat one with them: the gradients are masked. ${EOT}${MORE_STEPS}`,
   );
 }

@@ -4,12 +4,20 @@ import { createAttack } from '../attacks/registry.js';
 import { GibbonError } from '../errors.js';
 import { ENSEMBLE_PRESETS, oracleKindOf, resolveEnsemble } from './presets.js';
 
-test('auto is APGD-CE then APGD-T; fast is PGD-20 with one restart', () => {
+test('auto is APGD-CE, APGD-T, Square (HopSkipJump as the decision-only fallback); fast is PGD-20 with one restart', () => {
   const auto = resolveEnsemble('auto');
   assert.equal(auto.preset, true);
   assert.deepEqual(
     auto.stages.map((s) => s.attack),
-    ['apgd-ce', 'apgd-t'],
+    ['apgd-ce', 'apgd-t', 'square', 'hsj'],
+  );
+  assert.deepEqual(
+    auto.stages.map((s) => oracleKindOf(s)),
+    ['gradient', 'gradient', 'score', 'decision'],
+  );
+  assert.deepEqual(
+    auto.stages.map((s) => s.fallback ?? false),
+    [false, false, false, true],
   );
   const apgdT = createAttack(auto.stages[1]!.attack, auto.stages[1]!.options);
   assert.equal((apgdT.options as { targetClasses?: number }).targetClasses, 9);
@@ -40,11 +48,11 @@ test('comma lists: registry names in order; unknown or repeated names are refuse
     ['fgsm', 'pgd', 'apgd-dlr'],
   );
   assert.throws(
-    () => resolveEnsemble('pgd,square', '--attacks'),
+    () => resolveEnsemble('pgd,sqare', '--attacks'),
     (e: unknown) =>
       e instanceof GibbonError &&
       e.location.option === '--attacks' &&
-      /unknown attack 'square' in --attacks; valid: auto, fast, or a comma list of fgsm, pgd/.test(e.message),
+      /unknown attack 'sqare' in --attacks; valid: auto, fast, or a comma list of fgsm, pgd/.test(e.message),
   );
   assert.throws(() => resolveEnsemble('pgd,pgd'), /listed twice/);
   assert.throws(() => resolveEnsemble('pgd,,fgsm'), /must be auto, fast or a comma list/);

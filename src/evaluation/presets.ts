@@ -5,8 +5,11 @@
  * only the examples every earlier stage left robust, and per example the first success counts.
  *
  * - `auto`: AutoAttack-like worst case (Croce & Hein 2020, arXiv:2003.01690): APGD-CE, then
- *   APGD-T (targeted DLR against the 9 most likely other classes), both 100 iterations. (The
- *   black-box Square attack will be appended once score-based attacks exist.)
+ *   APGD-T (targeted DLR against the 9 most likely other classes), both 100 iterations, then the
+ *   score-based Square attack (5000 queries), last as in AutoAttack: it needs no gradients, so it
+ *   catches robustness that only masked gradients produced. The runner keeps the stages the threat
+ *   model's knowledge allows (white-box: all three; scores: Square, with the threat model's query
+ *   budget); with decisions only, HopSkipJump runs instead (a fallback stage).
  * - `fast`: PGD-20 with one random start, step 2.5·ε/20 (Madry et al. 2018's step rule), for CI gates.
  * - or a comma list of registry names, e.g. `apgd-ce,pgd,fgsm`, each with its paper's defaults.
  *
@@ -23,6 +26,8 @@ export interface AttackConfig {
   readonly attack: string;
   /** Options overriding the paper's defaults. */
   readonly options: Readonly<Record<string, unknown>>;
+  /** Run only when the threat model allows none of the ensemble's other stages (e.g. HopSkipJump in 'auto'). */
+  readonly fallback?: boolean;
 }
 
 export interface Ensemble {
@@ -33,14 +38,14 @@ export interface Ensemble {
   readonly stages: readonly AttackConfig[];
 }
 
-function config(label: string, attack: string, options: Record<string, unknown> = {}): AttackConfig {
-  return Object.freeze({ label, attack, options: Object.freeze({ ...options }) });
+function config(label: string, attack: string, options: Record<string, unknown> = {}, fallback = false): AttackConfig {
+  return Object.freeze({ label, attack, options: Object.freeze({ ...options }), ...(fallback ? { fallback } : {}) });
 }
 
 const PGD_FAST_STEPS = 20;
 
 export const ENSEMBLE_PRESETS: ReadonlyMap<string, readonly AttackConfig[]> = new Map([
-  ['auto', Object.freeze([config('apgd-ce', 'apgd-ce'), config('apgd-t', 'apgd-t')])],
+  ['auto', Object.freeze([config('apgd-ce', 'apgd-ce'), config('apgd-t', 'apgd-t'), config('square', 'square'), config('hsj', 'hsj', {}, true)])],
   ['fast', Object.freeze([config('pgd-20', 'pgd', { steps: PGD_FAST_STEPS, relStepsize: 2.5 / PGD_FAST_STEPS, restarts: 1, randomStart: true })])],
 ]);
 

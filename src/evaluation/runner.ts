@@ -14,8 +14,14 @@
  *
  * Each attack gets only the oracle the threat model's knowledge allows (white-box: gradients,
  * scores or decisions; scores: scores or decisions; decision: decisions; transfer: the
- * surrogate's gradients, judged on the target). Black-box oracles enforce the query budget per
- * example and attack.
+ * surrogate's gradients with the target's decisions, judged on the target). Black-box oracles enforce the query budget per
+ * example and attack. With `eotSamples` > 1 every gradient oracle averages over that many passes
+ * (EOT, model/eot.ts), for randomised models; BPDA is the model's business (OnnxModel's
+ * `nonDifferentiable` option) and is recorded here only for the report.
+ *
+ * Query-based attacks report the queries they spent per example; the report keeps, per black-box
+ * stage and ε, the queries each broken example took, from which report.html draws success rate
+ * versus queries.
  *
  * After every batch the per-example outcomes go to OUT/checkpoint.json (atomically). A resumed run
  * loads the finished batches and computes only the rest; every random stream is derived from
@@ -33,7 +39,9 @@ import { targetedMisclassification } from '../criteria/targeted-misclassificatio
 import type { Diagnostic } from '../diagnostics.js';
 import { GibbonError } from '../errors.js';
 import type { Bounds } from '../model/bounds.js';
-import { decisionOracle, gradientOracle, scoreOracle, type DifferentiableModel, type Oracle, type OracleKind } from '../model/oracles.js';
+import { eotOracle } from '../model/eot.js';
+import { transferOracle } from '../model/transfer.js';
+import { decisionOracle, gradientOracle, scoreOracle, type DifferentiableModel, type GradientOracle, type Oracle, type OracleKind } from '../model/oracles.js';
 import { normByName } from '../norms/index.js';
 import type { Norm } from '../norms/norm.js';
 import { deriveSeed, Rng } from '../random.js';
@@ -102,6 +110,10 @@ export interface EvaluationOptions {
   readonly gallerySize?: number;
   /** Whether the model was loaded with straight-through gradients at non-differentiable ops (BPDA). */
   readonly bpda?: boolean;
+  /** BPDA surrogates the model was loaded with, described for the report (e.g. "Round → smooth-round.onnx"). */
+  readonly bpdaSurrogates?: readonly string[];
+  /** EOT: average every gradient (and loss, logits) over this many passes of the model (default 1: off). */
+  readonly eotSamples?: number;
   /** onnxruntime threads, for the report's environment. */
   readonly threads?: number;
   readonly gibbonVersion?: string;
@@ -148,7 +160,9 @@ const ORACLE_WORDS: Record<OracleKind, string> = {
 function planStages(ensemble: Ensemble, tm: ThreatModel, notes: string[]): PlannedStage[] {
   const allowed = ALLOWED_ORACLES[tm.knowledge];
   const planned: PlannedStage[] = [];
+  const primary = ensemble.stages.some((c) => !c.fallback && allowed.includes(oracleKindOf(c)));
   for (const config of ensemble.stages) {
+    if (config.fallback && primary) continue;
     const entry = attackEntry(config.attack);
     const oracle = oracleKindOf(config);
     if (!allowed.includes(oracle)) {
@@ -170,6 +184,10 @@ function planStages(ensemble: Ensemble, tm: ThreatModel, notes: string[]): Plann
       });
     }
     const probe = createAttack(config.attack, config.options);
+    if (tm.targeted && !probe.targeted && ensemble.preset) {
+      notes.push(`'${config.label}' left out of the '${ensemble.name}' ensemble: it is untargeted and the threat model is targeted`);
+      continue;
+    }
     if (tm.targeted && !probe.targeted) {
       throw new GibbonError('invalid_option', `attack '${config.label}' is untargeted; the threat model is targeted (targets: ${tm.targeted.targets})`, {
         option: 'attacks',
@@ -294,12 +312,18 @@ function stageRecord(
   const norms: number[] = [];
   const adversarial = new Map<number, Float32Array>();
   const row = rowSize(outcome.clipped);
+  // Queries per example of the sub-batch (query-based attacks; 0 for examples never attacked).
+  const perExample = outcome.diagnostics?.queriesPerExample;
+  const queriesOf = new Int32Array(indices.length);
+  if (perExample) outcome.attacked.forEach((j, r) => (queriesOf[j] = perExample[r]!));
+  const brokenQueries: number[] = [];
   let maxNorm = 0;
   for (let j = 0; j < indices.length; j++) {
     maxNorm = Math.max(maxNorm, outcome.norms[j]!);
     if (success[j]) {
       broken.push(indices[j]!);
       norms.push(outcome.norms[j]!);
+      brokenQueries.push(queriesOf[j]!);
       adversarial.set(indices[j]!, outcome.clipped.data.slice(j * row, (j + 1) * row));
     }
   }
@@ -342,9 +366,15 @@ function stageRecord(
       flatLoss,
       lossMeasured,
       warnings,
+      ...(perExample ? { brokenQueries } : {}),
     },
     adversarial,
   };
+}
+
+/** A gradient oracle of `model`, averaged over `eotSamples` passes when EOT is on. */
+function gradientOracleOf(ctx: RunContext, model: DifferentiableModel): GradientOracle {
+  return eotOracle(gradientOracle(model, { bounds: ctx.bounds }), ctx.options.eotSamples ?? 1);
 }
 
 interface BatchInputs {
@@ -366,21 +396,17 @@ async function runEnsembleStage(ctx: RunContext, stage: PlannedStage, batch: Bat
   const seed = deriveSeed(tm.seed, 'batch', batch.index, 'stage', config.label);
   const onProgress = (p: { step: number; steps: number }): void =>
     options.onProgress?.({ ...progressBase(ctx, batch.index), eps, stage: config.label, step: p.step, steps: p.steps });
-  const transfer = tm.knowledge === 'transfer' && kind === 'gradient';
   let oracle: Oracle;
-  if (transfer) oracle = gradientOracle(options.surrogate!, { bounds: ctx.bounds });
-  else if (kind === 'gradient') oracle = gradientOracle(options.model, { bounds: ctx.bounds });
+  if (tm.knowledge === 'transfer' && kind === 'gradient') {
+    // The surrogate's gradients, the target's decisions: success is judged on the target, and only
+    // target queries count (model/transfer.ts).
+    const target = decisionOracle(options.model, { bounds: ctx.bounds, queryBudget: tm.query_budget });
+    oracle = transferOracle(gradientOracleOf(ctx, options.surrogate!), target);
+  } else if (kind === 'gradient') oracle = gradientOracleOf(ctx, options.model);
   else if (kind === 'score') oracle = scoreOracle(options.model, { bounds: ctx.bounds, queryBudget: tm.query_budget });
   else oracle = decisionOracle(options.model, { bounds: ctx.bounds, queryBudget: tm.query_budget });
   const outcome = await runAttack(attack, oracle, x, labels, { eps, norm: ctx.norm, targets, seed, signal: options.signal, onProgress });
-  let success = outcome.success;
-  let queries = outcome.queries;
-  if (transfer) {
-    // The surrogate's adversarial examples count only if they fool the target (one query each).
-    success = adversarialMask(criterionFor(labels, targets, ctx.numClasses), await options.model.logits(outcome.clipped));
-    queries += indices.length;
-  }
-  return stageRecord(config.label, config.attack, 'ensemble', kind, indices, outcome, success, queries);
+  return stageRecord(config.label, config.attack, 'ensemble', kind, indices, outcome, outcome.success, outcome.queries);
 }
 
 /** One FGSM step (Goodfellow et al. 2015) on the examples `indices`: the single-step reference. */
@@ -389,7 +415,7 @@ async function runSingleStep(ctx: RunContext, batch: BatchInputs, indices: Int32
   const x = gatherRows(batch.x, indices);
   const labels = gatherValues(batch.labels, indices);
   const targets = batch.targets && gatherValues(batch.targets, indices);
-  const outcome = await runAttack(createAttack('fgsm'), gradientOracle(ctx.options.model, { bounds: ctx.bounds }), x, labels, {
+  const outcome = await runAttack(createAttack('fgsm'), gradientOracleOf(ctx, ctx.options.model), x, labels, {
     eps,
     norm: ctx.norm,
     targets,
@@ -452,7 +478,7 @@ async function runUnbounded(ctx: RunContext, batch: BatchInputs, indices: Int32A
   const labels = gatherValues(batch.labels, indices);
   const targets = batch.targets && gatherValues(batch.targets, indices);
   const attack = createAttack('pgd', { steps: UNBOUNDED_STEPS, relStepsize: 2.5 / UNBOUNDED_STEPS });
-  const outcome = await runAttack(attack, gradientOracle(ctx.options.model, { bounds: ctx.bounds }), x, labels, {
+  const outcome = await runAttack(attack, gradientOracleOf(ctx, ctx.options.model), x, labels, {
     eps,
     norm: ctx.norm,
     targets,
@@ -621,6 +647,8 @@ function fingerprintOf(
     batch_size: batchSize,
     checks,
     bpda: options.bpda ?? false,
+    ...(options.bpdaSurrogates?.length ? { bpda_surrogates: options.bpdaSurrogates } : {}),
+    ...((options.eotSamples ?? 1) > 1 ? { eot_samples: options.eotSamples } : {}),
     gallery: gallerySize,
   };
 }
@@ -647,6 +675,9 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
+  const eotSamples = options.eotSamples ?? 1;
+  if (!Number.isInteger(eotSamples) || eotSamples < 1)
+    throw new GibbonError('invalid_option', `EOT samples must be a positive integer; got ${eotSamples}`, { option: 'eotSamples' });
   const stages = planStages(options.ensemble, tm, notes);
   const wantChecks = options.checks ?? true;
   const checks = wantChecks && knowledgeAllowsChecks(tm.knowledge);
@@ -735,6 +766,8 @@ interface StageTotals {
   readonly iterative: boolean;
   readonly broken: Set<number>;
   readonly norms: number[];
+  /** Queries per broken example, when the stage is query-based. */
+  brokenQueries: number[] | undefined;
   attacked: number;
   queries: number;
   steps: number;
@@ -777,6 +810,7 @@ function buildReport(
             iterative: iterativeLabels.has(s.label),
             broken: new Set(),
             norms: [],
+            brokenQueries: undefined,
             attacked: 0,
             queries: 0,
             steps: 0,
@@ -791,6 +825,7 @@ function buildReport(
         }
         for (const i of s.broken) t.broken.add(r.start + i);
         t.norms.push(...s.norms);
+        if (s.brokenQueries) (t.brokenQueries ??= []).push(...s.brokenQueries);
         t.attacked += s.attacked;
         t.queries += s.queries;
         t.steps += s.steps;
@@ -829,7 +864,8 @@ function buildReport(
         robust = robustAfter((u) => u === t);
       }
       const meanNorm = t.norms.length > 0 ? t.norms.reduce((a, b) => a + b, 0) / t.norms.length : null;
-      attacks.push({ name: t.label, eps, accuracy: robust / n, mean_norm: meanNorm, queries: t.queries, steps: t.steps, seconds: t.seconds });
+      const curve = t.brokenQueries ? { attacked: t.attacked, queries_to_success: [...t.brokenQueries].sort((a, b) => a - b) } : {};
+      attacks.push({ name: t.label, eps, accuracy: robust / n, mean_norm: meanNorm, queries: t.queries, steps: t.steps, seconds: t.seconds, ...curve });
       if (t.role === 'ensemble' && t.oracle === 'gradient') whiteBoxSeen = true;
       if (t.role === 'ensemble' && (t.oracle === 'score' || t.oracle === 'decision') && whiteBoxSeen) blackBoxOnly = (blackBoxOnly ?? 0) + t.broken.size;
     }
@@ -871,15 +907,27 @@ function buildReport(
         : {}),
       forwardDifference: Math.max(0, ...records.map((r) => r.forwardDifference)),
       nonDifferentiableOps: nonDifferentiable,
-      bpda: options.bpda ?? false,
+      bpda: (options.bpda ?? false) || (options.bpdaSurrogates?.length ?? 0) > 0,
     };
     maskingChecksList = maskingChecks(checkEvidence);
   }
 
   const reportWarnings = [...warnings.values()].map((w) => ({ code: w.code, message: w.batches > 1 ? `${w.message} (in ${w.batches} batches)` : w.message }));
   for (const note of notes) reportWarnings.push({ code: 'note', message: note });
-  if (options.bpda)
+  if (options.bpdaSurrogates?.length) {
+    reportWarnings.push({
+      code: 'bpda',
+      message: `gradients at non-differentiable ops come from differentiable surrogates (BPDA, Athalye et al. 2018): ${options.bpdaSurrogates.join(', ')}${options.bpda ? '; other such ops pass gradients straight through' : ''}`,
+    });
+  } else if (options.bpda) {
     reportWarnings.push({ code: 'bpda', message: 'gradients pass straight through non-differentiable ops (BPDA with the identity, Athalye et al. 2018)' });
+  }
+  if ((options.eotSamples ?? 1) > 1) {
+    reportWarnings.push({
+      code: 'eot',
+      message: `every gradient is the mean over ${options.eotSamples} passes of the model (EOT, Athalye et al. 2018); each pass counts as a query`,
+    });
+  }
 
   const model = options.model;
   return {

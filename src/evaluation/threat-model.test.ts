@@ -9,6 +9,7 @@ import { loadEvaluationData } from './data.js';
 import {
   checkThreatModelFitsModel,
   DEFAULT_QUERY_BUDGET,
+  endpointModelOptions,
   loadThreatModel,
   parseThreatModel,
   readThreatModel,
@@ -155,4 +156,97 @@ test('data whose shape does not fit the model is refused, naming the field', () 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+const ENDPOINT_TM = { ...VALID, knowledge: 'scores', input: { bounds: [0, 1], shape: [1, 28, 28] }, endpoint: { url: 'http://127.0.0.1:8080/predict' } };
+
+test('an endpoint section is read from YAML and becomes HttpModel options; absent fields are left to HttpModel', () => {
+  const tm = parseThreatModel(
+    [
+      'knowledge: decision',
+      'norm: linf',
+      'eps: [0.3]',
+      'input: { bounds: [0, 1], shape: [1, 28, 28] }',
+      'endpoint:',
+      '  url: https://models.example.com/v1/mnist:predict',
+      '  request: single',
+      '  input_path: data.instances',
+      '  output_path: predictions.*.label',
+      '  outputs: label',
+      '  num_classes: 10',
+      '  headers: { x-model-version: "3" }',
+      '  auth: { env: GIBBON_TOKEN, scheme: Bearer }',
+      '  timeout_ms: 5000',
+      '  retries: 2',
+      '  rate_limit: 10',
+      'data: mnist-test',
+    ].join('\n'),
+  );
+  assert.equal(tm.endpoint?.outputs, 'label');
+  assert.ok(Object.isFrozen(tm.endpoint));
+  assert.deepEqual(endpointModelOptions(tm), {
+    url: 'https://models.example.com/v1/mnist:predict',
+    inputShape: [null, 1, 28, 28],
+    numClasses: 10,
+    request: 'single',
+    inputPath: 'data.instances',
+    outputPath: 'predictions.*.label',
+    outputs: 'label',
+    headers: { 'x-model-version': '3' },
+    auth: { env: 'GIBBON_TOKEN', scheme: 'Bearer' },
+    timeoutMs: 5000,
+    retries: 2,
+    rateLimit: 10,
+  });
+  assert.deepEqual(endpointModelOptions(validateThreatModel(ENDPOINT_TM)), { url: 'http://127.0.0.1:8080/predict', inputShape: [null, 1, 28, 28] });
+  assert.deepEqual(withOverrides(validateThreatModel(ENDPOINT_TM), { n: 5 }).endpoint, ENDPOINT_TM.endpoint);
+});
+
+test('an endpoint must fit the knowledge and the input; errors name the endpoint field', () => {
+  assertFieldError(() => validateThreatModel({ ...ENDPOINT_TM, knowledge: 'white-box' }), 'endpoint', /gives scores or decisions, not gradients.*'white-box'/);
+  assertFieldError(
+    () => validateThreatModel({ ...ENDPOINT_TM, endpoint: { ...ENDPOINT_TM.endpoint, outputs: 'label', num_classes: 10 } }),
+    'endpoint.outputs',
+    /labels only \(outputs: label\), which allows knowledge 'decision'.*not 'scores'/,
+  );
+  assertFieldError(
+    () => validateThreatModel({ ...ENDPOINT_TM, knowledge: 'decision', endpoint: { ...ENDPOINT_TM.endpoint, outputs: 'label' } }),
+    'endpoint.num_classes',
+    /endpoint.num_classes is missing/,
+  );
+  assertFieldError(() => validateThreatModel({ ...ENDPOINT_TM, input: { bounds: [0, 1] } }), 'input.shape', /input.shape is missing; with an endpoint/);
+  assertFieldError(
+    () => validateThreatModel({ ...ENDPOINT_TM, endpoint: { url: 'https://me:secret@example.com/p' } }),
+    'endpoint.url',
+    /holds credentials.*endpoint.auth.env/,
+  );
+  assert.ok(validateThreatModel({ ...ENDPOINT_TM, knowledge: 'transfer', surrogate: 's.onnx' }).endpoint, 'transfer judges the endpoint’s decisions');
+});
+
+test('endpoint fields are checked one by one, naming the field and what is valid', () => {
+  const endpoint = (fields: Record<string, unknown>): unknown => ({ ...ENDPOINT_TM, endpoint: { ...ENDPOINT_TM.endpoint, ...fields } });
+  assertFieldError(
+    () => validateThreatModel({ ...ENDPOINT_TM, endpoint: { url: 'ftp://x/y' } }),
+    'endpoint.url',
+    /an http:\/\/ or https:\/\/ URL, e.g. .*; got "ftp:\/\/x\/y"/,
+  );
+  assertFieldError(() => validateThreatModel({ ...ENDPOINT_TM, endpoint: {} }), 'endpoint.url', /endpoint.url is missing/);
+  assertFieldError(() => validateThreatModel(endpoint({ request: 'stream' })), 'endpoint.request', /one of batch, single; got "stream"/);
+  assertFieldError(() => validateThreatModel(endpoint({ outputs: 'scores' })), 'endpoint.outputs', /one of logits, probabilities, label/);
+  assertFieldError(() => validateThreatModel(endpoint({ rate_limit: 0 })), 'endpoint.rate_limit', /requests per second/);
+  assertFieldError(() => validateThreatModel(endpoint({ retries: -1 })), 'endpoint.retries', /an integer ≥ 0; got -1/);
+  assertFieldError(() => validateThreatModel(endpoint({ headers: { 'x-key': 5 } })), 'endpoint.headers.x-key', /must be a text; got 5/);
+  assertFieldError(() => validateThreatModel(endpoint({ auth: { env: 'MY TOKEN' } })), 'endpoint.auth.env', /name of an environment variable/);
+  assertFieldError(
+    () => validateThreatModel(endpoint({ auth: { env: 'T', token: 'x' } })),
+    'endpoint.auth.token',
+    /valid fields of endpoint.auth: env, scheme, header/,
+  );
+  assertFieldError(
+    () => validateThreatModel(endpoint({ timeout: 5 })),
+    'endpoint.timeout',
+    /unknown field 'endpoint.timeout'; valid fields of endpoint: url, .*timeout_ms/,
+  );
+  assertFieldError(() => validateThreatModel(endpoint({ output_path: 'a..b' })), 'endpoint.output_path', /is not a path/);
+  assertFieldError(() => validateThreatModel(endpoint({ input_path: 'instances.0' })), 'endpoint.input_path', /may only hold object keys/);
 });

@@ -15,6 +15,9 @@
  *   preprocessing: pixels / 255 # free text, recorded in the report
  * query_budget: 5000            # black-box knowledge only: queries per example and attack
  * surrogate: surrogate.onnx     # transfer knowledge only: the model the attacker differentiates
+ * endpoint:                     # black-box knowledge only: the model is an HTTP endpoint, not a file
+ *   url: http://127.0.0.1:8080/predict
+ *   outputs: logits             # logits | probabilities | label (docs/remote-models.md has every field)
  * data: mnist-test              # or { x: x.npy, labels: y.npy } (paths relative to this file)
  * n: 1000                       # first n examples (default: all)
  * seed: 0
@@ -24,6 +27,13 @@
  * label from a stream derived from (seed, example index), so every run and every resumed run picks
  * the same targets; `least-likely` takes the class with the lowest clean score. (Attacking every
  * class in turn is what the `apgd-t` attack does inside an untargeted evaluation.)
+ *
+ * With `endpoint`, the model under evaluation answers over HTTP (model/remote/http-model.ts):
+ * it gives scores or decisions, never gradients, so white-box knowledge is refused, and a
+ * label-only endpoint (`outputs: label`) allows decision knowledge only. `input.shape` is then
+ * required (an endpoint cannot say what it expects). Fields the endpoint section leaves out take
+ * HttpModel's defaults; the section is recorded in reports as written, so secrets belong in
+ * `auth.env` (the name of an environment variable), never in `url` or `headers`.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
@@ -31,6 +41,9 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { GibbonError } from '../errors.js';
 import type { OracleKind } from '../model/oracles.js';
+import { OUTPUT_KINDS, type OutputKind } from '../model/remote/class-scores.js';
+import { INPUT_FORMATS, REQUEST_MODES, type HttpModelOptions, type InputFormat, type RequestMode } from '../model/remote/http-model.js';
+import { parseJsonPath } from '../model/remote/json-path.js';
 import type { NormName } from '../norms/norm.js';
 
 export const KNOWLEDGE = ['white-box', 'scores', 'decision', 'transfer'] as const;
@@ -55,6 +68,28 @@ export interface InputDomain {
 
 export type DataSource = typeof MNIST_TEST | { readonly x: string; readonly labels: string };
 
+/** An HTTP model endpoint as a threat model writes it (snake_case; absent fields take HttpModel's defaults). */
+export interface Endpoint {
+  readonly url: string;
+  readonly method?: 'POST' | 'PUT';
+  readonly request?: RequestMode;
+  readonly max_batch?: number;
+  readonly input_path?: string;
+  readonly input_format?: InputFormat;
+  readonly body?: Readonly<Record<string, unknown>>;
+  readonly output_path?: string;
+  readonly outputs?: OutputKind;
+  readonly num_classes?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly auth?: { readonly env: string; readonly scheme?: string; readonly header?: string };
+  readonly timeout_ms?: number;
+  readonly retries?: number;
+  readonly backoff_ms?: number;
+  /** Requests per second. */
+  readonly rate_limit?: number;
+  readonly concurrency?: number;
+}
+
 export interface ThreatModel {
   /** A label for reports (presets: their name). */
   readonly name?: string;
@@ -68,6 +103,8 @@ export interface ThreatModel {
   readonly query_budget?: number;
   /** Surrogate ONNX model (transfer knowledge only), resolved against the threat model's folder. */
   readonly surrogate?: string;
+  /** The model as an HTTP endpoint (black-box knowledge only; instead of a model file). */
+  readonly endpoint?: Endpoint;
   readonly data: DataSource;
   /** First n examples of the data (absent: all). */
   readonly n?: number;
@@ -84,6 +121,43 @@ export const ALLOWED_ORACLES: Readonly<Record<Knowledge, readonly OracleKind[]>>
 
 const finiteNumber = z.number().refine(Number.isFinite);
 
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const endpointSchema = z.strictObject({
+  url: z.string().refine(isHttpUrl),
+  method: z.enum(['POST', 'PUT']).optional(),
+  request: z.enum(REQUEST_MODES).optional(),
+  max_batch: z.number().int().positive().optional(),
+  input_path: z.string().min(1).optional(),
+  input_format: z.enum(INPUT_FORMATS).optional(),
+  body: z.record(z.string(), z.unknown()).optional(),
+  output_path: z.string().min(1).optional(),
+  outputs: z.enum(OUTPUT_KINDS).optional(),
+  num_classes: z.number().int().min(2).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  auth: z
+    .strictObject({
+      env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+      scheme: z.string().optional(),
+      header: z.string().min(1).optional(),
+    })
+    .optional(),
+  timeout_ms: z.number().int().positive().optional(),
+  retries: z.number().int().min(0).optional(),
+  backoff_ms: finiteNumber.refine((v) => v >= 0).optional(),
+  rate_limit: finiteNumber.refine((v) => v > 0).optional(),
+  concurrency: z.number().int().positive().optional(),
+});
+
+const ENDPOINT_FIELDS = Object.keys(endpointSchema.shape);
+
 const schema = z.strictObject({
   name: z.string().min(1).optional(),
   knowledge: z.enum(KNOWLEDGE),
@@ -99,6 +173,7 @@ const schema = z.strictObject({
     .default({ bounds: [0, 1] }),
   query_budget: z.number().int().positive().optional(),
   surrogate: z.string().min(1).optional(),
+  endpoint: endpointSchema.optional(),
   data: z.union([z.literal(MNIST_TEST), z.strictObject({ x: z.string().min(1), labels: z.string().min(1) })]),
   n: z.number().int().positive().optional(),
   seed: z.number().int().min(0).max(0xffffffff).default(0),
@@ -122,6 +197,28 @@ const EXPECTED: Readonly<Record<string, string>> = {
   'input.preprocessing': 'a text saying how raw inputs were scaled, e.g. "pixels / 255"',
   query_budget: 'a positive integer (queries per example and attack)',
   surrogate: 'the path of the surrogate ONNX model',
+  endpoint: 'a mapping with url (and optionally request, input_path, output_path, outputs, auth, …; see docs/remote-models.md)',
+  'endpoint.url': 'an http:// or https:// URL, e.g. http://127.0.0.1:8080/predict',
+  'endpoint.method': 'one of POST, PUT',
+  'endpoint.request': `one of ${REQUEST_MODES.join(', ')}`,
+  'endpoint.max_batch': 'a positive integer (examples per request in batch mode)',
+  'endpoint.input_path': 'object keys joined by dots, e.g. inputs or data.instances',
+  'endpoint.input_format': `one of ${INPUT_FORMATS.join(', ')}`,
+  'endpoint.body': 'a mapping of further request-body fields',
+  'endpoint.output_path': 'a dotted path with indices or *, e.g. outputs, predictions.0.scores, predictions.*.scores',
+  'endpoint.outputs': `one of ${OUTPUT_KINDS.join(', ')}`,
+  'endpoint.num_classes': 'an integer ≥ 2',
+  'endpoint.headers': 'a mapping of header names to texts',
+  'endpoint.headers.*': 'a text',
+  'endpoint.auth': 'a mapping { env: VARIABLE, scheme: Bearer, header: Authorization }',
+  'endpoint.auth.env': 'the name of an environment variable holding the token, e.g. GIBBON_TOKEN',
+  'endpoint.auth.scheme': "a text put before the token, e.g. Bearer ('' for none)",
+  'endpoint.auth.header': 'a header name, e.g. Authorization',
+  'endpoint.timeout_ms': 'a positive integer (milliseconds)',
+  'endpoint.retries': 'an integer ≥ 0',
+  'endpoint.backoff_ms': 'a number ≥ 0 (milliseconds)',
+  'endpoint.rate_limit': 'a positive number (requests per second)',
+  'endpoint.concurrency': 'a positive integer (requests in flight)',
   data: `${MNIST_TEST}, or { x: X.npy, labels: Y.npy }`,
   'data.x': 'the path of an .npy file of inputs',
   'data.labels': 'the path of an .npy file of integer labels',
@@ -166,12 +263,17 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
           ? ['targets']
           : parent === 'data'
             ? ['x', 'labels']
-            : THREAT_MODEL_FIELDS;
+            : parent === 'endpoint'
+              ? ENDPOINT_FIELDS
+              : parent === 'endpoint.auth'
+                ? ['env', 'scheme', 'header']
+                : THREAT_MODEL_FIELDS;
     return { field, text: `unknown field '${field}'; valid fields${parent ? ` of ${parent}` : ''}: ${parentShape.join(', ')}` };
   }
   const field = fieldPath(issue.path);
   const pattern = issue.path.map((p, i) => (typeof p === 'number' ? '[]' : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
-  const expected = EXPECTED[pattern] ?? issue.message;
+  // Record entries (endpoint.headers.X) share one description.
+  const expected = EXPECTED[pattern] ?? EXPECTED[pattern.replace(/\.[^.[\]]+$/, '.*')] ?? issue.message;
   const value = valueAt(input, issue.path);
   if (value === undefined && field) return { field, text: `${field} is missing; it must be ${expected}` };
   return { field, text: `${field || 'the file'} must be ${expected}; got ${shown(value)}` };
@@ -221,6 +323,7 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
   if (tm.surrogate !== undefined && tm.knowledge !== 'transfer') {
     fail('surrogate', `surrogate is only used with knowledge 'transfer' (knowledge is '${tm.knowledge}')`);
   }
+  if (tm.endpoint) checkEndpoint(tm, fail);
   const base = options.baseDir;
   const at = (p: string): string => (base && !isAbsolute(p) ? resolve(base, p) : p);
   const data: DataSource = tm.data === MNIST_TEST ? MNIST_TEST : { x: at(tm.data.x), labels: at(tm.data.labels) };
@@ -237,11 +340,78 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
     },
     ...(blackBox ? { query_budget: tm.query_budget ?? DEFAULT_QUERY_BUDGET } : {}),
     ...(tm.surrogate !== undefined ? { surrogate: at(tm.surrogate) } : {}),
+    ...(tm.endpoint ? { endpoint: tm.endpoint as Endpoint } : {}),
     data,
     ...(tm.n !== undefined ? { n: tm.n } : {}),
     seed: tm.seed,
   };
   return deepFreeze(out);
+}
+
+/** What an endpoint can answer must fit the knowledge, and the endpoint needs a declared input shape. */
+function checkEndpoint(tm: z.infer<typeof schema>, fail: (field: string, message: string) => never): void {
+  const endpoint = tm.endpoint!;
+  if (tm.knowledge === 'white-box') {
+    fail(
+      'endpoint',
+      `an endpoint gives scores or decisions, not gradients, so knowledge 'white-box' cannot be evaluated through it; use knowledge scores or decision, or evaluate the ONNX file`,
+    );
+  }
+  const outputs = endpoint.outputs ?? 'logits';
+  if (outputs === 'label' && tm.knowledge === 'scores') {
+    fail('endpoint.outputs', `the endpoint gives labels only (outputs: label), which allows knowledge 'decision' (or 'transfer'), not 'scores'`);
+  }
+  if (outputs === 'label' && endpoint.num_classes === undefined) {
+    fail('endpoint.num_classes', `endpoint.num_classes is missing; a label-only endpoint (outputs: label) cannot say how many classes there are`);
+  }
+  if (!tm.input.shape) {
+    fail('input.shape', `input.shape is missing; with an endpoint it must give one example's shape (an endpoint cannot say what it expects), e.g. [1, 28, 28]`);
+  }
+  const url = new URL(endpoint.url);
+  if (url.username || url.password) {
+    fail(
+      'endpoint.url',
+      `endpoint.url holds credentials (user:password@), which would be written into reports; put the token in an environment variable named by endpoint.auth.env`,
+    );
+  }
+  for (const [field, text, keysOnly] of [
+    ['endpoint.input_path', endpoint.input_path, true],
+    ['endpoint.output_path', endpoint.output_path, false],
+  ] as const) {
+    if (text === undefined) continue;
+    try {
+      parseJsonPath(text, field, keysOnly);
+    } catch (e) {
+      fail(field, (e as Error).message);
+    }
+  }
+}
+
+/** HttpModel options for a threat model's endpoint (input shape from input.shape). */
+export function endpointModelOptions(tm: ThreatModel): HttpModelOptions {
+  const e = tm.endpoint;
+  if (!e || !tm.input.shape) throw new GibbonError('internal', 'endpointModelOptions needs a threat model with an endpoint and input.shape');
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return defined({
+    url: e.url,
+    method: e.method,
+    inputShape: [null, ...tm.input.shape],
+    numClasses: e.num_classes,
+    request: e.request,
+    maxBatch: e.max_batch,
+    inputPath: e.input_path,
+    inputFormat: e.input_format,
+    body: e.body,
+    outputPath: e.output_path,
+    outputs: e.outputs,
+    headers: e.headers,
+    auth: e.auth,
+    timeoutMs: e.timeout_ms,
+    retries: e.retries,
+    backoffMs: e.backoff_ms,
+    rateLimit: e.rate_limit,
+    concurrency: e.concurrency,
+  });
 }
 
 function deepFreeze<T>(value: T): T {

@@ -30,6 +30,8 @@ export interface ClassifierModel {
   readonly numClasses: number;
   /** Input shape with the batch dimension first (null for dynamic dimensions). */
   readonly inputShape: readonly (number | null)[];
+  /** True when the model gives labels only (its `logits` are one-hot rows): decision oracles only. */
+  readonly decisionOnly?: boolean;
   logits(x: Tensor): Promise<Tensor>;
 }
 
@@ -291,6 +293,9 @@ export function decisionOracle(model: ClassifierModel, options: OracleOptions = 
 
 /** A score-based view of a model: probabilities (and logits). */
 export function scoreOracle(model: ClassifierModel, options: OracleOptions = {}): ScoreOracle {
+  if (model.decisionOnly) {
+    throw new GibbonError('invalid_option', 'this model answers with labels only; it can back a decision oracle, not a score oracle', { option: 'knowledge' });
+  }
   return new ModelScoreOracle(model, account(options), undefined, checkBounds(options.bounds ?? UNIT_BOUNDS));
 }
 

@@ -1,6 +1,9 @@
 /**
- * The robust-accuracy-versus-ε chart, drawn by Apache ECharts' server-side renderer into a static
- * SVG string: no script, no fonts or files to fetch, so the report stays one offline file.
+ * The report's charts, drawn by Apache ECharts' server-side renderer into static SVG strings: no
+ * script, no fonts or files to fetch, so the report stays one offline file.
+ * - robust accuracy versus ε (every report);
+ * - success rate versus queries for query-based black-box attacks (reports whose attack records
+ *   carry `queries_to_success`).
  */
 import { createRequire } from 'node:module';
 import type * as EChartsModule from 'echarts';
@@ -101,7 +104,77 @@ export function renderRobustnessChart(report: Report, normLabel: string): string
         },
       ],
     });
-    return tidySvg(chart.renderToSVGString());
+    return tidySvg(chart.renderToSVGString(), 'chart-title', 'echarts-');
+  } finally {
+    chart.dispose();
+  }
+}
+
+/** Whether a report has per-example query counts to draw. */
+export function hasQueryCurves(report: Report): boolean {
+  return report.attacks.some((a) => a.queries_to_success !== undefined && (a.attacked ?? 0) > 0);
+}
+
+/**
+ * Success rate versus queries, one step line per black-box attack and ε: the share of the
+ * examples it attacked that it broke within q queries. Returns SVG markup, or '' without data.
+ */
+export function renderQueryChart(report: Report): string {
+  const rows = report.attacks.filter((a) => a.queries_to_success !== undefined && (a.attacked ?? 0) > 0);
+  if (rows.length === 0) return '';
+  const most = Math.max(1, ...rows.flatMap((a) => a.queries_to_success!));
+  const series = rows.map((a, i) => {
+    const attacked = a.attacked!;
+    const sorted = [...a.queries_to_success!].sort((p, q) => p - q);
+    const points: Point[] = [[1, 0]];
+    sorted.forEach((q, k) => {
+      if (k + 1 < sorted.length && sorted[k + 1] === q) return;
+      points.push([Math.max(1, q), (k + 1) / attacked]);
+    });
+    points.push([most, sorted.length / attacked]);
+    return {
+      type: 'line',
+      name: `${a.name} ε=${formatEps(a.eps)}`,
+      data: points,
+      step: 'end',
+      color: ATTACK_COLOURS[i % ATTACK_COLOURS.length],
+      lineStyle: { width: 2 },
+      showSymbol: false,
+    };
+  });
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
+  try {
+    chart.setOption({
+      animation: false,
+      textStyle: { fontFamily: FONT_FAMILY, fontSize: 12, color: '#59636e' },
+      grid: { left: 56, right: 28, top: 52, bottom: 50 },
+      legend: { top: 8, left: 'center', itemWidth: 22, itemGap: 20, textStyle: { fontSize: 12, color: '#1f2328' }, data: series.map((x) => x.name) },
+      xAxis: {
+        type: 'log',
+        min: 1,
+        max: most,
+        name: 'queries per example',
+        nameLocation: 'middle',
+        nameGap: 30,
+        nameTextStyle: { fontSize: 13, color: '#1f2328' },
+        splitLine: { lineStyle: { color: '#eaeef2' } },
+        axisLine: { lineStyle: { color: '#8c959f' } },
+      },
+      yAxis: {
+        type: 'value',
+        min: 0,
+        max: 1,
+        interval: 0.2,
+        name: 'success rate',
+        nameLocation: 'middle',
+        nameGap: 42,
+        nameTextStyle: { fontSize: 13, color: '#1f2328' },
+        axisLabel: { formatter: (v: number) => formatPercent(v, 0) },
+        splitLine: { lineStyle: { color: '#eaeef2' } },
+      },
+      series,
+    });
+    return tidySvg(chart.renderToSVGString(), 'query-chart-title', 'echarts-q-');
   } finally {
     chart.dispose();
   }
@@ -114,9 +187,10 @@ function withStart(points: Point[], start: Point[]): Point[] {
 }
 
 // ECharts names its CSS classes and clip paths from process-wide counters (zr0-cls-0, zr1-c0 …):
-// renaming them in order of appearance makes the same report give the same bytes. The namespace declarations are
-// dropped because inline SVG in HTML does not need them, and the size becomes the page's to choose.
-function tidySvg(svg: string): string {
+// renaming them in order of appearance makes the same report give the same bytes, and a prefix per
+// chart keeps two charts on one page from sharing ids. The namespace declarations are dropped
+// because inline SVG in HTML does not need them, and the size becomes the page's to choose.
+function tidySvg(svg: string, titleId: string, prefix: string): string {
   const names = new Map<string, string>();
   const counts = new Map<string, number>();
   return svg
@@ -124,12 +198,12 @@ function tidySvg(svg: string): string {
       if (!names.has(name)) {
         const k = counts.get(kind) ?? 0;
         counts.set(kind, k + 1);
-        names.set(name, `echarts-${kind}${k}`);
+        names.set(name, `${prefix}${kind}${k}`);
       }
       return names.get(name)!;
     })
     .replace(/^<svg([^>]*)>/, (_, attributes: string) => {
       const kept = attributes.replace(/\s+xmlns(:\w+)?="[^"]*"/g, '').replace(/\s+(width|height)="[^"]*"/g, '');
-      return `<svg${kept} role="img" aria-labelledby="chart-title" preserveAspectRatio="xMidYMid meet">`;
+      return `<svg${kept} role="img" aria-labelledby="${titleId}" preserveAspectRatio="xMidYMid meet">`;
     });
 }

@@ -215,3 +215,34 @@ test('an invalid report is refused with the field named', () => {
     (e: unknown) => e instanceof GibbonError && /gallery\[1\]\.clean: has 783 pixels; shape \[1, 28, 28\] needs 784/.test(e.message),
   );
 });
+
+test('black-box attacks with per-example queries get a success-versus-queries chart with its own ids', () => {
+  const report = sampleReport();
+  const withQueries: Report = {
+    ...report,
+    attacks: [
+      ...report.attacks,
+      {
+        name: 'square',
+        eps: 0.3,
+        accuracy: 0.02,
+        mean_norm: 0.3,
+        queries: 900,
+        steps: 40,
+        seconds: 1,
+        attacked: 10,
+        queries_to_success: [1, 3, 3, 12, 40, 250],
+      },
+    ],
+  };
+  const markup = render(withQueries);
+  assert.doesNotMatch(page, /id="query-chart"/, 'no chart without query data');
+  const section = /<section id="queries" class="card chart-card">([\s\S]*?)<\/section>/.exec(markup)![1]!;
+  assert.match(section, /success rate versus queries/);
+  assert.match(section, /<svg[^>]*aria-labelledby="query-chart-title"/);
+  assert.match(section, /square ε=0\.3/);
+  // Every id on the page is unique, so each chart's clip paths stay its own.
+  const ids = [...markup.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]!);
+  assert.equal(new Set(ids).size, ids.length, `duplicate ids: ${ids.filter((id, i) => ids.indexOf(id) !== i).join(', ')}`);
+  for (const ref of references(markup).filter((r) => r.startsWith('#'))) assert.ok(ids.includes(ref.slice(1)), `${ref} points into the page`);
+});

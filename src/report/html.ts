@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { writeFileAtomically } from './atomic-write.js';
-import { renderRobustnessChart, FONT_FAMILY } from './chart.js';
+import { hasQueryCurves, renderQueryChart, renderRobustnessChart, FONT_FAMILY } from './chart.js';
 import { formatCount, formatEps, formatNormName, formatNumber, formatPercent, formatSeconds } from './format.js';
 import { galleryImages } from './images.js';
 import { parseReport } from './parse.js';
@@ -57,7 +57,7 @@ export function renderReportHtml(input: Report): string {
               <p class="note">An example counts as robust at ε only if every attack failed on it, so robust accuracy is never above any single attack’s.</p>
             </div>
           </section>
-          ${gallerySection(report, normLabel)}
+          ${querySection(report)} ${gallerySection(report, normLabel)}
           <section id="attacks" class="card">
             <h2>Attacks</h2>
             ${attacksTable(report.attacks, normLabel)}
@@ -223,6 +223,19 @@ function attacksTable(attacks: AttackRecord[], normLabel: string): SafeHtml {
     <p class="note">
       Robust accuracy on all examples after each ensemble stage (cumulative; check runs alone); mean ‖δ‖ over the examples it fooled; queries count examples × model evaluations.
     </p>`;
+}
+
+/** Success rate versus queries of the query-based black-box attacks (absent when none ran). */
+function querySection(report: Report): SafeHtml {
+  if (!hasQueryCurves(report)) return html``;
+  return html`<section id="queries" class="card chart-card">
+    <h2 id="query-chart-title">Black-box attacks: success rate versus queries</h2>
+    <figure id="query-chart" class="chart">${trustedHtml(renderQueryChart(report))}</figure>
+    <p class="note">
+      Share of the examples each score- or decision-based attack was given that it broke within q queries per example (log scale); the right end is its success
+      rate within its budget.
+    </p>
+  </section>`;
 }
 
 function checksTable(checks: MaskingCheck[]): SafeHtml {

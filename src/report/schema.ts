@@ -40,6 +40,12 @@ export interface AttackRecord {
   /** Gradient steps (or iterations) spent. */
   steps: number;
   seconds: number;
+  /**
+   * Optional (query-based black-box attacks): examples the attack was given, and the queries each
+   * example it broke took, ascending. Success rate within q queries = (number ≤ q) / attacked.
+   */
+  attacked?: number;
+  queries_to_success?: number[];
 }
 
 export interface MaskingCheck {

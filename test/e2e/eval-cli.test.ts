@@ -89,7 +89,7 @@ describe('gibbon eval', () => {
     assert.match(below.stdout, /JUnit XML: results.xml/);
     const xml = readFileSync(join(work, 'results.xml'), 'utf8');
     assert.match(xml, /<testsuites name="gibbon" tests="2" failures="1"/);
-    assert.match(xml, /<testcase classname="gibbon.eval.mnist_cnn.onnx" name="robust accuracy at ε=0.1 \(linf\)" time="[\d.]+">\n\s*<system-out>/);
+    assert.match(xml, /<testcase classname="gibbon.eval.mnist-standard.onnx" name="robust accuracy at ε=0.1 \(linf\)" time="[\d.]+">\n\s*<system-out>/);
     assert.match(
       xml,
       /name="robust accuracy at ε=0.3 \(linf\)" time="[\d.]+">\n\s*<failure message="robust accuracy 0.00% is below 50.00%" type="BelowThreshold">/,
@@ -117,7 +117,7 @@ describe('gibbon eval', () => {
     writeNpy(join(work, 'flat.npy'), { type: 'float32', data: new Float32Array(4 * 784), shape: [4, 784] });
     writeNpy(join(work, 'y.npy'), { type: 'int64', data: new BigInt64Array(4), shape: [4] });
     const cases: [string[], RegExp, number?][] = [
-      [['--attacks', 'pgd,square', '--n', '4'], /unknown attack 'square' in --attacks; valid: auto, fast, or a comma list of/],
+      [['--attacks', 'pgd,boundary', '--n', '4'], /unknown attack 'boundary' in --attacks; valid: auto, fast, or a comma list of/],
       [['--threat', 'big-eps.yaml'], /^✖ threat model big-eps.yaml: eps\[1\] = 2 is outside the input domain.*valid: 0 ≤ ε ≤ 1$/],
       [
         ['--threat', 'mnist-linf-0.5'],

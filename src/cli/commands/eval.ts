@@ -4,6 +4,8 @@
  * runs evaluation/runner.ts and prints clean versus robust accuracy per ε and per attack, the
  * masking checks (with advice for the failed ones) and where the report went. `--fail-under`
  * compares the robust accuracy at the threat model's largest ε (its stated budget) with the bar.
+ * A threat model with an `endpoint` evaluates that HTTP model instead of an ONNX file (then no
+ * MODEL may be given), and the output ends with the endpoint's request, retry and failure counts.
  */
 import { relative } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -11,11 +13,22 @@ import { GibbonError } from '../../errors.js';
 import { loadEvaluationData, THREAT_MODEL_DATA_FIELDS } from '../../evaluation/data.js';
 import { formatJunit } from '../../evaluation/junit.js';
 import { resolveEnsemble } from '../../evaluation/presets.js';
-import { evaluate, type EvaluationProgress } from '../../evaluation/runner.js';
-import { checkThreatModelFitsModel, loadThreatModel, MNIST_TEST, withOverrides, type DataSource, type ThreatModel } from '../../evaluation/threat-model.js';
+import { evaluate, type EvaluationModel, type EvaluationProgress } from '../../evaluation/runner.js';
+import {
+  checkThreatModelFitsModel,
+  endpointModelOptions,
+  loadThreatModel,
+  MNIST_TEST,
+  withOverrides,
+  type DataSource,
+  type ThreatModel,
+} from '../../evaluation/threat-model.js';
 import { OnnxModel } from '../../model/onnx-model.js';
+import { HttpModel } from '../../model/remote/http-model.js';
 import type { Report } from '../../report/index.js';
 import { BelowThresholdError } from '../below-threshold.js';
+import { bpdaPolicy } from '../bpda.js';
+import type { BpdaSurrogateSpec } from '../options.js';
 import { checkWritableFile, prepareOutputFolder } from '../files.js';
 import { defaultModelPath, packageVersion } from '../package-root.js';
 import { startProgress, type Progress } from '../progress.js';
@@ -34,6 +47,8 @@ export interface EvalValues {
   readonly junit?: string;
   readonly seed?: number;
   readonly bpda?: boolean;
+  readonly bpdaSurrogate?: readonly BpdaSurrogateSpec[];
+  readonly eot?: number;
   readonly batchSize?: number;
   readonly threads?: number;
 }
@@ -112,6 +127,25 @@ function checkLines(report: Report): string[] {
   return lines;
 }
 
+/**
+ * An endpoint as the runner's model. The runner's type asks for gradients, which an endpoint
+ * cannot give; the threat model allows an endpoint only scores, decision or transfer knowledge,
+ * under which the runner never asks for them.
+ */
+function endpointEvaluationModel(http: HttpModel): EvaluationModel {
+  const noGradients = (): Promise<never> =>
+    Promise.reject(new GibbonError('invalid_option', `${http.url} is an HTTP endpoint: it gives scores or decisions, not gradients`, { option: 'endpoint' }));
+  return {
+    numClasses: http.numClasses,
+    inputShape: http.inputShape,
+    logits: (x) => http.logits(x),
+    outputsProbabilities: http.outputs === 'probabilities',
+    ir: {},
+    lossAndGrad: noGradients,
+    gradientGraphFor: noGradients,
+  };
+}
+
 export async function run(values: EvalValues, terminal: Terminal): Promise<void> {
   const base = loadThreatModel(values.threat);
   let data: DataSource | undefined;
@@ -121,10 +155,18 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   prepareOutputFolder(values.out, '--out');
   if (values.junit) checkWritableFile(values.junit, '--junit');
 
-  const path = values.model ?? defaultModelPath();
+  if (tm.endpoint && values.model !== undefined) {
+    throw new GibbonError('invalid_option', `both MODEL (${values.model}) and the threat model's endpoint name the model to evaluate; give one of them`, {
+      option: 'endpoint',
+    });
+  }
   const batchSize = values.batchSize ?? DEFAULT_BATCH;
   const modelOptions = { threads: values.threads, batchSize, nonDifferentiable: values.bpda ? ('identity' as const) : ('zero' as const) };
-  const model = await OnnxModel.load(path, modelOptions);
+  // BPDA surrogates (--bpda-surrogate) replace ops of the evaluated model only, not of a transfer surrogate.
+  const bpda = bpdaPolicy(values.bpda ?? false, values.bpdaSurrogate);
+  const http = tm.endpoint ? await HttpModel.connect(endpointModelOptions(tm)) : undefined;
+  const path = http ? http.url : (values.model ?? defaultModelPath());
+  const model: EvaluationModel = http ? endpointEvaluationModel(http) : await OnnxModel.load(path, { ...modelOptions, nonDifferentiable: bpda.policy });
   let surrogate: OnnxModel | undefined;
   let bar: Progress | undefined;
   try {
@@ -160,6 +202,8 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       out: values.out,
       resume: values.resume ?? false,
       bpda: values.bpda ?? false,
+      bpdaSurrogates: bpda.described,
+      eotSamples: values.eot,
       threads: values.threads,
       gibbonVersion: packageVersion(),
       onProgress,
@@ -172,7 +216,9 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
 
     const largest = report.robust_accuracy[report.robust_accuracy.length - 1]!;
     const lines = [
-      `gibbon eval ${shown(path)} (sha256 ${report.model.sha256.slice(0, 12)}…, ${report.model.num_classes} classes)`,
+      http
+        ? `gibbon eval ${path} (HTTP endpoint, ${report.model.num_classes} classes)`
+        : `gibbon eval ${shown(path)} (sha256 ${report.model.sha256.slice(0, 12)}…, ${report.model.num_classes} classes)`,
       `threat model ${describeThreatModel(tm, report)}`,
       `attacks: ${ensemble.name} (${result.stages.join(' → ')}), a cascade: each attack gets the examples still robust${report.masking_checks.length > 0 ? '; masking-check runs: FGSM, random noise, unbounded PGD' : ''}`,
       '',
@@ -183,6 +229,10 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
     const warnings = report.warnings.filter((w) => w.code !== 'note');
     if (warnings.length > 0) lines.push('', ...warnings.map((w) => `warning: ${w.message}`));
     lines.push('');
+    if (http) {
+      const s = http.stats;
+      lines.push(`endpoint: ${s.requests} requests, ${s.retries} retries, ${s.failures} failures`);
+    }
     if (result.resumedBatches > 0) lines.push(`resumed ${result.resumedBatches} finished batch(es) from ${shown(result.files.checkpoint ?? values.out)}`);
     lines.push(`${report.n} examples in ${report.seconds.toFixed(1)} s; report: ${shown(result.files.html ?? values.out)} (and report.json)`);
     if (values.junit) {
@@ -206,6 +256,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
     }
   } finally {
     await surrogate?.dispose();
-    await model.dispose();
+    if (model instanceof OnnxModel) await model.dispose();
+    await http?.dispose();
   }
 }

@@ -50,6 +50,7 @@ export interface TrainValues {
   readonly threads?: number;
 }
 
+const plural = (k: number, word: string): string => `${k} ${word}${k === 1 ? '' : 's'}`;
 const pct = (v: number | null): string => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
 
 /** FILE.onnx → FILE + suffix (the checkpoint and log sit beside the model). */
@@ -99,7 +100,7 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
 
   terminal.note(
     `training ${label} on ${trainPart.n} examples of ${all.source} (${v.heldout} held out) · ${v.method}` +
-      (v.method === 'standard' ? '' : ` ${v.norm === 'linf' ? 'L∞' : 'L2'} ε ${v.eps}, ${v.steps ?? adversary.steps} steps of ${v.stepSize ?? adversary.stepSize}`) +
+      (v.method === 'standard' ? '' : ` ${v.norm === 'linf' ? 'L∞' : 'L2'} ε ${v.eps}, ${plural(v.steps ?? adversary.steps, 'step')} of ${v.stepSize ?? adversary.stepSize}`) +
       ` · ${v.epochs} epochs of ${batches} steps · ${v.optimizer} lr ${v.lr ?? (v.optimizer === 'sgd' ? 0.01 : 1e-3)} ${v.schedule}`,
   );
   let bar: Progress | undefined;
