@@ -260,7 +260,13 @@ function markdown(
     `- Training: the first ${c.n} MNIST training images, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, batch 128, Adam lr 1e-3 (constant), seed ${c.seed} (same initial weights and shuffling for every method), through \`train()\` (src/training/trainer.ts), no held-out evaluation during training.`,
     `- Adversary: L∞ ε 0.3 ${ramp}; fast-AT one step of α = 1.25·ε from a uniform random start (Wong et al. 2020), PGD-AT 10 steps of 0.05 from a random start (Madry et al. 2018 used 40 of 0.01), TRADES β 6 with 10 steps of 0.05 (Zhang et al. 2019). Step sizes scale with ε during the ramp.`,
     `- Training time: wall clock, the trainer's per-epoch seconds summed (graph building and evaluation excluded); CPU time, the process's user + system seconds over all threads during \`train()\` (graph building included, a fraction of a second). On a shared machine the wall-clock time depends on what else runs, the CPU time much less, so the relative times in the reading below use CPU time.`,
-    `- Evaluation: gibbon's evaluation runner (as \`gibbon eval --threat ${THREAT} --attacks ${c.attacks} --n ${c.evalN}\`) on the first ${c.evalN} MNIST test images: ${c.attacks === 'fast' ? 'PGD-20 with a random start, step 2.5·ε/20' : 'APGD-CE then APGD-T, 100 iterations each'}; robust accuracy is the per-example worst case. "Masking checks passed" counts the runner's gradient-masking checks (FGSM vs iterative, random noise, unbounded PGD, …).` +
+    `- Evaluation: gibbon's evaluation runner (as \`gibbon eval --threat ${THREAT} --attacks ${c.attacks} --n ${c.evalN}\`) on the first ${c.evalN} MNIST test images: ${
+      c.attacks === 'fast'
+        ? 'PGD-20 with a random start, step 2.5·ε/20'
+        : `the cascade ${resolveEnsemble(c.attacks)
+            .stages.map((st) => st.label)
+            .join(' → ')}`
+    }; robust accuracy is the per-example worst case. "Masking checks passed" counts the runner's gradient-masking checks (FGSM vs iterative, random noise, unbounded PGD, …).` +
       (failures.length > 0 ? ` Failed: ${failures.join('; ')}.` : ''),
     '',
     '## Run',
