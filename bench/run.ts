@@ -24,6 +24,7 @@ import { madryCnn } from './models.js';
 import { linf } from '../src/norms/linf.js';
 import { UNIT_BOUNDS } from '../src/model/bounds.js';
 import { evalThroughput } from './eval-throughput.js';
+import { oracleSpeed } from './oracle-speed.js';
 import { TRAIN_TASKS, trainStepRunner, type TrainTask } from './train-speed.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,7 +48,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     threads: { type: 'string', default: '1,2' },
     models: { type: 'string', default: 'mnist_mlp,mnist_cnn,madry_cnn,cnn' },
-    tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step,train_step_fast_at,eval_fast,eval_auto' },
+    tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step,train_step_fast_at,eval_fast,eval_auto,oracle_queries' },
     'no-peer': { type: 'boolean', default: false },
     reps: { type: 'string', default: '7' },
   },
@@ -218,6 +219,14 @@ async function main(): Promise<void> {
     }
     if (peer) log(`peer (forward, input_grad, pgd40): ${peer.source}`);
     if (trainPeer) log(`peer (train tasks): ${trainPeer.source}`);
+  }
+  // Black-box oracles (issue 6): queries/s through the in-process ONNX score oracle and through
+  // HttpModel against a local server (batch and single-request modes), models/mnist-standard.onnx.
+  if (tasks.has('oracle_queries')) {
+    for (const r of await oracleSpeed({ threads: 1 })) {
+      results.push({ model: 'mnist-standard', task: `oracle_queries_${r.oracle}`, batch: r.batch, threads: r.threads, images_per_s: r.queries_per_s });
+      log(`mnist-standard oracle ${r.oracle.padEnd(11)} batch ${String(r.batch).padStart(3)}  ${r.queries_per_s.toFixed(0).padStart(7)} queries/s  (${r.ratio.toFixed(2)}× in-process)`);
+    }
   }
   if (values.json) process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');
 }

@@ -51,7 +51,7 @@ test('--bpda-surrogate Round=smooth-round.onnx with --eot 2: PGD breaks the quan
   );
   assert.match(r.stdout, /warning: every gradient is the mean over 2 passes of the model \(EOT/);
   const report = readReport('surrogate');
-  // Measured: clean 100%, after PGD-20 0%.
+  // Measured: clean 95%, after PGD-20 0%.
   assert.ok(report.robust_accuracy[0]!.accuracy <= 0.1, `robust ${report.robust_accuracy[0]!.accuracy}`);
   assert.ok(report.warnings.some((w) => w.code === 'bpda') && report.warnings.some((w) => w.code === 'eot'));
 });
