@@ -59,18 +59,7 @@ export function renderRobustnessChart(report: Report, normLabel: string): string
         splitLine: { lineStyle: { color: '#eaeef2' } },
         axisLine: { lineStyle: { color: '#8c959f' } },
       },
-      yAxis: {
-        type: 'value',
-        min: 0,
-        max: 1,
-        interval: 0.2,
-        name: 'accuracy',
-        nameLocation: 'middle',
-        nameGap: 42,
-        nameTextStyle: { fontSize: 13, color: '#1f2328' },
-        axisLabel: { formatter: (v: number) => formatPercent(v, 0) },
-        splitLine: { lineStyle: { color: '#eaeef2' } },
-      },
+      yAxis: fractionAxis('accuracy'),
       series: [
         ...perAttack.map((a, i) => ({
           type: 'line',
@@ -160,18 +149,7 @@ export function renderQueryChart(report: Report): string {
         splitLine: { lineStyle: { color: '#eaeef2' } },
         axisLine: { lineStyle: { color: '#8c959f' } },
       },
-      yAxis: {
-        type: 'value',
-        min: 0,
-        max: 1,
-        interval: 0.2,
-        name: 'success rate',
-        nameLocation: 'middle',
-        nameGap: 42,
-        nameTextStyle: { fontSize: 13, color: '#1f2328' },
-        axisLabel: { formatter: (v: number) => formatPercent(v, 0) },
-        splitLine: { lineStyle: { color: '#eaeef2' } },
-      },
+      yAxis: fractionAxis('success rate'),
       series,
     });
     return tidySvg(chart.renderToSVGString(), 'query-chart-title', 'echarts-q-');
@@ -206,4 +184,20 @@ function tidySvg(svg: string, titleId: string, prefix: string): string {
       const kept = attributes.replace(/\s+xmlns(:\w+)?="[^"]*"/g, '').replace(/\s+(width|height)="[^"]*"/g, '');
       return `<svg${kept} role="img" aria-labelledby="${titleId}" preserveAspectRatio="xMidYMid meet">`;
     });
+}
+
+/** A y axis from 0% to 100% (accuracy, success rate), shared by the report's charts. */
+function fractionAxis(name: string): Record<string, unknown> {
+  return {
+    type: 'value',
+    min: 0,
+    max: 1,
+    interval: 0.2,
+    name,
+    nameLocation: 'middle',
+    nameGap: 42,
+    nameTextStyle: { fontSize: 13, color: '#1f2328' },
+    axisLabel: { formatter: (v: number) => formatPercent(v, 0) },
+    splitLine: { lineStyle: { color: '#eaeef2' } },
+  };
 }
