@@ -24,7 +24,7 @@ The weights are not updated between the steps (no optimizer): step 2 differs fro
 and by the running statistics it starts from. float32, CPU. How it was run (Debian's python3-torch 1.13 and
 python3-numpy; the ``python3`` of a virtualenv may lack them):
 
-    cd /work/main && /usr/bin/python3 tools/make_batchnorm_reference.py
+    /usr/bin/python3 tools/make_batchnorm_reference.py
 
 Deterministic: re-running gives the same files on the same torch version (~15 KB in all).
 """

@@ -16,7 +16,7 @@ Writes to test/fixtures/optimizer/ (or the folder given as the only argument):
 torch.optim is run with ``foreach=False`` (the single-tensor algorithm gibbon mirrors), float32, CPU.
 How it was run (Debian's python3-torch 1.13 and python3-numpy; the ``python3`` of a virtualenv may lack them):
 
-    cd /work/main && /usr/bin/python3 tools/make_optimizer_reference.py
+    /usr/bin/python3 tools/make_optimizer_reference.py
 
 Deterministic: re-running gives the same files on the same torch version (total ~20 KB).
 """
