@@ -41,12 +41,8 @@ export function renderRobustnessChart(report: Report, normLabel: string): string
   }));
   const worstName = 'worst case';
 
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
-  try {
-    chart.setOption({
-      animation: false,
-      textStyle: { fontFamily: FONT_FAMILY, fontSize: 12, color: '#59636e' },
-      grid: { left: 56, right: 28, top: 52, bottom: 50 },
+  return renderSvgChart(
+    {
       legend: { top: 8, left: 'center', itemWidth: 22, itemGap: 28, textStyle: { fontSize: 12, color: '#1f2328' }, data: [worstName, ...names] },
       xAxis: {
         type: 'value',
@@ -92,11 +88,10 @@ export function renderRobustnessChart(report: Report, normLabel: string): string
           z: 3,
         },
       ],
-    });
-    return tidySvg(chart.renderToSVGString(), 'chart-title', 'echarts-');
-  } finally {
-    chart.dispose();
-  }
+    },
+    'chart-title',
+    'echarts-',
+  );
 }
 
 /** Whether a report has per-example query counts to draw. */
@@ -131,12 +126,8 @@ export function renderQueryChart(report: Report): string {
       showSymbol: false,
     };
   });
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
-  try {
-    chart.setOption({
-      animation: false,
-      textStyle: { fontFamily: FONT_FAMILY, fontSize: 12, color: '#59636e' },
-      grid: { left: 56, right: 28, top: 52, bottom: 50 },
+  return renderSvgChart(
+    {
       legend: { top: 8, left: 'center', itemWidth: 22, itemGap: 20, textStyle: { fontSize: 12, color: '#1f2328' }, data: series.map((x) => x.name) },
       xAxis: {
         type: 'log',
@@ -151,11 +142,10 @@ export function renderQueryChart(report: Report): string {
       },
       yAxis: fractionAxis('success rate'),
       series,
-    });
-    return tidySvg(chart.renderToSVGString(), 'query-chart-title', 'echarts-q-');
-  } finally {
-    chart.dispose();
-  }
+    },
+    'query-chart-title',
+    'echarts-q-',
+  );
 }
 
 /** Sorted by ε, starting at (0, clean accuracy) unless ε = 0 was measured. */
@@ -200,4 +190,20 @@ function fractionAxis(name: string): Record<string, unknown> {
     axisLabel: { formatter: (v: number) => formatPercent(v, 0) },
     splitLine: { lineStyle: { color: '#eaeef2' } },
   };
+}
+
+/** Renders an echarts option (plus the house look: no animation, fonts, margins) to tidy static SVG. */
+function renderSvgChart(option: Record<string, unknown>, titleId: string, prefix: string): string {
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
+  try {
+    chart.setOption({
+      animation: false,
+      textStyle: { fontFamily: FONT_FAMILY, fontSize: 12, color: '#59636e' },
+      grid: { left: 56, right: 28, top: 52, bottom: 50 },
+      ...option,
+    });
+    return tidySvg(chart.renderToSVGString(), titleId, prefix);
+  } finally {
+    chart.dispose();
+  }
 }
