@@ -181,7 +181,8 @@ class OracleBase {
   }
 }
 
-function softmaxRows(logits: Tensor): Tensor {
+/** Row-wise softmax of (N, C) logits, computed stably (max subtracted). */
+export function softmaxRows(logits: Tensor): Tensor {
   const [n, c] = [logits.shape[0]!, logits.shape[1]!];
   const out = new Float32Array(n * c);
   for (let i = 0; i < n; i++) {

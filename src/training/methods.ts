@@ -16,6 +16,7 @@
  */
 import { GibbonError } from '../errors.js';
 import type { Bounds } from '../model/bounds.js';
+import { softmaxRows } from '../model/oracles.js';
 import { normByName } from '../norms/index.js';
 import type { NormName } from '../norms/norm.js';
 import type { Rng } from '../random.js';
@@ -70,7 +71,7 @@ export async function pgdExamples(model: Trainable, x: Tensor, y: Int32Array, o:
 export async function tradesExamples(model: Trainable, x: Tensor, o: AdversaryOptions, rng: Rng): Promise<Tensor> {
   const norm = normByName(o.norm);
   const n = x.shape[0]!;
-  const probs = softmaxRows(await model.logits(x.data, n), model.numClasses);
+  const probs = softmaxRows({ data: await model.logits(x.data, n), shape: [n, model.numClasses] }).data;
   const start = new Float32Array(x.data.length);
   for (let i = 0; i < start.length; i++) start[i] = x.data[i]! + 0.001 * rng.normal();
   let adv = norm.project(x, { data: start, shape: x.shape }, o.eps, o.bounds);
@@ -85,16 +86,4 @@ function step(x: Tensor, direction: Tensor, size: number): Tensor {
   const out = new Float32Array(x.data.length);
   for (let i = 0; i < out.length; i++) out[i] = x.data[i]! + size * direction.data[i]!;
   return { data: out, shape: x.shape };
-}
-
-export function softmaxRows(logits: Float32Array, classes: number): Float32Array {
-  const out = new Float32Array(logits.length);
-  for (let r = 0; r < logits.length / classes; r++) {
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) max = Math.max(max, logits[r * classes + c]!);
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += out[r * classes + c] = Math.exp(logits[r * classes + c]! - max);
-    for (let c = 0; c < classes; c++) out[r * classes + c]! /= sum;
-  }
-  return out;
 }

@@ -14,7 +14,7 @@ import type { Bounds } from '../model/bounds.js';
 import type { NormName } from '../norms/norm.js';
 import type { ModelIR } from '../onnx/model.js';
 import { Rng } from '../random.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { fingerprintDifference, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { checkAdversary, pgdExamples, tradesExamples, type AdversaryOptions, type MethodName } from './methods.js';
 import { clipGradNorm, createOptimizer, type OptimizerSpec } from './optimizers.js';
@@ -207,11 +207,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
         const c = model.numClasses;
         // Accuracy of the rows the step saw: for TRADES, the adversarial half.
         const offset = o.method === 'trades' ? n * c : 0;
-        for (let i = 0; i < n; i++) {
-          let best = 0;
-          for (let k = 1; k < c; k++) if (step.logits[offset + i * c + k]! > step.logits[offset + i * c + best]!) best = k;
-          if (best === y[i]) correct++;
-        }
+        correct += countCorrect(step.logits.subarray(offset, offset + n * c), c, y);
         o.onProgress?.({ epoch: epoch + 1, epochs: o.epochs, batch: b + 1, batches, loss: lossSum / seen });
       }
       for (const [name, w] of model.weights) {
@@ -265,15 +261,7 @@ export async function evaluateHeldOut(model: Trainable, data: Dataset, adversary
     const n = Math.min(batchSize, data.n - start);
     const x: Tensor = { data: data.x.subarray(start * per, (start + n) * per), shape: [n, ...data.shape] };
     const y = data.y.subarray(start, start + n);
-    const count = (logits: Float32Array): number => {
-      let k = 0;
-      for (let i = 0; i < n; i++) {
-        let best = 0;
-        for (let j = 1; j < c; j++) if (logits[i * c + j]! > logits[i * c + best]!) best = j;
-        if (best === y[i]) k++;
-      }
-      return k;
-    };
+    const count = (logits: Float32Array): number => countCorrect(logits, c, y);
     clean += count(await model.logits(x.data, n));
     if (adversary.eps > 0) {
       const adv = await pgdExamples(model, x, y, adversary, Rng.derive(seed, 'heldout', epoch, start));
@@ -323,3 +311,11 @@ function weightsHash(values: Record<string, Float32Array>): string {
 }
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+
+/** How many rows of the (N, C) logits have their largest score at the label. */
+function countCorrect(logits: Float32Array, classes: number, y: ArrayLike<number>): number {
+  const predicted = argmaxRows({ data: logits, shape: [y.length, classes] });
+  let k = 0;
+  for (let i = 0; i < y.length; i++) if (predicted[i] === y[i]) k++;
+  return k;
+}
