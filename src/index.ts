@@ -132,3 +132,46 @@ export {
 export { maskingChecks, CHECK_THRESHOLDS, type CheckEvidence, type EpsEvidence } from './evaluation/checks.js';
 export { CHECKPOINT_FILE, type Checkpoint, type BatchRecord, type StageRecord } from './evaluation/checkpoint.js';
 export { formatJunit, escapeXml, type JunitOptions } from './evaluation/junit.js';
+export { certifiedAccuracyAt, certifiedAccuracyCurve, type CertifiedAccuracyCurve, type CertifiedExample, type CertificationMethod, type CertificationNorm } from './certify/result.js';
+export {
+  certifyExample,
+  predictExample,
+  certifyFromCounts,
+  predictFromCounts,
+  clopperPearsonLower,
+  maximumRadius,
+  sampleCounts,
+  type BaseClassifier,
+  type SmoothingOptions,
+  type Certificate,
+} from './certify/smoothing.js';
+export { certifySmoothing, type SmoothingData, type SmoothingRunOptions, type SmoothingRun } from './certify/smoothing-run.js';
+export { certifyIbp, buildIntervalGraph, IntervalBoundRunner, marginKey, type IbpOptions, type IbpCertification, type IntervalGraph, type IntervalGraphOptions } from './certify/ibp.js';
+export { createIntervalRegistry, DEFAULT_INTERVAL_REGISTRY, type IntervalRegistry } from './certify/ibp/registry.js';
+export { type IntervalRule, type IntervalContext, type BoundValue } from './certify/ibp/interval-rule.js';
+export { renderCertificationHtml, type CertificationPageContext } from './report/certification-html.js';
+export { auroc, rocCurve, areaUnder, thresholdAtFpr, rates, tprAtFpr, type RocPoint, type DetectionRates } from './defenses/roc.js';
+export {
+  buildDetectorModel,
+  DETECTOR_KINDS,
+  type DetectorKind,
+  type DetectorParams,
+  type SingleDetectorParams,
+  type MspParams,
+  type EnergyParams,
+  type MahalanobisParams,
+  type SqueezeParams,
+  type CombinedParams,
+} from './defenses/detectors/detector.js';
+export { fitDetector, type FitOptions, type FitData } from './defenses/detectors/fit.js';
+export { readDetectorFile, writeDetectorFile, checkDetectorFitsModel, modelFingerprint, type DetectorFile } from './defenses/detectors/detector-file.js';
+export { EquippedModel, type AdaptiveObjective, type EquippedModelOptions } from './defenses/detectors/equipped-model.js';
+export { adaptiveAttack, ADAPTIVE_DEFAULTS, type AdaptiveAttackOptions, type AdaptiveAttackResult } from './defenses/detectors/adaptive-attack.js';
+export { evaluateDetector, type DetectionReport, type DetectionRow } from './defenses/detectors/evaluate-detector.js';
+export { renderDetectionHtml } from './report/detection-html.js';
+export { applyInputTransforms, PREPROCESS_METADATA_KEY, type InputTransform } from './defenses/preprocess/input-transform.js';
+export { bitDepth } from './defenses/preprocess/bit-depth.js';
+export { medianFilter } from './defenses/preprocess/median-filter.js';
+export { quantize } from './defenses/preprocess/quantize.js';
+export { randomResizePad, type RandomResizePadOptions } from './defenses/preprocess/random-resize-pad.js';
+export { parsePreprocessSpec, PREPROCESS_GRAMMAR } from './defenses/preprocess/spec.js';

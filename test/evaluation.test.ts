@@ -18,6 +18,7 @@ import { evaluate, type EvaluationOptions } from '../src/evaluation/runner.js';
 import { validateThreatModel, type ThreatModel } from '../src/evaluation/threat-model.js';
 import { OnnxModel } from '../src/model/onnx-model.js';
 import type { Report } from '../src/report/index.js';
+import { reportNumbers } from '../src/report/testing/report-numbers.js';
 import { maskedModel } from './helpers/masked-model.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -31,18 +32,6 @@ async function run(model: OnnxModel, tm: ThreatModel, attacks: string, extra: Pa
   const data = loadEvaluationData(tm, model);
   const result = await evaluate({ model, modelPath: MODEL, threatModel: tm, data, ensemble: resolveEnsemble(attacks), batchSize: 64, threads: 2, ...extra });
   return result.report;
-}
-
-/** The numbers of a report (everything but times, dates and environment). */
-function numbers(report: Report): unknown {
-  return {
-    clean: report.clean_accuracy,
-    robust: report.robust_accuracy,
-    attacks: report.attacks.map(({ seconds: _seconds, ...rest }) => rest),
-    checks: report.masking_checks,
-    gallery: report.gallery,
-    warnings: report.warnings,
-  };
 }
 
 let model: OnnxModel;
@@ -185,13 +174,13 @@ describe('checkpoints and resume', () => {
     );
     assert.equal(resumed.resumedBatches, 2);
     assert.deepEqual(computed, [2]);
-    assert.deepEqual(numbers(resumed.report), numbers(whole.report));
+    assert.deepEqual(reportNumbers(resumed.report), reportNumbers(whole.report));
     assert.ok(resumed.report.gallery.length > 0);
 
     // Resuming a finished evaluation recomputes nothing.
     const again = await evaluate(options(out, { resume: true, onProgress: () => assert.fail('no batch should run') }));
     assert.equal(again.resumedBatches, 3);
-    assert.deepEqual(numbers(again.report), numbers(whole.report));
+    assert.deepEqual(reportNumbers(again.report), reportNumbers(whole.report));
   });
 
   test('a checkpoint of a different evaluation is refused, naming what differs', async () => {

@@ -22,6 +22,9 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   demo: () => import('./commands/demo.js'),
   eval: () => import('./commands/eval.js'),
   train: () => import('./commands/train.js'),
+  defend: () => import('./commands/defend.js'),
+  certify: () => import('./commands/certify.js'),
+  detect: () => import('./commands/detect.js'),
 };
 
 const EXIT_OK = 0;

@@ -193,7 +193,7 @@ function fractionAxis(name: string): Record<string, unknown> {
 }
 
 /** Renders an echarts option (plus the house look: no animation, fonts, margins) to tidy static SVG. */
-function renderSvgChart(option: Record<string, unknown>, titleId: string, prefix: string): string {
+export function renderSvgChart(option: Record<string, unknown>, titleId: string, prefix: string): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: CHART_WIDTH, height: CHART_HEIGHT });
   try {
     chart.setOption({

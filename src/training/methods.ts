@@ -9,6 +9,10 @@
  *   trades    Zhang et al. 2019, "Theoretically Principled Trade-off between Robustness and
  *             Accuracy" (arXiv:1901.08573): x' starts at x + 0.001·N(0, I) and ascends
  *             KL(f(x) ‖ f(x')) for `steps` steps; the step minimises CE(f(x), y) + β·KL(f(x) ‖ f(x')).
+ *   gaussian  Cohen et al. 2019, "Certified Adversarial Robustness via Randomized Smoothing"
+ *             (arXiv:1902.02918): the batch plus N(0, σ²I) noise (not clipped to the input bounds,
+ *             as the smoothed classifier that certify/ certifies sees it), so the base classifier
+ *             learns to classify noisy inputs.
  *
  * Adversarial examples are made with the model in eval mode (running BatchNorm statistics, no
  * dropout), as TRADES' reference code does, and stay inside the ε-ball ∩ input bounds (the shared
@@ -23,7 +27,7 @@ import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Trainable } from './trainable.js';
 
-export const METHODS = ['standard', 'pgd-at', 'fast-at', 'trades'] as const;
+export const METHODS = ['standard', 'pgd-at', 'fast-at', 'trades', 'gaussian'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 export interface AdversaryOptions {
@@ -38,6 +42,7 @@ export interface AdversaryOptions {
 export function defaultAdversary(method: MethodName, eps: number): { steps: number; stepSize: number } {
   switch (method) {
     case 'standard':
+    case 'gaussian':
       return { steps: 0, stepSize: 0 };
     case 'fast-at':
       return { steps: 1, stepSize: 1.25 * eps };
@@ -49,7 +54,7 @@ export function defaultAdversary(method: MethodName, eps: number): { steps: numb
 }
 
 export function checkAdversary(method: MethodName, o: AdversaryOptions): void {
-  if (method === 'standard') return;
+  if (method === 'standard' || method === 'gaussian') return;
   if (!(o.eps > 0 && Number.isFinite(o.eps))) throw new GibbonError('invalid_option', `--eps must be a positive number for method '${method}'; got ${o.eps}`, { option: 'eps' });
   if (!(Number.isInteger(o.steps) && o.steps >= 1)) throw new GibbonError('invalid_option', `--steps must be a positive integer; got ${o.steps}`, { option: 'steps' });
   if (!(o.stepSize > 0 && Number.isFinite(o.stepSize))) throw new GibbonError('invalid_option', `--step-size must be a positive number; got ${o.stepSize}`, { option: 'stepSize' });
@@ -80,6 +85,20 @@ export async function tradesExamples(model: Trainable, x: Tensor, o: AdversaryOp
     adv = norm.project(x, step(adv, norm.normalizeGradient({ data: grad, shape: x.shape }), o.stepSize), o.eps, o.bounds);
   }
   return adv;
+}
+
+/** The Gaussian-augmentation standard deviation when the user gives none (Cohen et al.'s smallest σ). */
+export const DEFAULT_SIGMA = 0.25;
+
+export function checkSigma(sigma: number): void {
+  if (!(sigma > 0 && Number.isFinite(sigma))) throw new GibbonError('invalid_option', `--sigma must be a positive number for method 'gaussian'; got ${sigma}`, { option: 'sigma' });
+}
+
+/** x + N(0, σ²I), drawn from `rng` (one draw per value, in order, so a seed fixes the batch). */
+export function gaussianExamples(x: Tensor, sigma: number, rng: Rng): Tensor {
+  const out = new Float32Array(x.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = x.data[i]! + sigma * rng.normal();
+  return { data: out, shape: x.shape };
 }
 
 function step(x: Tensor, direction: Tensor, size: number): Tensor {

@@ -263,3 +263,59 @@ describe('bad input', () => {
     await assert.rejects(train(buildArchitecture('mlp'), data, undefined, base), isGibbonError('invalid_input', /example 3 contains NaN/));
   });
 });
+
+describe('gaussian noise augmentation (Cohen et al. 2019)', () => {
+  const data = mnistPart(0, 512);
+  const heldOut = mnistPart(512, 64);
+  const options = (checkpointPath: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
+    method: 'gaussian',
+    sigma: 0.25,
+    epochs: 2,
+    batchSize: 64,
+    lr: 0.05,
+    optimizer: { type: 'sgd', momentum: 0.9 },
+    seed: 5,
+    threads: 1,
+    checkpointPath,
+    ...extra,
+  });
+  const model = () => buildArchitecture('mlp', { seed: 1, dropout: 0.5 });
+
+  test('2 epochs straight = 1 epoch, interrupted, then resumed (bit for bit); the noise changes the weights, and σ is part of the run', async () => {
+    const straightPath = join(work, 'gaussian-straight.ckpt');
+    const resumedPath = join(work, 'gaussian-resumed.ckpt');
+    const straight = await train(model(), data, heldOut, options(straightPath));
+    await assert.rejects(
+      train(model(), data, heldOut, {
+        ...options(resumedPath),
+        onEpoch: (r) => {
+          if (r.epoch === 1) throw new Error('interrupted after epoch 1');
+        },
+      }),
+      /interrupted after epoch 1/,
+    );
+    const resumed = await train(model(), data, heldOut, { ...options(resumedPath), resume: true });
+    assert.equal(resumed.resumedFromEpoch, 1);
+    const a = initializers(straight.model);
+    const b = initializers(resumed.model);
+    for (const [name, values] of a) assert.deepEqual(b.get(name), values, `${name} differs after resuming`);
+    assert.deepEqual(timingFree(resumed.history), timingFree(straight.history));
+    assert.equal(straight.history[1]!.method, 'gaussian');
+
+    // Same run without noise (σ → standard training) ends with different weights.
+    const clean = initializers((await train(model(), data, heldOut, options(join(work, 'gaussian-standard.ckpt'), { method: 'standard' }))).model);
+    const initial = initializers(model());
+    const same = (x: Float32Array, y: Float32Array): boolean => x.every((v, i) => v === y[i]);
+    const trained = [...clean.keys()].filter((name) => !same(clean.get(name)!, initial.get(name)!));
+    assert.ok(trained.length >= 4, `trained initializers: ${trained.join(', ')}`);
+    for (const name of trained) assert.ok(!same(a.get(name)!, clean.get(name)!), `${name} is the same with and without noise`);
+
+    await assert.rejects(train(model(), data, heldOut, { ...options(straightPath), sigma: 0.5, resume: true }), isGibbonError('invalid_checkpoint', /sigma: checkpoint 0\.25, now 0\.5/));
+  });
+
+  test('σ must be positive and finite', async () => {
+    for (const sigma of [0, -1, Number.NaN]) {
+      await assert.rejects(train(model(), data, undefined, options(join(work, 'never.ckpt'), { sigma })), isGibbonError('invalid_option', /--sigma must be a positive number for method 'gaussian'/));
+    }
+  });
+});

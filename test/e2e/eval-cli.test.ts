@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveModel } from '../../src/onnx/model.js';
 import type { Report } from '../../src/report/index.js';
+import { reportNumbers } from '../../src/report/testing/report-numbers.js';
 import { writeNpy } from '../../src/tensor/npy.js';
 import { maskedModel } from '../helpers/masked-model.js';
 import { assertFails, assertOk, CLI, ROOT, runCli, type Run } from '../helpers/cli.js';
@@ -24,16 +25,6 @@ const gibbon = (...args: string[]): Promise<Run> => runCli(work, ...args);
 
 function readReport(dir: string): Report {
   return JSON.parse(readFileSync(join(work, dir, 'report.json'), 'utf8')) as Report;
-}
-
-function numbers(report: Report): unknown {
-  return {
-    clean: report.clean_accuracy,
-    robust: report.robust_accuracy,
-    attacks: report.attacks.map(({ seconds: _seconds, ...rest }) => rest),
-    checks: report.masking_checks,
-    gallery: report.gallery,
-  };
 }
 
 before(() => {
@@ -79,7 +70,7 @@ describe('gibbon eval', () => {
     const resumed = await gibbon(...args, '--out', 'killed', '--resume');
     assertOk(resumed);
     assert.match(resumed.stdout, new RegExp(`resumed ${saved.records.length} finished batch\\(es\\)`));
-    assert.deepEqual(numbers(readReport('killed')), numbers(readReport('whole')));
+    assert.deepEqual(reportNumbers(readReport('killed')), reportNumbers(readReport('whole')));
   });
 
   test('--fail-under exits with code 3 below the bar at the largest ε; --junit has one case per ε', async () => {

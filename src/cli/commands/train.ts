@@ -1,6 +1,6 @@
 /**
  * `gibbon train (--arch NAME | --model FILE) --data mnist|fashion-mnist|X.npy [--labels Y.npy]
- * --method standard|pgd-at|trades|fast-at --eps … --epochs … --out model.onnx [--resume]`:
+ * --method standard|pgd-at|trades|fast-at|gaussian --eps … --sigma … --epochs … --out model.onnx [--resume]`:
  * trains with training/trainer.ts, shows a progress bar, prints one line per epoch, writes the
  * per-epoch log as JSON lines (FILE.log.jsonl), a checkpoint after every epoch (FILE.ckpt) and,
  * at the end, the trained inference model.
@@ -34,6 +34,7 @@ export interface TrainValues {
   readonly stepSize?: number;
   readonly epsRamp?: number;
   readonly beta: number;
+  readonly sigma: number;
   readonly epochs: number;
   readonly batchSize?: number;
   readonly optimizer: 'sgd' | 'adam' | 'adamw';
@@ -100,7 +101,7 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
 
   terminal.note(
     `training ${label} on ${trainPart.n} examples of ${all.source} (${v.heldout} held out) · ${v.method}` +
-      (v.method === 'standard' ? '' : ` ${v.norm === 'linf' ? 'L∞' : 'L2'} ε ${v.eps}, ${plural(v.steps ?? adversary.steps, 'step')} of ${v.stepSize ?? adversary.stepSize}`) +
+      (v.method === 'standard' ? '' : v.method === 'gaussian' ? ` σ ${v.sigma}` : ` ${v.norm === 'linf' ? 'L∞' : 'L2'} ε ${v.eps}, ${plural(v.steps ?? adversary.steps, 'step')} of ${v.stepSize ?? adversary.stepSize}`) +
       ` · ${v.epochs} epochs of ${batches} steps · ${v.optimizer} lr ${v.lr ?? (v.optimizer === 'sgd' ? 0.01 : 1e-3)} ${v.schedule}`,
   );
   let bar: Progress | undefined;
@@ -109,11 +110,12 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
     const result = await train(source, toDataset(trainPart), v.heldout > 0 ? toDataset(heldOut) : undefined, {
       method: v.method,
       norm: v.norm,
-      eps: v.method === 'standard' && v.heldout === 0 ? 0 : v.eps,
+      eps: (v.method === 'standard' || v.method === 'gaussian') && v.heldout === 0 ? 0 : v.eps,
       steps: v.steps ?? adversary.steps,
       stepSize: v.stepSize ?? adversary.stepSize,
       epsRampEpochs: v.epsRamp,
       beta: v.beta,
+      sigma: v.sigma,
       epochs: v.epochs,
       batchSize,
       lr: v.lr ?? (v.optimizer === 'sgd' ? 0.01 : 1e-3),

@@ -1,0 +1,215 @@
+/**
+ * A detector of adversarial or out-of-distribution inputs is a score s(x), higher = more
+ * suspicious, written as an ONNX fragment appended to the classifier's graph. The result, the
+ * "detector-equipped model", is one ONNX model with two outputs, `logits` (N, C) and `score` (N):
+ * it runs in any ONNX runtime, and gibbon's autodiff differentiates it like any classifier, which
+ * is what makes the adaptive attack (adaptive-attack.ts) exact for every detector.
+ *
+ * The fitted parameters of a detector are plain data (`DetectorParams`), stored in detector.json
+ * (detector-file.ts) and turned into graph nodes by `emitDetectorScore`.
+ */
+import { GibbonError } from '../../errors.js';
+import { findLogits, renameValue } from '../../autodiff/gradient-graph.js';
+import { GraphBuilder } from '../../onnx/builder.js';
+import { canonicalize } from '../../onnx/canonicalize.js';
+import { isFloatType } from '../../onnx/dtypes.js';
+import { ancestorsOf, type Graph } from '../../onnx/graph.js';
+import type { ModelIR } from '../../onnx/model.js';
+import { emitEnergyScore } from './energy.js';
+import { emitMahalanobisScore } from './mahalanobis.js';
+import { emitMspScore } from './msp.js';
+import { emitSqueezeScore } from './feature-squeezing.js';
+
+export const DETECTOR_KINDS = ['msp', 'energy', 'mahalanobis', 'squeeze', 'combined'] as const;
+export type DetectorKind = (typeof DETECTOR_KINDS)[number];
+
+export const LOGITS_OUTPUT = 'logits';
+export const SCORE_OUTPUT = 'score';
+
+export interface MspParams {
+  readonly kind: 'msp';
+}
+
+export interface EnergyParams {
+  readonly kind: 'energy';
+  /** Temperature T of s = −T·logsumexp(z/T) (Liu et al. 2020 use 1). */
+  readonly temperature: number;
+}
+
+export interface MahalanobisParams {
+  readonly kind: 'mahalanobis';
+  /** The graph value whose activations are the features (flattened per example). */
+  readonly features: string;
+  /** Class means, C rows of D features. */
+  readonly means: readonly (readonly number[])[];
+  /** Inverse of the shared (tied) covariance, D × D, symmetric positive definite. */
+  readonly precision: readonly (readonly number[])[];
+  /** Ridge added to the covariance before inverting, as a fraction of its mean variance. */
+  readonly shrinkage: number;
+}
+
+export interface SqueezeParams {
+  readonly kind: 'squeeze';
+  /** Squeezer specs: 'bit-depth:B' or 'median:K'. */
+  readonly squeezers: readonly string[];
+}
+
+export type SingleDetectorParams = MspParams | EnergyParams | MahalanobisParams | SqueezeParams;
+
+export interface CombinedPart {
+  readonly detector: SingleDetectorParams;
+  /** Mean and standard deviation of this part's score on clean calibration data. */
+  readonly mean: number;
+  readonly std: number;
+}
+
+export interface CombinedParams {
+  readonly kind: 'combined';
+  /** s = max over parts of (s_k − mean_k) / std_k. */
+  readonly parts: readonly CombinedPart[];
+}
+
+export type DetectorParams = SingleDetectorParams | CombinedParams;
+
+/** What a score fragment may use: the builder, the classifier's values, and copies of it. */
+export interface ScoreContext {
+  readonly b: GraphBuilder;
+  readonly graph: Graph;
+  /** The classifier's input value and its shape (batch first, null where dynamic). */
+  readonly input: string;
+  readonly inputShape: readonly (number | null)[];
+  /** The class scores before any Softmax (N, C). */
+  readonly logits: string;
+  readonly numClasses: number;
+  /** Where the model came from, for error messages. */
+  readonly where: string;
+  readonly path: string | undefined;
+  /** The logits of the classifier applied to another input value of the same shape (a copy of its nodes). */
+  classifierOn(x: string, hint: string): string;
+}
+
+/** Emits the detector's score (N) into the graph; returns its value name. */
+export function emitDetectorScore(ctx: ScoreContext, params: DetectorParams): string {
+  switch (params.kind) {
+    case 'msp':
+      return emitMspScore(ctx);
+    case 'energy':
+      return emitEnergyScore(ctx, params);
+    case 'mahalanobis':
+      return emitMahalanobisScore(ctx, params);
+    case 'squeeze':
+      return emitSqueezeScore(ctx, params);
+    case 'combined': {
+      const b = ctx.b;
+      const parts = params.parts.map((p, k) => {
+        const s = emitDetectorScore(ctx, p.detector);
+        const z = b.op(
+          'Div',
+          [b.op('Sub', [s, b.scalar(p.mean)], {}, { name: `combined/center${k}` }), b.scalar(p.std)],
+          {},
+          { name: `combined/standardise${k}` },
+        );
+        return b.op('Unsqueeze', [z, b.int64s([1])], {}, { name: `combined/part${k}` });
+      });
+      if (parts.length === 1) return b.op('Squeeze', [parts[0]!, b.int64s([1])], {}, { name: 'combined/score' });
+      return b.op('ReduceMax', [b.op('Concat', parts, { axis: 1 }, { name: 'combined/parts' }), b.int64s([1])], { keepdims: 0 }, { name: 'combined/score' });
+    }
+    default:
+      throw new GibbonError('invalid_option', `unknown detector kind '${String((params as { kind: unknown }).kind)}'; valid: ${DETECTOR_KINDS.join(', ')}`, {
+        option: 'detector',
+      });
+  }
+}
+
+export interface PreparedClassifier {
+  readonly model: ModelIR;
+  readonly builder: GraphBuilder;
+  readonly ctx: ScoreContext;
+}
+
+/**
+ * The classifier canonicalised, with its class scores found and named `logits`, ready for score
+ * fragments to be appended. Outputs are cleared; the caller declares them.
+ */
+export function prepareClassifier(source: ModelIR): PreparedClassifier {
+  const where = source.path ?? 'model';
+  const model = canonicalize(source);
+  const g = model.graph;
+  const input = g.inputs.find((v) => isFloatType(v.dataType));
+  if (!input) throw new GibbonError('invalid_model', `${where} has no float input`, { path: source.path });
+  const found = findLogits(g);
+  const logits = found.logits;
+  // The names of the new outputs are reserved: a model value that has one is renamed.
+  for (const reserved of [LOGITS_OUTPUT, SCORE_OUTPUT]) if (reserved !== logits) renameValue(g, reserved, `${reserved}__model`);
+  const numClasses = classCount(g, found.output, where);
+  const b = new GraphBuilder(g, 'detector');
+  const forwardNodes = [...g.nodes];
+  const inputShape = (input.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : null));
+  const ctx: ScoreContext = {
+    b,
+    graph: g,
+    input: input.name,
+    inputShape,
+    logits,
+    numClasses,
+    where,
+    path: source.path,
+    classifierOn: (x, hint) => copyClassifier(b, forwardNodes, input.name, x, logits, hint),
+  };
+  g.outputs = [];
+  return { model, builder: b, ctx };
+}
+
+function classCount(g: Graph, output: string, where: string): number {
+  const shape = g.outputs.find((o) => o.name === output)?.shape;
+  const c = shape?.length === 2 ? shape[1] : undefined;
+  if (typeof c !== 'number' || c < 2) {
+    throw new GibbonError('invalid_model', `${where}: output '${output}' should have a static shape (batch, classes); found [${shape?.join(', ') ?? '?'}]`);
+  }
+  return c;
+}
+
+/**
+ * Copies the nodes that lead from `input` to `logits`, fed with `x` instead of the input; nodes
+ * that do not depend on the input (shape arithmetic on constants) are shared. Returns the copy's logits.
+ */
+function copyClassifier(b: GraphBuilder, nodes: readonly Graph['nodes'][number][], input: string, x: string, logits: string, hint: string): string {
+  const keep = ancestorsOf({ ...b.graph, nodes: [...nodes] }, [logits]);
+  const renamed = new Map<string, string>([[input, x]]);
+  for (const n of nodes) {
+    if (!n.outputs.some((o) => keep.has(o))) continue;
+    if (!n.inputs.some((i) => renamed.has(i))) continue;
+    const outputs = n.outputs.map((o) => (o === '' ? '' : b.fresh(`${hint}/${o}`)));
+    n.outputs.forEach((o, i) => o !== '' && renamed.set(o, outputs[i]!));
+    b.graph.nodes.push({
+      name: b.fresh(`${hint}/${n.name}`),
+      opType: n.opType,
+      domain: n.domain,
+      inputs: n.inputs.map((i) => renamed.get(i) ?? i),
+      outputs,
+      attributes: n.attributes,
+    });
+  }
+  const copy = renamed.get(logits);
+  if (!copy) throw new GibbonError('internal', `the class scores '${logits}' do not depend on the input '${input}'`);
+  return copy;
+}
+
+/**
+ * The detector-equipped model: the classifier plus the detector's score, with outputs `logits`
+ * (N, C) and `score` (N), and optionally more values exposed as outputs (e.g. the features a
+ * Mahalanobis detector is fitted on).
+ */
+export function buildDetectorModel(classifier: ModelIR, params: DetectorParams | undefined, extraOutputs: readonly string[] = []): ModelIR {
+  const { model, builder: b, ctx } = prepareClassifier(classifier);
+  const g = model.graph;
+  if (ctx.logits !== LOGITS_OUTPUT) b.node('Identity', [ctx.logits], {}, { outputNames: [LOGITS_OUTPUT] });
+  g.outputs.push({ name: LOGITS_OUTPUT, dataType: 0, shape: null });
+  if (params) {
+    const score = emitDetectorScore(ctx, params);
+    b.node('Identity', [score], {}, { outputNames: [SCORE_OUTPUT] });
+    g.outputs.push({ name: SCORE_OUTPUT, dataType: 0, shape: null });
+  }
+  for (const v of extraOutputs) if (!g.outputs.some((o) => o.name === v)) g.outputs.push({ name: v, dataType: 0, shape: null });
+  return { proto: model.proto, graph: g, opset: model.opset };
+}
