@@ -6,10 +6,9 @@
  * each example's noise comes from a generator derived from (seed, example index), the records
  * are those of an uninterrupted run.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GibbonError } from '../errors.js';
-import { writeFileAtomically } from '../report/atomic-write.js';
+import { writeFileAtomically } from '../storage/atomic-write.js';
+import { fingerprintDifferences, readJsonCheckpoint } from '../storage/checkpoint-file.js';
 import type { CertifiedExample } from './result.js';
 
 export const CERTIFICATION_CHECKPOINT_FILE = 'certification-checkpoint.json';
@@ -42,30 +41,15 @@ export function writeCertificationCheckpoint(
 
 /** The checkpoint in `dir`, or undefined when there is none. */
 export function readCertificationCheckpoint(dir: string): CertificationCheckpoint | undefined {
-  const path = checkpointPath(dir);
-  if (!existsSync(path)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new GibbonError(
-      'invalid_checkpoint',
-      `${path} is not valid JSON (${(e as Error).message}); delete it to start the certification over`,
-      { path },
-      { cause: e },
-    );
-  }
-  const c = value as Partial<CertificationCheckpoint>;
-  if (c.format !== FORMAT || c.version !== VERSION || !Array.isArray(c.records) || typeof c.fingerprint !== 'object' || typeof c.seconds !== 'number') {
-    throw new GibbonError('invalid_checkpoint', `${path} is not a gibbon certification checkpoint (format ${VERSION}); delete it or use another --out folder`, {
-      path,
-    });
-  }
-  return c as CertificationCheckpoint;
+  return readJsonCheckpoint<CertificationCheckpoint>(checkpointPath(dir), {
+    run: 'certification',
+    format: FORMAT,
+    version: VERSION,
+    hasFields: (c) => Array.isArray(c.records) && typeof c.fingerprint === 'object' && typeof c.seconds === 'number',
+  });
 }
 
 /** `key: was → now` for every fingerprint entry that differs. */
 export function fingerprintChanges(was: Readonly<Record<string, unknown>>, now: Readonly<Record<string, unknown>>): string[] {
-  const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])].sort();
-  return keys.filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k])).map((k) => `${k}: ${JSON.stringify(was[k])} → ${JSON.stringify(now[k])}`);
+  return fingerprintDifferences(was, now).map((k) => `${k}: ${JSON.stringify(was[k])} → ${JSON.stringify(now[k])}`);
 }

@@ -6,9 +6,10 @@
  * finished batches and computes only the others; because each batch's randomness is derived from
  * (seed, batch, ε, attack), the numbers are those of an uninterrupted run.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GibbonError } from '../errors.js';
+import { writeFileAtomically } from '../storage/atomic-write.js';
+import { readJsonCheckpoint } from '../storage/checkpoint-file.js';
 import type { GalleryItem } from '../report/index.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
@@ -87,52 +88,18 @@ export function newCheckpoint(fingerprint: Record<string, unknown>, batches: num
 /** Writes the checkpoint to dir/checkpoint.json atomically (temporary file, fsync, rename). */
 export function writeCheckpoint(dir: string, checkpoint: Checkpoint): string {
   const path = join(dir, CHECKPOINT_FILE);
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    mkdirSync(dir, { recursive: true });
-    const fd = openSync(temporary, 'w');
-    try {
-      writeSync(fd, JSON.stringify(checkpoint));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
-  } catch (e) {
-    rmSync(temporary, { force: true });
-    throw new GibbonError('file_unwritable', `cannot write the checkpoint ${path}: ${(e as Error).message}`, { path }, { cause: e });
-  }
+  writeFileAtomically(path, JSON.stringify(checkpoint), { fsync: true, what: 'the checkpoint' });
   return path;
 }
 
 /** The checkpoint in dir, or undefined when there is none. */
 export function readCheckpoint(dir: string): Checkpoint | undefined {
-  const path = join(dir, CHECKPOINT_FILE);
-  if (!existsSync(path)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new GibbonError(
-      'invalid_checkpoint',
-      `${path} is not valid JSON (${(e as Error).message}); delete it to start the evaluation over`,
-      { path },
-      { cause: e },
-    );
-  }
-  const c = value as Partial<Checkpoint>;
-  if (c.format !== FORMAT || c.version !== VERSION || !Array.isArray(c.records) || typeof c.batches !== 'number' || typeof c.fingerprint !== 'object') {
-    throw new GibbonError('invalid_checkpoint', `${path} is not a gibbon evaluation checkpoint (format ${VERSION}); delete it or use another --out folder`, {
-      path,
-    });
-  }
-  return c as Checkpoint;
-}
-
-/** The fingerprint keys whose values differ (JSON comparison). */
-export function fingerprintDifferences(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): string[] {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
+  return readJsonCheckpoint<Checkpoint>(join(dir, CHECKPOINT_FILE), {
+    run: 'evaluation',
+    format: FORMAT,
+    version: VERSION,
+    hasFields: (c) => Array.isArray(c.records) && typeof c.batches === 'number' && typeof c.fingerprint === 'object',
+  });
 }
 
 /** Removes temporary files a killed run may have left behind while writing the checkpoint. */

@@ -45,12 +45,12 @@ import { decisionOracle, gradientOracle, scoreOracle, type DifferentiableModel, 
 import { normByName } from '../norms/index.js';
 import type { Norm } from '../norms/norm.js';
 import { deriveSeed, Rng } from '../random.js';
+import { fingerprintDifferences } from '../storage/checkpoint-file.js';
 import { REPORT_SCHEMA_VERSION, writeReportHtml, writeReportJson, type AttackRecord, type GalleryItem, type Report } from '../report/index.js';
 import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
 import { sliceBatch, type Tensor } from '../tensor/tensor.js';
 import { maskingChecks, type CheckEvidence, type EpsEvidence } from './checks.js';
 import {
-  fingerprintDifferences,
   removeStaleTemporaries,
   newCheckpoint,
   readCheckpoint,

@@ -5,8 +5,9 @@
  * escaping `html` template. A pure function of its inputs.
  */
 import type { CertifiedAccuracyCurve } from '../certify/result.js';
-import { FONT_FAMILY, renderSvgChart } from './chart.js';
+import { FONT_FAMILY, fractionAxis, renderSvgChart } from './chart.js';
 import { formatNumber, formatPercent, formatSeconds } from './format.js';
+import { htmlPage } from './page.js';
 import { html, trustedHtml, type SafeHtml } from './safe-html.js';
 
 export interface CertificationPageContext {
@@ -36,19 +37,7 @@ const NORM_NAMES: Record<CertifiedAccuracyCurve['norm'], string> = { l2: 'L2', l
 /** The page as one HTML document. */
 export function renderCertificationHtml(curve: CertifiedAccuracyCurve, title: string, context: CertificationPageContext = {}): string {
   const norm = NORM_NAMES[curve.norm];
-  const page = html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'" />
-        <title>${title}</title>
-        <style>
-          ${trustedHtml(STYLES)}
-        </style>
-      </head>
-      <body>
-        <header class="page-header">
+  const body = html`<header class="page-header">
           <div class="wrap">
             <p class="brand">gibbon · certification</p>
             <h1>${title}</h1>
@@ -127,10 +116,8 @@ export function renderCertificationHtml(curve: CertifiedAccuracyCurve, title: st
               </div>
             </div>
           </section>
-        </main>
-      </body>
-    </html> `;
-  return page.value;
+        </main>`;
+  return htmlPage({ title, styles: STYLES }, body).value;
 }
 
 function stat(label: string, value: string, note: string): SafeHtml {
@@ -174,18 +161,7 @@ export function renderCertificationChart(curve: CertifiedAccuracyCurve): string 
         splitLine: { lineStyle: { color: '#eaeef2' } },
         axisLine: { lineStyle: { color: '#8c959f' } },
       },
-      yAxis: {
-        type: 'value',
-        min: 0,
-        max: 1,
-        interval: 0.2,
-        name: 'certified accuracy',
-        nameLocation: 'middle',
-        nameGap: 42,
-        nameTextStyle: { fontSize: 13, color: '#1f2328' },
-        axisLabel: { formatter: (v: number) => formatPercent(v, 0) },
-        splitLine: { lineStyle: { color: '#eaeef2' } },
-      },
+      yAxis: fractionAxis('certified accuracy'),
       series: [
         {
           name: 'certified accuracy',

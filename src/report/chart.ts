@@ -176,8 +176,8 @@ function tidySvg(svg: string, titleId: string, prefix: string): string {
     });
 }
 
-/** A y axis from 0% to 100% (accuracy, success rate), shared by the report's charts. */
-function fractionAxis(name: string): Record<string, unknown> {
+/** An axis from 0% to 100% (accuracy, success rate, true- and false-positive rates), shared by the pages' charts; `nameGap` 42 suits a y axis, 30 an x axis. */
+export function fractionAxis(name: string, nameGap = 42): Record<string, unknown> {
   return {
     type: 'value',
     min: 0,
@@ -185,7 +185,7 @@ function fractionAxis(name: string): Record<string, unknown> {
     interval: 0.2,
     name,
     nameLocation: 'middle',
-    nameGap: 42,
+    nameGap,
     nameTextStyle: { fontSize: 13, color: '#1f2328' },
     axisLabel: { formatter: (v: number) => formatPercent(v, 0) },
     splitLine: { lineStyle: { color: '#eaeef2' } },

@@ -6,8 +6,9 @@
  * function of the report; all report text goes through the escaping `html` template.
  */
 import type { DetectionReport, DetectionRow } from '../defenses/detectors/evaluate-detector.js';
-import { FONT_FAMILY, renderSvgChart } from './chart.js';
+import { FONT_FAMILY, fractionAxis, renderSvgChart } from './chart.js';
 import { formatPercent } from './format.js';
+import { htmlPage } from './page.js';
 import { html, trustedHtml, type SafeHtml } from './safe-html.js';
 
 const COLOURS = ['#0b57d0', '#f28e2b', '#59a14f', '#e15759', '#b07aa1', '#76b7b2'];
@@ -25,24 +26,12 @@ function rocChart(rows: readonly DetectionRow[], titleId: string, prefix: string
     lineStyle: { width: r.kind === 'adaptive' ? 3 : 2, type: r.kind === 'plain' ? 'dashed' : 'solid' },
     showSymbol: false,
   }));
-  const axis = (name: string): Record<string, unknown> => ({
-    type: 'value',
-    min: 0,
-    max: 1,
-    interval: 0.2,
-    name,
-    nameLocation: 'middle',
-    nameGap: 30,
-    nameTextStyle: { fontSize: 13, color: '#1f2328' },
-    axisLabel: { formatter: (v: number) => formatPercent(v, 0) },
-    splitLine: { lineStyle: { color: '#eaeef2' } },
-  });
   return renderSvgChart(
     {
       legend: { top: 8, left: 'center', itemWidth: 22, itemGap: 18, textStyle: { fontSize: 11, color: '#1f2328' }, data: series.map((s) => s.name) },
       grid: { left: 56, right: 28, top: 62, bottom: 50 },
-      xAxis: axis('false-positive rate (clean inputs flagged)'),
-      yAxis: { ...axis('true-positive rate'), nameGap: 42 },
+      xAxis: fractionAxis('false-positive rate (clean inputs flagged)', 30),
+      yAxis: fractionAxis('true-positive rate'),
       series: [
         ...series,
         {
@@ -134,20 +123,7 @@ export function renderDetectionHtml(report: DetectionReport): string {
   const plain = attacks.filter((r) => r.kind === 'plain' && r.name.startsWith('PGD')).at(-1);
   const adaptive = attacks.find((r) => r.kind === 'adaptive');
   const c = report.detector.calibration;
-  const page = html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'" />
-        <meta name="generator" content="gibbon ${report.gibbon_version}" />
-        <title>gibbon detection report — ${report.detector.kind} on ${report.model.path}</title>
-        <style>
-          ${trustedHtml(STYLES)}
-        </style>
-      </head>
-      <body>
-        <main>
+  const body = html`<main>
           <p class="brand">gibbon · detection report</p>
           <h1>${report.detector.description}</h1>
           <p class="subtitle">
@@ -230,9 +206,9 @@ export function renderDetectionHtml(report: DetectionReport): string {
               </tbody>
             </table>
           </section>
-        </main>
-      </body>
-    </html>`;
+        </main>`;
+  const title = `gibbon detection report — ${report.detector.kind} on ${report.model.path}`;
+  const page = htmlPage({ title, styles: STYLES, gibbonVersion: report.gibbon_version, dataImages: true }, body);
   return `${page.value.replace(/\n\s+/g, '\n')}\n`;
 }
 

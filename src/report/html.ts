@@ -6,10 +6,11 @@
  * template.
  */
 import { join } from 'node:path';
-import { writeFileAtomically } from './atomic-write.js';
+import { writeFileAtomically } from '../storage/atomic-write.js';
 import { hasQueryCurves, renderQueryChart, renderRobustnessChart, FONT_FAMILY } from './chart.js';
 import { formatCount, formatEps, formatNormName, formatNumber, formatPercent, formatSeconds } from './format.js';
 import { galleryImages } from './images.js';
+import { htmlPage } from './page.js';
 import { parseReport } from './parse.js';
 import { html, trustedHtml, type SafeHtml } from './safe-html.js';
 import type { AttackRecord, GalleryItem, MaskingCheck, Report } from './schema.js';
@@ -23,20 +24,7 @@ export function renderReportHtml(input: Report): string {
   const normLabel = norm ? formatNormName(norm) : 'norm';
   const failed = report.masking_checks.filter((c) => !c.passed);
   const title = `gibbon report — ${baseName(report.model.path)}`;
-  const page = html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'" />
-        <meta name="generator" content="gibbon ${report.gibbon_version}" />
-        <title>${title}</title>
-        <style>
-          ${trustedHtml(STYLES)}
-        </style>
-      </head>
-      <body>
-        <header class="page-header">
+  const body = html`<header class="page-header">
           <div class="wrap">
             <p class="brand">gibbon · robustness report</p>
             <h1>${baseName(report.model.path)}</h1>
@@ -86,10 +74,8 @@ export function renderReportHtml(input: Report): string {
             </div>
           </section>
         </main>
-        <footer class="wrap page-footer">report.json schema version ${report.schema_version} · written by gibbon ${report.gibbon_version}</footer>
-      </body>
-    </html> `;
-  return page.value;
+        <footer class="wrap page-footer">report.json schema version ${report.schema_version} · written by gibbon ${report.gibbon_version}</footer>`;
+  return htmlPage({ title, styles: STYLES, gibbonVersion: report.gibbon_version, dataImages: true }, body).value;
 }
 
 /** Renders `report` to `dir/report.html` (creating `dir`) and returns the file's path. */

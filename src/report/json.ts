@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GibbonError } from '../errors.js';
-import { writeFileAtomically } from './atomic-write.js';
+import { writeFileAtomically } from '../storage/atomic-write.js';
 import { parseReport } from './parse.js';
 import type { Report } from './schema.js';
 

@@ -7,9 +7,9 @@
  * length}] }), then the float32 data of every tensor (weights, running statistics, optimizer
  * buffers) at 4-byte-aligned offsets from the start of the data block.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { GibbonError } from '../errors.js';
+import { writeFileAtomically } from '../storage/atomic-write.js';
 
 const MAGIC = 'GIBBONCK';
 const FORMAT = 'gibbon-training-checkpoint';
@@ -36,24 +36,8 @@ export function writeCheckpoint<H>(path: string, c: CheckpointContents<H>): void
   const prefix = Buffer.alloc(12);
   prefix.write(MAGIC, 0, 'ascii');
   prefix.writeUInt32LE(header.length + pad, 8);
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(temporary, 'w');
-    try {
-      writeSync(fd, prefix);
-      writeSync(fd, header);
-      writeSync(fd, Buffer.alloc(pad, 0x20));
-      for (const t of Object.values(c.tensors)) writeSync(fd, new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new GibbonError('file_unwritable', `cannot write checkpoint ${path}: ${(error as Error).message}`, { path }, { cause: error });
-  }
+  const tensors = Object.values(c.tensors).map((t) => new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
+  writeFileAtomically(path, [prefix, header, Buffer.alloc(pad, 0x20), ...tensors], { fsync: true, what: 'checkpoint' });
 }
 
 export function readCheckpoint<H>(path: string): CheckpointContents<H> {

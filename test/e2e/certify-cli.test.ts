@@ -4,26 +4,19 @@
  * statistics, a run killed with SIGKILL and resumed gives the records of an uninterrupted run, a
  * checkpoint made with other options is refused, and bad option combinations fail clearly.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CertifiedAccuracyCurve, CertifiedExample } from '../../src/certify/result.js';
 import { clopperPearsonLower, normalInverseCdf } from '../../src/certify/smoothing.js';
-import { assertFails, assertOk, CLI, ROOT, runCli, type Run } from '../helpers/cli.js';
+import { assertFails, assertOk, CLI, cliWorkspace, ROOT } from '../helpers/cli.js';
 
 const MODEL = join(ROOT, 'models', 'mnist-standard.onnx');
 
-let work: string;
-before(() => {
-  work = mkdtempSync(join(tmpdir(), 'gibbon-certify-cli-'));
-});
-after(() => rmSync(work, { recursive: true, force: true }));
-
-const gibbon = (...args: string[]): Promise<Run> => runCli(work, ...args);
+const { work, gibbon } = cliWorkspace('gibbon-certify-cli-');
 
 interface CertificationJson {
   curve: CertifiedAccuracyCurve;
@@ -139,8 +132,5 @@ describe('gibbon certify --method smoothing', () => {
     assertFails(await gibbon('certify', join(work, 'missing.onnx'), '--out', 'bad'), /cannot read the model .*missing\.onnx/);
     assertFails(await gibbon('certify', MODEL, '--method', 'randomized'), /randomized/, 2);
     assertFails(await gibbon('certify', MODEL, '--samples', '0'), /samples/, 2);
-    if (!existsSync(join(ROOT, 'dist', 'src', 'certify', 'ibp-command.js'))) {
-      assertFails(await gibbon('certify', MODEL, '--method', 'ibp', '--out', 'bad'), /--method ibp is not available in this build/);
-    }
   });
 });

@@ -4,23 +4,16 @@
  * threat model first), and bad input: a detector fitted on another model, a features node that
  * does not exist, a detector kind that does not exist, an unknown action.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertFails, assertOk, ROOT, runCli, type Run } from '../helpers/cli.js';
+import { assertFails, assertOk, cliWorkspace, ROOT } from '../helpers/cli.js';
 
 const STANDARD = join(ROOT, 'models', 'mnist-standard.onnx');
 const ROBUST = join(ROOT, 'models', 'mnist-robust.onnx');
 
-let work: string;
-before(() => {
-  work = mkdtempSync(join(tmpdir(), 'gibbon-detect-cli-'));
-});
-after(() => rmSync(work, { recursive: true, force: true }));
-
-const gibbon = (...args: string[]): Promise<Run> => runCli(work, ...args);
+const { work, gibbon } = cliWorkspace('gibbon-detect-cli-');
 
 test('detect fit writes a calibrated detector; detect eval reports plain and adaptive numbers', async () => {
   const fit = await gibbon(

@@ -1,7 +1,10 @@
 /** Running the built CLI in end-to-end tests, and asserting on how it exits. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -21,6 +24,16 @@ export function runCli(cwd: string, ...args: string[]): Promise<Run> {
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * A test file's scratch folder, made now (named `prefix` + random) and removed after the file's
+ * tests, and `gibbon ARGS` run in it.
+ */
+export function cliWorkspace(prefix: string): { readonly work: string; readonly gibbon: (...args: string[]) => Promise<Run> } {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  return { work, gibbon: (...args) => runCli(work, ...args) };
 }
 
 export function assertOk(r: Run): void {

@@ -4,28 +4,28 @@
  *   smoothing  randomized smoothing (Cohen et al. 2019, certify/smoothing.ts): the L2 radius
  *              within which the smoothed classifier's prediction provably stays the same (with
  *              probability ≥ 1 − α), per example, with `--sigma --n0 --samples --alpha`.
- *   ibp        interval bound propagation (L∞); its own module, certify/ibp-command.ts, loaded
- *              only when asked for.
+ *   ibp        interval bound propagation (L∞); its own module, certify-ibp.ts beside this one,
+ *              loaded only when asked for.
  *
  * Writes OUT/certification.json and a self-contained OUT/certification.html, prints certified
  * accuracy at a few radii, draws a progress bar per example, and keeps a checkpoint of every
- * certified example in OUT (rewritten atomically after each) that `--resume` continues.
+ * certified example in OUT (rewritten atomically after each) that `--resume` continues; what both
+ * methods do alike is in ../certification-run.ts.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { GibbonError } from '../../errors.js';
-import { loadLabelledData } from '../../data/datasets.js';
 import { OnnxModel } from '../../model/onnx-model.js';
-import { checkpointPath, fingerprintChanges, readCertificationCheckpoint, writeCertificationCheckpoint } from '../../certify/checkpoint.js';
+import { writeCertificationCheckpoint } from '../../certify/checkpoint.js';
 import { certifiedAccuracyAt, type CertifiedAccuracyCurve, type CertifiedExample } from '../../certify/result.js';
 import { certifySmoothing, REPORT_RADII } from '../../certify/smoothing-run.js';
 import { checkSmoothingOptions } from '../../certify/smoothing.js';
-import { writeFileAtomically } from '../../report/atomic-write.js';
 import { renderCertificationHtml } from '../../report/certification-html.js';
+import { formatPercent as pct } from '../../report/format.js';
 import { argmaxRows } from '../../tensor/tensor.js';
+import { certificationJson, checkDataOptions, loadCertificationData, resumeCertification, writeCertificationFiles } from '../certification-run.js';
 import { prepareOutputFolder } from '../files.js';
-import { packageVersion } from '../package-root.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -39,6 +39,8 @@ export interface CertifyValues {
   readonly data: string;
   readonly labels?: string;
   readonly n: number;
+  /** ibp only: the L∞ radii. */
+  readonly eps?: readonly number[];
   readonly batchSize?: number;
   readonly seed: number;
   readonly out: string;
@@ -46,18 +48,10 @@ export interface CertifyValues {
   readonly threads?: number;
 }
 
-export const CERTIFICATION_JSON_FILE = 'certification.json';
-export const CERTIFICATION_HTML_FILE = 'certification.html';
-
 /** Randomized-smoothing defaults: Cohen et al.'s n0 and α, σ 0.25, and 10 000 samples (the paper: 100 000). */
 export const SMOOTHING_DEFAULTS = Object.freeze({ sigma: 0.25, n0: 100, samples: 10000, alpha: 0.001, batchSize: 1000 });
 
 const SMOOTHING_ONLY = ['sigma', 'n0', 'samples', 'alpha'] as const;
-
-/** The module that certifies with IBP; written separately, so a build may not have it yet. */
-interface IbpCommandModule {
-  runIbpCertify(values: CertifyValues, terminal: Terminal): Promise<void>;
-}
 
 export async function run(v: CertifyValues, terminal: Terminal): Promise<void> {
   if (v.method === 'ibp') {
@@ -65,29 +59,11 @@ export async function run(v: CertifyValues, terminal: Terminal): Promise<void> {
     if (given.length > 0) {
       throw new GibbonError('invalid_option', `--${given[0]} applies to --method smoothing only, not ibp`, { option: given[0] });
     }
-    const module = await loadIbpModule();
-    await module.runIbpCertify(v, terminal);
+    const { runIbpCertify } = await import('./certify-ibp.js');
+    await runIbpCertify(v, terminal);
     return;
   }
   await runSmoothing(v, terminal);
-}
-
-async function loadIbpModule(): Promise<IbpCommandModule> {
-  // A computed specifier: the module is optional at build time.
-  const specifier = '../../certify/ibp-command.js';
-  try {
-    return (await import(specifier)) as IbpCommandModule;
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes('ibp-command')) {
-      throw new GibbonError(
-        'invalid_option',
-        '--method ibp is not available in this build of gibbon (no certify/ibp-command module); use --method smoothing',
-        { option: 'method' },
-        { cause: e },
-      );
-    }
-    throw e;
-  }
 }
 
 function fileHash(path: string): string {
@@ -107,15 +83,9 @@ async function runSmoothing(v: CertifyValues, terminal: Terminal): Promise<void>
     batchSize: v.batchSize ?? SMOOTHING_DEFAULTS.batchSize,
   };
   checkSmoothingOptions(options);
-  const named = v.data === 'mnist' || v.data === 'fashion-mnist';
-  if (named && v.labels !== undefined)
-    throw new GibbonError('invalid_option', `--labels goes with --data X.npy, not with the named dataset '${v.data}'`, { option: 'labels' });
-  if (!named && v.labels === undefined)
-    throw new GibbonError('invalid_option', `--data ${v.data} needs --labels Y.npy (or use --data mnist or fashion-mnist)`, { option: 'labels' });
+  checkDataOptions(v); // before the model is read: a bad option is the first thing reported
   const modelHash = fileHash(v.model);
-  const data = named
-    ? loadLabelledData({ name: v.data as 'mnist' | 'fashion-mnist', split: 'test', limit: v.n })
-    : loadLabelledData({ x: v.data, y: v.labels!, limit: v.n });
+  const data = loadCertificationData(v);
   prepareOutputFolder(v.out, '--out');
 
   // Everything the records depend on (not the batch size or threads: they change no number).
@@ -130,26 +100,7 @@ async function runSmoothing(v: CertifyValues, terminal: Terminal): Promise<void>
     alpha: options.alpha,
     seed: v.seed,
   };
-  const ckPath = checkpointPath(v.out);
-  const checkpoint = readCertificationCheckpoint(v.out);
-  let done: readonly CertifiedExample[] = [];
-  let secondsBefore = 0;
-  if (checkpoint && v.resume) {
-    const changes = fingerprintChanges(checkpoint.fingerprint, fingerprint);
-    if (changes.length > 0) {
-      throw new GibbonError(
-        'invalid_checkpoint',
-        `${ckPath} was made with different options (${changes.join('; ')}); rerun with the same options, use another --out, or drop --resume to start over`,
-        { path: ckPath },
-      );
-    }
-    done = checkpoint.records;
-    secondsBefore = checkpoint.seconds;
-  } else if (checkpoint) {
-    terminal.note(`note: ${ckPath} exists from an earlier run; it will be overwritten (use --resume to continue it)`);
-  } else if (v.resume) {
-    terminal.note(`note: no checkpoint in ${v.out}; starting from the first example`);
-  }
+  const { done, secondsBefore } = resumeCertification(v.out, v.resume, fingerprint, terminal);
 
   const model = await OnnxModel.load(v.model, { batchSize: options.batchSize, threads: v.threads });
   let bar: Progress | undefined;
@@ -186,41 +137,27 @@ async function runSmoothing(v: CertifyValues, terminal: Terminal): Promise<void>
     );
     bar.stop();
     bar = undefined;
-    const json = {
-      format: 'gibbon-certification',
-      version: 1,
-      gibbon_version: packageVersion(),
-      model: { path: v.model, sha256: modelHash },
-      data: { source: data.source, n: data.n },
+    const json = certificationJson({ path: v.model, sha256: modelHash }, data, {
       threat_model: { norm: 'l2', guarantee: `with probability ≥ 1 − α = ${1 - options.alpha} over the noise, per example` },
       curve: result.curve,
       base_classifier_clean_accuracy: baseCorrect / data.n,
       maximum_radius: result.maximumRadius,
       examples: result.records,
-    };
-    const jsonPath = join(v.out, CERTIFICATION_JSON_FILE);
-    const htmlPath = join(v.out, CERTIFICATION_HTML_FILE);
-    writeFileAtomically(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
-    writeFileAtomically(
-      htmlPath,
-      renderCertificationHtml(result.curve, `Randomized smoothing — ${basename(v.model)}`, {
-        model: v.model,
-        data: `${data.n} examples of ${data.source}`,
-        notes: [
-          `The base classifier alone gets ${pct(baseCorrect / data.n)} of these examples right without noise.`,
-          `With n = ${options.n} and α = ${options.alpha}, no radius above σ·Φ⁻¹(α^(1/n)) = ${result.maximumRadius.toFixed(3)} can be certified, however robust the model.`,
-        ],
-      }),
-    );
-    terminal.out(summary(result.curve, baseCorrect / data.n, result.maximumRadius, result.records));
-    terminal.out(`wrote ${jsonPath} and ${htmlPath}`);
+    });
+    const page = renderCertificationHtml(result.curve, `Randomized smoothing — ${basename(v.model)}`, {
+      model: v.model,
+      data: `${data.n} examples of ${data.source}`,
+      notes: [
+        `The base classifier alone gets ${pct(baseCorrect / data.n)} of these examples right without noise.`,
+        `With n = ${options.n} and α = ${options.alpha}, no radius above σ·Φ⁻¹(α^(1/n)) = ${result.maximumRadius.toFixed(3)} can be certified, however robust the model.`,
+      ],
+    });
+    writeCertificationFiles(v.out, json, page, summary(result.curve, baseCorrect / data.n, result.maximumRadius, result.records), terminal);
   } finally {
     bar?.stop();
     await model.dispose();
   }
 }
-
-const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 
 /** The terminal table: certified accuracy at the report radii, plus clean accuracy and abstentions. */
 export function summary(curve: CertifiedAccuracyCurve, baseAccuracy: number, maximumRadius: number, records: readonly CertifiedExample[]): string {

@@ -4,23 +4,18 @@
  * model, checked to load and run in onnxruntime. Prints what each step does and how to evaluate
  * the defended model adaptively: BPDA for non-differentiable steps, EOT for randomised ones.
  */
-import { relative } from 'node:path';
 import { applyInputTransforms } from '../../defenses/preprocess/input-transform.js';
 import { parsePreprocessSpec } from '../../defenses/preprocess/spec.js';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { loadModel, saveModel } from '../../onnx/model.js';
 import { checkWritableFile } from '../files.js';
+import { shownPath } from '../format.js';
 import type { Terminal } from '../terminal.js';
 
 export interface DefendValues {
   readonly model: string;
   readonly preprocess: string;
   readonly out: string;
-}
-
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') ? rel : path;
 }
 
 export async function run(values: DefendValues, terminal: Terminal): Promise<void> {
@@ -33,13 +28,13 @@ export async function run(values: DefendValues, terminal: Terminal): Promise<voi
   await check.dispose();
   saveModel(defended, values.out);
 
-  const lines = [`${shown(values.out)}: ${shown(values.model)} behind ${transforms.length} preprocessing step${transforms.length === 1 ? '' : 's'} (${classes} classes)`];
+  const lines = [`${shownPath(values.out)}: ${shownPath(values.model)} behind ${transforms.length} preprocessing step${transforms.length === 1 ? '' : 's'} (${classes} classes)`];
   transforms.forEach((t, i) => lines.push(`  ${i + 1}. ${t.name.padEnd(16)} ${t.description}`));
   const masking = transforms.filter((t) => t.name.startsWith('bit-depth') || t.name.startsWith('quantize'));
   const random = transforms.filter((t) => t.randomized);
   const flags = [...(masking.length ? ['--bpda'] : []), ...(random.length ? ['--eot 10'] : [])];
   if (masking.length) lines.push(`note: ${masking.map((t) => t.name).join(', ')} ${masking.length === 1 ? 'has' : 'have'} a zero gradient almost everywhere; plain gradient attacks overstate robustness (use BPDA)`);
   if (random.length) lines.push(`note: ${random.map((t) => t.name).join(', ')} draws new randomness on every run; average gradients over passes (EOT)`);
-  lines.push(`evaluate adaptively: gibbon eval ${shown(values.out)}${flags.length ? ` ${flags.join(' ')}` : ''}`);
+  lines.push(`evaluate adaptively: gibbon eval ${shownPath(values.out)}${flags.length ? ` ${flags.join(' ')}` : ''}`);
   terminal.out(lines.join('\n'));
 }

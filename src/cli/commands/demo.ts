@@ -5,7 +5,6 @@
  * The attack runs through the harness (runAttack), which clips to the budget and re-checks every
  * claimed success with a fresh forward pass.
  */
-import { relative } from 'node:path';
 import { runAttack } from '../../attacks/attack.js';
 import { FgsmAttack } from '../../attacks/fgsm.js';
 import { loadMnist } from '../../data/mnist.js';
@@ -13,6 +12,7 @@ import { GibbonError } from '../../errors.js';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { gradientOracle } from '../../model/oracles.js';
 import { argmaxRows } from '../../tensor/tensor.js';
+import { shownPath } from '../format.js';
 import { defaultModelPath } from '../package-root.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
@@ -27,12 +27,6 @@ export interface DemoValues {
 }
 
 const MNIST_SHAPE = [1, 28, 28];
-
-/** A path relative to the working directory when it lies below it. */
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') ? rel : path;
-}
 
 export async function run(values: DemoValues, terminal: Terminal): Promise<void> {
   const path = values.model ?? defaultModelPath();
@@ -87,7 +81,7 @@ export async function run(values: DemoValues, terminal: Terminal): Promise<void>
     const table = rows.map((r) => '  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   '));
     terminal.out(
       [
-        `FGSM (Goodfellow et al. 2015) on ${shown(path)}`,
+        `FGSM (Goodfellow et al. 2015) on ${shownPath(path)}`,
         `first ${n} MNIST test images, pixels in [0, 1], ${model.numClasses} classes`,
         '',
         ...table,

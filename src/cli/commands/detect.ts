@@ -7,7 +7,7 @@
  * measures it: OOD (the other dataset's test split, uniform noise), plain FGSM and PGD, and the
  * adaptive attack that knows the detector; prints a table and writes report.json and report.html.
  */
-import { relative, join } from 'node:path';
+import { join } from 'node:path';
 import { GibbonError } from '../../errors.js';
 import { loadLabelledData, splitHeldOut } from '../../data/datasets.js';
 import { DETECTOR_KINDS, type DetectorKind } from '../../defenses/detectors/detector.js';
@@ -18,9 +18,10 @@ import { fitDetector, type SingleDetectorKind } from '../../defenses/detectors/f
 import { OnnxModel } from '../../model/onnx-model.js';
 import { loadModel } from '../../onnx/model.js';
 import { Rng } from '../../random.js';
-import { writeFileAtomically } from '../../report/atomic-write.js';
+import { writeFileAtomically } from '../../storage/atomic-write.js';
 import { renderDetectionHtml } from '../../report/detection-html.js';
 import { checkWritableFile, prepareOutputFolder } from '../files.js';
+import { alignColumns, shownPath } from '../format.js';
 import { defaultModelPath, packageVersion } from '../package-root.js';
 import { UsageError } from '../parse-args.js';
 import { startProgress, type Progress } from '../progress.js';
@@ -53,25 +54,8 @@ export interface DetectValues {
 const DEFAULT_BATCH = 128;
 const SINGLE_KINDS = DETECTOR_KINDS.filter((k) => k !== 'combined') as SingleDetectorKind[];
 
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') ? rel : path;
-}
-
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '–' : `${(100 * v).toFixed(1)}%`);
 const num = (v: number | null): string => (v === null ? '–' : v.toFixed(3));
-
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map(
-    (r) =>
-      '  ' +
-      r
-        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
-        .join('   ')
-        .trimEnd(),
-  );
-}
 
 /** A progress bar that follows named stages (one bar per stage). */
 function stageProgress(terminal: Terminal): { update: (stage: string, done: number, total: number) => void; stop: () => Promise<void> } {
@@ -146,16 +130,16 @@ async function fit(values: DetectValues, terminal: Terminal): Promise<void> {
     },
     packageVersion(),
   );
-  writeDetectorFile(out, { ...file, model: { ...file.model, path: shown(path) } });
+  writeDetectorFile(out, { ...file, model: { ...file.model, path: shownPath(path) } });
   const c = file.calibration;
   terminal.out(
     [
-      `gibbon detect fit ${shown(path)} (sha256 ${file.model.sha256.slice(0, 12)}…)`,
+      `gibbon detect fit ${shownPath(path)} (sha256 ${file.model.sha256.slice(0, 12)}…)`,
       `detector   ${kind}${file.features_choice ? `; features: ${file.features_choice}` : ''}`,
       `data       ${c.data}`,
       `threshold  ${file.threshold.toPrecision(6)} (flag when score > threshold): ${pct(c.fpr)} of the ${c.calibration_examples} held-out clean examples flagged (target ${pct(file.target_fpr)})`,
       `clean score mean ${c.score_mean.toPrecision(5)}, std ${c.score_std.toPrecision(5)}`,
-      `fitted in ${((performance.now() - started) / 1000).toFixed(1)} s; detector: ${shown(out)}`,
+      `fitted in ${((performance.now() - started) / 1000).toFixed(1)} s; detector: ${shownPath(out)}`,
     ].join('\n'),
   );
 }
@@ -179,7 +163,7 @@ function resultLines(report: DetectionReport): string[] {
       r.attacked !== undefined ? pct(r.undetected_success_rate) : '',
     ]);
   }
-  return table(rows);
+  return alignColumns(rows);
 }
 
 async function evaluate(values: DetectValues, terminal: Terminal): Promise<void> {
@@ -187,7 +171,7 @@ async function evaluate(values: DetectValues, terminal: Terminal): Promise<void>
   const file = readDetectorFile(detectorPath);
   const path = values.model ?? defaultModelPath();
   const ir = loadModel(path);
-  checkDetectorFitsModel(file, ir, shown(detectorPath), shown(path));
+  checkDetectorFitsModel(file, ir, shownPath(detectorPath), shownPath(path));
   const out = values.out ?? 'gibbon-detection';
   prepareOutputFolder(out, '--out');
   const fitted = /^(fashion-mnist|mnist):/.exec(file.calibration.data)?.[1] as 'mnist' | 'fashion-mnist' | undefined;
@@ -207,8 +191,8 @@ async function evaluate(values: DetectValues, terminal: Terminal): Promise<void>
       classifier,
       equipped,
       detector: file,
-      detectorPath: shown(detectorPath),
-      modelPath: shown(path),
+      detectorPath: shownPath(detectorPath),
+      modelPath: shownPath(path),
       inDistribution: { name: `${inName}:test`, x: { data: inData.x, shape: [inData.n, ...shape] }, y: inData.y },
       outOfDistribution: [
         { name: `${oodName}:test`, x: { data: oodData.x, shape: [oodData.n, ...shape] } },
@@ -226,7 +210,7 @@ async function evaluate(values: DetectValues, terminal: Terminal): Promise<void>
     const htmlPath = join(out, 'report.html');
     writeFileAtomically(htmlPath, renderDetectionHtml(report));
     const lines = [
-      `gibbon detect eval ${shown(path)} (sha256 ${report.model.sha256.slice(0, 12)}…) with ${shown(detectorPath)}`,
+      `gibbon detect eval ${shownPath(path)} (sha256 ${report.model.sha256.slice(0, 12)}…) with ${shownPath(detectorPath)}`,
       `detector ${report.detector.description}; threshold τ = ${report.detector.threshold.toPrecision(6)} (target FPR ${pct(report.detector.target_fpr)} on ${file.calibration.calibration_examples} held-out training examples)`,
       `clean ${report.data.in_distribution}: ${report.data.n} examples, accuracy ${pct(report.clean_accuracy)}, flagged at τ ${pct(report.clean_fpr_at_threshold)}; attacks on the first ${report.data.attack_n} correctly classified, L∞ ε = ${report.eps}, seed ${report.seed}`,
       report.adaptive
@@ -236,7 +220,7 @@ async function evaluate(values: DetectValues, terminal: Terminal): Promise<void>
       ...resultLines(report),
       '',
       'positives: OOD inputs, or the misclassified adversarial examples (negatives: their clean originals); undetected success = misclassified and not flagged at τ, over the examples attacked',
-      `${report.seconds.toFixed(1)} s; report: ${shown(htmlPath)} (and report.json)`,
+      `${report.seconds.toFixed(1)} s; report: ${shownPath(htmlPath)} (and report.json)`,
     ];
     terminal.out(lines.join('\n'));
   } finally {

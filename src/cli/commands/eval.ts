@@ -7,7 +7,6 @@
  * A threat model with an `endpoint` evaluates that HTTP model instead of an ONNX file (then no
  * MODEL may be given), and the output ends with the endpoint's request, retry and failure counts.
  */
-import { relative } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { GibbonError } from '../../errors.js';
 import { loadEvaluationData, THREAT_MODEL_DATA_FIELDS } from '../../evaluation/data.js';
@@ -25,11 +24,13 @@ import {
 } from '../../evaluation/threat-model.js';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { HttpModel } from '../../model/remote/http-model.js';
+import { formatPercent as pct } from '../../report/format.js';
 import type { Report } from '../../report/index.js';
 import { BelowThresholdError } from '../below-threshold.js';
 import { bpdaPolicy } from '../bpda.js';
 import type { BpdaSurrogateSpec } from '../options.js';
 import { checkWritableFile, prepareOutputFolder } from '../files.js';
+import { alignColumns, shownPath } from '../format.js';
 import { defaultModelPath, packageVersion } from '../package-root.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
@@ -55,31 +56,12 @@ export interface EvalValues {
 
 const DEFAULT_BATCH = 128;
 
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') ? rel : path;
-}
-
-const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
-
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map(
-    (r) =>
-      '  ' +
-      r
-        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
-        .join('   ')
-        .trimEnd(),
-  );
-}
-
 function describeThreatModel(tm: ThreatModel, report: Report): string {
   const norm = tm.norm === 'linf' ? 'L∞' : 'L2';
   const targeted = tm.targeted ? `targeted (${tm.targeted.targets} targets)` : 'untargeted';
   const budget = tm.query_budget !== undefined ? `, ${tm.query_budget} queries per example and attack` : '';
   const name = tm.name ? `${tm.name}: ` : '';
-  return `${name}${tm.knowledge}, ${norm}, ${targeted}, ε ∈ {${tm.eps.join(', ')}}, inputs in [${tm.input.bounds.join(', ')}]${budget}; ${report.n} examples of ${shown(report.data)}, seed ${report.seed}`;
+  return `${name}${tm.knowledge}, ${norm}, ${targeted}, ε ∈ {${tm.eps.join(', ')}}, inputs in [${tm.input.bounds.join(', ')}]${budget}; ${report.n} examples of ${shownPath(report.data)}, seed ${report.seed}`;
 }
 
 /** Accuracy per ε (columns) for the worst case and after each attack (rows), then costs per attack. */
@@ -110,7 +92,7 @@ function resultTables(report: Report): string[] {
       `${records.reduce((s, a) => s + a.seconds, 0).toFixed(1)} s`,
     ]);
   }
-  return [...table(rows), '', ...table(costs)];
+  return [...alignColumns(rows), '', ...alignColumns(costs)];
 }
 
 function checkLines(report: Report): string[] {
@@ -218,7 +200,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
     const lines = [
       http
         ? `gibbon eval ${path} (HTTP endpoint, ${report.model.num_classes} classes)`
-        : `gibbon eval ${shown(path)} (sha256 ${report.model.sha256.slice(0, 12)}…, ${report.model.num_classes} classes)`,
+        : `gibbon eval ${shownPath(path)} (sha256 ${report.model.sha256.slice(0, 12)}…, ${report.model.num_classes} classes)`,
       `threat model ${describeThreatModel(tm, report)}`,
       `attacks: ${ensemble.name} (${result.stages.join(' → ')}), a cascade: each attack gets the examples still robust${report.masking_checks.length > 0 ? '; masking-check runs: FGSM, random noise, unbounded PGD' : ''}`,
       '',
@@ -233,8 +215,8 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       const s = http.stats;
       lines.push(`endpoint: ${s.requests} requests, ${s.retries} retries, ${s.failures} failures`);
     }
-    if (result.resumedBatches > 0) lines.push(`resumed ${result.resumedBatches} finished batch(es) from ${shown(result.files.checkpoint ?? values.out)}`);
-    lines.push(`${report.n} examples in ${report.seconds.toFixed(1)} s; report: ${shown(result.files.html ?? values.out)} (and report.json)`);
+    if (result.resumedBatches > 0) lines.push(`resumed ${result.resumedBatches} finished batch(es) from ${shownPath(result.files.checkpoint ?? values.out)}`);
+    lines.push(`${report.n} examples in ${report.seconds.toFixed(1)} s; report: ${shownPath(result.files.html ?? values.out)} (and report.json)`);
     if (values.junit) {
       try {
         writeFileSync(values.junit, formatJunit(report, { failUnder: values.failUnder }));
@@ -246,7 +228,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
           { cause: e },
         );
       }
-      lines.push(`JUnit XML: ${shown(values.junit)}`);
+      lines.push(`JUnit XML: ${shownPath(values.junit)}`);
     }
     terminal.out(lines.join('\n'));
     if (values.failUnder !== undefined && largest.accuracy < values.failUnder) {

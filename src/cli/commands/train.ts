@@ -8,7 +8,7 @@
 import { GibbonError } from '../../errors.js';
 import { loadLabelledData, splitHeldOut, type LabelledData } from '../../data/datasets.js';
 import { loadModel, saveModel, type ModelIR } from '../../onnx/model.js';
-import { writeFileAtomically } from '../../report/atomic-write.js';
+import { writeFileAtomically } from '../../storage/atomic-write.js';
 import { buildArchitecture, type ArchitectureName } from '../../training/architectures.js';
 import { defaultAdversary, type MethodName } from '../../training/methods.js';
 import type { OptimizerSpec } from '../../training/optimizers.js';

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { loadModel } from '../../onnx/model.js';
 import { EquippedModel } from './equipped-model.js';
-import { evaluateDetector } from './evaluate-detector.js';
+import { Rng } from '../../random.js';
+import { adaptiveAttack, ADAPTIVE_DEFAULTS } from './adaptive-attack.js';
+import { evaluateDetector, quantizerLevels } from './evaluate-detector.js';
 import { fitDetector } from './fit.js';
 import { smallFitData, STANDARD_MODEL, testImages } from './testing/mnist-fixtures.js';
 
@@ -47,5 +49,38 @@ test('the adaptive attack lowers detection AUROC and raises undetected success v
   } finally {
     await equipped.dispose();
     await classifier.dispose();
+  }
+});
+
+test('quantizerLevels finds the one quantising squeezer of a squeeze or combined detector', () => {
+  assert.equal(quantizerLevels({ kind: 'squeeze', squeezers: ['bit-depth:1', 'median:2'] }), 2);
+  assert.equal(quantizerLevels({ kind: 'squeeze', squeezers: ['quantize:16'] }), 16);
+  assert.equal(quantizerLevels({ kind: 'squeeze', squeezers: ['bit-depth:1', 'bit-depth:3'] }), undefined);
+  assert.equal(quantizerLevels({ kind: 'combined', parts: [{ detector: { kind: 'squeeze', squeezers: ['median:2', 'bit-depth:2'] }, mean: 0, std: 1 }] }), 4);
+  assert.equal(quantizerLevels({ kind: 'msp' }), undefined);
+});
+
+test('against feature squeezing, pinning searched 1-bit levels breaks examples that BPDA alone does not', async () => {
+  const ir = loadModel(STANDARD_MODEL);
+  const file = await fitDetector(ir, smallFitData(1200, 1000), { kind: 'squeeze', squeezers: ['bit-depth:1', 'median:2'] }, 'test');
+  const equipped = await EquippedModel.create(ir, file.detector, { threads: 2 });
+  try {
+    const inn = testImages('mnist', 12);
+    const facts = { threshold: file.threshold, scale: file.calibration.score_std, quantizerLevels: 2 };
+    const run = (quantizedSearch: boolean) =>
+      adaptiveAttack(equipped, inn.x, inn.y, facts, { ...ADAPTIVE_DEFAULTS, eps: 0.3, steps: 10, lambdas: [10], quantizedSearch }, new Rng(0));
+    const off = await run(false);
+    const on = await run(true);
+    const count = (s: Uint8Array) => s.reduce((a, v) => a + v, 0);
+    assert.equal(off.searchQueries, 0);
+    assert.ok(on.searchQueries > 0);
+    assert.ok(count(on.success) >= count(off.success) + 2, `successes with the search ${count(on.success)}, without ${count(off.success)}`);
+    // Every adversarial example stays in the ε-ball ∩ [0, 1].
+    for (let j = 0; j < inn.x.data.length; j++) {
+      const v = on.adversarial.data[j]!;
+      assert.ok(v >= 0 && v <= 1 && Math.abs(v - inn.x.data[j]!) <= 0.3 + 1e-6);
+    }
+  } finally {
+    await equipped.dispose();
   }
 });

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { GibbonError } from '../../errors.js';
 import { serializeModel, type ModelIR } from '../../onnx/model.js';
-import { writeFileAtomically } from '../../report/atomic-write.js';
+import { writeFileAtomically } from '../../storage/atomic-write.js';
 import type { DetectorParams } from './detector.js';
 
 export const DETECTOR_FORMAT = 'gibbon-detector';

@@ -1,6 +1,6 @@
 /**
  * `gibbon certify MODEL --method ibp [--eps 0.01,0.1] …`: certified accuracy under L∞ by interval
- * bound propagation (certify/ibp.ts), called by cli/commands/certify.ts.
+ * bound propagation (certify/ibp.ts), called by commands/certify.ts.
  *
  * Compiles the model into its bound graph (failing early, naming the node, on an op without an
  * interval rule), certifies the first N examples batch by batch with a progress bar, rewrites the
@@ -11,19 +11,16 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { GibbonError } from '../errors.js';
-import { loadLabelledData, type LabelledData } from '../data/datasets.js';
-import { loadModel } from '../onnx/model.js';
-import { writeFileAtomically } from '../report/atomic-write.js';
-import { renderCertificationHtml } from '../report/certification-html.js';
-import { prepareOutputFolder } from '../cli/files.js';
-import { packageVersion } from '../cli/package-root.js';
-import { startProgress, type Progress } from '../cli/progress.js';
-import type { Terminal } from '../cli/terminal.js';
-import { checkpointPath, fingerprintChanges, readCertificationCheckpoint, writeCertificationCheckpoint } from './checkpoint.js';
-import { buildIntervalGraph, certifyIbp, checkEpsilons, marginKey, type IbpCertification } from './ibp.js';
-import type { CertifiedExample } from './result.js';
+import { GibbonError } from '../../errors.js';
+import { loadModel } from '../../onnx/model.js';
+import { writeCertificationCheckpoint } from '../../certify/checkpoint.js';
+import { buildIntervalGraph, certifyIbp, checkEpsilons, marginKey, type IbpCertification } from '../../certify/ibp.js';
+import { renderCertificationHtml } from '../../report/certification-html.js';
+import { formatPercent as pct } from '../../report/format.js';
+import { certificationJson, loadCertificationData, resumeCertification, writeCertificationFiles } from '../certification-run.js';
+import { prepareOutputFolder } from '../files.js';
+import { startProgress, type Progress } from '../progress.js';
+import type { Terminal } from '../terminal.js';
 
 /** What `gibbon certify --method ibp` passes (the certify command's values; smoothing's are unused). */
 export interface IbpCertifyValues {
@@ -40,19 +37,6 @@ export interface IbpCertifyValues {
 
 export const IBP_DEFAULT_EPSILONS: readonly number[] = Object.freeze([0.01, 0.02, 0.05, 0.1, 0.2, 0.3]);
 export const IBP_DEFAULT_BATCH_SIZE = 128;
-const JSON_FILE = 'certification.json';
-const HTML_FILE = 'certification.html';
-
-function loadData(v: IbpCertifyValues): LabelledData {
-  const named = v.data === 'mnist' || v.data === 'fashion-mnist';
-  if (named && v.labels !== undefined)
-    throw new GibbonError('invalid_option', `--labels goes with --data X.npy, not with the named dataset '${v.data}'`, { option: 'labels' });
-  if (!named && v.labels === undefined)
-    throw new GibbonError('invalid_option', `--data ${v.data} needs --labels Y.npy (or use --data mnist or fashion-mnist)`, { option: 'labels' });
-  return named
-    ? loadLabelledData({ name: v.data as 'mnist' | 'fashion-mnist', split: 'test', limit: v.n })
-    : loadLabelledData({ x: v.data, y: v.labels!, limit: v.n });
-}
 
 export async function runIbpCertify(v: IbpCertifyValues, terminal: Terminal): Promise<void> {
   const eps = checkEpsilons(v.eps ?? IBP_DEFAULT_EPSILONS);
@@ -61,7 +45,7 @@ export async function runIbpCertify(v: IbpCertifyValues, terminal: Terminal): Pr
   const modelHash = ir.sha256 ?? createHash('sha256').update(readFileSync(v.model)).digest('hex');
   // Compile first: an op without an interval rule fails before any data is read or folder made.
   const graph = await buildIntervalGraph(ir);
-  const data = loadData(v);
+  const data = loadCertificationData(v);
   if (data.numClasses > graph.numClasses) {
     throw new GibbonError('invalid_input', `${data.source} has labels up to ${data.numClasses - 1} but the model has ${graph.numClasses} classes`, {
       option: 'labels',
@@ -78,26 +62,7 @@ export async function runIbpCertify(v: IbpCertifyValues, terminal: Terminal): Pr
     eps: eps.join(','),
     elided: graph.elided ? 'yes' : 'no',
   };
-  const ckPath = checkpointPath(v.out);
-  const checkpoint = readCertificationCheckpoint(v.out);
-  let done: readonly CertifiedExample[] = [];
-  let secondsBefore = 0;
-  if (checkpoint && v.resume) {
-    const changes = fingerprintChanges(checkpoint.fingerprint, fingerprint);
-    if (changes.length > 0) {
-      throw new GibbonError(
-        'invalid_checkpoint',
-        `${ckPath} was made with different options (${changes.join('; ')}); rerun with the same options, use another --out, or drop --resume to start over`,
-        { path: ckPath, option: 'resume' },
-      );
-    }
-    done = checkpoint.records;
-    secondsBefore = checkpoint.seconds;
-  } else if (checkpoint) {
-    terminal.note(`note: ${ckPath} exists from an earlier run; it will be overwritten (use --resume to continue it)`);
-  } else if (v.resume) {
-    terminal.note(`note: no checkpoint in ${v.out}; starting from the first example`);
-  }
+  const { done, secondsBefore } = resumeCertification(v.out, v.resume, fingerprint, terminal);
 
   terminal.note(
     `certifying ${data.n} examples of ${data.source} · interval bound propagation, L∞, ε ${eps.join(', ')}${graph.elided ? ' · final layer elided' : ''}` +
@@ -118,12 +83,7 @@ export async function runIbpCertify(v: IbpCertifyValues, terminal: Terminal): Pr
     bar.stop();
   }
 
-  const json = {
-    format: 'gibbon-certification',
-    version: 1,
-    gibbon_version: packageVersion(),
-    model: { path: v.model, sha256: modelHash },
-    data: { source: data.source, n: data.n },
+  const json = certificationJson({ path: v.model, sha256: modelHash }, data, {
     threat_model: {
       norm: 'linf',
       domain: [0, 1],
@@ -132,28 +92,19 @@ export async function runIbpCertify(v: IbpCertifyValues, terminal: Terminal): Pr
     curve: result.curve,
     elided: result.elided,
     examples: result.records,
-  };
-  const jsonPath = join(v.out, JSON_FILE);
-  const htmlPath = join(v.out, HTML_FILE);
-  writeFileAtomically(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
-  writeFileAtomically(
-    htmlPath,
-    renderCertificationHtml(result.curve, `Interval bound propagation — ${v.model}`, {
-      model: v.model,
-      data: `${data.n} examples of ${data.source}`,
-      notes: [
-        'IBP proves robustness for every input in the L∞ box at once, so what it certifies holds against any attack; what it does not certify may still be robust, since the bounds are loose for models not trained with IBP.',
-        result.elided
-          ? 'The final affine layer is folded into the margins (elision, Gowal et al. 2018 §3).'
-          : 'The margins subtract bounds of separate logits (no final affine layer to fold).',
-      ],
-    }),
-  );
-  terminal.out(ibpSummary(result));
-  terminal.out(`wrote ${jsonPath} and ${htmlPath}`);
+  });
+  const page = renderCertificationHtml(result.curve, `Interval bound propagation — ${v.model}`, {
+    model: v.model,
+    data: `${data.n} examples of ${data.source}`,
+    notes: [
+      'IBP proves robustness for every input in the L∞ box at once, so what it certifies holds against any attack; what it does not certify may still be robust, since the bounds are loose for models not trained with IBP.',
+      result.elided
+        ? 'The final affine layer is folded into the margins (elision, Gowal et al. 2018 §3).'
+        : 'The margins subtract bounds of separate logits (no final affine layer to fold).',
+    ],
+  });
+  writeCertificationFiles(v.out, json, page, ibpSummary(result), terminal);
 }
-
-const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 
 /** The terminal table: certified accuracy per ε beside clean accuracy, with the median worst margin. */
 export function ibpSummary(result: IbpCertification): string {
