@@ -108,7 +108,7 @@ function threatModel(report: DetectionReport): SafeHtml {
           a
             ? html`White box on classifier <em>and</em> detector: knows the weights, the detector's parameters and τ (Carlini &amp; Wagner 2017). PGD,
                 ${a.steps} steps of ${a.step_size.toPrecision(3)} with a random start, on min(margin, ${a.kappa}) − λ·max(0, (s − τ)/σ + ${a.delta}) for λ ∈
-                {${a.lambdas.join(', ')}}, through the exact gradient of the detector-equipped ONNX graph (BPDA with the identity at Round). Succeeds when the
+                {${a.lambdas.join(', ')}}, through the exact gradient of the detector-equipped ONNX graph (BPDA with the identity at Round)${a.search_queries > 0 ? html`; then, against a 1-bit/quantised squeezer, a greedy search over the reachable quantised values (${a.search_queries} forward passes) and PGD again with those values fixed` : ''}. Succeeds when the
                 input is misclassified <em>and</em> not flagged. This is the number that says how much the detector protects.`
             : 'not run (--plain-only): the numbers below say nothing about an attacker who knows the detector.'
         }

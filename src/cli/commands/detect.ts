@@ -214,7 +214,7 @@ async function evaluate(values: DetectValues, terminal: Terminal): Promise<void>
       `detector ${report.detector.description}; threshold τ = ${report.detector.threshold.toPrecision(6)} (target FPR ${pct(report.detector.target_fpr)} on ${file.calibration.calibration_examples} held-out training examples)`,
       `clean ${report.data.in_distribution}: ${report.data.n} examples, accuracy ${pct(report.clean_accuracy)}, flagged at τ ${pct(report.clean_fpr_at_threshold)}; attacks on the first ${report.data.attack_n} correctly classified, L∞ ε = ${report.eps}, seed ${report.seed}`,
       report.adaptive
-        ? `adaptive attack: knows classifier, detector and τ; PGD ${report.adaptive.steps} steps × λ ∈ {${report.adaptive.lambdas.join(', ')}}, BPDA through Round`
+        ? `adaptive attack: knows classifier, detector and τ; PGD ${report.adaptive.steps} steps × λ ∈ {${report.adaptive.lambdas.join(', ')}}, BPDA through Round${report.adaptive.search_queries > 0 ? `, then a search over the squeezer's reachable quantised values (${report.adaptive.search_queries} forward passes)` : ''}`
         : 'adaptive attack: skipped (--plain-only)',
       '',
       ...resultLines(report),

@@ -295,7 +295,14 @@ export async function adaptiveAttack(
   if (options.quantizedSearch && levels !== undefined && levels >= 2 && eps > 0 && left.length > 0) {
     const k = levels - 1;
     const x0 = gatherRows(x, left);
-    const found = await searchLevels(model, x0, [x0, gatherRows(best, left)], Int32Array.from(left, (i) => labels[i]!), eps, levels);
+    const found = await searchLevels(
+      model,
+      x0,
+      [x0, gatherRows(best, left)],
+      Int32Array.from(left, (i) => labels[i]!),
+      eps,
+      levels,
+    );
     searchQueries += found.queries;
     // Pin the levels found: each pixel stays in the ε-ball ∩ [0, 1] ∩ the cell of its level.
     const lo = Float32Array.from({ length: n * row }, (_, j) => Math.max(0, x.data[j]! - eps));

@@ -179,7 +179,11 @@ export class EquippedModel {
           { name: LOGITS_OUTPUT, dataType: 0, shape: null },
           { name: SCORE_OUTPUT, dataType: 0, shape: null },
         ];
-        const vjp = await buildVjpGraph(model, { wrt: [this.inputName], outputs: [OBJECTIVE_OUTPUT], nonDifferentiable: objective.nonDifferentiable ?? 'identity' });
+        const vjp = await buildVjpGraph(model, {
+          wrt: [this.inputName],
+          outputs: [OBJECTIVE_OUTPUT],
+          nonDifferentiable: objective.nonDifferentiable ?? 'identity',
+        });
         const session = await Session.create(serializeModel(vjp.model), {
           threads: this.options.threads ?? defaultThreads(),
           label: `${this.ir.path ?? 'model'} (adaptive objective gradient)`,

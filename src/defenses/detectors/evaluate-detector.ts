@@ -124,7 +124,11 @@ export function describeDetector(file: DetectorFile): string {
  */
 export function quantizerLevels(params: DetectorParams): number | undefined {
   const squeezers =
-    params.kind === 'squeeze' ? params.squeezers : params.kind === 'combined' ? params.parts.flatMap((p) => (p.detector.kind === 'squeeze' ? p.detector.squeezers : [])) : [];
+    params.kind === 'squeeze'
+      ? params.squeezers
+      : params.kind === 'combined'
+        ? params.parts.flatMap((p) => (p.detector.kind === 'squeeze' ? p.detector.squeezers : []))
+        : [];
   const levels = squeezers.flatMap((spec) => {
     const m = /^\s*(bit-depth|quantize):(\d+)\s*$/.exec(spec);
     if (!m) return [];
