@@ -229,7 +229,7 @@ export async function certifyIbp(
       norm: 'linf',
       seconds: elapsed(),
       radii: eps,
-      parameters: { eps: eps.join(','), elided: graph.elided ? 'yes' : 'no', domain: `${low},${high}` },
+      parameters: { eps: eps.join(', '), elided: graph.elided ? 'yes' : 'no', domain: `[${low}, ${high}]` },
     });
     // The curve's points are exactly the ε values (and 0): radii are ε values by construction.
     return { curve, records: all, eps, certified, elided: graph.elided };
