@@ -69,15 +69,20 @@ export const accuracyBar: ValueParser = (raw) => {
   return isPercent ? v / 100 : v;
 };
 
+/** Comma-separated numbers ≥ 0 (`what` names them in the error, `example` shows a valid list). */
+function nonNegativeList(what: string, example: string): ValueParser {
+  return (raw) => {
+    const parts = raw.split(',').map((s) => s.trim());
+    const values = parts.map(Number);
+    if (parts.some((p) => p === '') || values.some((v) => !Number.isFinite(v) || v < 0)) {
+      throw new InvalidValue(`${what} must be a comma-separated list of numbers ≥ 0, e.g. ${example}`);
+    }
+    return values;
+  };
+}
+
 /** Comma-separated ε values, each a finite number ≥ 0, e.g. '0.05,0.1'. */
-export const epsilonList: ValueParser = (raw) => {
-  const parts = raw.split(',').map((s) => s.trim());
-  const values = parts.map(Number);
-  if (parts.some((p) => p === '') || values.some((v) => !Number.isFinite(v) || v < 0)) {
-    throw new InvalidValue('ε must be a comma-separated list of numbers ≥ 0, e.g. 0.05,0.1,0.2');
-  }
-  return values;
-};
+export const epsilonList: ValueParser = nonNegativeList('ε', '0.05,0.1,0.2');
 
 function numberAtLeast(low: number, strict: boolean, what: string): ValueParser {
   return (raw) => {
@@ -316,7 +321,7 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
       { flags: '--attack-n <count>', description: 'eval: correctly classified test inputs to attack', parse: positiveInteger('attack-n'), defaultValue: 300 },
       { flags: '--eps <e>', description: 'eval: L∞ budget of the attacks', parse: nonNegativeNumber('eps'), defaultValue: 0.3 },
       { flags: '--steps <k>', description: 'eval: steps of the adaptive attack per λ', parse: positiveInteger('steps'), defaultValue: 100 },
-      { flags: '--lambdas <list>', description: "eval: weights λ of the detector term in the adaptive attack's objective, tried in turn", parse: epsilonList, defaultValue: [0.1, 1, 10], defaultDescription: '0.1,1,10' },
+      { flags: '--lambdas <list>', description: "eval: weights λ of the detector term in the adaptive attack's objective, tried in turn", parse: nonNegativeList('λ', '0.1,1,10'), defaultValue: [0.1, 1, 10], defaultDescription: '0.1,1,10' },
       { flags: '--plain-only', description: 'eval: skip the adaptive attack' },
       { flags: '--out <path>', description: 'fit: the detector file; eval: folder for report.json and report.html', defaultDescription: 'fit: detector.json; eval: gibbon-detection' },
       { flags: '--seed <n>', description: 'random seed (held-out split, noise inputs, attacks)', parse: integerIn(0, 0xffffffff, 'seed'), defaultValue: 0 },
