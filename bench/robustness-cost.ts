@@ -28,8 +28,8 @@ import type { Tensor } from '../src/tensor/tensor.js';
 import { buildArchitecture } from '../src/training/architectures.js';
 import { METHODS as TRAINING_METHODS, type MethodName } from '../src/training/methods.js';
 
-/** The four hardening methods compared (not 'gaussian': noise augmentation for randomized smoothing, whose robustness is certified, not attacked). */
-const METHODS: readonly MethodName[] = TRAINING_METHODS.filter((m) => m !== 'gaussian');
+/** The four hardening methods compared (not 'gaussian' or 'ibp': noise augmentation for randomized smoothing and IBP training, whose robustness is certified, not attacked). */
+const METHODS: readonly MethodName[] = TRAINING_METHODS.filter((m) => m !== 'gaussian' && m !== 'ibp');
 import { train, type Dataset, type TrainOptions } from '../src/training/trainer.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -119,6 +119,7 @@ function adversary(method: MethodName): Pick<TrainOptions, 'eps' | 'steps' | 'st
   switch (method) {
     case 'standard':
     case 'gaussian':
+    case 'ibp':
       return {};
     case 'fast-at':
       return { eps: EPS, steps: 1, stepSize: 1.25 * EPS };

@@ -87,3 +87,48 @@ export function emitTrainingHead(b: GraphBuilder, head: HeadSpec, logits: string
     }
   }
 }
+
+export const HEAD_KAPPA = 'ibp_kappa';
+
+export interface EmittedIbpHead {
+  /** Scalar loss. */
+  loss: string;
+  /** Logits of the clean rows (N, C). */
+  clean: string;
+  /** ∂loss/∂logits_lower and ∂loss/∂margin_lower (2N, C each). */
+  cotangents: { logitsLower: string; marginLower: string };
+}
+
+/**
+ * The IBP head (Gowal et al. 2018, arXiv:1810.12715) on a bound graph run on 2N rows, the first N
+ * with lower = upper = x (so logits_lower is z(x)), the last N the ε-boxes. With the worst-case
+ * logits ẑ_j = −margin_lower_j (ẑ_y = 0) and κ fed (`ibp_kappa`):
+ *   L = κ · mean_i CE(z_i, y_i) + (1 − κ) · mean_i CE(ẑ_i, y_i)
+ *   ∂L/∂z_i = κ/N · (softmax(z_i) − onehot(y_i))      ∂L/∂margin_i = −(1 − κ)/N · (softmax(ẑ_i) − onehot(y_i))
+ * `labels` holds the 2N labels (each example's twice).
+ */
+export function emitIbpHead(b: GraphBuilder, logitsLower: string, marginLower: string, labels: string, numClasses: number): EmittedIbpHead {
+  const halves = (v: string, name: string): [string, string] => b.node('Split', [v], { axis: 0, num_outputs: 2 }, { outputs: 2, name }) as [string, string];
+  const [z] = halves(logitsLower, 'head/ibp_split_logits');
+  const [, margin] = halves(marginLower, 'head/ibp_split_margin');
+  const onehot = b.op('OneHot', [labels, b.int64s([numClasses], []), b.constant(DT.FLOAT, [2], Float32Array.of(0, 1), 'onehot_values')], { axis: -1 }, { name: 'head/onehot' });
+  const [yClean, yBox] = halves(onehot, 'head/ibp_split_labels');
+  const worst = b.op('Neg', [margin], {}, { name: 'head/ibp_worst_logits' });
+  const n = b.op('Cast', [b.op('Gather', [b.op('Shape', [z]), b.int64s([0], [])], { axis: 0 })], { to: DT.FLOAT }, { name: 'head/rows' });
+  const ce = (logits: string, y: string, name: string): string =>
+    b.op('Neg', [b.op('ReduceSum', [b.op('Mul', [b.op('LogSoftmax', [logits], { axis: 1 }), y])], { keepdims: 0 })], {}, { name });
+  const kappa = HEAD_KAPPA;
+  const rest = b.op('Sub', [b.scalar(1), kappa], {}, { name: 'head/ibp_one_minus_kappa' });
+  const loss = b.op('Div', [b.op('Add', [b.op('Mul', [kappa, ce(z, yClean, 'head/ibp_ce_clean')]), b.op('Mul', [rest, ce(worst, yBox, 'head/ibp_ce_worst')])]), n], {}, { name: 'head/ibp' });
+  const gClean = b.op('Mul', [b.op('Div', [kappa, n]), b.op('Sub', [b.op('Softmax', [z], { axis: 1 }), yClean])], {}, { name: 'head/ibp_grad_clean' });
+  const gMargin = b.op('Mul', [b.op('Div', [b.op('Neg', [rest]), n]), b.op('Sub', [b.op('Softmax', [worst], { axis: 1 }), yBox])], {}, { name: 'head/ibp_grad_margin' });
+  const zeros = b.op('Mul', [gClean, b.scalar(0)], {}, { name: 'head/ibp_zeros' });
+  return {
+    loss,
+    clean: z,
+    cotangents: {
+      logitsLower: b.op('Concat', [gClean, zeros], { axis: 0 }, { name: 'head/ibp_grad_logits_lower' }),
+      marginLower: b.op('Concat', [zeros, gMargin], { axis: 0 }, { name: 'head/ibp_grad_margin_lower' }),
+    },
+  };
+}

@@ -13,6 +13,11 @@
  *             (arXiv:1902.02918): the batch plus N(0, σ²I) noise (not clipped to the input bounds,
  *             as the smoothed classifier that certify/ certifies sees it), so the base classifier
  *             learns to classify noisy inputs.
+ *   ibp       Gowal et al. 2018, "On the effectiveness of interval bound propagation for training
+ *             verifiably robust models" (arXiv:1810.12715): no examples are made; the step
+ *             minimises κ·CE(z(x), y) + (1 − κ)·CE(ẑ(x, ε), y) with the worst-case logits ẑ of the
+ *             L∞ ε-box from the bound graph (ibp-training-graph.ts); κ goes from 1 to `kappaFinal`
+ *             (default 0.5, the paper's) while ε ramps up.
  *
  * Adversarial examples are made with the model in eval mode (running BatchNorm statistics, no
  * dropout), as TRADES' reference code does, and stay inside the ε-ball ∩ input bounds (the shared
@@ -27,7 +32,7 @@ import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Trainable } from './trainable.js';
 
-export const METHODS = ['standard', 'pgd-at', 'fast-at', 'trades', 'gaussian'] as const;
+export const METHODS = ['standard', 'pgd-at', 'fast-at', 'trades', 'gaussian', 'ibp'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 export interface AdversaryOptions {
@@ -43,6 +48,7 @@ export function defaultAdversary(method: MethodName, eps: number): { steps: numb
   switch (method) {
     case 'standard':
     case 'gaussian':
+    case 'ibp':
       return { steps: 0, stepSize: 0 };
     case 'fast-at':
       return { steps: 1, stepSize: 1.25 * eps };
@@ -55,6 +61,11 @@ export function defaultAdversary(method: MethodName, eps: number): { steps: numb
 
 export function checkAdversary(method: MethodName, o: AdversaryOptions): void {
   if (method === 'standard' || method === 'gaussian') return;
+  if (method === 'ibp') {
+    if (!(o.eps > 0 && Number.isFinite(o.eps))) throw new GibbonError('invalid_option', `--eps must be a positive number for method 'ibp'; got ${o.eps}`, { option: 'eps' });
+    if (o.norm !== 'linf') throw new GibbonError('invalid_option', `method 'ibp' bounds L∞ boxes; got --norm ${o.norm} (use linf)`, { option: 'norm' });
+    return;
+  }
   if (!(o.eps > 0 && Number.isFinite(o.eps))) throw new GibbonError('invalid_option', `--eps must be a positive number for method '${method}'; got ${o.eps}`, { option: 'eps' });
   if (!(Number.isInteger(o.steps) && o.steps >= 1)) throw new GibbonError('invalid_option', `--steps must be a positive integer; got ${o.steps}`, { option: 'steps' });
   if (!(o.stepSize > 0 && Number.isFinite(o.stepSize))) throw new GibbonError('invalid_option', `--step-size must be a positive number; got ${o.stepSize}`, { option: 'stepSize' });
@@ -99,6 +110,19 @@ export function gaussianExamples(x: Tensor, sigma: number, rng: Rng): Tensor {
   const out = new Float32Array(x.data.length);
   for (let i = 0; i < out.length; i++) out[i] = x.data[i]! + sigma * rng.normal();
   return { data: out, shape: x.shape };
+}
+
+/** The IBP κ final value when the user gives none (Gowal et al. 2018). */
+export const DEFAULT_KAPPA_FINAL = 0.5;
+
+export function checkKappa(kappa: number): void {
+  if (!(kappa >= 0 && kappa <= 1)) throw new GibbonError('invalid_option', `--kappa-final must be a number in [0, 1] for method 'ibp'; got ${kappa}`, { option: 'kappaFinal' });
+}
+
+/** κ of an epoch: from 1 down to κ_final linearly over the ε-ramp epochs (κ_final throughout without a ramp), as ε ramps up. */
+export function ibpKappa(epoch: number, rampEpochs: number, kappaFinal: number): number {
+  const progress = rampEpochs > 0 ? Math.min(1, (epoch + 1) / rampEpochs) : 1;
+  return 1 - (1 - kappaFinal) * progress;
 }
 
 function step(x: Tensor, direction: Tensor, size: number): Tensor {

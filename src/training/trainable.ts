@@ -14,6 +14,7 @@ import type { Rng } from '../random.js';
 import { Session } from '../runtime/session.js';
 import type { AnyTensor } from '../tensor/tensor.js';
 import type { HeadSpec } from './heads.js';
+import { buildIbpTrainingGraph, HEAD_KAPPA, IBP_LABELS_INPUT, X_LOWER_INPUT, X_UPPER_INPUT, type IbpTrainingGraph } from './ibp-training-graph.js';
 import { updateRunningStats } from './running-stats.js';
 import {
   bnMeanOutput,
@@ -36,6 +37,8 @@ export interface TrainableOptions {
   trades?: boolean;
   /** Build the eval-mode KL graph (TRADES' inner maximisation). */
   klAttack?: boolean;
+  /** Build the IBP training graph (ibp-training-graph.ts). */
+  ibp?: boolean;
 }
 
 export interface StepResult {
@@ -61,6 +64,7 @@ export class Trainable {
     private readonly attack: Compiled,
     private readonly kl: Compiled | undefined,
     private readonly forward: { session: Session; input: string },
+    private readonly ibp: { graph: IbpTrainingGraph; session: Session } | undefined,
   ) {}
 
   static async create(source: ModelIR, options: TrainableOptions = {}): Promise<Trainable> {
@@ -74,6 +78,20 @@ export class Trainable {
     const train = await compile('training graph', 'train', options.trades ? { type: 'trades' } : { type: 'ce', reduction: 'mean' }, { params: true, input: false });
     const attack = await compile('attack graph', 'eval', { type: 'ce', reduction: 'sum' }, { params: false, input: true });
     const kl = options.klAttack ? await compile('KL attack graph', 'eval', { type: 'kl' }, { params: false, input: true }) : undefined;
+    let ibp: { graph: IbpTrainingGraph; session: Session } | undefined;
+    if (options.ibp) {
+      // The bound graph bounds the inference model; batch statistics and dropout masks have no interval form here.
+      if (train.graph.batchNorms.length > 0 || train.graph.dropouts.length > 0) {
+        const what = [train.graph.batchNorms.length > 0 ? `${train.graph.batchNorms.length} BatchNormalization` : '', train.graph.dropouts.length > 0 ? `${train.graph.dropouts.length} Dropout` : '']
+          .filter((s) => s !== '')
+          .join(' and ');
+        throw new GibbonError('unsupported_op', `IBP training needs a model without BatchNorm or Dropout in training mode; this one has ${what} node(s) (use --arch mlp or cnn without dropout)`, {
+          option: 'method',
+        });
+      }
+      const graph = await buildIbpTrainingGraph(source, { params, inputShapes: options.inputShapes });
+      ibp = { graph, session: await Session.create(serializeModel(graph.model), { threads, label: 'IBP training graph', spinning: false }) };
+    }
 
     const weights = new Map<string, Float32Array>();
     const state = new Map<string, Float32Array>();
@@ -103,7 +121,7 @@ export class Trainable {
     }
     fwd.graph.outputs = fwd.graph.outputs.slice(0, 1);
     const forwardSession = await Session.create(serializeModel(fwd), { threads, label: 'forward graph', spinning: false });
-    return new Trainable(source, weights, state, shapes, train, attack, kl, { session: forwardSession, input: train.graph.input });
+    return new Trainable(source, weights, state, shapes, train, attack, kl, { session: forwardSession, input: train.graph.input }, ibp);
   }
 
   get input(): string {
@@ -187,6 +205,37 @@ export class Trainable {
     return { loss: Number(out[LOSS_OUTPUT]!.data[0]), logits: out[LOGITS_OUTPUT]!.data as Float32Array, grads };
   }
 
+  /**
+   * One IBP training step on x (n examples): the loss κ·CE(z(x), y) + (1 − κ)·CE(ẑ(x, ε), y), the
+   * clean logits and the parameter gradients. The ε-box is intersected with the input bounds.
+   */
+  async ibpStep(x: Float32Array, n: number, y: Int32Array, eps: number, kappa: number, bounds: { lower: number; upper: number }): Promise<StepResult> {
+    if (!this.ibp) throw new GibbonError('internal', 'the IBP training graph was not built (ibp option)');
+    const g = this.ibp.graph;
+    const feeds = this.feeds([...g.params]);
+    const lower = new Float32Array(2 * x.length);
+    const upper = new Float32Array(2 * x.length);
+    lower.set(x, 0);
+    upper.set(x, 0);
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      lower[x.length + i] = Math.min(Math.max(v - eps, bounds.lower), v);
+      upper[x.length + i] = Math.max(Math.min(v + eps, bounds.upper), v);
+    }
+    const shape = this.inputFeed(x, n).shape.map((d, i) => (i === 0 ? 2 * n : d));
+    feeds[X_LOWER_INPUT] = { type: 'float32', data: lower, shape };
+    feeds[X_UPPER_INPUT] = { type: 'float32', data: upper, shape };
+    const labels = new Int32Array(2 * n);
+    labels.set(y, 0);
+    labels.set(y, n);
+    feeds[IBP_LABELS_INPUT] = this.labelsFeed(labels);
+    feeds[HEAD_KAPPA] = { type: 'float32', data: Float32Array.of(kappa), shape: [] };
+    const out = await this.ibp.session.run(feeds);
+    const grads = new Map<string, Float32Array>();
+    for (const p of g.params) grads.set(p, out[gradOutputName(p)]!.data as Float32Array);
+    return { loss: Number(out[LOSS_OUTPUT]!.data[0]), logits: out[LOGITS_OUTPUT]!.data as Float32Array, grads };
+  }
+
   /** Eval-mode gradient of the summed cross-entropy with respect to the input (attacks). */
   async inputGradCe(x: Float32Array, n: number, y: Int32Array): Promise<{ grad: Float32Array; logits: Float32Array; loss: number }> {
     const g = this.attack.graph;
@@ -242,6 +291,6 @@ export class Trainable {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.train.session.dispose(), this.attack.session.dispose(), this.kl?.session.dispose(), this.forward.session.dispose()]);
+    await Promise.all([this.train.session.dispose(), this.attack.session.dispose(), this.kl?.session.dispose(), this.forward.session.dispose(), this.ibp?.session.dispose()]);
   }
 }

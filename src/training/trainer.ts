@@ -16,7 +16,8 @@ import type { ModelIR } from '../onnx/model.js';
 import { Rng } from '../random.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { fingerprintDifference, readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { checkAdversary, checkSigma, DEFAULT_SIGMA, gaussianExamples, pgdExamples, tradesExamples, type AdversaryOptions, type MethodName } from './methods.js';
+import { certifyIbp } from '../certify/ibp.js';
+import { checkAdversary, checkKappa, checkSigma, DEFAULT_KAPPA_FINAL, DEFAULT_SIGMA, gaussianExamples, ibpKappa, pgdExamples, tradesExamples, type AdversaryOptions, type MethodName } from './methods.js';
 import { clipGradNorm, createOptimizer, type OptimizerSpec } from './optimizers.js';
 import { learningRate, type ScheduleSpec } from './schedules.js';
 import { Trainable } from './trainable.js';
@@ -44,6 +45,8 @@ export interface TrainOptions {
   beta?: number;
   /** Standard deviation of the 'gaussian' method's noise (default 0.25). */
   sigma?: number;
+  /** IBP's final weight κ of the clean loss (default 0.5); κ ramps from 1 over the ε-ramp epochs. */
+  kappaFinal?: number;
   epochs: number;
   batchSize?: number;
   lr: number;
@@ -73,6 +76,10 @@ export interface EpochRecord {
   train_accuracy: number;
   heldout_clean_accuracy: number | null;
   heldout_pgd_accuracy: number | null;
+  /** Method 'ibp': IBP-certified accuracy of the held-out examples at the full ε (null without held-out data). */
+  heldout_ibp_accuracy?: number | null;
+  /** Method 'ibp': the epoch's weight of the clean loss. */
+  kappa?: number;
   heldout_n: number;
   /** ε of the held-out PGD (the full budget). */
   heldout_eps: number;
@@ -111,9 +118,11 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
   const beta = o.beta ?? 6;
   const sigma = o.sigma ?? DEFAULT_SIGMA;
   if (o.method === 'gaussian') checkSigma(sigma);
+  const kappaFinal = o.kappaFinal ?? DEFAULT_KAPPA_FINAL;
+  if (o.method === 'ibp') checkKappa(kappaFinal);
   const schedule = o.schedule ?? { type: 'constant' };
 
-  const model = await Trainable.create(source, { params: o.params, threads: o.threads, trades: o.method === 'trades', klAttack: o.method === 'trades' });
+  const model = await Trainable.create(source, { params: o.params, threads: o.threads, trades: o.method === 'trades', klAttack: o.method === 'trades', ibp: o.method === 'ibp' });
   try {
     checkData(model, data);
     if (heldOut) checkData(model, heldOut);
@@ -133,6 +142,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
       eps_ramp_epochs: o.epsRampEpochs ?? 0,
       beta: o.method === 'trades' ? beta : null,
       ...(o.method === 'gaussian' ? { sigma } : {}),
+      ...(o.method === 'ibp' ? { kappa_final: kappaFinal } : {}),
       epochs: o.epochs,
       batch_size: batchSize,
       lr: o.lr,
@@ -162,6 +172,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
       const order = Rng.derive(seed, 'shuffle', epoch).permutation(data.n);
       const epochEps = o.epsRampEpochs ? eps * Math.min(1, (epoch + 1) / o.epsRampEpochs) : eps;
       const adv = { ...adversary, eps: epochEps, stepSize: adversary.stepSize * (eps > 0 ? epochEps / eps : 1) };
+      const kappa = o.method === 'ibp' ? ibpKappa(epoch, o.epsRampEpochs ?? 0, kappaFinal) : undefined;
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
@@ -197,8 +208,11 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
             // A forked stream, so the noise does not shift the draws trainStep makes from rng.
             input = gaussianExamples(x, sigma, rng.fork('gaussian')).data;
             break;
+          case 'ibp':
+            break;
         }
-        const step = await model.trainStep(input, rows, y, rng, o.method === 'trades' ? beta : undefined);
+        const step =
+          kappa !== undefined ? await model.ibpStep(x.data, n, y, epochEps, kappa, bounds) : await model.trainStep(input, rows, y, rng, o.method === 'trades' ? beta : undefined);
         const globalStep = epoch * batches + b;
         if (!Number.isFinite(step.loss)) {
           throw new GibbonError(
@@ -226,6 +240,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
       }
       const trainSeconds = (performance.now() - started) / 1000;
       const evaluation = heldOut ? await evaluateHeldOut(model, heldOut, { ...adversary, steps: o.evalSteps ?? 10, stepSize: eps / 4 }, batchSize, seed, epoch) : null;
+      const ibpAccuracy = kappa !== undefined && heldOut ? await certifiedHeldOut(model, heldOut, eps, bounds, batchSize, o.threads) : null;
       const record: EpochRecord = {
         epoch: epoch + 1,
         method: o.method,
@@ -233,6 +248,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
         train_accuracy: correct / seen,
         heldout_clean_accuracy: evaluation?.clean ?? null,
         heldout_pgd_accuracy: evaluation?.pgd ?? null,
+        ...(kappa !== undefined ? { heldout_ibp_accuracy: ibpAccuracy, kappa: round3(kappa) } : {}),
         heldout_n: heldOut?.n ?? 0,
         heldout_eps: eps,
         eps: round3(epochEps),
@@ -278,6 +294,13 @@ export async function evaluateHeldOut(model: Trainable, data: Dataset, adversary
     }
   }
   return { clean: clean / data.n, pgd: adversary.eps > 0 ? robust / data.n : null };
+}
+
+/** IBP-certified accuracy of the current weights on held-out data at ε (certify/ibp.ts). */
+async function certifiedHeldOut(model: Trainable, data: Dataset, eps: number, bounds: Bounds, batchSize: number, threads: number | undefined): Promise<number> {
+  const x: Tensor = { data: data.x, shape: [data.n, ...data.shape] };
+  const result = await certifyIbp(model.exportModel(), x, data.y, [eps], { batchSize, threads, domain: [bounds.lower, bounds.upper] });
+  return result.certified[0]!.filter(Boolean).length / data.n;
 }
 
 function checkData(model: Trainable, data: Dataset): void {

@@ -44,6 +44,12 @@ export interface IntervalGraphOptions {
   /** Sizes for symbolic non-batch input dimensions. */
   inputShapes?: Record<string, readonly (number | null)[]>;
   registry?: IntervalRegistry;
+  /**
+   * Initializers to turn into graph inputs of the bound graph (training: the weights are fed, and
+   * gradients of the bounds with respect to them are taken). Elision then reads the final layer's
+   * weights in the graph instead of folding them as constants.
+   */
+  paramInputs?: readonly string[];
 }
 
 export interface IntervalGraph {
@@ -119,6 +125,13 @@ export async function buildIntervalGraph(source: ModelIR, options: IntervalGraph
   const b = new GraphBuilder(out, 'ibp');
   out.nodes = [];
   out.inputs.pop();
+  for (const name of options.paramInputs ?? []) {
+    const t = out.initializers.get(name);
+    if (!t) throw new GibbonError('invalid_option', `${where} has no initializer '${name}' to feed as an input of the bound graph`, { option: 'paramInputs' });
+    out.initializers.delete(name);
+    out.inputs.push({ name, dataType: t.dataType, shape: t.dims.map(Number) });
+  }
+  const fed = new Set(options.paramInputs ?? []);
 
   const bounds = new Map<string, BoundValue>([[input.name, interval(X_LOWER_INPUT, X_UPPER_INPUT)]]);
   const boundOf = (name: string): BoundValue => bounds.get(name) ?? { kind: 'exact', name };
@@ -159,10 +172,10 @@ export async function buildIntervalGraph(source: ModelIR, options: IntervalGraph
   const z: Interval = logitsBound.kind === 'interval' ? logitsBound : interval(logitsBound.name, logitsBound.name);
   b.node('Identity', [z.lower], {}, { outputNames: [LOGITS_LOWER_OUTPUT] });
   b.node('Identity', [z.upper], {}, { outputNames: [LOGITS_UPPER_OUTPUT] });
-  const elision = options.elide === false ? undefined : finalAffineLayer(g, logits, numClasses);
+  const elision = options.elide === false ? undefined : fed.size > 0 ? fedFinalAffineLayer(g, logits, numClasses) : finalAffineLayer(g, logits, numClasses);
   const hidden = elision ? boundOf(elision.hidden) : undefined;
   let margin: string;
-  if (elision && hidden?.kind === 'interval') margin = elidedMargin(b, hidden, elision);
+  if (elision && hidden?.kind === 'interval') margin = elidedMargin(b, hidden, 'weight' in elision ? constantLayer(b, elision) : elision.emit(b));
   else margin = plainMargin(b, z, numClasses);
   b.node('Identity', [margin], {}, { outputNames: [MARGIN_LOWER_OUTPUT] });
   const batch = inputShape[0] ?? 'batch';
@@ -264,11 +277,85 @@ function finalAffineLayer(g: Graph, logits: string, numClasses: number): FinalAf
   return undefined;
 }
 
-/** margin_j ≥ (W_y − W_j)·mid − |W_y − W_j|·rad + b_y − b_j, for h in [mid − rad, mid + rad]. */
-function elidedMargin(b: GraphBuilder, hidden: Interval, layer: FinalAffine): string {
+/** The final layer with weights read in the graph (fed parameters): emit gives W (C, K) and b (C). */
+interface FedAffine {
+  readonly hidden: string;
+  readonly emit: (b: GraphBuilder) => { w: string; bias: string };
+}
+
+/**
+ * Gemm(h, W, b) and Add(MatMul(h, W), b) whose W and b are initializers of the source (fed as
+ * inputs or still constant); W (C, K) is built in the graph so gradients reach fed weights.
+ */
+function fedFinalAffineLayer(g: Graph, logits: string, numClasses: number): FedAffine | undefined {
+  const prod = producers(g);
+  const dims = (name: string | undefined): number[] | undefined => {
+    const t = name ? g.initializers.get(name) : undefined;
+    return t && t.dataType === DT.FLOAT ? t.dims.map(Number) : undefined;
+  };
+  // The bias as a (C) vector scaled by β; a missing bias is zero.
+  const biasOf = (b: GraphBuilder, name: string | undefined, beta: number): string => {
+    if (!name) return b.constant(DT.FLOAT, [numClasses], new Float32Array(numClasses), 'elided_bias');
+    const flat = b.op('Reshape', [name, b.int64s([-1])], {}, { name: 'elision/bias_flat' });
+    const full = b.op('Expand', [flat, b.int64s([numClasses])], {}, { name: 'elision/bias' });
+    return beta === 1 ? full : b.op('Mul', [full, b.scalar(beta)], {}, { name: 'elision/bias_scaled' });
+  };
+  const biasOk = (name: string | undefined): boolean => {
+    if (!name) return true;
+    const d = dims(name);
+    if (!d) return false;
+    const n = d.reduce((a, c) => a * c, 1);
+    return n === 1 || (n === numClasses && d[d.length - 1] === numClasses);
+  };
+  const last = prod.get(logits);
+  if (!last || last.domain !== '') return undefined;
+  if (last.opType === 'Gemm') {
+    const a = new Attributes(last);
+    if (a.int('transA', 0) !== 0) return undefined;
+    const transposed = a.int('transB', 0) === 1;
+    const wName = last.inputs[1]!;
+    const d = dims(wName);
+    const biasName = last.inputs[2] || undefined;
+    if (!d || d.length !== 2 || (transposed ? d[0] : d[1]) !== numClasses || !biasOk(biasName)) return undefined;
+    const alpha = a.float('alpha', 1);
+    const beta = a.float('beta', 1);
+    return {
+      hidden: last.inputs[0]!,
+      emit: (b) => {
+        let w = transposed ? wName : b.op('Transpose', [wName], { perm: [1, 0] }, { name: 'elision/weight_t' });
+        if (alpha !== 1) w = b.op('Mul', [w, b.scalar(alpha)], {}, { name: 'elision/weight_scaled' });
+        return { w, bias: biasOf(b, biasName, beta) };
+      },
+    };
+  }
+  if (last.opType === 'Add') {
+    for (const [m, other] of [
+      [0, 1],
+      [1, 0],
+    ] as const) {
+      const mm = prod.get(last.inputs[m]!);
+      const biasName = last.inputs[other]!;
+      if (!mm || mm.opType !== 'MatMul' || mm.domain !== '' || !biasOk(biasName)) continue;
+      const wName = mm.inputs[1]!;
+      const d = dims(wName);
+      if (!d || d.length !== 2 || d[1] !== numClasses) continue;
+      return {
+        hidden: mm.inputs[0]!,
+        emit: (b) => ({ w: b.op('Transpose', [wName], { perm: [1, 0] }, { name: 'elision/weight_t' }), bias: biasOf(b, biasName, 1) }),
+      };
+    }
+  }
+  return undefined;
+}
+
+function constantLayer(b: GraphBuilder, layer: FinalAffine): { w: string; bias: string } {
   const c = layer.bias.length;
-  const w = b.constant(DT.FLOAT, [c, layer.hiddenSize], layer.weight, 'elided_weight');
-  const bias = b.constant(DT.FLOAT, [c], layer.bias, 'elided_bias');
+  return { w: b.constant(DT.FLOAT, [c, layer.hiddenSize], layer.weight, 'elided_weight'), bias: b.constant(DT.FLOAT, [c], layer.bias, 'elided_bias') };
+}
+
+/** margin_j ≥ (W_y − W_j)·mid − |W_y − W_j|·rad + b_y − b_j, for h in [mid − rad, mid + rad]. */
+function elidedMargin(b: GraphBuilder, hidden: Interval, layer: { w: string; bias: string }): string {
+  const { w, bias } = layer;
   const { mid, rad } = centreRadius(b, hidden, 'elision');
   const wy = b.op('Gather', [w, IBP_LABELS_INPUT], { axis: 0 }, { name: 'elision/weight_y' });
   const diff = b.op('Sub', [b.op('Unsqueeze', [wy, b.int64s([1])]), w], {}, { name: 'elision/weight_diff' });
