@@ -119,10 +119,13 @@ export function checkKappa(kappa: number): void {
   if (!(kappa >= 0 && kappa <= 1)) throw new GibbonError('invalid_option', `--kappa-final must be a number in [0, 1] for method 'ibp'; got ${kappa}`, { option: 'kappaFinal' });
 }
 
-/** κ of an epoch: from 1 down to κ_final linearly over the ε-ramp epochs (κ_final throughout without a ramp), as ε ramps up. */
-export function ibpKappa(epoch: number, rampEpochs: number, kappaFinal: number): number {
-  const progress = rampEpochs > 0 ? Math.min(1, (epoch + 1) / rampEpochs) : 1;
-  return 1 - (1 - kappaFinal) * progress;
+/**
+ * How far IBP's ramp is after `done` epochs (fractional: the ramp advances every step, as Gowal et
+ * al. ramp ε and κ linearly per step): ε·progress and κ = 1 − (1 − κ_final)·progress. It reaches
+ * the trainer's per-epoch ε-ramp value at the end of each epoch; without a ramp it is 1 throughout.
+ */
+export function ibpRampProgress(done: number, rampEpochs: number): number {
+  return rampEpochs > 0 ? Math.min(1, done / rampEpochs) : 1;
 }
 
 function step(x: Tensor, direction: Tensor, size: number): Tensor {

@@ -17,7 +17,7 @@ import { Rng } from '../random.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { fingerprintDifference, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { certifyIbp } from '../certify/ibp.js';
-import { checkAdversary, checkKappa, checkSigma, DEFAULT_KAPPA_FINAL, DEFAULT_SIGMA, gaussianExamples, ibpKappa, pgdExamples, tradesExamples, type AdversaryOptions, type MethodName } from './methods.js';
+import { checkAdversary, checkKappa, checkSigma, DEFAULT_KAPPA_FINAL, DEFAULT_SIGMA, gaussianExamples, ibpRampProgress, pgdExamples, tradesExamples, type AdversaryOptions, type MethodName } from './methods.js';
 import { clipGradNorm, createOptimizer, type OptimizerSpec } from './optimizers.js';
 import { learningRate, type ScheduleSpec } from './schedules.js';
 import { Trainable } from './trainable.js';
@@ -172,7 +172,9 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
       const order = Rng.derive(seed, 'shuffle', epoch).permutation(data.n);
       const epochEps = o.epsRampEpochs ? eps * Math.min(1, (epoch + 1) / o.epsRampEpochs) : eps;
       const adv = { ...adversary, eps: epochEps, stepSize: adversary.stepSize * (eps > 0 ? epochEps / eps : 1) };
-      const kappa = o.method === 'ibp' ? ibpKappa(epoch, o.epsRampEpochs ?? 0, kappaFinal) : undefined;
+      const ibp = o.method === 'ibp';
+      const kappaAt = (done: number): number => 1 - (1 - kappaFinal) * ibpRampProgress(done, o.epsRampEpochs ?? 0);
+      const kappa = ibp ? kappaAt(epoch + 1) : undefined;
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
@@ -211,8 +213,10 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
           case 'ibp':
             break;
         }
-        const step =
-          kappa !== undefined ? await model.ibpStep(x.data, n, y, epochEps, kappa, bounds) : await model.trainStep(input, rows, y, rng, o.method === 'trades' ? beta : undefined);
+        const done = epoch + (b + 1) / batches;
+        const step = ibp
+          ? await model.ibpStep(x.data, n, y, eps * ibpRampProgress(done, o.epsRampEpochs ?? 0), kappaAt(done), bounds)
+          : await model.trainStep(input, rows, y, rng, o.method === 'trades' ? beta : undefined);
         const globalStep = epoch * batches + b;
         if (!Number.isFinite(step.loss)) {
           throw new GibbonError(

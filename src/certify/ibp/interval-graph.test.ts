@@ -16,6 +16,7 @@ import { DataType as DT } from '../../onnx/dtypes.js';
 import type { Graph } from '../../onnx/graph.js';
 import { loadModel, serializeModel, type ModelIR } from '../../onnx/model.js';
 import { Rng } from '../../random.js';
+import { decodeTensor } from '../../onnx/tensor-proto.js';
 import { Session } from '../../runtime/session.js';
 import { buildArchitecture } from '../../training/architectures.js';
 import {
@@ -368,5 +369,50 @@ test('interval rules refuse unsound settings, naming the node', async () => {
       assert.match(e.message, c.message);
       return true;
     });
+  }
+});
+
+test('weights fed as inputs (training): the same bounds and elided margins as with constant weights', async () => {
+  const model = buildArchitecture('cnn', { seed: 4 });
+  const params = [...model.graph.initializers.keys()];
+  const constant = await buildIntervalGraph(model);
+  const fed = await buildIntervalGraph(model, { paramInputs: params });
+  assert.ok(constant.elided && fed.elided);
+  assert.deepEqual(
+    fed.model.graph.inputs.map((v) => v.name),
+    [X_LOWER_INPUT, X_UPPER_INPUT, IBP_LABELS_INPUT, ...params],
+  );
+  assert.ok(params.every((p) => !fed.model.graph.initializers.has(p)));
+  const rng = new Rng(9);
+  const n = 5;
+  const x = Float32Array.from({ length: n * 784 }, () => rng.uniform());
+  const feeds = {
+    [X_LOWER_INPUT]: { type: 'float32' as const, data: x.map((v) => Math.max(0, v - 0.05)), shape: [n, 1, 28, 28] },
+    [X_UPPER_INPUT]: { type: 'float32' as const, data: x.map((v) => Math.min(1, v + 0.05)), shape: [n, 1, 28, 28] },
+    [IBP_LABELS_INPUT]: { type: 'int64' as const, data: BigInt64Array.from([0, 3, 9, 1, 7].map(BigInt)), shape: [n] },
+  };
+  const weights = Object.fromEntries(
+    params.map((p) => {
+      const t = model.graph.initializers.get(p)!;
+      return [p, { type: 'float32' as const, data: decodeTensor(t).data as Float32Array, shape: t.dims.map(Number) }];
+    }),
+  );
+  const run = async (m: ModelIR, extra: Record<string, unknown>) => {
+    const s = await Session.create(serializeModel(m), { threads: 1, label: 'bounds' });
+    try {
+      return await s.run({ ...feeds, ...(extra as typeof feeds) });
+    } finally {
+      await s.dispose();
+    }
+  };
+  const a = await run(constant.model, {});
+  const b = await run(fed.model, weights);
+  for (const name of [LOGITS_LOWER_OUTPUT, LOGITS_UPPER_OUTPUT, MARGIN_LOWER_OUTPUT]) {
+    const u = a[name]!.data as Float32Array;
+    const v = b[name]!.data as Float32Array;
+    assert.equal(u.length, n * 10);
+    let worst = 0;
+    for (let i = 0; i < u.length; i++) worst = Math.max(worst, Math.abs(u[i]! - v[i]!) / (1 + Math.abs(u[i]!)));
+    assert.ok(worst < 1e-5, `${name}: relative difference ${worst}`);
   }
 });

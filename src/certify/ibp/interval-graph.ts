@@ -9,7 +9,9 @@
  * (N, C) and `margin_lower` (N, C), a lower bound of z_y − z_j for every class j (0 at j = y).
  * When the logits come from a final affine layer with constant weights (Gemm, or MatMul + Add),
  * that layer is folded into the margin ("elision", Gowal et al. §3): the bound of (W_y − W_j)·h is
- * taken in one step, which is tighter than subtracting bounds of z_y and z_j.
+ * taken in one step, which is tighter than subtracting bounds of z_y and z_j. With `paramInputs`
+ * (IBP training) the chosen initializers become inputs and the folded layer is built in the graph
+ * from them, so the bounds are differentiable functions of the weights.
  *
  * Values that do not depend on the input (weights, shapes) are computed exactly, as in the model;
  * the others get a lower and an upper value, emitted by one interval rule per op (rules/). A model

@@ -1,6 +1,6 @@
 /**
  * `gibbon train (--arch NAME | --model FILE) --data mnist|fashion-mnist|X.npy [--labels Y.npy]
- * --method standard|pgd-at|trades|fast-at|gaussian --eps … --sigma … --epochs … --out model.onnx [--resume]`:
+ * --method standard|pgd-at|trades|fast-at|gaussian|ibp --eps … --sigma … --kappa-final … --epochs … --out model.onnx [--resume]`:
  * trains with training/trainer.ts, shows a progress bar, prints one line per epoch, writes the
  * per-epoch log as JSON lines (FILE.log.jsonl), a checkpoint after every epoch (FILE.ckpt) and,
  * at the end, the trained inference model.
@@ -35,6 +35,7 @@ export interface TrainValues {
   readonly epsRamp?: number;
   readonly beta: number;
   readonly sigma: number;
+  readonly kappaFinal: number;
   readonly epochs: number;
   readonly batchSize?: number;
   readonly optimizer: 'sgd' | 'adam' | 'adamw';
@@ -70,8 +71,9 @@ function toDataset(d: LabelledData): Dataset {
 
 export function epochLine(r: EpochRecord, epochs: number): string {
   const robust = r.heldout_pgd_accuracy !== null ? `, PGD ${pct(r.heldout_pgd_accuracy)} at ε ${r.heldout_eps}` : '';
-  const ramp = r.eps !== r.heldout_eps && r.method !== 'standard' ? ` · trained at ε ${r.eps}` : '';
-  const held = r.heldout_n > 0 ? ` · held-out ${r.heldout_n}: clean ${pct(r.heldout_clean_accuracy)}${robust}` : '';
+  const ramp = (r.eps !== r.heldout_eps && r.method !== 'standard' ? ` · trained at ε ${r.eps}` : '') + (r.kappa !== undefined && r.kappa !== null ? ` · κ ${r.kappa}` : '');
+  const certified = r.heldout_ibp_accuracy !== undefined && r.heldout_ibp_accuracy !== null ? `, IBP-certified ${pct(r.heldout_ibp_accuracy)}` : '';
+  const held = r.heldout_n > 0 ? ` · held-out ${r.heldout_n}: clean ${pct(r.heldout_clean_accuracy)}${robust}${certified}` : '';
   return `epoch ${r.epoch}/${epochs} · loss ${r.loss.toFixed(4)} · train acc ${pct(r.train_accuracy)}${ramp}${held} · ${r.seconds.toFixed(1)} s (${Math.round(r.images_per_s)} img/s)`;
 }
 
@@ -101,7 +103,7 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
 
   terminal.note(
     `training ${label} on ${trainPart.n} examples of ${all.source} (${v.heldout} held out) · ${v.method}` +
-      (v.method === 'standard' ? '' : v.method === 'gaussian' ? ` σ ${v.sigma}` : ` ${v.norm === 'linf' ? 'L∞' : 'L2'} ε ${v.eps}, ${plural(v.steps ?? adversary.steps, 'step')} of ${v.stepSize ?? adversary.stepSize}`) +
+      (v.method === 'standard' ? '' : v.method === 'gaussian' ? ` σ ${v.sigma}` : v.method === 'ibp' ? ` L∞ ε ${v.eps}, κ → ${v.kappaFinal}` : ` ${v.norm === 'linf' ? 'L∞' : 'L2'} ε ${v.eps}, ${plural(v.steps ?? adversary.steps, 'step')} of ${v.stepSize ?? adversary.stepSize}`) +
       ` · ${v.epochs} epochs of ${batches} steps · ${v.optimizer} lr ${v.lr ?? (v.optimizer === 'sgd' ? 0.01 : 1e-3)} ${v.schedule}`,
   );
   let bar: Progress | undefined;
@@ -116,6 +118,7 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
       epsRampEpochs: v.epsRamp,
       beta: v.beta,
       sigma: v.sigma,
+      kappaFinal: v.kappaFinal,
       epochs: v.epochs,
       batchSize,
       lr: v.lr ?? (v.optimizer === 'sgd' ? 0.01 : 1e-3),
