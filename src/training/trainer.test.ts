@@ -7,7 +7,6 @@ import { runAttack } from '../attacks/attack.js';
 import { PgdAttack } from '../attacks/pgd.js';
 import { referenceInputs, referenceModelPath } from '../attacks/testing/reference-data.js';
 import { loadLabelledData } from '../data/datasets.js';
-import { GibbonError } from '../errors.js';
 import { OnnxModel } from '../model/onnx-model.js';
 import { gradientOracle } from '../model/oracles.js';
 import { loadModel, saveModel, type ModelIR } from '../onnx/model.js';
@@ -16,6 +15,7 @@ import { Rng } from '../random.js';
 import { buildArchitecture } from './architectures.js';
 import { readCheckpoint } from './checkpoint.js';
 import { train, type Dataset, type EpochRecord, type TrainOptions } from './trainer.js';
+import { isGibbonError, timingFree } from './testing/trainer-assertions.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gibbon-trainer-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -49,16 +49,7 @@ function initializers(model: ModelIR): Map<string, Float32Array> {
   return new Map([...model.graph.initializers].map(([k, t]) => [k, decodeTensor(t).data as Float32Array]));
 }
 
-const timingFree = (h: readonly EpochRecord[]) => h.map(({ seconds: _s, images_per_s: _i, ...rest }) => rest);
 
-const isGibbonError =
-  (code: string, pattern: RegExp) =>
-  (e: unknown): boolean => {
-    assert.ok(e instanceof GibbonError, `expected a GibbonError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  };
 
 describe('fine-tuning the reference mnist_cnn', () => {
   const { x, y } = referenceInputs(200);
