@@ -25,7 +25,7 @@ import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AttackContext, AttackResult } from './attack.js';
-import { BestSoFar, unflagged } from './best-so-far.js';
+import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
 import type { OptionRule } from './options.js';
 
 export const SCORE_LOSSES = ['ce', 'margin'] as const;
@@ -224,11 +224,6 @@ export async function estimatedGradientAscent(
 /** A sign (L∞) or normalised (L2) step of fixed size along the estimate: PGD on ĝ. */
 export function normalizedStep(norm: AttackContext['norm'], alpha: number): AscentUpdate {
   return {
-    step: (_active, xk, grad) => {
-      const d = norm.normalizeGradient(grad);
-      const out = new Float32Array(xk.data.length);
-      for (let j = 0; j < out.length; j++) out[j] = xk.data[j]! + alpha * d.data[j]!;
-      return { data: out, shape: [...xk.shape] };
-    },
+    step: (_active, xk, grad) => addScaled(xk, norm.normalizeGradient(grad), alpha),
   };
 }

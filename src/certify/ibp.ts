@@ -21,6 +21,7 @@ import { GibbonError } from '../errors.js';
 import type { ModelIR } from '../onnx/model.js';
 import { serializeModel } from '../onnx/model.js';
 import { Session, defaultThreads } from '../runtime/session.js';
+import { labelsFeed } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   buildIntervalGraph,
@@ -103,7 +104,7 @@ export class IntervalBoundRunner {
       {
         [X_LOWER_INPUT]: { type: 'float32', data: lower, shape },
         [X_UPPER_INPUT]: { type: 'float32', data: upper, shape },
-        [IBP_LABELS_INPUT]: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(labels[i]!)), shape: [n] },
+        [IBP_LABELS_INPUT]: labelsFeed(labels, 0, n, n),
       },
       [MARGIN_LOWER_OUTPUT, LOGITS_LOWER_OUTPUT],
     );

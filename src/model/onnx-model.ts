@@ -20,6 +20,8 @@ import { canonicalize } from '../onnx/canonicalize.js';
 import { isFloatType } from '../onnx/dtypes.js';
 import { loadModel, serializeModel, type ModelIR } from '../onnx/model.js';
 import { Session, defaultThreads } from '../runtime/session.js';
+import { forEachBatch, labelsFeed, rowsFeed } from '../tensor/rows.js';
+import { checkExamples } from './check-examples.js';
 import { argmaxRows, size, type AnyTensor, type Tensor } from '../tensor/tensor.js';
 
 export interface OnnxModelOptions {
@@ -109,20 +111,7 @@ export class OnnxModel {
 
   /** Checks that x fits the model input; names expected and found shapes. */
   checkInput(x: Tensor, what = 'input'): void {
-    const expected = this.inputShape.slice(1);
-    const got = x.shape.slice(1);
-    if (x.shape.length !== this.inputShape.length || expected.some((d, i) => d !== null && d !== got[i])) {
-      throw new GibbonError(
-        'invalid_input',
-        `${what} has shape [${x.shape.join(', ')}] but the model expects [N, ${expected.map((d) => d ?? '?').join(', ')}]`,
-        { option: what },
-      );
-    }
-    for (let i = 0; i < x.data.length; i++) {
-      if (!Number.isFinite(x.data[i]!)) {
-        throw new GibbonError('invalid_input', `${what} contains ${Number.isNaN(x.data[i]!) ? 'NaN' : 'Inf'} at flat index ${i}`, { option: what });
-      }
-    }
+    checkExamples(x, this.inputShape, what);
   }
 
   checkLabels(labels: Labels, n: number, what = 'labels'): void {
@@ -136,29 +125,8 @@ export class OnnxModel {
   }
 
   /** Calls fn on each batch [start, end), padding the last batch for fixed-batch models. */
-  private async eachBatch(n: number, fn: (start: number, end: number, padded: number) => Promise<void>): Promise<void> {
-    const bs = this.batchSize;
-    for (let start = 0; start < n; start += bs) {
-      const end = Math.min(n, start + bs);
-      await fn(start, end, this.fixedBatch ?? end - start);
-    }
-  }
-
-  private feedX(x: Tensor, start: number, end: number, padded: number): AnyTensor {
-    const row = size(x.shape.slice(1));
-    let data = x.data.subarray(start * row, end * row);
-    if (padded !== end - start) {
-      const full = new Float32Array(padded * row);
-      full.set(data);
-      data = full;
-    }
-    return { type: 'float32', data, shape: [padded, ...x.shape.slice(1)] };
-  }
-
-  private static feedLabels(labels: Labels, start: number, end: number, padded: number): AnyTensor {
-    const data = new BigInt64Array(padded);
-    for (let i = start; i < end; i++) data[i - start] = BigInt(labels[i]!);
-    return { type: 'int64', data, shape: [padded] };
+  private eachBatch(n: number, fn: (start: number, end: number, padded: number) => Promise<void>): Promise<void> {
+    return forEachBatch(n, this.batchSize, this.fixedBatch, fn);
   }
 
   /** Class scores before any final Softmax (N, C). */
@@ -167,7 +135,7 @@ export class OnnxModel {
     const n = x.shape[0]!;
     const out = new Float32Array(n * this.numClasses);
     await this.eachBatch(n, async (start, end, padded) => {
-      const r = await this.forward.run({ [this.inputName]: this.feedX(x, start, end, padded) });
+      const r = await this.forward.run({ [this.inputName]: rowsFeed(x, start, end, padded) });
       out.set((r[this.logitsName]!.data as Float32Array).subarray(0, (end - start) * this.numClasses), start * this.numClasses);
     });
     return { data: out, shape: [n, this.numClasses] };
@@ -221,10 +189,10 @@ export class OnnxModel {
     const gradName = gradOutputName(this.inputName);
     await this.eachBatch(n, async (start, end, padded) => {
       const feeds: Record<string, AnyTensor> = {
-        [this.inputName]: this.feedX(x, start, end, padded),
-        [LABELS_INPUT]: OnnxModel.feedLabels(labels, start, end, padded),
+        [this.inputName]: rowsFeed(x, start, end, padded),
+        [LABELS_INPUT]: labelsFeed(labels, start, end, padded),
       };
-      if (targets) feeds[TARGETS_INPUT] = OnnxModel.feedLabels(targets, start, end, padded);
+      if (targets) feeds[TARGETS_INPUT] = labelsFeed(targets, start, end, padded);
       const r = await session.run(feeds, [LOSS_OUTPUT, LOGITS_OUTPUT, gradName]);
       const k = end - start;
       lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
@@ -249,7 +217,7 @@ export class OnnxModel {
     const sums = new Map<string, Float32Array>();
     const shapes = new Map<string, number[]>();
     await this.eachBatch(n, async (start, end, padded) => {
-      const r = await session.run({ [this.inputName]: this.feedX(x, start, end, padded), [LABELS_INPUT]: OnnxModel.feedLabels(labels, start, end, padded) });
+      const r = await session.run({ [this.inputName]: rowsFeed(x, start, end, padded), [LABELS_INPUT]: labelsFeed(labels, start, end, padded) });
       const k = end - start;
       lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
       logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);

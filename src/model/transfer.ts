@@ -22,7 +22,7 @@
  */
 import type { LossName } from '../autodiff/loss-heads.js';
 import { GibbonError } from '../errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import type { LossAndGrad } from './onnx-model.js';
 import { HARNESS_SCORES, type DecisionOracle, type GradientOracle, type LabelArray } from './oracles.js';
 
@@ -30,10 +30,10 @@ import { HARNESS_SCORES, type DecisionOracle, type GradientOracle, type LabelArr
 function aligned(logits: Tensor, decisions: Int32Array): Tensor {
   const c = logits.shape[1]!;
   const out = Float32Array.from(logits.data);
+  const tops = argmaxRows(logits);
   for (let i = 0; i < decisions.length; i++) {
     const row = out.subarray(i * c, (i + 1) * c);
-    let top = 0;
-    for (let j = 1; j < c; j++) if (row[j]! > row[top]!) top = j;
+    const top = tops[i]!;
     const d = decisions[i]!;
     if (top === d) continue;
     // Raise d just above the maximum (a relative step survives float32 rounding).

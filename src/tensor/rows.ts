@@ -1,6 +1,6 @@
 /** Row (example) selection on batched tensors: gather a sub-batch, scatter results back. */
 import { GibbonError } from '../errors.js';
-import { size, type Tensor } from './tensor.js';
+import { size, type AnyTensor, type Tensor } from './tensor.js';
 
 /** Number of values per example. */
 export function rowSize(t: { readonly shape: readonly number[] }): number {
@@ -45,4 +45,39 @@ export function gatherValues<T extends Float32Array | Int32Array | Uint8Array>(v
   const out = new (values.constructor as new (n: number) => T)(indices.length);
   for (let i = 0; i < indices.length; i++) out[i] = values[indices[i]!]!;
   return out;
+}
+
+/**
+ * Calls fn on each batch [start, end) of n rows, in order; `padded` is the row count to feed:
+ * the model's fixed batch size if it has one (the last batch is then padded), else end − start.
+ */
+export async function forEachBatch(
+  n: number,
+  batchSize: number,
+  fixedBatch: number | undefined,
+  fn: (start: number, end: number, padded: number) => Promise<void>,
+): Promise<void> {
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(n, start + batchSize);
+    await fn(start, end, fixedBatch ?? end - start);
+  }
+}
+
+/** Rows [start, end) of x as a float32 feed of `padded` rows (zeros after end). */
+export function rowsFeed(x: Tensor, start: number, end: number, padded: number): AnyTensor {
+  const row = rowSize(x);
+  let data = x.data.subarray(start * row, end * row);
+  if (padded !== end - start) {
+    const full = new Float32Array(padded * row);
+    full.set(data);
+    data = full;
+  }
+  return { type: 'float32', data, shape: [padded, ...x.shape.slice(1)] };
+}
+
+/** Labels [start, end) as an int64 feed of `padded` entries (zeros after end). */
+export function labelsFeed(labels: ArrayLike<number | bigint>, start: number, end: number, padded: number): AnyTensor {
+  const data = new BigInt64Array(padded);
+  for (let i = start; i < end; i++) data[i - start] = BigInt(labels[i]!);
+  return { type: 'int64', data, shape: [padded] };
 }

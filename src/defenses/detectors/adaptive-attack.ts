@@ -38,7 +38,7 @@ import { UNIT_BOUNDS } from '../../model/bounds.js';
 import { normByName } from '../../norms/index.js';
 import type { Rng } from '../../random.js';
 import { cloneTensor, gatherRows, rowSize } from '../../tensor/rows.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { argmaxRows, type Tensor } from '../../tensor/tensor.js';
 import type { AdaptiveObjective, EquippedModel } from './equipped-model.js';
 
 export interface AdaptiveAttackOptions {
@@ -93,12 +93,6 @@ export interface AdaptiveAttackResult {
   readonly gradientSteps: number;
   /** Forward passes of the quantised-branch search (0 when it did not run). */
   readonly searchQueries: number;
-}
-
-function argmaxRow(logits: Float32Array, i: number, c: number): number {
-  let best = 0;
-  for (let j = 1; j < c; j++) if (logits[i * c + j]! > logits[i * c + best]!) best = j;
-  return best;
 }
 
 /** Keeps a rounded level strictly inside its cell: Round is half-to-even at the boundary. */
@@ -226,9 +220,10 @@ export async function adaptiveAttack(
 
   const observe = (indices: Int32Array, xk: Tensor, logits: Float32Array, score: Float32Array): Uint8Array => {
     const done = new Uint8Array(indices.length);
+    const predicted = argmaxRows({ data: logits, shape: [indices.length, c] });
     for (let i = 0; i < indices.length; i++) {
       const k = indices[i]!;
-      const mis = argmaxRow(logits, i, c) !== labels[k];
+      const mis = predicted[i] !== labels[k];
       const r = mis ? (score[i]! <= detector.threshold ? 0 : 1) : 2;
       if (r < rank[k]! || (r === rank[k]! && score[i]! < bestScore[k]!)) {
         rank[k] = r;
@@ -323,8 +318,9 @@ export async function adaptiveAttack(
   const judged = await model.run(adversarial);
   const misclassified = new Uint8Array(n);
   const success = new Uint8Array(n);
+  const predicted = argmaxRows(judged.logits);
   for (let i = 0; i < n; i++) {
-    misclassified[i] = argmaxRow(judged.logits.data, i, c) !== labels[i] ? 1 : 0;
+    misclassified[i] = predicted[i] !== labels[i] ? 1 : 0;
     success[i] = misclassified[i] && judged.score[i]! <= detector.threshold ? 1 : 0;
   }
   return { adversarial, misclassified, score: judged.score, success, gradientSteps, searchQueries };

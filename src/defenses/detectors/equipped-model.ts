@@ -14,7 +14,8 @@ import { GraphBuilder } from '../../onnx/builder.js';
 import { DataType as DT } from '../../onnx/dtypes.js';
 import { cloneModel, serializeModel, type ModelIR } from '../../onnx/model.js';
 import { Session, defaultThreads } from '../../runtime/session.js';
-import { size, type AnyTensor, type Tensor } from '../../tensor/tensor.js';
+import { forEachBatch, labelsFeed, rowsFeed } from '../../tensor/rows.js';
+import { size, type Tensor } from '../../tensor/tensor.js';
 import { buildDetectorModel, LOGITS_OUTPUT, SCORE_OUTPUT, type DetectorParams } from './detector.js';
 
 export const LABELS_INPUT = 'labels';
@@ -103,21 +104,12 @@ export class EquippedModel {
   }
 
   private get batchSize(): number {
-    const fixed = this.inputShape[0];
-    return typeof fixed === 'number' ? fixed : (this.options.batchSize ?? 128);
+    return this.fixedBatch ?? this.options.batchSize ?? 128;
   }
 
-  private feed(x: Tensor, start: number, end: number): AnyTensor {
-    const row = size(x.shape.slice(1));
+  private get fixedBatch(): number | undefined {
     const fixed = this.inputShape[0];
-    let data = x.data.subarray(start * row, end * row);
-    const rows = typeof fixed === 'number' ? fixed : end - start;
-    if (rows !== end - start) {
-      const full = new Float32Array(rows * row);
-      full.set(data);
-      data = full;
-    }
-    return { type: 'float32', data, shape: [rows, ...x.shape.slice(1)] };
+    return typeof fixed === 'number' ? fixed : undefined;
   }
 
   private checkInput(x: Tensor): void {
@@ -136,10 +128,9 @@ export class EquippedModel {
     const score = new Float32Array(this.hasScore ? n : 0);
     const extra = new Map<string, Float32Array>();
     const fetches = [LOGITS_OUTPUT, ...(this.hasScore ? [SCORE_OUTPUT] : []), ...this.extraOutputs];
-    for (let start = 0; start < n; start += this.batchSize) {
-      const end = Math.min(n, start + this.batchSize);
+    await forEachBatch(n, this.batchSize, this.fixedBatch, async (start, end, padded) => {
       const k = end - start;
-      const r = await this.forward.run({ [this.inputName]: this.feed(x, start, end) }, fetches);
+      const r = await this.forward.run({ [this.inputName]: rowsFeed(x, start, end, padded) }, fetches);
       logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * c), start * c);
       if (this.hasScore) score.set((r[SCORE_OUTPUT]!.data as Float32Array).subarray(0, k), start);
       for (const name of this.extraOutputs) {
@@ -149,7 +140,7 @@ export class EquippedModel {
         if (!acc) extra.set(name, (acc = new Float32Array(n * row)));
         acc.set((t.data as Float32Array).subarray(0, k * row), start * row);
       }
-    }
+    });
     return { logits: { data: logits, shape: [n, c] }, score, extra };
   }
 
@@ -208,23 +199,16 @@ export class EquippedModel {
     const grad = new Float32Array(n * row);
     const logits = new Float32Array(n * c);
     const score = new Float32Array(n);
-    for (let start = 0; start < n; start += this.batchSize) {
-      const end = Math.min(n, start + this.batchSize);
+    await forEachBatch(n, this.batchSize, this.fixedBatch, async (start, end, padded) => {
       const k = end - start;
-      const xs = this.feed(x, start, end);
-      const rows = xs.shape[0]!;
-      const lab = new BigInt64Array(rows);
-      const lam = new Float32Array(rows);
-      for (let i = 0; i < k; i++) {
-        lab[i] = BigInt(labels[start + i]!);
-        lam[i] = lambda[start + i]!;
-      }
+      const lam = new Float32Array(padded);
+      lam.set(lambda.subarray(start, end));
       const r = await session.run(
         {
-          [this.inputName]: xs,
-          [LABELS_INPUT]: { type: 'int64', data: lab, shape: [rows] },
-          [LAMBDA_INPUT]: { type: 'float32', data: lam, shape: [rows] },
-          [cotangentInputName(OBJECTIVE_OUTPUT)]: { type: 'float32', data: new Float32Array(rows).fill(1), shape: [rows] },
+          [this.inputName]: rowsFeed(x, start, end, padded),
+          [LABELS_INPUT]: labelsFeed(labels, start, end, padded),
+          [LAMBDA_INPUT]: { type: 'float32', data: lam, shape: [padded] },
+          [cotangentInputName(OBJECTIVE_OUTPUT)]: { type: 'float32', data: new Float32Array(padded).fill(1), shape: [padded] },
         },
         [OBJECTIVE_OUTPUT, LOGITS_OUTPUT, SCORE_OUTPUT, gradName],
       );
@@ -232,7 +216,7 @@ export class EquippedModel {
       logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * c), start * c);
       score.set((r[SCORE_OUTPUT]!.data as Float32Array).subarray(0, k), start);
       grad.set((r[gradName]!.data as Float32Array).subarray(0, k * row), start * row);
-    }
+    });
     return { objective: out, grad: { data: grad, shape: [...x.shape] }, logits: { data: logits, shape: [n, c] }, score };
   }
 

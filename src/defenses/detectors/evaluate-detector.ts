@@ -28,6 +28,7 @@ import { adaptiveAttack, ADAPTIVE_DEFAULTS, type AdaptiveAttackOptions } from '.
 import type { DetectorParams } from './detector.js';
 import type { DetectorFile } from './detector-file.js';
 import type { EquippedModel } from './equipped-model.js';
+import { parseSqueezers } from './feature-squeezing.js';
 
 export const DETECTION_REPORT_FORMAT = 'gibbon-detection-report';
 export const REPORTED_FPR = 0.05;
@@ -129,11 +130,8 @@ export function quantizerLevels(params: DetectorParams): number | undefined {
       : params.kind === 'combined'
         ? params.parts.flatMap((p) => (p.detector.kind === 'squeeze' ? p.detector.squeezers : []))
         : [];
-  const levels = squeezers.flatMap((spec) => {
-    const m = /^\s*(bit-depth|quantize):(\d+)\s*$/.exec(spec);
-    if (!m) return [];
-    return [m[1] === 'bit-depth' ? 2 ** Number(m[2]) : Number(m[2])];
-  });
+  if (squeezers.length === 0) return undefined;
+  const levels = parseSqueezers(squeezers, 'detector.squeezers').flatMap((t) => (t.levels === undefined ? [] : [t.levels]));
   return levels.length === 1 ? levels[0] : undefined;
 }
 
@@ -189,7 +187,6 @@ export async function evaluateDetector(input: DetectionEvaluationInput): Promise
   const predicted = argmaxRows(clean.logits);
   let correct = 0;
   for (let i = 0; i < n; i++) if (predicted[i] === inn.y[i]) correct++;
-  const cleanFlagged = clean.score.reduce((k, s) => k + (s > threshold ? 1 : 0), 0);
 
   for (const ood of input.outOfDistribution) {
     const t0 = performance.now();
@@ -287,7 +284,7 @@ export async function evaluateDetector(input: DetectionEvaluationInput): Promise
     seed: input.seed,
     eps: input.eps,
     adaptive: adaptiveOptions,
-    clean_fpr_at_threshold: cleanFlagged / n,
+    clean_fpr_at_threshold: rates([], clean.score, threshold).fpr,
     clean_accuracy: correct / n,
     rows,
     seconds: (performance.now() - started) / 1000,

@@ -9,7 +9,7 @@
 import { GibbonError } from '../../errors.js';
 import type { ModelIR } from '../../onnx/model.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { thresholdAtFpr } from '../roc.js';
+import { rates, thresholdAtFpr } from '../roc.js';
 import { prepareClassifier, type DetectorKind, type DetectorParams, type SingleDetectorParams } from './detector.js';
 import { modelFingerprint, DETECTOR_FORMAT, DETECTOR_FORMAT_VERSION, type DetectorFile } from './detector-file.js';
 import { DEFAULT_TEMPERATURE } from './energy.js';
@@ -127,8 +127,6 @@ export async function fitDetector(model: ModelIR, data: FitData, options: FitOpt
   options.onStage?.(`calibrating the threshold on ${data.calibration.x.shape[0]} held-out examples`);
   const scores = await scoresOf(model, params, data.calibration.x, options);
   const threshold = thresholdAtFpr(scores, targetFpr);
-  let flagged = 0;
-  for (const s of scores) if (s > threshold) flagged++;
   const { mean, std } = meanStd(scores);
   return {
     format: DETECTOR_FORMAT,
@@ -144,7 +142,7 @@ export async function fitDetector(model: ModelIR, data: FitData, options: FitOpt
       seed: data.seed,
       fit_examples: needsFeatures ? data.fit.y.length : 0,
       calibration_examples: scores.length,
-      fpr: flagged / scores.length,
+      fpr: rates([], scores, threshold).fpr,
       score_mean: mean,
       score_std: std,
     },

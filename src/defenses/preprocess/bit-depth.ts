@@ -24,6 +24,7 @@ export function bitDepth(bits: number): InputTransform {
     name: `bit-depth:${bits}`,
     description: `bit-depth reduction to ${bits} bit${bits === 1 ? '' : 's'} (${levels + 1} levels per channel; Xu et al. 2018)`,
     randomized: false,
+    levels: levels + 1,
     emit(b, x) {
       const k = b.constant(DT.FLOAT, [], Float32Array.of(levels), 'bit_depth_levels');
       const rounded = b.op('Round', [b.op('Mul', [x, k], {}, { name: 'bit_depth_scale' })], {}, { name: 'bit_depth_round' });

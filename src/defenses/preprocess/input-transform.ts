@@ -25,6 +25,8 @@ export interface InputTransform {
   /** one-line description for reports */
   readonly description: string;
   readonly randomized: boolean;
+  /** For quantisers (zero gradient almost everywhere): the grey levels per channel they keep. */
+  readonly levels?: number;
   /** emits ONNX nodes mapping NCHW float value `x` to a value of the same shape; returns its name */
   emit(b: GraphBuilder, x: string, shape: readonly (number | null)[]): string;
 }

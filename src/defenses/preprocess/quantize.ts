@@ -31,6 +31,7 @@ export function quantize(levels: number): InputTransform {
     name: `quantize:${levels}`,
     description: `uniform quantisation to ${levels} levels on [0, 1] (QuantizeLinear → DequantizeLinear, uint8)`,
     randomized: false,
+    levels,
     emit(b, x) {
       const scale = b.constant(DT.FLOAT, [], Float32Array.of(1 / (levels - 1)), 'quantize_scale');
       const zero = b.constant(DT.UINT8, [], Uint8Array.of(0), 'quantize_zero_point');

@@ -19,7 +19,8 @@ import { GibbonError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ClassifierModel } from '../oracles.js';
 import { scoreRows, toLogits } from './class-scores.js';
-import { checkExamples, checkInputShape } from './input-shape.js';
+import { checkExamples } from '../check-examples.js';
+import { checkInputShape } from './input-shape.js';
 
 /** What the user's function computes: class scores for a batch. */
 export type ScoreFunction = (x: Tensor) => Promise<Float32Array | number[][]> | Float32Array | number[][];

@@ -33,7 +33,8 @@ import { GibbonError, type ErrorCode } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ClassifierModel } from '../oracles.js';
 import { labelRows, oneHotLogits, OUTPUT_KINDS, scoreRows, toLogits, type OutputKind } from './class-scores.js';
-import { checkExamples, checkInputShape } from './input-shape.js';
+import { checkExamples } from '../check-examples.js';
+import { checkInputShape } from './input-shape.js';
 import { getJsonPath, MissingFieldError, parseJsonPath, setJsonPath, type JsonPath } from './json-path.js';
 
 export const REQUEST_MODES = ['batch', 'single'] as const;
