@@ -41,9 +41,9 @@ import type { GradientOracle } from '../model/oracles.js';
 import type { NormName } from '../norms/norm.js';
 import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
 import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
-import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
+import { checkClassesFor, classShortfall, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
 import { boolean, numberIn, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from './options.js';
 
 export interface ApgdOptions {
@@ -117,6 +117,15 @@ export class ApgdAttack implements Attack<GradientOracle> {
       randomStart: boolean,
     });
     this.name = this.options.targetClasses !== undefined ? 'apgd-t' : `apgd-${this.options.loss}`;
+  }
+
+  inapplicable(facts: AttackFacts): string | undefined {
+    const { targetClasses, loss } = this.options;
+    // APGD-T on an untargeted criterion targets the other classes one by one: with two classes
+    // there is only the one APGD-CE already attacked, and its DLR head needs four.
+    if (targetClasses !== undefined && !facts.targeted && facts.numClasses < 3) return `${this.name}: a 2-class model has no other class to target`;
+    const head: LossName = facts.targeted || targetClasses !== undefined ? `${loss}-targeted` : loss;
+    return classShortfall(head, facts.numClasses, this.name);
   }
 
   async run(oracle: GradientOracle, x: Tensor, criterion: Criterion, ctx: AttackContext): Promise<AttackResult> {

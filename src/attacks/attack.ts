@@ -83,7 +83,21 @@ export interface Attack<O extends Oracle = Oracle> {
   readonly targeted: boolean;
   /** Resolved options (frozen), for reports. */
   readonly options: Readonly<object>;
+  /**
+   * Why the attack cannot run on a model with these facts (too few classes for its loss, an input
+   * it has no search space for), or undefined when it can. Ensembles skip such stages with a note.
+   */
+  inapplicable?(facts: AttackFacts): string | undefined;
   run(oracle: O, x: Tensor, criterion: Criterion, ctx: AttackContext): Promise<AttackResult>;
+}
+
+/** What an ensemble knows of the model before attacking it. */
+export interface AttackFacts {
+  readonly numClasses: number;
+  /** One example's shape (without the batch dimension). */
+  readonly exampleShape: readonly number[];
+  /** Whether the criterion is targeted. */
+  readonly targeted: boolean;
 }
 
 export interface RunAttackOptions<E extends number | readonly number[]> {

@@ -15,10 +15,18 @@ export function lossFor(family: LossFamily, criterion: Criterion): LossName {
   return criterion.targets ? `${family}-targeted` : family;
 }
 
-/** DLR needs the 3 (untargeted) or 4 (targeted) largest logits. */
+/** Classes a loss head needs: DLR needs the 3 (untargeted) or 4 (targeted) largest logits. */
+export function classesNeededBy(loss: LossName): number {
+  return loss === 'dlr' ? 3 : loss === 'dlr-targeted' ? 4 : 2;
+}
+
+/** Why `loss` cannot be used with `numClasses` classes, or undefined. */
+export function classShortfall(loss: LossName, numClasses: number, attack: string): string | undefined {
+  const need = classesNeededBy(loss);
+  return numClasses < need ? `${attack}: loss '${loss}' needs at least ${need} classes; the model has ${numClasses}` : undefined;
+}
+
 export function checkClassesFor(loss: LossName, numClasses: number, attack: string): void {
-  const need = loss === 'dlr' ? 3 : loss === 'dlr-targeted' ? 4 : 2;
-  if (numClasses < need) {
-    throw new GibbonError('invalid_option', `${attack}: loss '${loss}' needs at least ${need} classes; the model has ${numClasses}`, { option: 'loss' });
-  }
+  const shortfall = classShortfall(loss, numClasses, attack);
+  if (shortfall) throw new GibbonError('invalid_option', shortfall, { option: 'loss' });
 }

@@ -11,7 +11,8 @@ import { gatherRows, gatherValues } from '../tensor/rows.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { runAttack, type AttackOutcome } from './attack.js';
 import { createAttack } from './registry.js';
-import { squareFraction, squareMetaPattern, SquareAttack } from './square.js';
+import { LinearModel } from '../model/testing/linear-model.js';
+import { lineMetaPattern, squareFraction, squareMetaPattern, SquareAttack } from './square.js';
 import { assertWithinBudget, robustAccuracy } from './testing/assertions.js';
 
 /** models/mnist-standard.onnx, found from src/attacks or dist/src/attacks. */
@@ -142,3 +143,32 @@ test('options are validated; lossOn probabilities works like logits', async () =
   });
   assert.ok(robustAccuracy(out) <= 0.1, `robust accuracy ${robustAccuracy(out)}`);
 });
+
+test('the 1-D meta-pattern: a positive then a negative bump, unit norm', () => {
+  const p = lineMetaPattern(7);
+  assert.equal(p.length, 7);
+  assert.ok(Math.abs(p.reduce((a, v) => a + v * v, 0) - 1) < 1e-12);
+  for (let i = 0; i < 3; i++) assert.ok(p[i]! > 0, `p[${i}] = ${p[i]}`);
+  for (let i = 3; i < 7; i++) assert.ok(p[i]! < 0, `p[${i}] = ${p[i]}`);
+});
+
+for (const [norm, eps] of [
+  ['linf', 0.15],
+  ['l2', 1.5],
+] as const) {
+  test(`Square ${norm} searches 1-D inputs (audio-like (N, 1, L) and features (N, L)) and flips a linear model`, async () => {
+    const length = 64;
+    // Class 1 when the mean of the samples exceeds that of a fixed half-and-half pattern's.
+    const w = new Float32Array(2 * length);
+    for (let j = 0; j < length; j++) w[length + j] = j < length / 2 ? 1 / length : -1 / length;
+    for (const shape of [[length], [1, length]]) {
+      const model = new LinearModel(w, new Float32Array([0.02, 0]), shape);
+      const n = 8;
+      const xs = new Float32Array(n * length).fill(0.5);
+      const oracle = scoreOracle(model, { queryBudget: 2000 });
+      const out = await runAttack(new SquareAttack({ queries: 500 }), oracle, { data: xs, shape: [n, ...shape] }, new Int32Array(n), { eps, norm, seed: 1 });
+      assert.equal(out.success.filter((s) => s === 1).length, n, `shape [${shape}] ${norm}: ${[...out.success]}`);
+      assertWithinBudget(out, { data: xs, shape: [n, ...shape] }, norm === 'linf' ? linf : l2);
+    }
+  });
+}

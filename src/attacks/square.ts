@@ -48,7 +48,7 @@ import type { NormName } from '../norms/norm.js';
 import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
 import { numberIn, oneOf, optional, positiveInteger, resolveOptions } from './options.js';
 
 export const SQUARE_LOSS_ON = ['auto', 'logits', 'probabilities'] as const;
@@ -89,15 +89,26 @@ interface Geometry {
   readonly width: number;
 }
 
-function imageGeometry(shape: readonly number[], attack: string): Geometry {
+/**
+ * The search space of one example: an image (C, H, W) or (H, W) with H, W ≥ 2 gets square windows;
+ * anything else (features (L), audio (1, L) or (C, 1, L), volumes) is searched as one row of
+ * `width` values with windows of consecutive values — the 1-D variant of the attack.
+ */
+function exampleGeometry(shape: readonly number[], attack: string): Geometry {
   const dims = shape.slice(1);
-  const [channels, height, width] = dims.length === 3 ? dims : dims.length === 2 ? [1, ...dims] : [0, 0, 0];
-  if (!channels || height! < 2 || width! < 2) {
-    throw new GibbonError('invalid_input', `${attack} needs image inputs (N, C, H, W) or (N, H, W) with H, W ≥ 2; got [${shape.join(', ')}]`, {
-      option: 'x',
-    });
-  }
-  return { channels: channels!, height: height!, width: width! };
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (dims.length === 3 && dims[1]! >= 2 && dims[2]! >= 2) return { channels: dims[0]!, height: dims[1]!, width: dims[2]! };
+  if (dims.length === 2 && dims[0]! >= 2 && dims[1]! >= 2) return { channels: 1, height: dims[0]!, width: dims[1]! };
+  if (dims.length === 3 && dims[1] === 1 && dims[2]! >= 2) return { channels: dims[0]!, height: 1, width: dims[2]! };
+  if (size < 2) throw new GibbonError('invalid_input', `${attack} needs at least 2 input values per example; got [${shape.join(', ')}]`, { option: 'x' });
+  return { channels: 1, height: 1, width: size };
+}
+
+/** Window sides (rows, columns) covering about a fraction `p` of the example, at least `least` long. */
+function windowSides(p: number, { height, width }: Geometry, least: number): readonly [number, number] {
+  if (height === 1) return [1, Math.min(Math.max(Math.round(p * width), least), width)];
+  const s = Math.min(Math.max(Math.round(Math.sqrt(p * height * width)), least), height, width);
+  return [s, s];
 }
 
 /**
@@ -136,22 +147,39 @@ export function squareMetaPattern(s: number): Float64Array {
   return out;
 }
 
+/** The 1-D meta-pattern of length s: a bump on the first half and a negated bump on the second, unit norm. */
+export function lineMetaPattern(s: number): Float64Array {
+  const half = Math.floor(s / 2);
+  const out = new Float64Array(s);
+  out.set(bump(1, half), 0);
+  const second = bump(1, s - half);
+  for (let i = 0; i < second.length; i++) out[half + i] = -second[i]!;
+  let n = 0;
+  for (const v of out) n += v * v;
+  for (let i = 0; i < out.length; i++) out[i]! /= Math.sqrt(n);
+  return out;
+}
+
 function transposed(pattern: Float64Array, s: number): Float64Array {
   const out = new Float64Array(s * s);
   for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) out[j * s + i] = pattern[i * s + j]!;
   return out;
 }
 
-/** Meta-patterns by side, and their transposes (the paper picks either orientation at random). */
+/**
+ * Meta-patterns by window (rows × columns): s×s squares and their transposes (the paper picks
+ * either orientation at random), 1×s lines and their reverses.
+ */
 class PatternCache {
-  private readonly cache = new Map<number, readonly [Float64Array, Float64Array]>();
+  private readonly cache = new Map<string, readonly [Float64Array, Float64Array]>();
 
-  get(s: number, rng: Rng): Float64Array {
-    let pair = this.cache.get(s);
+  get(rows: number, cols: number, rng: Rng): Float64Array {
+    const key = `${rows}x${cols}`;
+    let pair = this.cache.get(key);
     if (!pair) {
-      const p = squareMetaPattern(s);
-      pair = [p, transposed(p, s)];
-      this.cache.set(s, pair);
+      const p = rows === 1 ? lineMetaPattern(cols) : squareMetaPattern(cols);
+      pair = [p, rows === 1 ? p.slice().reverse() : transposed(p, cols)];
+      this.cache.set(key, pair);
     }
     return pair[rng.integer(2)]!;
   }
@@ -183,6 +211,11 @@ export class SquareAttack implements Attack<ScoreOracle> {
     });
   }
 
+  inapplicable(facts: AttackFacts): string | undefined {
+    const size = facts.exampleShape.reduce((a, b) => a * b, 1);
+    return size < 2 ? `${this.name} needs at least 2 input values per example; got [${facts.exampleShape.join(', ')}]` : undefined;
+  }
+
   async run(oracle: ScoreOracle, x: Tensor, criterion: Criterion, ctx: AttackContext): Promise<AttackResult> {
     const n = x.shape[0]!;
     const state: RunState = {
@@ -196,7 +229,7 @@ export class SquareAttack implements Attack<ScoreOracle> {
       if (!this.norms.includes(ctx.norm.name)) {
         throw new GibbonError('invalid_option', `square supports the norms ${this.norms.join(', ')}, not ${ctx.norm.name}`, { option: 'norm' });
       }
-      const geometry = imageGeometry(x.shape, this.name);
+      const geometry = exampleGeometry(x.shape, this.name);
       const { restarts } = this.options;
       for (let restart = 0; restart < restarts; restart++) {
         const examples: number[] = [];
@@ -358,16 +391,19 @@ const linfStart: Start = (out, x0, eps, { channels, height, width }, rng) => {
 /** The best point with one s×s window set to a random ±ε per channel that changes something. */
 const linfCandidate: Propose = (out, best, x0, eps, p, { channels, height, width }, rng, _patterns, { lower, upper }) => {
   out.set(best);
-  const s = Math.min(Math.max(Math.round(Math.sqrt(p * height * width)), 1), Math.min(height, width) - 1);
-  const [r, q] = [rng.integer(height - s + 1), rng.integer(width - s + 1)];
+  // Windows stay smaller than the example, as in the paper (at most side − 1).
+  const [rawH, rawW] = windowSides(p, { channels, height, width }, 1);
+  const sh = height === 1 ? 1 : Math.max(1, Math.min(rawH, height - 1, width - 1));
+  const sw = height === 1 ? Math.max(1, Math.min(rawW, width - 1)) : sh;
+  const [r, q] = [rng.integer(height - sh + 1), rng.integer(width - sw + 1)];
   // Redraw signs that would reproduce the current window (the reference code does the same);
   // a bounded number of times, since with ε = 0 nothing can change.
   for (let attempt = 0; attempt < 16; attempt++) {
     let changed = false;
     for (let c = 0; c < channels; c++) {
       const v = rng.integer(2) ? eps : -eps;
-      for (let i = r; i < r + s; i++) {
-        for (let j = q; j < q + s; j++) {
+      for (let i = r; i < r + sh; i++) {
+        for (let j = q; j < q + sw; j++) {
           const at = (c * height + i) * width + j;
           out[at] = x0[at]! + v;
           if (Math.abs(Math.min(Math.max(out[at]!, lower), upper) - best[at]!) > 1e-7) changed = true;
@@ -380,17 +416,19 @@ const linfCandidate: Propose = (out, best, x0, eps, p, { channels, height, width
 
 /** A grid of meta-pattern tiles with random signs per channel, scaled to ‖δ‖₂ = ε. */
 const l2Start: Start = (out, x0, eps, { channels, height, width }, rng, patterns) => {
-  const s = Math.max(1, Math.floor(Math.min(height, width) / 5));
-  const [rows, cols] = [Math.floor(height / s), Math.floor(width / s)];
-  const [top, left] = [Math.floor((height - rows * s) / 2), Math.floor((width - cols * s) / 2)];
+  // A 5×5 grid of tiles on images; 25 segments on a row.
+  const sh = height === 1 ? 1 : Math.max(1, Math.floor(Math.min(height, width) / 5));
+  const sw = height === 1 ? Math.max(2, Math.floor(width / 25)) : sh;
+  const [rows, cols] = [Math.floor(height / sh), Math.floor(width / sw)];
+  const [top, left] = [Math.floor((height - rows * sh) / 2), Math.floor((width - cols * sw) / 2)];
   const delta = new Float64Array(out.length);
   for (let a = 0; a < rows; a++) {
     for (let b = 0; b < cols; b++) {
-      const pattern = patterns.get(s, rng);
+      const pattern = patterns.get(sh, sw, rng);
       for (let c = 0; c < channels; c++) {
         const sign = rng.integer(2) ? 1 : -1;
-        for (let i = 0; i < s; i++) {
-          for (let j = 0; j < s; j++) delta[(c * height + top + a * s + i) * width + left + b * s + j] = sign * pattern[i * s + j]!;
+        for (let i = 0; i < sh; i++) {
+          for (let j = 0; j < sw; j++) delta[(c * height + top + a * sh + i) * width + left + b * sw + j] = sign * pattern[i * sw + j]!;
         }
       }
     }
@@ -404,12 +442,13 @@ const l2Start: Start = (out, x0, eps, { channels, height, width }, rng, patterns
  * the whole perturbation is then rescaled to ‖δ‖₂ = ε.
  */
 const l2Candidate: Propose = (out, best, x0, eps, p, { channels, height, width }, rng, patterns) => {
-  let s = Math.max(Math.round(Math.sqrt(p * height * width)), 3);
-  if (s % 2 === 0) s++;
-  s = Math.min(s, height, width);
-  const [r1, q1] = [rng.integer(height - s + 1), rng.integer(width - s + 1)];
-  const [r2, q2] = [rng.integer(height - s + 1), rng.integer(width - s + 1)];
-  const inWindow1 = (i: number, j: number): boolean => i >= r1 && i < r1 + s && j >= q1 && j < q1 + s;
+  const odd = (v: number, limit: number): number => Math.min(v % 2 === 0 ? v + 1 : v, limit);
+  const [rawH, rawW] = windowSides(p, { channels, height, width }, 3);
+  const sh = height === 1 ? 1 : odd(rawH, Math.min(height, width));
+  const sw = height === 1 ? odd(Math.max(rawW, Math.min(3, width)), width) : sh;
+  const [r1, q1] = [rng.integer(height - sh + 1), rng.integer(width - sw + 1)];
+  const [r2, q2] = [rng.integer(height - sh + 1), rng.integer(width - sw + 1)];
+  const inWindow1 = (i: number, j: number): boolean => i >= r1 && i < r1 + sh && j >= q1 && j < q1 + sw;
   const delta = new Float64Array(out.length);
   let total = 0;
   for (let j = 0; j < delta.length; j++) {
@@ -417,27 +456,27 @@ const l2Candidate: Propose = (out, best, x0, eps, p, { channels, height, width }
     total += delta[j]! * delta[j]!;
   }
   const spare = Math.max(eps * eps - total, 0) / channels;
-  const pattern = patterns.get(s, rng);
-  const update = new Float64Array(s * s);
+  const pattern = patterns.get(sh, sw, rng);
+  const update = new Float64Array(sh * sw);
   for (let c = 0; c < channels; c++) {
     const at = (i: number, j: number): number => (c * height + i) * width + j;
     let window1 = 0;
-    for (let i = r1; i < r1 + s; i++) for (let j = q1; j < q1 + s; j++) window1 += delta[at(i, j)]! ** 2;
+    for (let i = r1; i < r1 + sh; i++) for (let j = q1; j < q1 + sw; j++) window1 += delta[at(i, j)]! ** 2;
     let window2Only = 0;
-    for (let i = r2; i < r2 + s; i++) for (let j = q2; j < q2 + s; j++) if (!inWindow1(i, j)) window2Only += delta[at(i, j)]! ** 2;
+    for (let i = r2; i < r2 + sh; i++) for (let j = q2; j < q2 + sw; j++) if (!inWindow1(i, j)) window2Only += delta[at(i, j)]! ** 2;
     const sign = rng.integer(2) ? 1 : -1;
     const old = 1 / (1e-10 + Math.sqrt(window1));
     let size = 0;
-    for (let i = 0; i < s; i++) {
-      for (let j = 0; j < s; j++) {
-        const v = sign * pattern[i * s + j]! + delta[at(r1 + i, q1 + j)]! * old;
-        update[i * s + j] = v;
+    for (let i = 0; i < sh; i++) {
+      for (let j = 0; j < sw; j++) {
+        const v = sign * pattern[i * sw + j]! + delta[at(r1 + i, q1 + j)]! * old;
+        update[i * sw + j] = v;
         size += v * v;
       }
     }
     const scale = size > 0 ? Math.sqrt(spare + window1 + window2Only) / Math.sqrt(size) : 0;
-    for (let i = r2; i < r2 + s; i++) for (let j = q2; j < q2 + s; j++) delta[at(i, j)] = 0;
-    for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) delta[at(r1 + i, q1 + j)] = update[i * s + j]! * scale;
+    for (let i = r2; i < r2 + sh; i++) for (let j = q2; j < q2 + sw; j++) delta[at(i, j)] = 0;
+    for (let i = 0; i < sh; i++) for (let j = 0; j < sw; j++) delta[at(r1 + i, q1 + j)] = update[i * sw + j]! * scale;
   }
   scaleInto(out, x0, delta, eps);
 };

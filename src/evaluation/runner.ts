@@ -31,7 +31,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { LossName } from '../autodiff/loss-heads.js';
-import { runAttack, type AttackOutcome } from '../attacks/attack.js';
+import { runAttack, type AttackFacts, type AttackOutcome } from '../attacks/attack.js';
 import { attackEntry, createAttack } from '../attacks/registry.js';
 import { adversarialMask, type Criterion } from '../criteria/criterion.js';
 import { misclassification } from '../criteria/misclassification.js';
@@ -156,8 +156,12 @@ const ORACLE_WORDS: Record<OracleKind, string> = {
   decision: 'decisions (decision-based black box)',
 };
 
-/** The ensemble's stages the threat model allows; an explicit list may not ask for more. */
-function planStages(ensemble: Ensemble, tm: ThreatModel, notes: string[]): PlannedStage[] {
+/**
+ * The ensemble's stages the threat model allows and the model admits; an explicit list may not ask
+ * for more. A preset leaves out, with a note, a stage that cannot run on this model (APGD-T on two
+ * classes, say); an explicit list refuses it.
+ */
+function planStages(ensemble: Ensemble, tm: ThreatModel, facts: AttackFacts, notes: string[]): PlannedStage[] {
   const allowed = ALLOWED_ORACLES[tm.knowledge];
   const planned: PlannedStage[] = [];
   const primary = ensemble.stages.some((c) => !c.fallback && allowed.includes(oracleKindOf(c)));
@@ -184,6 +188,12 @@ function planStages(ensemble: Ensemble, tm: ThreatModel, notes: string[]): Plann
       });
     }
     const probe = createAttack(config.attack, config.options);
+    const unfit = probe.inapplicable?.(facts);
+    if (unfit !== undefined) {
+      if (!ensemble.preset) throw new GibbonError('invalid_option', `attack '${config.label}' cannot run on this model: ${unfit}`, { option: 'attacks' });
+      notes.push(`'${config.label}' left out of the '${ensemble.name}' ensemble: ${unfit}`);
+      continue;
+    }
     if (tm.targeted && !probe.targeted && ensemble.preset) {
       notes.push(`'${config.label}' left out of the '${ensemble.name}' ensemble: it is untargeted and the threat model is targeted`);
       continue;
@@ -678,7 +688,8 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   const eotSamples = options.eotSamples ?? 1;
   if (!Number.isInteger(eotSamples) || eotSamples < 1)
     throw new GibbonError('invalid_option', `EOT samples must be a positive integer; got ${eotSamples}`, { option: 'eotSamples' });
-  const stages = planStages(options.ensemble, tm, notes);
+  const facts: AttackFacts = { numClasses: model.numClasses, exampleShape: options.data.x.shape.slice(1), targeted: tm.targeted !== false };
+  const stages = planStages(options.ensemble, tm, facts, notes);
   const wantChecks = options.checks ?? true;
   const checks = wantChecks && knowledgeAllowsChecks(tm.knowledge);
   if (wantChecks && !checks) notes.push(`gradient-masking checks need white-box knowledge; skipped for knowledge '${tm.knowledge}'`);

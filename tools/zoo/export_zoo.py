@@ -452,6 +452,22 @@ export("transformer_op17", TinyTransformer(), torch.rand(2, 6, 16), 17, ["tokens
 save_x("transformer_op17", rng.random((3, 6, 16), dtype=np.float32))
 entry("transformer_op17", 17, ["LayerNorm", "attention (MatMul, Softmax)", "GELU (Erf)"], domain=[0, 1])
 
+# 19. A two-logit binary classifier on tabular features (dynamic batch), opset 13: AutoAttack's
+#     targeted stage has no class to target, and Square searches 1-D inputs.
+class TwoClass(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+export("two_class_features_op13", TwoClass(), torch.rand(2, 16), 13, ["features"], ["logits"],
+       {"features": {0: "N"}, "logits": {0: "N"}})
+save_x("two_class_features_op13", rng.random((8, 16), dtype=np.float32))
+entry("two_class_features_op13", 13, ["2 classes", "1-D features"], domain=[0, 1])
+
 with open(os.path.join(OUT, "manifest.json"), "w") as f:
     json.dump({"generator": "tools/zoo/export_zoo.py", "torch": torch.__version__, "onnx": onnx.__version__, "models": manifest}, f, indent=1)
 print(f"wrote {len(manifest)} models to {OUT}")
