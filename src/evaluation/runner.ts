@@ -61,6 +61,7 @@ import {
   type StageRecord,
 } from './checkpoint.js';
 import type { EvaluationData } from './data.js';
+import { assembleAdversarials, saveBatchAdversarials, type BrokenExample } from './adversarial-export.js';
 import { oracleKindOf, type AttackConfig, type Ensemble } from './presets.js';
 import { ALLOWED_ORACLES, threatModelRecord, type Knowledge, type ThreatModel } from './threat-model.js';
 
@@ -108,6 +109,8 @@ export interface EvaluationOptions {
   readonly checks?: boolean;
   /** Gallery images per ε (default 3). */
   readonly gallerySize?: number;
+  /** Folder for the adversarial examples found, as .npy with a manifest (evaluation/adversarial-export.ts). */
+  readonly saveAdversarials?: string;
   /** Whether the model was loaded with straight-through gradients at non-differentiable ops (BPDA). */
   readonly bpda?: boolean;
   /** BPDA surrogates the model was loaded with, described for the report (e.g. "Round → smooth-round.onnx"). */
@@ -578,6 +581,7 @@ async function runBatch(ctx: RunContext, index: number, start: number, end: numb
   }
 
   const gallery = await galleryItems(ctx, batch, start, clean, predictions, firstBreaks, previous);
+  if (options.saveAdversarials) await saveBroken(ctx, options.saveAdversarials, batch, start, firstBreaks);
   return {
     index,
     start,
@@ -590,6 +594,36 @@ async function runBatch(ctx: RunContext, index: number, start: number, end: numb
     gallery,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/** Writes the batch's adversarial examples (the first break of each example at each ε). */
+async function saveBroken(
+  ctx: RunContext,
+  dir: string,
+  batch: BatchInputs,
+  start: number,
+  firstBreaks: readonly Map<number, { stage: string; point: Float32Array }>[],
+): Promise<void> {
+  const broken: BrokenExample[] = [];
+  ctx.tm.eps.forEach((eps, e) => {
+    const byIndex = [...firstBreaks[e]!.entries()].sort((p, q) => p[0] - q[0]);
+    for (const [i, f] of byIndex) broken.push({ index: start + i, eps, attack: f.stage, label: Number(batch.labels[i]), point: f.point });
+  });
+  const shape = batch.x.shape.slice(1);
+  const row = shape.reduce((a, b) => a * b, 1);
+  const c = ctx.numClasses;
+  await saveBatchAdversarials(
+    dir,
+    batch.index,
+    broken,
+    shape,
+    ctx.norm,
+    (index) => batch.x.data.subarray((index - start) * row, (index - start + 1) * row),
+    async (points) => {
+      const z = await ctx.options.model.logits(points);
+      return Array.from({ length: points.shape[0]! }, (_, k) => argmax(z.data.subarray(k * c, (k + 1) * c)));
+    },
+  );
 }
 
 /** Gallery items from this batch, only as many per ε as the earlier batches left to fill. */
@@ -764,6 +798,20 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   const ordered = [...records.values()].sort((p, q) => p.index - q.index);
   if (options.out) files = { checkpoint: writeCheckpoint(options.out, { ...checkpoint, records: ordered, finished: true }) };
 
+  if (options.saveAdversarials) {
+    const saved = assembleAdversarials(options.saveAdversarials, {
+      model: options.modelPath,
+      norm: tm.norm,
+      eps: tm.eps,
+      batches,
+      exampleShape: options.data.x.shape.slice(1),
+    });
+    if (saved.missingBatches.length > 0) {
+      notes.push(
+        `--save-adversarials: batches ${saved.missingBatches.join(', ')} were evaluated before saving was asked for (resumed); their adversarial examples are not in ${saved.manifest}`,
+      );
+    }
+  }
   const report = buildReport(ctx, ordered, nonDifferentiable, notes, version);
   if (options.out) files = { ...files, json: writeReportJson(options.out, report), html: writeReportHtml(options.out, report) };
   return { report, files, resumedBatches: resumed, stages: stages.map((s) => s.config.label), notes };

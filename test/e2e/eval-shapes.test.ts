@@ -61,3 +61,38 @@ test('an explicit apgd-t on a 2-class model is refused up front, naming the reas
   const r = await gibbon('eval', MODEL, '--threat', THREAT, '--n', '4', '--attacks', 'apgd-t', '--out', join(work, 'r2'), '--threads', '1');
   assertFails(r, /attack 'apgd-t' cannot run on this model: apgd-t: a 2-class model has no other class to target/);
 });
+
+test('--save-adversarials writes eps-<ε>.npy and a manifest; every saved point is inside the budget and misclassified when rerun', async () => {
+  await labelsFile();
+  const out = join(work, 'r3');
+  const saved = join(work, 'adv');
+  const r = await gibbon('eval', MODEL, '--threat', THREAT, '--n', '8', '--attacks', 'fast', '--out', out, '--save-adversarials', saved, '--threads', '1');
+  assertOk(r);
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { robust_accuracy: { eps: number; accuracy: number }[] };
+  const manifest = JSON.parse(readFileSync(join(saved, 'manifest.json'), 'utf8')) as {
+    files: Record<string, string>;
+    input_shape: number[];
+    examples: { index: number; eps: number; attack: string; label: number; predicted: number; file: string; row: number; distance: number }[];
+  };
+  assert.deepEqual(manifest.input_shape, [16]);
+  const broken = Math.round((1 - report.robust_accuracy[0]!.accuracy) * 8);
+  assert.ok(broken > 0, 'the attack should break some examples at ε 0.3');
+  assert.equal(manifest.examples.length, broken);
+  const points = readNpy(join(saved, manifest.files['0.3']!));
+  assert.deepEqual(points.shape, [broken, 16]);
+  const clean = readNpy(X);
+  const model = await OnnxModel.load(MODEL, { threads: 1 });
+  try {
+    const z = argmaxRows(await model.logits({ data: toFloat32(points), shape: [...points.shape] }));
+    manifest.examples.forEach((e, k) => {
+      assert.equal(e.row, k);
+      assert.equal(z[k], e.predicted);
+      assert.notEqual(e.predicted, e.label, `example ${e.index} is saved but not misclassified`);
+      let d = 0;
+      for (let j = 0; j < 16; j++) d = Math.max(d, Math.abs(toFloat32(points)[k * 16 + j]! - toFloat32(clean)[e.index * 16 + j]!));
+      assert.ok(d <= 0.3 + 1e-6 && Math.abs(d - e.distance) < 1e-6, `distance ${d} vs ${e.distance}`);
+    });
+  } finally {
+    await model.dispose();
+  }
+});

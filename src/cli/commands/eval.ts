@@ -8,7 +8,9 @@
  * MODEL may be given), and the output ends with the endpoint's request, retry and failure counts.
  */
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GibbonError } from '../../errors.js';
+import { ADVERSARIALS_MANIFEST } from '../../evaluation/adversarial-export.js';
 import { loadEvaluationData, THREAT_MODEL_DATA_FIELDS } from '../../evaluation/data.js';
 import { formatJunit } from '../../evaluation/junit.js';
 import { resolveEnsemble } from '../../evaluation/presets.js';
@@ -41,6 +43,7 @@ export interface EvalValues {
   readonly data?: string;
   readonly labels?: string;
   readonly n?: number;
+  readonly saveAdversarials?: string;
   readonly attacks: string;
   readonly out: string;
   readonly resume?: boolean;
@@ -136,6 +139,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   const ensemble = resolveEnsemble(values.attacks, '--attacks');
   prepareOutputFolder(values.out, '--out');
   if (values.junit) checkWritableFile(values.junit, '--junit');
+  if (values.saveAdversarials) prepareOutputFolder(values.saveAdversarials, '--save-adversarials');
 
   if (tm.endpoint && values.model !== undefined) {
     throw new GibbonError('invalid_option', `both MODEL (${values.model}) and the threat model's endpoint name the model to evaluate; give one of them`, {
@@ -183,6 +187,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       batchSize,
       out: values.out,
       resume: values.resume ?? false,
+      saveAdversarials: values.saveAdversarials,
       bpda: values.bpda ?? false,
       bpdaSurrogates: bpda.described,
       eotSamples: values.eot,
@@ -215,6 +220,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       const s = http.stats;
       lines.push(`endpoint: ${s.requests} requests, ${s.retries} retries, ${s.failures} failures`);
     }
+    if (values.saveAdversarials) lines.push(`adversarial examples: ${shownPath(join(values.saveAdversarials, ADVERSARIALS_MANIFEST))} (and eps-*.npy)`);
     if (result.resumedBatches > 0) lines.push(`resumed ${result.resumedBatches} finished batch(es) from ${shownPath(result.files.checkpoint ?? values.out)}`);
     lines.push(`${report.n} examples in ${report.seconds.toFixed(1)} s; report: ${shownPath(result.files.html ?? values.out)} (and report.json)`);
     if (values.junit) {
