@@ -9,7 +9,9 @@
  *   against PyTorch measured in the same run by bench/peer_train.py (else 'no peer');
  * - eval_fast / eval_auto: the whole `gibbon eval` runner on 100 MNIST images (no peer).
  * Models: mnist_mlp and mnist_cnn (reference ONNX files), madry_cnn and cnn (built-in 'madry' and
- * 'cnn' architectures, seeded random weights).
+ * 'cnn' architectures, seeded random weights); resnet18_32 and mobilenetv2_224 (exported from
+ * PyTorch by bench/peer_architectures.py into bench/.models/, forward, input_grad and train_step
+ * against PyTorch and against the machine's calibrated peak FLOP/s, see architecture-speed.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,10 +28,13 @@ import { UNIT_BOUNDS } from '../src/model/bounds.js';
 import { evalThroughput } from './eval-throughput.js';
 import { oracleSpeed } from './oracle-speed.js';
 import { TRAIN_TASKS, trainStepRunner, type TrainTask } from './train-speed.js';
+import { ARCHITECTURE_MODELS, architectureSpeed, type ArchitectureModel } from './architecture-speed.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHARED = resolve(ROOT, '..', 'shared');
 const PEER_TRAIN = join(ROOT, 'bench', 'peer_train.py');
+const PEER_ARCHITECTURES = join(ROOT, 'bench', 'peer_architectures.py');
+const ARCHITECTURE_DIR = join(ROOT, 'bench', '.models');
 const BATCH = 128;
 
 interface Result {
@@ -47,7 +52,7 @@ const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     threads: { type: 'string', default: '1,2' },
-    models: { type: 'string', default: 'mnist_mlp,mnist_cnn,madry_cnn,cnn' },
+    models: { type: 'string', default: 'mnist_mlp,mnist_cnn,madry_cnn,cnn,resnet18_32,mobilenetv2_224' },
     tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step,train_step_fast_at,eval_fast,eval_auto,oracle_queries' },
     'no-peer': { type: 'boolean', default: false },
     reps: { type: 'string', default: '7' },
@@ -151,16 +156,19 @@ const EVAL_MODELS = ['mnist_cnn', 'madry_cnn'];
 
 async function main(): Promise<void> {
   const threadList = values.threads!.split(',').map(Number);
-  const models = values.models!.split(',');
+  const requested = values.models!.split(',');
+  const isArchitecture = (m: string): m is ArchitectureModel => (ARCHITECTURE_MODELS as readonly string[]).includes(m);
+  const architectures = requested.filter(isArchitecture);
+  const models = requested.filter((m) => !isArchitecture(m));
   const tasks = new Set(values.tasks!.split(','));
   const trainTasks = TRAIN_TASKS.filter((t) => tasks.has(t));
   const reps = Number(values.reps);
   const results: Result[] = [];
   const log = (s: string): void => void process.stderr.write(s + '\n');
   for (const threads of threadList) {
-    const peer = ATTACK_TASKS.some((t) => tasks.has(t)) ? peerFigures(threads) : undefined;
-    const trainPeer = peerTrainFigures(threads, models, trainTasks);
-    if (trainTasks.length > 0 && !trainPeer)
+    const peer = models.length > 0 && ATTACK_TASKS.some((t) => tasks.has(t)) ? peerFigures(threads) : undefined;
+    const trainPeer = models.length > 0 ? peerTrainFigures(threads, models, trainTasks) : undefined;
+    if (models.length > 0 && trainTasks.length > 0 && !trainPeer)
       log(`train tasks: no peer (${values['no-peer'] ? '--no-peer' : `${PEER_TRAIN} did not run; it needs /usr/bin/python3 with torch`})`);
     for (const name of models) {
       const ir = modelIR(name);
@@ -219,6 +227,19 @@ async function main(): Promise<void> {
     }
     if (peer) log(`peer (forward, input_grad, pgd40): ${peer.source}`);
     if (trainPeer) log(`peer (train tasks): ${trainPeer.source}`);
+    if (architectures.length > 0) {
+      const archResults = await architectureSpeed({
+        script: PEER_ARCHITECTURES,
+        dir: ARCHITECTURE_DIR,
+        threads,
+        models: architectures,
+        tasks,
+        peer: !values['no-peer'],
+        reps: Math.min(reps, 5),
+        log,
+      });
+      for (const r of archResults) results.push({ ...r, peer_source: r.peer_images_per_s !== undefined ? 'pytorch (same run)' : undefined });
+    }
   }
   // Black-box oracles (issue 6): queries/s through the in-process ONNX score oracle and through
   // HttpModel against a local server (batch and single-request modes), models/mnist-standard.onnx.

@@ -1,0 +1,192 @@
+/**
+ * Throughput on CIFAR- and ImageNet-sized architectures (issue 12): ResNet-18 at 32×32 and
+ * MobileNetV2 at 224×224 with random weights, exported from PyTorch by bench/peer_architectures.py
+ * (which also measures PyTorch on the same modules in the same run). Tasks: forward, input_grad
+ * (forward + summed CE + input gradient, OnnxModel.lossAndGrad) and train_step (Trainable.trainStep
+ * + SGD momentum 0.9, BatchNorm in train mode).
+ *
+ * Each figure is also stated as a fraction of the machine's peak: `calibratePeak` measures the
+ * FLOP/s of a large float32 MatMul in onnxruntime at the same thread count (the best dense kernel
+ * the runtime has; a measurement on this machine, not a datasheet figure). Work per image counts
+ * 2 FLOPs per multiply-add of the convolutions and linear layers: 1× for forward, 2× for
+ * input_grad (the backward pass to the input costs about one forward) and 3× for train_step (plus
+ * the weight gradients).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { create } from '@bufbuild/protobuf';
+import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
+import { OnnxModel } from '../src/model/onnx-model.js';
+import { GraphBuilder } from '../src/onnx/builder.js';
+import { DataType as DT } from '../src/onnx/dtypes.js';
+import type { Graph } from '../src/onnx/graph.js';
+import { loadModel, serializeModel } from '../src/onnx/model.js';
+import { encodeTensor } from '../src/onnx/tensor-proto.js';
+import { Session } from '../src/runtime/session.js';
+import { Rng } from '../src/random.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { createOptimizer } from '../src/training/optimizers.js';
+import { Trainable } from '../src/training/trainable.js';
+
+export const ARCHITECTURE_MODELS = ['resnet18_32', 'mobilenetv2_224'] as const;
+export type ArchitectureModel = (typeof ARCHITECTURE_MODELS)[number];
+export const ARCHITECTURE_TASKS = ['forward', 'input_grad', 'train_step'] as const;
+
+const SHAPES: Record<ArchitectureModel, { shape: [number, number, number]; classes: number; batch: number }> = {
+  resnet18_32: { shape: [3, 32, 32], classes: 10, batch: 128 },
+  mobilenetv2_224: { shape: [3, 224, 224], classes: 1000, batch: 16 },
+};
+/** FLOPs of work per image for each task, in units of one forward pass. */
+const WORK: Record<string, number> = { forward: 1, input_grad: 2, train_step: 3 };
+
+export interface ArchitectureResult {
+  readonly model: ArchitectureModel;
+  readonly task: string;
+  readonly batch: number;
+  readonly threads: number;
+  readonly images_per_s: number;
+  readonly peer_images_per_s?: number;
+  readonly ratio?: number;
+  /** Achieved FLOP/s as a fraction of the calibrated peak. */
+  readonly peak_fraction?: number;
+  readonly peer_peak_fraction?: number;
+}
+
+interface PeerResult {
+  model: string;
+  task: string;
+  threads: number;
+  images_per_s: number;
+  flops_per_image: number;
+}
+
+async function median(fn: () => Promise<void>, reps: number): Promise<number> {
+  await fn();
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    times.push((performance.now() - t) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** FLOP/s of a 1024×1024 by 1024×1024 float32 MatMul in onnxruntime at `threads` threads (best of 7 after warm-up). */
+export async function calibratePeak(threads: number): Promise<number> {
+  const m = 1024;
+  const graph: Graph = {
+    name: 'peak',
+    nodes: [],
+    inputs: [{ name: 'a', dataType: DT.FLOAT, shape: [m, m] }],
+    outputs: [{ name: 'c', dataType: DT.FLOAT, shape: [m, m] }],
+    initializers: new Map(),
+    valueInfo: [],
+  };
+  const rng = new Rng(1);
+  graph.initializers.set('w', encodeTensor('w', DT.FLOAT, [m, m], Float32Array.from({ length: m * m }, () => rng.uniform() - 0.5)));
+  new GraphBuilder(graph, 'peak').node('MatMul', ['a', 'w'], {}, { outputNames: ['c'] });
+  const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })] });
+  const session = await Session.create(serializeModel({ proto, graph, opset: 17 }), { threads, label: 'peak calibration' });
+  try {
+    const a = { type: 'float32' as const, data: Float32Array.from({ length: m * m }, () => rng.uniform()), shape: [m, m] };
+    for (let i = 0; i < 3; i++) await session.run({ a });
+    let best = Infinity;
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      await session.run({ a });
+      best = Math.min(best, (performance.now() - t) / 1000);
+    }
+    return (2 * m * m * m) / best;
+  } finally {
+    await session.dispose();
+  }
+}
+
+/** Exports the models (once) and returns PyTorch's figures, or only exports them when `peer` is false. */
+function runPeer(script: string, dir: string, threads: number, models: readonly string[], peer: boolean, reps: number): PeerResult[] | undefined {
+  const args = [dir, '--threads', String(threads), '--models', models.join(','), '--reps', String(reps)];
+  if (!peer) args.push('--export-only');
+  try {
+    const out = execFileSync(script, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 3_600_000 });
+    return peer ? (JSON.parse(out) as { results: PeerResult[] }).results : [];
+  } catch {
+    return undefined;
+  }
+}
+
+export async function architectureSpeed(options: {
+  script: string;
+  dir: string;
+  threads: number;
+  models: readonly ArchitectureModel[];
+  tasks: ReadonlySet<string>;
+  peer: boolean;
+  reps: number;
+  log: (line: string) => void;
+}): Promise<ArchitectureResult[]> {
+  const { dir, threads, models, tasks, log } = options;
+  const peer = runPeer(options.script, dir, threads, models, options.peer, options.reps);
+  if (peer === undefined) {
+    log(`architectures: ${options.script} did not run (it needs /usr/bin/python3 with torch to export the models); skipped`);
+    return [];
+  }
+  const peak = await calibratePeak(threads);
+  log(`peak (1024³ MatMul in onnxruntime, ${threads} threads): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
+  const results: ArchitectureResult[] = [];
+  for (const name of models) {
+    const path = `${dir}/${name}.onnx`;
+    if (!existsSync(path)) throw new Error(`${path} was not exported`);
+    const { shape, classes, batch } = SHAPES[name];
+    const rng = new Rng(7);
+    const x: Tensor = { data: Float32Array.from({ length: batch * shape[0] * shape[1] * shape[2] }, () => rng.uniform()), shape: [batch, ...shape] };
+    const y = Int32Array.from({ length: batch }, () => Math.floor(rng.uniform() * classes));
+    const record = async (task: string, fn: () => Promise<void>): Promise<void> => {
+      if (!tasks.has(task)) return;
+      const ips = batch / (await median(fn, options.reps));
+      const p = peer.find((q) => q.model === name && q.task === task && q.threads === threads);
+      const flops = p?.flops_per_image;
+      const fraction = (imagesPerS: number): number | undefined => (flops ? (imagesPerS * flops * WORK[task]!) / peak : undefined);
+      const res: ArchitectureResult = {
+        model: name,
+        task,
+        batch,
+        threads,
+        images_per_s: ips,
+        peer_images_per_s: p?.images_per_s,
+        ratio: p ? ips / p.images_per_s : undefined,
+        peak_fraction: fraction(ips),
+        peer_peak_fraction: p ? fraction(p.images_per_s) : undefined,
+      };
+      results.push(res);
+      const pct = (f: number | undefined): string => (f === undefined ? '   ?' : `${(100 * f).toFixed(0).padStart(3)}%`);
+      log(
+        `${name.padEnd(16)} ${task.padEnd(11)} threads ${threads} batch ${String(batch).padStart(3)}  ${ips.toFixed(1).padStart(8)} img/s (${pct(res.peak_fraction)} of peak)` +
+          (p ? `  PyTorch ${p.images_per_s.toFixed(1).padStart(8)} (${pct(res.peer_peak_fraction)})  ratio ${res.ratio!.toFixed(2)}×` : '  no peer'),
+      );
+    };
+    if (tasks.has('forward') || tasks.has('input_grad')) {
+      const model = await OnnxModel.load(path, { threads, batchSize: batch });
+      try {
+        await record('forward', async () => void (await model.logits(x)));
+        await record('input_grad', async () => void (await model.lossAndGrad(x, y, 'ce')));
+      } finally {
+        await model.dispose();
+      }
+    }
+    if (tasks.has('train_step')) {
+      const trainable = await Trainable.create(loadModel(path), { threads });
+      const optimizer = createOptimizer({ type: 'sgd', momentum: 0.9 });
+      try {
+        await record('train_step', async () => {
+          const { grads } = await trainable.trainStep(x.data, batch, y, rng);
+          optimizer.step(trainable.weights, grads, 0.01);
+        });
+      } finally {
+        await trainable.dispose();
+      }
+    }
+  }
+  return results;
+}
