@@ -6,6 +6,9 @@ import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { GibbonError } from '../errors.js';
 import type { AnyTensor, ElementType, TypedData } from '../tensor/tensor.js';
+import { cappedThreads } from './threads.js';
+
+export { cappedThreads };
 
 export interface SessionOptions {
   /** Intra-op threads (default and maximum: the number of cores; see cappedThreads). */
@@ -25,16 +28,6 @@ export interface SessionOptions {
 
 export function defaultThreads(): number {
   return availableParallelism();
-}
-
-/**
- * Threads actually used for a request: at most the number of cores (more only makes the threads
- * fight over the cores; a model file or option asking for 10⁶ threads must not spawn them).
- */
-export function cappedThreads(requested: number | undefined): number {
-  const cores = availableParallelism();
-  if (requested === undefined || !Number.isFinite(requested) || requested < 1) return cores;
-  return Math.min(Math.floor(requested), cores);
 }
 
 /**
