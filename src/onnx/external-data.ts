@@ -76,8 +76,14 @@ function tensorsOf(root: GraphProto): TensorProto[] {
   return out;
 }
 
+/** A name from the model file as it may appear in a one-line message: control characters escaped, length capped. */
+function printable(text: string): string {
+  const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  return shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function tensorLabel(t: TensorProto): string {
-  return t.name ? `tensor '${t.name}'` : 'an unnamed tensor';
+  return t.name ? `tensor '${printable(t.name)}'` : 'an unnamed tensor';
 }
 
 function decimal(value: string, key: string, t: TensorProto, where: string): number {
@@ -143,7 +149,7 @@ function requestFor(t: TensorProto, where: string): Request {
  */
 export function confinedPath(location: string, baseDir: string, what: string, where: string): string {
   const refuse = (why: string): never => {
-    throw new GibbonError('invalid_onnx', `${what} in ${where} points to external data '${location.slice(0, 200)}', ${why}; external data must be a file inside the model's folder`, {
+    throw new GibbonError('invalid_onnx', `${what} in ${where} points to external data '${printable(location)}', ${why}; external data must be a file inside the model's folder`, {
       path: where,
     });
   };
@@ -218,7 +224,7 @@ export function resolveExternalData(graph: GraphProto, baseDir: string | undefin
     .map((t) => requestFor(t, where));
   if (requests.length === 0) return;
   if (baseDir === undefined) {
-    throw new GibbonError('invalid_onnx', `${tensorLabel(requests[0]!.tensor)} has external data (${requests[0]!.location.slice(0, 200)}) but the model was not read from a file, so there is no folder to read it from`, {
+    throw new GibbonError('invalid_onnx', `${tensorLabel(requests[0]!.tensor)} has external data (${printable(requests[0]!.location)}) but the model was not read from a file, so there is no folder to read it from`, {
       path: where,
     });
   }
