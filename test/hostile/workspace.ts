@@ -72,7 +72,7 @@ export function makeWorkspace(): Workspace {
   symlinkSync(secret, join(models, 'link-abs.bin'));
   symlinkSync('/dev/zero', join(models, 'link-zero.bin'));
   symlinkSync('/proc/self/environ', join(models, 'link-environ.bin'));
-  symlinkSync('..', join(models, 'sub', 'up'));
+  symlinkSync('../..', join(models, 'sub', 'up'));
   symlinkSync('weights.bin', join(models, 'link-in.bin'));
   execFileSync('mkfifo', [join(models, 'fifo')]);
   return {
