@@ -177,6 +177,7 @@ export function threatModelCases(): HostileCase[] {
     threatCase('a 10 MB threat model', () => `${THREAT_BASE.join('\n')}\n# ${'x'.repeat(10_000_000)}\nbogus: 1`, /bogus|large|size|bytes/),
     threatCase('binary garbage', () => String.fromCharCode(...Array.from({ length: 512 }, (_, i) => (i * 31) % 256)), /./),
     threatCase('not a mapping', '- 1\n- 2\n', /mapping|object/),
+    threatCase('a collection as a key (no library warning on stderr)', withLine('zzz', '? [1, 2]', ': x'), /field|key/),
     threatCase('data.x escaping to /etc/passwd', withLine('data', 'data: { x: /etc/passwd, labels: y.npy }'), /\/etc\/passwd/),
     threatCase('data.x is /dev/zero', withLine('data', 'data: { x: /dev/zero, labels: y.npy }'), /\/dev\/zero/),
     threatCase('data.x is a FIFO', withLine('data', 'data: { x: fifo, labels: y.npy }'), /fifo/),
