@@ -4,7 +4,7 @@
  * built CLI by test/hostile/harness.ts. Every case ends within 10 s, stays under 1 GiB resident,
  * and either fails with one line naming the file, node or option (non-zero exit) or gives the
  * right output; no case reads a file outside the model's folder (onnx-cases.ts says how that is
- * shown). The cases run four at a time, since most of their time is the CLI starting up.
+ * shown). The cases run three at a time, since most of their time is the CLI starting up.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync, rmSync } from 'node:fs';
@@ -48,7 +48,7 @@ test('the suite has at least 100 cases in every group', () => {
   assert.deepEqual([...groups].sort(), ['checkpoint', 'endpoint', 'external-data', 'npy', 'onnx', 'threat-model']);
 });
 
-// All groups interleaved, four at a time: the endpoint cases mostly wait on timers and sockets,
+// All groups interleaved, three at a time: the endpoint cases mostly wait on timers and sockets,
 // the others mostly on the CPU while the CLI starts.
 function interleaved(list: readonly HostileCase[]): HostileCase[] {
   const byGroup = [...new Set(list.map((c) => c.group))].map((g) => list.filter((c) => c.group === g));
@@ -57,6 +57,6 @@ function interleaved(list: readonly HostileCase[]): HostileCase[] {
   return out;
 }
 
-describe('hostile inputs', { concurrency: 4 }, () => {
+describe('hostile inputs', { concurrency: 3 }, () => {
   for (const c of interleaved(cases)) test(`${c.group}: ${c.name}`, () => c.run(ctx));
 });
