@@ -359,7 +359,6 @@ async function main(): Promise<number> {
   const findings: Finding[] = [];
   const progress = new SharedArrayBuffer(8);
   const counter = new Int32Array(progress);
-  let targets: Record<string, number> = {};
   let next = o.only ?? 0;
   const end = o.only !== undefined ? o.only + 1 : o.executions;
   let peakRss = 0;
@@ -390,7 +389,6 @@ async function main(): Promise<number> {
       }, 100);
       worker.on('message', (m: { finding?: Finding; done?: Record<string, number> }) => {
         if (m.finding) findings.push(m.finding);
-        if (m.done) targets = m.done;
       });
       let finished = false;
       worker.on('message', (m: { done?: unknown }) => {
@@ -432,7 +430,13 @@ async function main(): Promise<number> {
     console.log(`${key} — ${list.length}× (first: --seed ${o.seed} --only ${list[0]!.index})`);
     console.log(`  ${list[0]!.text.split('\n').join('\n  ')}`);
   }
-  console.log(`executions: ${executions} (${Object.entries(targets).map(([t, n]) => `${t} ${n}`).join(', ')})`);
+  // The target of execution i is the first draw of its generator, so the counts need no reports from workers.
+  const perTarget = new Map<string, number>();
+  for (let i = o.only ?? 0; i < (o.only ?? 0) + executions; i++) {
+    const t = pick(rngFor(o.seed, i), TARGETS);
+    perTarget.set(t, (perTarget.get(t) ?? 0) + 1);
+  }
+  console.log(`executions: ${executions} (${[...perTarget].map(([t, n]) => `${t} ${n}`).join(', ')})`);
   console.log(`crashes: ${findings.filter((f) => f.kind === 'crash').length}, slow or hung: ${findings.filter((f) => f.kind === 'slow').length}, memory: ${findings.filter((f) => f.kind === 'memory').length}; unique: ${unique.size}`);
   console.log(`time: ${seconds.toFixed(1)} s (${(executions / seconds).toFixed(0)} executions/s), seed ${o.seed}, peak main-thread RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
   return findings.length === 0 ? 0 : 1;
