@@ -9,6 +9,8 @@
  * `--seed S --only I`. The executions run in a worker thread that reports progress through shared
  * memory; the main thread stops it if an execution hangs (no progress for `--hang-ms`).
  *
+ * With --only, the execution's input is written to fuzz-SEED-INDEX.input before it runs.
+ *
  * Usage: node dist/test/fuzz/fuzz.js [--executions N] [--seed S] [--only I] [--hang-ms MS] [--slow-ms MS]
  */
 import { execFileSync } from 'node:child_process';
@@ -261,23 +263,31 @@ function runOnnx(bytes: Uint8Array, scratch: string): void {
   validateGraph(canon.graph, 'fuzz.onnx');
 }
 
-/** One execution; returns the target name. Throws what the entry point threw. */
-function execute(corpus: Corpus, seed: number, index: number): Target {
+/** One execution; returns the target name. Throws what the entry point threw. `keep` sees the input first. */
+function execute(corpus: Corpus, seed: number, index: number, keep: (input: Uint8Array | string) => void = () => {}): Target {
   const rng = rngFor(seed, index);
   const target = pick(rng, TARGETS);
   switch (target) {
-    case 'onnx-bytes':
-      runOnnx(mutateBytes(rng, pick(rng, corpus.models), pick(rng, corpus.models)), corpus.scratch);
+    case 'onnx-bytes': {
+      const bytes = mutateBytes(rng, pick(rng, corpus.models), pick(rng, corpus.models));
+      keep(bytes);
+      runOnnx(bytes, corpus.scratch);
       break;
+    }
     case 'onnx-fields': {
       const m = fromBinary(ModelProtoSchema, pick(rng, corpus.models));
       mutateModel(rng, m);
-      runOnnx(toBinary(ModelProtoSchema, m), corpus.scratch);
+      const bytes = toBinary(ModelProtoSchema, m);
+      keep(bytes);
+      runOnnx(bytes, corpus.scratch);
       break;
     }
-    case 'npy':
-      parseNpy(mutateBytes(rng, pick(rng, corpus.npys), pick(rng, corpus.npys)), 'fuzz.npy');
+    case 'npy': {
+      const bytes = mutateBytes(rng, pick(rng, corpus.npys), pick(rng, corpus.npys));
+      keep(bytes);
+      parseNpy(bytes, 'fuzz.npy');
       break;
+    }
     case 'threat-text': {
       let text = new TextDecoder().decode(mutateBytes(rng, new TextEncoder().encode(pick(rng, THREAT_SEEDS)), new TextEncoder().encode(pick(rng, THREAT_SEEDS))));
       if (rng() < 0.02) {
@@ -285,6 +295,7 @@ function execute(corpus: Corpus, seed: number, index: number): Target {
         const depth = pick(rng, [100, 10_000, 100_000]);
         text += pick(rng, [`\nextra: ${'['.repeat(depth)}${']'.repeat(depth)}`, `\nextra: ${'{a: '.repeat(depth)}1${'}'.repeat(depth)}`, '\na: &a [1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c]']);
       }
+      keep(text);
       parseThreatModel(text, 'fuzz.yaml', { baseDir: corpus.scratch, json: rng() < 0.3 });
       break;
     }
@@ -293,7 +304,9 @@ function execute(corpus: Corpus, seed: number, index: number): Target {
       const base = JSON.parse(JSON.stringify(parseYamlLoosely(THREAT_SEEDS[seedIndex]!))) as unknown;
       const mutated = mutateThreatObject(rng, mutateThreatObject(rng, base));
       const json = rng() < 0.5;
-      parseThreatModel(json ? JSON.stringify(mutated) : stringify(mutated), 'fuzz.yaml', { baseDir: corpus.scratch, json });
+      const text = json ? JSON.stringify(mutated) : stringify(mutated);
+      keep(text);
+      parseThreatModel(text, 'fuzz.yaml', { baseDir: corpus.scratch, json });
     }
   }
   return target;
@@ -331,7 +344,8 @@ function workerMain(): void {
       const started = performance.now();
       let target = 'unknown';
       try {
-        target = execute(corpus, seed, i);
+        // With --only, the input is saved first (fuzz-SEED-INDEX.input in the working folder) to reproduce a finding.
+        target = execute(corpus, seed, i, only === undefined ? undefined : (input) => writeFileSync(`fuzz-${seed}-${i}.input`, input));
       } catch (e) {
         target = pick(rngFor(seed, i), TARGETS);
         if (!(e instanceof GibbonError)) {
