@@ -12,6 +12,7 @@ import type { CommandName } from './options.js';
 import { packageVersion } from './package-root.js';
 import { parseArgs, UsageError } from './parse-args.js';
 import { processTerminal, type Terminal } from './terminal.js';
+import { cappedThreads } from '../runtime/threads.js';
 
 type CommandModule = { run(values: never, terminal: Terminal): Promise<void> };
 
@@ -40,6 +41,8 @@ async function main(argv: readonly string[], terminal: Terminal = processTermina
       terminal.out(parsed.text.trimEnd());
       return EXIT_OK;
     }
+    const threads = (parsed.values as { threads?: number }).threads;
+    if (threads !== undefined && threads > cappedThreads(threads)) terminal.note(`--threads ${threads} is more than this machine's ${cappedThreads(threads)} cores; using ${cappedThreads(threads)}`);
     const module = await COMMAND_MODULES[parsed.command]();
     await module.run(parsed.values as never, terminal);
     return EXIT_OK;

@@ -92,9 +92,9 @@ export class OnnxModel {
     }
     const out = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(probeShape as number[])), shape: probeShape as number[] } });
     const logits = out[found.logits]!;
-    if (logits.shape.length !== 2) {
+    if (logits.shape.length !== 2 || logits.shape[1] === 0) {
       await forward.dispose();
-      throw new GibbonError('invalid_model', `output '${found.output}' has shape [${logits.shape.join(', ')}]; a classifier should output (batch, classes)`, { path: ir.path });
+      throw new GibbonError('invalid_model', `output '${found.output}' has shape [${logits.shape.join(', ')}]; a classifier should output (batch, classes) with at least one class`, { path: ir.path });
     }
     return new OnnxModel(ir, forward, input.name, shape, logits.shape[1]!, found.source === 'softmax-input', found.logits, options);
   }

@@ -4,13 +4,15 @@
  * onnxruntime as one buffer.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
-import { dirname, resolve, isAbsolute } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ModelProtoSchema, OperatorSetIdProtoSchema, TensorProto_DataLocation, type ModelProto, type TensorProto, type GraphProto } from 'onnx-buf';
+import { ModelProtoSchema, OperatorSetIdProtoSchema, type ModelProto } from 'onnx-buf';
 import { GibbonError } from '../errors.js';
+import { readRegularFile } from '../tensor/regular-file.js';
 import { graphFromProto, graphToProto, type Graph } from './graph.js';
-import { validateGraph } from './validate.js';
+import { resolveExternalData } from './external-data.js';
+import { validateGraph, validateModelProto } from './validate.js';
 
 /** Lowest and highest default-domain opsets gibbon accepts. */
 export const MIN_OPSET = 9;
@@ -29,10 +31,9 @@ export interface ModelIR {
 }
 
 export function loadModel(path: string): ModelIR {
-  if (!existsSync(path)) throw new GibbonError('file_not_found', `model file not found: ${path}`, { path });
-  if (statSync(path).isDirectory()) throw new GibbonError('invalid_onnx', `${path} is a directory, not an ONNX model file`, { path });
-  const bytes = readFileSync(path);
-  return parseModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { path });
+  // A protobuf message is at most 2 GiB; bigger weights belong in external data.
+  const bytes = readRegularFile(path, { what: 'ONNX model file', code: 'invalid_onnx', maxBytes: 2 ** 31 - 1 });
+  return parseModel(bytes, { path });
 }
 
 export function parseModel(bytes: Uint8Array, options: { path?: string; baseDir?: string } = {}): ModelIR {
@@ -46,49 +47,23 @@ export function parseModel(bytes: Uint8Array, options: { path?: string; baseDir?
   if (!proto.graph || proto.graph.node.length === 0 || proto.irVersion === 0n) {
     throw new GibbonError('invalid_onnx', `${where} is not an ONNX model (no IR version or no graph nodes found)`, { path: options.path });
   }
-  const baseDir = options.baseDir ?? (options.path ? dirname(resolve(options.path)) : undefined);
-  resolveExternalData(proto.graph, baseDir, where);
-  const opset = defaultOpset(proto);
+  validateModelProto(proto, where);
+  const opset = defaultOpset(proto, where);
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new GibbonError('unsupported_opset', `${where} uses default-domain opset ${opset}; gibbon supports opsets ${MIN_OPSET}–${MAX_OPSET}`, { path: options.path });
   }
+  const baseDir = options.baseDir ?? (options.path ? dirname(resolve(options.path)) : undefined);
+  resolveExternalData(proto.graph, baseDir, where);
   const graph = graphFromProto(proto.graph);
   validateGraph(graph, where);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return { proto, graph, opset, path: options.path, sha256 };
 }
 
-function defaultOpset(proto: ModelProto): number {
+function defaultOpset(proto: ModelProto, where: string): number {
   const imp = proto.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
-  if (!imp) throw new GibbonError('invalid_onnx', 'model declares no default-domain opset import');
+  if (!imp) throw new GibbonError('invalid_onnx', `${where} declares no default-domain opset import`, { path: where });
   return Number(imp.version);
-}
-
-function resolveExternalData(g: GraphProto, baseDir: string | undefined, where: string): void {
-  const tensors: TensorProto[] = [...g.initializer];
-  for (const n of g.node) for (const a of n.attribute) if (a.t) tensors.push(a.t);
-  for (const t of tensors) {
-    if (t.dataLocation !== TensorProto_DataLocation.EXTERNAL) continue;
-    const info = new Map(t.externalData.map((e) => [e.key, e.value]));
-    const location = info.get('location');
-    if (!location) throw new GibbonError('invalid_onnx', `tensor '${t.name}' in ${where} has external data without a location`);
-    if (!baseDir) throw new GibbonError('invalid_onnx', `tensor '${t.name}' has external data (${location}) but the model was not read from a file`);
-    const file = isAbsolute(location) ? location : resolve(baseDir, location);
-    if (!existsSync(file)) throw new GibbonError('file_not_found', `external data file ${file} for tensor '${t.name}' not found`, { path: file });
-    const all = readFileSync(file);
-    const offset = Number(info.get('offset') ?? 0);
-    const length = info.has('length') ? Number(info.get('length')) : all.byteLength - offset;
-    if (offset + length > all.byteLength) {
-      throw new GibbonError('invalid_onnx', `external data for tensor '${t.name}' runs past the end of ${file} (offset ${offset} + length ${length} > ${all.byteLength})`, { path: file });
-    }
-    t.rawData = new Uint8Array(all.subarray(offset, offset + length));
-    t.dataLocation = TensorProto_DataLocation.DEFAULT;
-    t.externalData = [];
-  }
-  for (const n of g.node) for (const a of n.attribute) {
-    if (a.g) resolveExternalData(a.g, baseDir, where);
-    for (const sub of a.graphs) resolveExternalData(sub, baseDir, where);
-  }
 }
 
 /** A ModelProto for the IR, with the default-domain opset set to `model.opset`. */

@@ -6,9 +6,12 @@ import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { GibbonError } from '../errors.js';
 import type { AnyTensor, ElementType, TypedData } from '../tensor/tensor.js';
+import { cappedThreads } from './threads.js';
+
+export { cappedThreads };
 
 export interface SessionOptions {
-  /** Intra-op threads (default: number of cores). */
+  /** Intra-op threads (default and maximum: the number of cores; see cappedThreads). */
   threads?: number;
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Write an onnxruntime profile with this file prefix. */
@@ -27,6 +30,14 @@ export function defaultThreads(): number {
   return availableParallelism();
 }
 
+/**
+ * onnxruntime's own logger writes coloured lines such as `[E:onnxruntime:, sequential_executor.cc:…]`
+ * to stderr when a run fails; gibbon reports the same failure as one GibbonError line, so the native
+ * logger is limited to fatal messages: the process-wide level (read once, when the native binding is
+ * first initialised, i.e. before the first session), each session's and each run's level.
+ */
+const ORT_FATAL_ONLY = 4;
+
 export class Session {
   private disposed = false;
 
@@ -37,15 +48,16 @@ export class Session {
 
   static async create(model: Uint8Array, options: SessionOptions = {}): Promise<Session> {
     const label = options.label ?? 'model';
+    ort.env.logLevel = 'fatal';
     try {
       const inner = await ort.InferenceSession.create(model, {
-        intraOpNumThreads: options.threads ?? defaultThreads(),
+        intraOpNumThreads: cappedThreads(options.threads),
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: options.optimization ?? 'all',
         enableProfiling: options.profilePrefix !== undefined,
         profileFilePrefix: options.profilePrefix,
-        logSeverityLevel: 3,
+        logSeverityLevel: ORT_FATAL_ONLY,
         extra: { session: { intra_op: { allow_spinning: options.spinning === false ? '0' : '1' } } },
       });
       return new Session(inner, label);
@@ -70,7 +82,8 @@ export class Session {
     }
     let results: ort.InferenceSession.ReturnType;
     try {
-      results = fetches ? await this.inner.run(ortFeeds, fetches as string[]) : await this.inner.run(ortFeeds);
+      const runOptions: ort.InferenceSession.RunOptions = { logSeverityLevel: ORT_FATAL_ONLY };
+      results = fetches ? await this.inner.run(ortFeeds, fetches as string[], runOptions) : await this.inner.run(ortFeeds, runOptions);
     } catch (e) {
       throw new GibbonError('runtime_failure', `onnxruntime failed running ${this.label}: ${firstLine(e)}`, {}, { cause: e });
     }
