@@ -159,6 +159,8 @@ export const MAX_REDIRECTS = 5;
 /** Bytes of an error response (HTTP 4xx/5xx) read for its excerpt. */
 const ERROR_BODY_BYTES = 4096;
 
+/** Node's timers hold at most 2³¹ − 1 ms (a longer delay fires at once, with a warning on stderr). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A Retry-After longer than this is cut to it (a retry that far away is an outage). */
 const MAX_RETRY_AFTER_MS = 120_000;
 /** Characters of an error response body quoted in messages. */
@@ -291,7 +293,11 @@ export class HttpModel implements ClassifierModel {
     );
     option(positiveInteger(options.maxBatch), 'maxBatch', `must be a positive integer; got ${options.maxBatch}`);
     option(positiveInteger(options.concurrency), 'concurrency', `must be a positive integer; got ${options.concurrency}`);
-    option(positiveInteger(options.timeoutMs), 'timeoutMs', `must be a positive integer (milliseconds); got ${options.timeoutMs}`);
+    option(
+      positiveInteger(options.timeoutMs) && (options.timeoutMs ?? 0) <= MAX_TIMER_MS,
+      'timeoutMs',
+      `must be a positive integer up to ${MAX_TIMER_MS} (milliseconds); got ${options.timeoutMs}`,
+    );
     option(positiveInteger(options.maxResponseBytes), 'maxResponseBytes', `must be a positive integer (bytes); got ${options.maxResponseBytes}`);
     option(
       options.retries === undefined || (Number.isInteger(options.retries) && options.retries >= 0),
@@ -299,9 +305,9 @@ export class HttpModel implements ClassifierModel {
       `must be an integer ≥ 0; got ${options.retries}`,
     );
     option(
-      options.backoffMs === undefined || (Number.isFinite(options.backoffMs) && options.backoffMs >= 0),
+      options.backoffMs === undefined || (Number.isFinite(options.backoffMs) && options.backoffMs >= 0 && options.backoffMs <= MAX_TIMER_MS),
       'backoffMs',
-      `must be ≥ 0; got ${options.backoffMs}`,
+      `must be from 0 to ${MAX_TIMER_MS} (milliseconds); got ${options.backoffMs}`,
     );
     option(
       options.rateLimit === undefined || (Number.isFinite(options.rateLimit) && options.rateLimit > 0),
@@ -546,7 +552,7 @@ export class HttpModel implements ClassifierModel {
           transient.cause,
         );
       }
-      await sleep(Math.max(o.backoffMs * 2 ** attempt, transient.waitMs ?? 0));
+      await sleep(Math.min(MAX_TIMER_MS, Math.max(o.backoffMs * 2 ** attempt, transient.waitMs ?? 0)));
     }
   }
 
