@@ -5,6 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GibbonError } from '../errors.js';
+import { acquireLock, lockOutputFolder, type OutputLock } from '../storage/output-lock.js';
 import { readNpy, toFloat32 } from '../tensor/npy.js';
 import type { AnyTensor, Tensor } from '../tensor/tensor.js';
 
@@ -172,4 +173,23 @@ export function fileNameFor(name: string): string {
     [...new TextEncoder().encode(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
   );
   return safe.startsWith('.') ? `%2E${safe.slice(1)}` : safe;
+}
+
+/** Keeps `lock` until this process exits (normally or through an error); a killed process leaves a stale lock, which the next run takes over. */
+function holdUntilExit(lock: OutputLock): OutputLock {
+  process.once('exit', () => lock.release());
+  return lock;
+}
+
+/**
+ * Locks the output folder `path` (made by prepareOutputFolder) for this run, so that a second run
+ * into it is refused instead of overwriting this one's checkpoint and report.
+ */
+export function lockOutputFolderForRun(path: string, option: string): OutputLock {
+  return holdUntilExit(lockOutputFolder(path, option));
+}
+
+/** Locks the output file `path` (and the files named after it, e.g. PATH.ckpt) through `PATH.lock` for this run. */
+export function lockOutputFileForRun(path: string, option: string): OutputLock {
+  return holdUntilExit(acquireLock(`${path}.lock`, { target: path, option }));
 }

@@ -6,9 +6,8 @@
  * finished batches and computes only the others; because each batch's randomness is derived from
  * (seed, batch, ε, attack), the numbers are those of an uninterrupted run.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomically } from '../storage/atomic-write.js';
+import { removeDeadTemporaries, writeFileAtomically } from '../storage/atomic-write.js';
 import { readJsonCheckpoint } from '../storage/checkpoint-file.js';
 import type { GalleryItem } from '../report/index.js';
 
@@ -102,10 +101,7 @@ export function readCheckpoint(dir: string): Checkpoint | undefined {
   });
 }
 
-/** Removes temporary files a killed run may have left behind while writing the checkpoint. */
+/** Removes temporary files that killed runs left behind while writing the checkpoint or the report (never those of a live process). */
 export function removeStaleTemporaries(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir)) {
-    if (name.startsWith(`${CHECKPOINT_FILE}.`) && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
-  }
+  removeDeadTemporaries(dir, [CHECKPOINT_FILE, 'report.json', 'report.html']);
 }

@@ -31,7 +31,7 @@ import type { Report } from '../../report/index.js';
 import { BelowThresholdError } from '../below-threshold.js';
 import { bpdaPolicy } from '../bpda.js';
 import type { BpdaSurrogateSpec } from '../options.js';
-import { checkWritableFile, prepareOutputFolder } from '../files.js';
+import { checkWritableFile, lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
 import { alignColumns, shownPath } from '../format.js';
 import { defaultModelPath, packageVersion } from '../package-root.js';
 import { startProgress, type Progress } from '../progress.js';
@@ -138,6 +138,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   const tm = withOverrides(base, { n: values.n, data, seed: values.seed });
   const ensemble = resolveEnsemble(values.attacks, '--attacks');
   prepareOutputFolder(values.out, '--out');
+  lockOutputFolderForRun(values.out, '--out');
   if (values.junit) checkWritableFile(values.junit, '--junit');
   if (values.saveAdversarials) prepareOutputFolder(values.saveAdversarials, '--save-adversarials');
 
