@@ -193,3 +193,32 @@ export function lockOutputFolderForRun(path: string, option: string): OutputLock
 export function lockOutputFileForRun(path: string, option: string): OutputLock {
   return holdUntilExit(acquireLock(`${path}.lock`, { target: path, option }));
 }
+
+/** A path given on the command line and the option (or argument, e.g. MODEL) that gave it. */
+export interface PathOption {
+  readonly path: string | undefined;
+  readonly option: string;
+}
+
+/**
+ * Refuses an output that is one of the inputs: the same file (device and inode), whatever the
+ * path says — `x.onnx` and `./x.onnx`, a symlink, a hard link. Writing it would destroy the input
+ * (`predict M --out M` once replaced the model with its logits).
+ */
+export function checkOutputIsNotAnInput(output: PathOption, inputs: readonly PathOption[]): void {
+  if (output.path === undefined) return;
+  const out = statSync(output.path, { throwIfNoEntry: false });
+  if (!out || !out.isFile()) return;
+  for (const input of inputs) {
+    if (input.path === undefined) continue;
+    const other = statSync(input.path, { throwIfNoEntry: false });
+    if (other && other.dev === out.dev && other.ino === out.ino) {
+      const same = resolve(input.path) === resolve(output.path) ? '' : ' (the same file under another name)';
+      throw new GibbonError(
+        'invalid_option',
+        `${output.option} ${output.path} is ${input.option} ${input.path}${same}; writing it would destroy that input: choose another ${output.option}`,
+        { path: output.path, option: output.option },
+      );
+    }
+  }
+}

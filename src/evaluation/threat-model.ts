@@ -198,7 +198,10 @@ const schema = z.strictObject({
   name: z.string().min(1).optional(),
   knowledge: z.enum(KNOWLEDGE),
   norm: z.enum(['linf', 'l2']),
-  eps: z.array(finiteNumber.refine((v) => v >= 0)).min(1).max(L.epsCount),
+  eps: z
+    .array(finiteNumber.refine((v) => v >= 0))
+    .min(1)
+    .max(L.epsCount),
   targeted: z.union([z.literal(false), z.strictObject({ targets: z.enum(TARGET_CHOICES) })]).default(false),
   input: z
     .strictObject({
@@ -478,7 +481,8 @@ export function parseThreatModel(text: string, where = '', options: { baseDir?: 
       throw threatModelError(where, '', `is not valid JSON: ${(e as Error).message}`, options.path);
     }
   } else {
-    const tooDeep = (): GibbonError => threatModelError(where, '', `nests lists or mappings too deeply (a threat model is at most ${L.depth} levels deep)`, options.path);
+    const tooDeep = (): GibbonError =>
+      threatModelError(where, '', `nests lists or mappings too deeply (a threat model is at most ${L.depth} levels deep)`, options.path);
     let doc: ReturnType<typeof parseDocument>;
     try {
       doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -553,7 +557,8 @@ export function readThreatModel(path: string): ThreatModel {
   if (!existsSync(path)) throw new GibbonError('file_not_found', `threat model file not found: ${path}`, { path });
   const stat = statSync(path);
   if (stat.isDirectory()) throw new GibbonError('invalid_threat_model', `${path} is a directory, not a threat-model file`, { path });
-  if (!stat.isFile()) throw new GibbonError('invalid_threat_model', `${path} is not a regular file (a device, pipe or socket); a threat model is a YAML or JSON file`, { path });
+  if (!stat.isFile())
+    throw new GibbonError('invalid_threat_model', `${path} is not a regular file (a device, pipe or socket); a threat model is a YAML or JSON file`, { path });
   const text = stat.size <= L.fileBytes ? readSmallFile(path, L.fileBytes) : undefined;
   if (text === undefined) {
     throw new GibbonError(

@@ -4,7 +4,8 @@
  * onnxruntime as one buffer.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { writeFileAtomically } from '../storage/atomic-write.js';
 import { dirname, resolve, isAbsolute } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, OperatorSetIdProtoSchema, TensorProto_DataLocation, type ModelProto, type TensorProto, type GraphProto } from 'onnx-buf';
@@ -107,11 +108,8 @@ export function serializeModel(model: ModelIR): Uint8Array {
 }
 
 export function saveModel(model: ModelIR, path: string): void {
-  try {
-    writeFileSync(path, serializeModel(model));
-  } catch (e) {
-    throw new GibbonError('file_unwritable', `cannot write model to ${path}: ${(e as Error).message}`, { path }, { cause: e });
-  }
+  // Through a temporary file and a rename: a full disk or a kill never leaves half a model in place of the old one.
+  writeFileAtomically(path, [serializeModel(model)], { what: 'model to' });
 }
 
 /** A deep copy, so transforms never mutate the caller's model. */

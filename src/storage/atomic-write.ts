@@ -30,7 +30,11 @@ export function writeFileAtomically(path: string, content: string | readonly Uin
     }
     renameSync(temporary, path);
   } catch (error) {
-    rmSync(temporary, { force: true });
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // Not ours to remove (e.g. a folder of that name): the original error says what went wrong.
+    }
     const what = options.what ? `${options.what} ` : '';
     throw new GibbonError('file_unwritable', `cannot write ${what}${path}: ${(error as Error).message}`, { path }, { cause: error });
   }

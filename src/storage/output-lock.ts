@@ -130,7 +130,12 @@ export function acquireLock(path: string, what: { readonly target: string; reado
     since: new Date().toISOString(),
   };
   const fail = (message: string, cause?: unknown): GibbonError =>
-    new GibbonError('file_unwritable', message, { path: what.target, ...(what.option ? { option: what.option } : {}) }, cause === undefined ? undefined : { cause });
+    new GibbonError(
+      'file_unwritable',
+      message,
+      { path: what.target, ...(what.option ? { option: what.option } : {}) },
+      cause === undefined ? undefined : { cause },
+    );
   const named = `${what.option ? `${what.option} ` : ''}${what.target}`;
   for (let attempt = 0; attempt < 8; attempt++) {
     try {
@@ -149,7 +154,8 @@ export function acquireLock(path: string, what: { readonly target: string; reado
     if (current === undefined) {
       const age = ageMs(path);
       if (age === undefined) continue; // removed meanwhile: try again
-      if (age < UNREADABLE_GRACE_MS) throw fail(`${named} is being used by another gibbon run (its lock ${path} is being written); wait for it to finish, or choose another output`);
+      if (age < UNREADABLE_GRACE_MS)
+        throw fail(`${named} is being used by another gibbon run (its lock ${path} is being written); wait for it to finish, or choose another output`);
     } else if (holderAlive(current)) {
       const where = current.host === hostname() ? `PID ${current.pid}` : `PID ${current.pid} on ${current.host}`;
       throw fail(

@@ -46,7 +46,10 @@ test('a second evaluation into a busy folder is refused; after kill -9 of the fi
   assert.ok(done < 3, `the first run is frozen mid-way (${done} of 3 batches)`);
 
   const second = await gibbon(...ARGS, '--out', 'shared');
-  assertFails(second, new RegExp(`^✖ --out shared is in use by another gibbon run \\(PID ${first.pid}, since [^)]+\\); wait for it to finish or choose another output`));
+  assertFails(
+    second,
+    new RegExp(`^✖ --out shared is in use by another gibbon run \\(PID ${first.pid}, since [^)]+\\); wait for it to finish or choose another output`),
+  );
   const resumedWhileBusy = await gibbon(...ARGS, '--out', 'shared', '--resume');
   assertFails(resumedWhileBusy, /--out shared is in use by another gibbon run/);
   assert.equal(checkpointRecords('shared'), done, 'the refused runs changed nothing');

@@ -342,7 +342,10 @@ describe('a hostile endpoint: redirects, endless, huge and deep answers', () => 
       const model = await connect({ url: `${redirecting.origin}/predict`, numClasses: 10, auth: { env: 'T' }, env: { T: 'tok-do-not-leak' }, retries: 2 });
       await assert.rejects(
         model.logits(one),
-        endpointError('redirect', new RegExp(`^endpoint ${redirecting.origin}/predict: redirected \\(HTTP ${status}\\) to another origin, ${elsewhere.origin};`)),
+        endpointError(
+          'redirect',
+          new RegExp(`^endpoint ${redirecting.origin}/predict: redirected \\(HTTP ${status}\\) to another origin, ${elsewhere.origin};`),
+        ),
       );
       assert.equal(redirecting.requests.length, 1, 'a redirect is not retried');
       assert.deepEqual(model.stats, { requests: 1, retries: 0, failures: 1 });
@@ -352,12 +355,18 @@ describe('a hostile endpoint: redirects, endless, huge and deep answers', () => 
       res.writeHead(307, { location: `${elsewhere.origin.replace('127.0.0.1', 'localhost')}/predict` });
       res.end();
     });
-    await assert.rejects(connect({ url: `${byName.origin}/p`, numClasses: 10 }).then((m) => m.logits(one)), endpointError('redirect', /to another origin, http:\/\/localhost:/));
+    await assert.rejects(
+      connect({ url: `${byName.origin}/p`, numClasses: 10 }).then((m) => m.logits(one)),
+      endpointError('redirect', /to another origin, http:\/\/localhost:/),
+    );
     const toFile = await hostile((_, res) => {
       res.writeHead(301, { location: 'file:///etc/passwd' });
       res.end();
     });
-    await assert.rejects(connect({ url: `${toFile.origin}/p`, numClasses: 10 }).then((m) => m.logits(one)), endpointError('redirect', /to another origin, file:\/\//));
+    await assert.rejects(
+      connect({ url: `${toFile.origin}/p`, numClasses: 10 }).then((m) => m.logits(one)),
+      endpointError('redirect', /to another origin, file:\/\//),
+    );
     assert.equal(elsewhere.requests.length, 0, 'nothing reached the other origin');
   });
 
@@ -396,7 +405,10 @@ describe('a hostile endpoint: redirects, endless, huge and deep answers', () => 
     });
     const model = await connect({ url: `${huge.origin}/p`, numClasses: 10, maxResponseBytes: 1 << 20, retries: 3 });
     const started = performance.now();
-    await assert.rejects(model.logits(one), endpointError('too_large', /the answer is longer than 1048576 bytes \(max_response_bytes\); reading stopped there/));
+    await assert.rejects(
+      model.logits(one),
+      endpointError('too_large', /the answer is longer than 1048576 bytes \(max_response_bytes\); reading stopped there/),
+    );
     assert.ok(performance.now() - started < 5000);
     assert.equal(huge.requests.length, 1);
     // A declared Content-Length above the cap is refused without reading.
@@ -404,7 +416,10 @@ describe('a hostile endpoint: redirects, endless, huge and deep answers', () => 
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(300 * 1024 * 1024) });
       res.write('{"outputs": [[');
     });
-    await assert.rejects(connect({ url: `${declared.origin}/p`, numClasses: 10, maxResponseBytes: 4096 }).then((m) => m.logits(one)), endpointError('too_large', /4096 bytes/));
+    await assert.rejects(
+      connect({ url: `${declared.origin}/p`, numClasses: 10, maxResponseBytes: 4096 }).then((m) => m.logits(one)),
+      endpointError('too_large', /4096 bytes/),
+    );
     // The default cap: a few MiB.
     const defaults = await connect({ url: `${huge.origin}/p`, numClasses: 10 });
     await assert.rejects(defaults.logits(one), endpointError('too_large', /longer than 8388608 bytes/));
@@ -432,7 +447,10 @@ describe('a hostile endpoint: redirects, endless, huge and deep answers', () => 
     const spaces = await hostile((_, res) => answer(res, `[${' '.repeat(1_000_000)}`));
     const deep = await hostile((_, res) => answer(res, deeplyNested(100_000)));
     const started = performance.now();
-    await assert.rejects(connect({ url: `${spaces.origin}/p`, numClasses: 10 }).then((m) => m.logits(one)), endpointError('not_json', /the response is not JSON \(HTTP 200/));
+    await assert.rejects(
+      connect({ url: `${spaces.origin}/p`, numClasses: 10 }).then((m) => m.logits(one)),
+      endpointError('not_json', /the response is not JSON \(HTTP 200/),
+    );
     await assert.rejects(
       connect({ url: `${deep.origin}/p`, numClasses: 10 }).then((m) => m.logits(one)),
       endpointError('too_deep', /the answer is not class scores: it nests arrays and objects more than \d+ levels deep/),

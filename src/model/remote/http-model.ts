@@ -113,16 +113,7 @@ export interface HttpModelStats {
   readonly failures: number;
 }
 
-export type EndpointProblem =
-  | 'unreachable'
-  | 'timeout'
-  | 'http_status'
-  | 'redirect'
-  | 'too_large'
-  | 'too_deep'
-  | 'not_json'
-  | 'missing_field'
-  | 'bad_scores';
+export type EndpointProblem = 'unreachable' | 'timeout' | 'http_status' | 'redirect' | 'too_large' | 'too_deep' | 'not_json' | 'missing_field' | 'bad_scores';
 
 /** A query the endpoint did not answer usably. `url` has no credentials. */
 export class EndpointError extends GibbonError {
@@ -590,7 +581,12 @@ export class HttpModel implements ClassifierModel {
       }
       if (hop >= MAX_REDIRECTS) {
         this.#counts.failures++;
-        throw this.error('runtime_failure', 'redirect', `redirected more than ${MAX_REDIRECTS} times (last to ${redactUrl(next)}); set the url to the final address`, response.status);
+        throw this.error(
+          'runtime_failure',
+          'redirect',
+          `redirected more than ${MAX_REDIRECTS} times (last to ${redactUrl(next)}); set the url to the final address`,
+          response.status,
+        );
       }
       if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
         method = 'GET';

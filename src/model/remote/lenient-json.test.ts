@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { JsonAnswerError, MAX_JSON_DEPTH, parseLenientJson } from './lenient-json.js';
 
 test('bare NaN, Infinity and -Infinity become null; the same words inside strings stay', () => {
-  assert.deepEqual(parseLenientJson('{"outputs": [[NaN, 1.5, -Infinity], [Infinity,-2e-3]]}'), { outputs: [[null, 1.5, null], [null, -0.002]] });
+  assert.deepEqual(parseLenientJson('{"outputs": [[NaN, 1.5, -Infinity], [Infinity,-2e-3]]}'), {
+    outputs: [
+      [null, 1.5, null],
+      [null, -0.002],
+    ],
+  });
   assert.deepEqual(parseLenientJson('{"a": "NaN, Infinity \\" NaN", "b": [NaN]}'), { a: 'NaN, Infinity " NaN', b: [null] });
   assert.deepEqual(parseLenientJson('[1, 2]'), [1, 2]);
 });
@@ -20,7 +25,10 @@ test('text that is not JSON is a syntax error, also after the repair', () => {
 
 test('`[` and a million spaces fails at once (linear time), as do a million NaNs', () => {
   const started = performance.now();
-  assert.throws(() => parseLenientJson(`[${' '.repeat(1_000_000)}`), (e: unknown) => e instanceof JsonAnswerError && e.kind === 'syntax');
+  assert.throws(
+    () => parseLenientJson(`[${' '.repeat(1_000_000)}`),
+    (e: unknown) => e instanceof JsonAnswerError && e.kind === 'syntax',
+  );
   const many = `[${Array.from({ length: 1_000_000 }, () => 'NaN').join(',')}]`;
   assert.equal((parseLenientJson(many) as unknown[]).length, 1_000_000);
   const ms = performance.now() - started;
@@ -34,7 +42,10 @@ test('nesting deeper than the limit is refused before parsing (10⁵ levels: a c
     (e: unknown) => e instanceof JsonAnswerError && e.kind === 'too_deep' && e.message.includes(`more than ${MAX_JSON_DEPTH} levels`),
   );
   assert.doesNotThrow(() => parseLenientJson(nested(MAX_JSON_DEPTH)));
-  assert.throws(() => parseLenientJson(nested(MAX_JSON_DEPTH + 1)), (e: unknown) => e instanceof JsonAnswerError && e.kind === 'too_deep');
+  assert.throws(
+    () => parseLenientJson(nested(MAX_JSON_DEPTH + 1)),
+    (e: unknown) => e instanceof JsonAnswerError && e.kind === 'too_deep',
+  );
   // Brackets inside strings do not count.
   assert.deepEqual(parseLenientJson(`["${'['.repeat(10_000)}"]`), ['['.repeat(10_000)]);
 });
