@@ -3,12 +3,14 @@
  * is refused (one line naming --out, the folder and the running PID) instead of both exiting 0 with
  * one result silently gone; after kill -9 of the first, `--resume` reports the numbers of an
  * uninterrupted run. The first run is frozen (SIGSTOP) once it has checkpointed a batch, so the
- * test does not depend on timing.
+ * test does not depend on timing. Then a checkpoint with an edited and a forged record, marked
+ * finished: the resumed run drops those two, says so, and recomputes them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Report } from '../../src/report/index.js';
 import { assertFails, assertOk, CLI, cliWorkspace } from '../helpers/cli.js';
@@ -65,4 +67,38 @@ test('a second evaluation into a busy folder is refused; after kill -9 of the fi
   const fresh = await gibbon(...ARGS, '--out', 'fresh');
   assertOk(fresh);
   assert.deepEqual(numbers(report('shared')), numbers(report('fresh')));
+});
+
+test('a forged or damaged checkpoint marked finished: --resume drops the bad records with a note each and recomputes only them', async () => {
+  // Runs after the first test, which left the uninterrupted run in 'fresh'.
+  const fresh = join(work, 'fresh', 'checkpoint.json');
+  assert.ok(existsSync(fresh));
+  const file = JSON.parse(readFileSync(fresh, 'utf8')) as {
+    finished: boolean;
+    records: { predictions: number[]; eps: { stages: { broken: number[] }[] }[] }[];
+    checksums: string[];
+    fingerprint: unknown;
+  };
+  assert.equal(file.finished, true);
+  assert.equal(file.records.length, 3);
+  // Batch 0: an edit (its checksum no longer matches). Batch 1: a forger who recomputed the checksum, but broke an example outside the batch.
+  file.records[0]!.predictions[0] = (file.records[0]!.predictions[0]! + 1) % 10;
+  file.records[1]!.eps[0]!.stages[0]!.broken = [999];
+  file.checksums[1] = createHash('sha256')
+    .update(JSON.stringify([file.fingerprint, file.records[1]]))
+    .digest('hex');
+  mkdirSync(join(work, 'forged'));
+  writeFileSync(join(work, 'forged', 'checkpoint.json'), JSON.stringify(file));
+
+  const resumed = await gibbon(...ARGS, '--out', 'forged', '--resume');
+  assertOk(resumed);
+  const notes = resumed.stderr.split('\n').filter((l) => l.includes('is damaged'));
+  assert.equal(notes.length, 2, resumed.stderr);
+  assert.match(
+    notes[0]!,
+    /forged\/checkpoint\.json is damaged: record 0 \(batch 0\): its checksum does not match; that record is dropped and its batch computed again/,
+  );
+  assert.match(notes[1]!, /record 1 \(batch 1\): .* lists broken examples that are not increasing indices below 4/);
+  assert.match(resumed.stdout, /resumed 1 finished batch\(es\)/);
+  assert.deepEqual(numbers(report('forged')), numbers(report('fresh')));
 });
