@@ -1,11 +1,13 @@
 /**
  * Outputs never destroy inputs: `predict M --out M` (which once replaced the model with its logits),
  * the same through a symlink, `defend M --out M`, and `eval --junit` onto the threat-model file are
- * refused with one line naming both options, and the input is left byte for byte.
+ * refused with one line naming both options, and the input is left byte for byte. Outputs that
+ * another live run holds (its lock) are refused before any work.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '../../src/tensor/npy.js';
 import { assertFails, cliWorkspace, ROOT } from '../helpers/cli.js';
@@ -32,4 +34,15 @@ test('an output onto an input is refused naming both, and the input is unchanged
   assertFails(await gibbon('eval', 'm.onnx', '--threat', 'tm.yaml', '--junit', 'tm.yaml', '--out', 'r'), /^✖ --junit tm\.yaml is --threat tm\.yaml;/);
   assert.deepEqual(readFileSync(model), before);
   assert.match(readFileSync(join(work, 'tm.yaml'), 'utf8'), /^knowledge: white-box/);
+});
+
+test('certify and train refuse an output another live run holds, before any work', async () => {
+  const holder = JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' });
+  mkdirSync(join(work, 'busy'));
+  writeFileSync(join(work, 'busy', '.gibbon.lock'), holder);
+  writeFileSync(join(work, 'busy.onnx.lock'), holder);
+  const busy = new RegExp(`is in use by another gibbon run \\(PID ${process.pid}, since 2026-01-01T00:00:00.000Z\\)`);
+  assertFails(await gibbon('certify', 'm.onnx', '--method', 'ibp', '--eps', '0.1', '--n', '2', '--out', 'busy'), new RegExp(`^✖ --out busy ${busy.source}`));
+  assertFails(await gibbon('train', '--arch', 'mlp', '--epochs', '1', '--n', '10', '--out', 'busy.onnx'), new RegExp(`^✖ --out busy\\.onnx ${busy.source}`));
+  assert.deepEqual(readdirSync(join(work, 'busy')), ['.gibbon.lock']);
 });
