@@ -140,7 +140,12 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   prepareOutputFolder(values.out, '--out');
   lockOutputFolderForRun(values.out, '--out');
   if (values.junit) checkWritableFile(values.junit, '--junit');
-  const inputs = [{ path: values.model, option: 'MODEL' }, { path: values.threat, option: '--threat' }, { path: values.data, option: '--data' }, { path: values.labels, option: '--labels' }];
+  const inputs = [
+    { path: values.model, option: 'MODEL' },
+    { path: values.threat, option: '--threat' },
+    { path: values.data, option: '--data' },
+    { path: values.labels, option: '--labels' },
+  ];
   checkOutputIsNotAnInput({ path: values.junit, option: '--junit' }, inputs);
   if (values.saveAdversarials) prepareOutputFolder(values.saveAdversarials, '--save-adversarials');
 
@@ -230,12 +235,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       try {
         writeFileAtomically(values.junit, formatJunit(report, { failUnder: values.failUnder }), { what: '--junit' });
       } catch (e) {
-        throw new GibbonError(
-          'file_unwritable',
-          (e as Error).message,
-          { path: values.junit, option: '--junit' },
-          { cause: e },
-        );
+        throw new GibbonError('file_unwritable', (e as Error).message, { path: values.junit, option: '--junit' }, { cause: e });
       }
       lines.push(`JUnit XML: ${shownPath(values.junit)}`);
     }
