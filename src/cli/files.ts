@@ -5,7 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GibbonError } from '../errors.js';
-import { acquireLock, lockOutputFolder, type OutputLock } from '../storage/output-lock.js';
+import { acquireLock, heldByThisProcess, LOCK_FILE, lockOutputFolder, type OutputLock } from '../storage/output-lock.js';
 import { readNpy, toFloat32 } from '../tensor/npy.js';
 import type { AnyTensor, Tensor } from '../tensor/tensor.js';
 
@@ -181,17 +181,22 @@ function holdUntilExit(lock: OutputLock): OutputLock {
   return lock;
 }
 
+/** A lock this process already holds (an earlier command in the same process): kept, and released at exit by its first holder. */
+function alreadyHeld(path: string): OutputLock | undefined {
+  return heldByThisProcess(path) ? { path, release: () => undefined } : undefined;
+}
+
 /**
  * Locks the output folder `path` (made by prepareOutputFolder) for this run, so that a second run
  * into it is refused instead of overwriting this one's checkpoint and report.
  */
 export function lockOutputFolderForRun(path: string, option: string): OutputLock {
-  return holdUntilExit(lockOutputFolder(path, option));
+  return alreadyHeld(resolve(path, LOCK_FILE)) ?? holdUntilExit(lockOutputFolder(path, option));
 }
 
 /** Locks the output file `path` (and the files named after it, e.g. PATH.ckpt) through `PATH.lock` for this run. */
 export function lockOutputFileForRun(path: string, option: string): OutputLock {
-  return holdUntilExit(acquireLock(`${path}.lock`, { target: path, option }));
+  return alreadyHeld(`${path}.lock`) ?? holdUntilExit(acquireLock(`${path}.lock`, { target: path, option }));
 }
 
 /** A path given on the command line and the option (or argument, e.g. MODEL) that gave it. */

@@ -109,7 +109,7 @@ export function serializeModel(model: ModelIR): Uint8Array {
 
 export function saveModel(model: ModelIR, path: string): void {
   // Through a temporary file and a rename: a full disk or a kill never leaves half a model in place of the old one.
-  writeFileAtomically(path, [serializeModel(model)], { what: 'model to' });
+  writeFileAtomically(path, [serializeModel(model)], { what: 'model to', createFolder: false });
 }
 
 /** A deep copy, so transforms never mutate the caller's model. */

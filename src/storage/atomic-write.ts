@@ -9,6 +9,8 @@ export interface AtomicWriteOptions {
   readonly fsync?: boolean;
   /** What the file is, for the error: 'the checkpoint' gives "cannot write the checkpoint PATH: …". */
   readonly what?: string;
+  /** Create the file's folder when it is missing (default true); false: a missing folder is an error, as for a plain write. */
+  readonly createFolder?: boolean;
 }
 
 /** Writes `content` (text, or binary chunks in order) to `path` (creating its folder) through a temporary file `PATH.PID.tmp` and a rename. */
@@ -16,7 +18,7 @@ export function writeFileAtomically(path: string, content: string | readonly Uin
   const chunks = typeof content === 'string' ? [Buffer.from(content)] : content;
   const temporary = `${path}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    if (options.createFolder !== false) mkdirSync(dirname(path), { recursive: true });
     if (options.fsync) {
       const fd = openSync(temporary, 'w');
       try {

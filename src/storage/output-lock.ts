@@ -186,6 +186,15 @@ export function acquireLock(path: string, what: { readonly target: string; reado
   throw fail(`cannot lock ${named}: the lock ${path} keeps changing; is another gibbon run starting there?`);
 }
 
+/**
+ * Whether the lock file `path` is held by this very process (same PID, start time and host): a
+ * caller that runs several commands in one process (tests, a library user) may take it up again.
+ */
+export function heldByThisProcess(path: string): boolean {
+  const holder = readHolder(path);
+  return holder !== undefined && holder.pid === process.pid && holder.host === hostname() && holder.started === processStartTime(process.pid);
+}
+
 /** Locks the output folder `dir` (which must exist) through `dir/.gibbon.lock`. */
 export function lockOutputFolder(dir: string, option?: string): OutputLock {
   return acquireLock(join(dir, LOCK_FILE), { target: dir, ...(option ? { option } : {}) });

@@ -99,7 +99,7 @@ export function formatNpy(t: AnyTensor): Uint8Array {
 }
 
 export function writeNpy(path: string, t: AnyTensor): void {
-  writeFileAtomically(path, [formatNpy(t)]);
+  writeFileAtomically(path, [formatNpy(t)], { createFolder: false });
 }
 
 /** Any numeric tensor as float32 (images and other inputs). */
