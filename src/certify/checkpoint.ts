@@ -5,24 +5,35 @@
  * previous or the next complete file. A resumed run certifies only the missing examples; because
  * each example's noise comes from a generator derived from (seed, example index), the records
  * are those of an uninterrupted run.
+ *
+ * Read back, every record is checked (zod schema, an example index of the run, a `correct` that
+ * agrees with the prediction and label, no example twice) against its checksum (SHA-256 of the
+ * fingerprint and the record, format 2); a record that fails is dropped and described in
+ * `damaged`, and the resumed run certifies that example again.
  */
 import { join } from 'node:path';
+import { z } from 'zod';
 import { writeFileAtomically } from '../storage/atomic-write.js';
-import { fingerprintDifferences, readJsonCheckpoint } from '../storage/checkpoint-file.js';
+import { fingerprintDifferences, readJsonCheckpoint, recordChecksum } from '../storage/checkpoint-file.js';
 import type { CertifiedExample } from './result.js';
 
 export const CERTIFICATION_CHECKPOINT_FILE = 'certification-checkpoint.json';
 const FORMAT = 'gibbon-certification-checkpoint';
-const VERSION = 1;
+/** 2: records have checksums (format 1 is still read, its records checked by the schema only). */
+const VERSION = 2;
 
 export interface CertificationCheckpoint {
   readonly format: typeof FORMAT;
-  readonly version: typeof VERSION;
+  readonly version: number;
   /** What the run is: a resumed run must match it exactly. */
   readonly fingerprint: Readonly<Record<string, number | string>>;
   /** Seconds spent so far (over all resumed runs). */
   readonly seconds: number;
   readonly records: readonly CertifiedExample[];
+  /** SHA-256 of (fingerprint, record) per record, same order. */
+  readonly checksums?: readonly string[];
+  /** Records dropped when the checkpoint was read, and why (never written). */
+  readonly damaged?: readonly string[];
 }
 
 export function checkpointPath(dir: string): string {
@@ -35,18 +46,69 @@ export function writeCertificationCheckpoint(
   records: readonly CertifiedExample[],
   seconds: number,
 ): void {
-  const checkpoint: CertificationCheckpoint = { format: FORMAT, version: VERSION, fingerprint, seconds, records };
+  const checksums = records.map((r) => recordChecksum(fingerprint, r));
+  const checkpoint: CertificationCheckpoint = { format: FORMAT, version: VERSION, fingerprint, seconds, records, checksums };
   writeFileAtomically(checkpointPath(dir), JSON.stringify(checkpoint));
+}
+
+const count = z.number().int().min(0);
+const recordSchema = z.object({
+  index: count,
+  label: count,
+  prediction: z.union([count, z.literal('abstain')]),
+  radius: z.number().min(0),
+  correct: z.boolean(),
+  details: z.record(z.string(), z.number().nullable()).optional(),
+});
+
+/** Why `value` is not a certified example of this run (of `n` examples, when the fingerprint says), or undefined. */
+function recordProblem(value: unknown, n: number | undefined): string | undefined {
+  const parsed = recordSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return `${issue.path.join('.') || 'the record'}: ${issue.message}`;
+  }
+  const r = parsed.data;
+  if (n !== undefined && r.index >= n) return `example ${r.index} is not one of the run's ${n}`;
+  if (r.correct !== (r.prediction === r.label)) return `correct is ${r.correct} but the prediction is ${r.prediction} and the label ${r.label}`;
+  if (r.prediction === 'abstain' && r.radius !== 0) return `an abstention certifies radius ${r.radius}, not 0`;
+  return undefined;
 }
 
 /** The checkpoint in `dir`, or undefined when there is none. */
 export function readCertificationCheckpoint(dir: string): CertificationCheckpoint | undefined {
-  return readJsonCheckpoint<CertificationCheckpoint>(checkpointPath(dir), {
+  const file = readJsonCheckpoint<CertificationCheckpoint>(checkpointPath(dir), {
     run: 'certification',
     format: FORMAT,
-    version: VERSION,
-    hasFields: (c) => Array.isArray(c.records) && typeof c.fingerprint === 'object' && typeof c.seconds === 'number',
+    version: [1, VERSION],
+    hasFields: (c) =>
+      Array.isArray(c.records) &&
+      typeof c.fingerprint === 'object' &&
+      c.fingerprint !== null &&
+      !Array.isArray(c.fingerprint) &&
+      typeof c.seconds === 'number' &&
+      Number.isFinite(c.seconds) &&
+      (c.version === 1 || (Array.isArray(c.checksums) && c.checksums.length === c.records.length)),
   });
+  if (!file) return undefined;
+  const n = typeof file.fingerprint.n === 'number' ? file.fingerprint.n : undefined;
+  const records: CertifiedExample[] = [];
+  const damaged: string[] = [];
+  const seen = new Set<number>();
+  file.records.forEach((record: unknown, k) => {
+    const index = (record as { index?: unknown } | null)?.index;
+    let problem = recordProblem(record, n);
+    if (!problem && file.version !== 1 && file.checksums![k] !== recordChecksum(file.fingerprint, record)) problem = 'its checksum does not match';
+    if (!problem && seen.has((record as CertifiedExample).index)) problem = 'its example is already in the checkpoint';
+    if (problem) {
+      damaged.push(`record ${k}${typeof index === 'number' ? ` (example ${index})` : ''}: ${problem}`);
+      return;
+    }
+    seen.add((record as CertifiedExample).index);
+    records.push(record as CertifiedExample);
+  });
+  const { checksums: _, ...rest } = file;
+  return { ...rest, records, ...(damaged.length > 0 ? { damaged } : {}) };
 }
 
 /** `key: was → now` for every fingerprint entry that differs. */

@@ -66,6 +66,7 @@ export function resumeCertification(
         { path: ckPath, option: 'resume' },
       );
     }
+    for (const d of checkpoint.damaged ?? []) terminal.note(`note: ${ckPath} is damaged: ${d}; that record is dropped and its example certified again`);
     return { done: checkpoint.records, secondsBefore: checkpoint.seconds };
   }
   if (checkpoint) {

@@ -1,11 +1,11 @@
 /** The CLI's file checks: output probes leave nothing behind; initializer names become safe file names. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GibbonError } from '../errors.js';
-import { checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from './files.js';
+import { checkOutputIsNotAnInput, checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from './files.js';
 import { writeNpy } from '../tensor/npy.js';
 
 function withDir(fn: (dir: string) => void): void {
@@ -66,5 +66,42 @@ test('inputs and labels: conversions and the errors name the option', () => {
       () => readModelInputs(join(dir, 'bad.npy'), '--input', facts),
       (e: unknown) => e instanceof GibbonError && e.location.option === '--input' && /bad magic/.test(e.message),
     );
+  });
+});
+
+test('an output that is one of the inputs is refused: same path, another spelling, a symlink, a hard link', () => {
+  withDir((dir) => {
+    const model = join(dir, 'm.onnx');
+    const other = join(dir, 'x.npy');
+    writeFileSync(model, 'model');
+    writeFileSync(other, 'x');
+    symlinkSync(model, join(dir, 'link.onnx'));
+    linkSync(model, join(dir, 'hard.onnx'));
+    const inputs = [
+      { path: other, option: '--input' },
+      { path: model, option: 'MODEL' },
+      { path: undefined, option: '--labels' },
+    ];
+    for (const [out, same] of [
+      [model, false],
+      [join(dir, '.', 'sub', '..', 'm.onnx'), false],
+      [join(dir, 'link.onnx'), true],
+      [join(dir, 'hard.onnx'), true],
+    ] as const) {
+      assert.throws(
+        () => checkOutputIsNotAnInput({ path: out, option: '--out' }, inputs),
+        (e: unknown) =>
+          e instanceof GibbonError &&
+          e.location.option === '--out' &&
+          e.message ===
+            `--out ${out} is MODEL ${model}${same ? ' (the same file under another name)' : ''}; writing it would destroy that input: choose another --out`,
+        out,
+      );
+    }
+    // Different files, a file not there yet, and no output at all pass.
+    checkOutputIsNotAnInput({ path: join(dir, 'logits.npy'), option: '--out' }, inputs);
+    writeFileSync(join(dir, 'logits.npy'), 'old');
+    checkOutputIsNotAnInput({ path: join(dir, 'logits.npy'), option: '--out' }, inputs);
+    checkOutputIsNotAnInput({ path: undefined, option: '--out' }, inputs);
   });
 });

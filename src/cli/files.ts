@@ -5,6 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GibbonError } from '../errors.js';
+import { acquireLock, heldByThisProcess, LOCK_FILE, lockOutputFolder, type OutputLock } from '../storage/output-lock.js';
 import { readNpy, toFloat32 } from '../tensor/npy.js';
 import type { AnyTensor, Tensor } from '../tensor/tensor.js';
 
@@ -172,4 +173,57 @@ export function fileNameFor(name: string): string {
     [...new TextEncoder().encode(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
   );
   return safe.startsWith('.') ? `%2E${safe.slice(1)}` : safe;
+}
+
+/** Keeps `lock` until this process exits (normally or through an error); a killed process leaves a stale lock, which the next run takes over. */
+function holdUntilExit(lock: OutputLock): OutputLock {
+  process.once('exit', () => lock.release());
+  return lock;
+}
+
+/** A lock this process already holds (an earlier command in the same process): kept, and released at exit by its first holder. */
+function alreadyHeld(path: string): OutputLock | undefined {
+  return heldByThisProcess(path) ? { path, release: () => undefined } : undefined;
+}
+
+/**
+ * Locks the output folder `path` (made by prepareOutputFolder) for this run, so that a second run
+ * into it is refused instead of overwriting this one's checkpoint and report.
+ */
+export function lockOutputFolderForRun(path: string, option: string): OutputLock {
+  return alreadyHeld(resolve(path, LOCK_FILE)) ?? holdUntilExit(lockOutputFolder(path, option));
+}
+
+/** Locks the output file `path` (and the files named after it, e.g. PATH.ckpt) through `PATH.lock` for this run. */
+export function lockOutputFileForRun(path: string, option: string): OutputLock {
+  return alreadyHeld(`${path}.lock`) ?? holdUntilExit(acquireLock(`${path}.lock`, { target: path, option }));
+}
+
+/** A path given on the command line and the option (or argument, e.g. MODEL) that gave it. */
+export interface PathOption {
+  readonly path: string | undefined;
+  readonly option: string;
+}
+
+/**
+ * Refuses an output that is one of the inputs: the same file (device and inode), whatever the
+ * path says — `x.onnx` and `./x.onnx`, a symlink, a hard link. Writing it would destroy the input
+ * (`predict M --out M` once replaced the model with its logits).
+ */
+export function checkOutputIsNotAnInput(output: PathOption, inputs: readonly PathOption[]): void {
+  if (output.path === undefined) return;
+  const out = statSync(output.path, { throwIfNoEntry: false });
+  if (!out || !out.isFile()) return;
+  for (const input of inputs) {
+    if (input.path === undefined) continue;
+    const other = statSync(input.path, { throwIfNoEntry: false });
+    if (other && other.dev === out.dev && other.ino === out.ino) {
+      const same = resolve(input.path) === resolve(output.path) ? '' : ' (the same file under another name)';
+      throw new GibbonError(
+        'invalid_option',
+        `${output.option} ${output.path} is ${input.option} ${input.path}${same}; writing it would destroy that input: choose another ${output.option}`,
+        { path: output.path, option: output.option },
+      );
+    }
+  }
 }

@@ -738,8 +738,11 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   let checkpoint: Checkpoint = newCheckpoint(fingerprint, batches);
   if (options.out) {
     removeStaleTemporaries(options.out);
-    const existing = readCheckpoint(options.out);
+    const existing = readCheckpoint(options.out, { numClasses: model.numClasses });
     const where = `${options.out}/${CHECKPOINT_FILE}`;
+    if (existing?.damaged && options.resume) {
+      for (const d of existing.damaged) notes.push(`${where} is damaged: ${d}; that record is dropped and its batch computed again`);
+    }
     if (existing && options.resume) {
       const differ = fingerprintDifferences(existing.fingerprint, fingerprint);
       if (differ.length > 0) {

@@ -123,7 +123,11 @@ test('files: presets by name, data paths relative to the file, overrides re-vali
       /neither a threat-model preset \(mnist-linf-0.3, mnist-linf-0.1, mnist-l2-2.0\) nor an existing file/,
     );
     assert.equal(withOverrides(tm, { n: 5, seed: 7 }).n, 5);
-    assertFieldError(() => withOverrides(tm, { n: 0 }), 'n', /^threat model command line: n must be a positive integer \(the first n examples\); got 0$/);
+    assertFieldError(
+      () => withOverrides(tm, { n: 0 }),
+      'n',
+      /^threat model command line: n must be a positive integer \(the first n examples, at most 1000000000\); got 0$/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -234,7 +238,7 @@ test('endpoint fields are checked one by one, naming the field and what is valid
   assertFieldError(() => validateThreatModel(endpoint({ request: 'stream' })), 'endpoint.request', /one of batch, single; got "stream"/);
   assertFieldError(() => validateThreatModel(endpoint({ outputs: 'scores' })), 'endpoint.outputs', /one of logits, probabilities, label/);
   assertFieldError(() => validateThreatModel(endpoint({ rate_limit: 0 })), 'endpoint.rate_limit', /requests per second/);
-  assertFieldError(() => validateThreatModel(endpoint({ retries: -1 })), 'endpoint.retries', /an integer ≥ 0; got -1/);
+  assertFieldError(() => validateThreatModel(endpoint({ retries: -1 })), 'endpoint.retries', /an integer ≥ 0 \(at most 100\); got -1/);
   assertFieldError(() => validateThreatModel(endpoint({ headers: { 'x-key': 5 } })), 'endpoint.headers.x-key', /must be a text; got 5/);
   assertFieldError(() => validateThreatModel(endpoint({ auth: { env: 'MY TOKEN' } })), 'endpoint.auth.env', /name of an environment variable/);
   assertFieldError(
@@ -249,4 +253,91 @@ test('endpoint fields are checked one by one, naming the field and what is valid
   );
   assertFieldError(() => validateThreatModel(endpoint({ output_path: 'a..b' })), 'endpoint.output_path', /is not a path/);
   assertFieldError(() => validateThreatModel(endpoint({ input_path: 'instances.0' })), 'endpoint.input_path', /may only hold object keys/);
+});
+
+test('absurd values are refused naming the field: tiny and huge ε, huge bounds, budgets, n, seeds, endpoint timers', () => {
+  const endpoint = { url: 'http://127.0.0.1:1/p' };
+  const blackBox = { ...VALID, knowledge: 'scores', input: { bounds: [0, 1], shape: [1, 28, 28] } };
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ ...VALID, eps: [1e-300] }, 'eps[0]', /eps\[0\] = 1e-300 is below what float32 inputs in \[0, 1\] can resolve; valid: 0, or 1\.00e-7 ≤ ε ≤ 1/],
+    [{ ...VALID, eps: [0.1, 1e300] }, 'eps[1]', /eps\[1\] = 1e\+300 is outside the input domain/],
+    [{ ...VALID, norm: 'l2', eps: [1e-300] }, 'eps[0]', /below what float32 inputs/],
+    [{ ...VALID, eps: Array.from({ length: 101 }, (_, i) => i / 1000) }, 'eps', /eps must be a non-empty list of budgets ≥ 0 \(at most 100\)/],
+    [
+      { ...VALID, input: { bounds: [-1e308, 1e308] } },
+      'input.bounds[0]',
+      /input\.bounds\[0\] must be a number from -1e\+30 to 1e\+30 \(inputs are float32\); got -1e\+308/,
+    ],
+    [{ ...VALID, input: { bounds: [0, 1e31] } }, 'input.bounds[1]', /input\.bounds\[1\] must be a number from/],
+    [{ ...VALID, n: 1e15 }, 'n', /n must be a positive integer \(the first n examples, at most 1000000000\); got 1000000000000000/],
+    [{ ...VALID, n: 0 }, 'n', /n must be a positive integer/],
+    [{ ...VALID, seed: 1e300 }, 'seed', /seed must be an integer from 0 to 4294967295; got 1e\+300/],
+    [{ ...VALID, seed: -1 }, 'seed', /seed must be an integer from 0 to 4294967295; got -1/],
+    [
+      { ...blackBox, query_budget: 1e300 },
+      'query_budget',
+      /query_budget must be a positive integer \(queries per example and attack; at most 100000000\); got 1e\+300/,
+    ],
+    [{ ...blackBox, query_budget: -5 }, 'query_budget', /query_budget must be a positive integer/],
+    [
+      { ...blackBox, endpoint: { ...endpoint, timeout_ms: 0 } },
+      'endpoint.timeout_ms',
+      /endpoint\.timeout_ms must be a positive integer \(milliseconds per request, body included; at most 86400000\); got 0/,
+    ],
+    [{ ...blackBox, endpoint: { ...endpoint, timeout_ms: 1e15 } }, 'endpoint.timeout_ms', /got 1000000000000000/],
+    [{ ...blackBox, endpoint: { ...endpoint, timeout_ms: -10 } }, 'endpoint.timeout_ms', /got -10/],
+    [
+      { ...blackBox, endpoint: { ...endpoint, backoff_ms: 1e300 } },
+      'endpoint.backoff_ms',
+      /endpoint\.backoff_ms must be a number ≥ 0 \(milliseconds; at most 86400000\)/,
+    ],
+    [{ ...blackBox, endpoint: { ...endpoint, retries: 1e9 } }, 'endpoint.retries', /endpoint\.retries must be an integer ≥ 0 \(at most 100\); got 1000000000/],
+    [{ ...blackBox, endpoint: { ...endpoint, concurrency: 1e9 } }, 'endpoint.concurrency', /at most 1024\); got 1000000000/],
+    [
+      { ...blackBox, endpoint: { ...endpoint, max_response_bytes: 0 } },
+      'endpoint.max_response_bytes',
+      /endpoint\.max_response_bytes must be a positive integer \(bytes of one answer; at most 268435456\); got 0/,
+    ],
+    [{ ...blackBox, endpoint: { ...endpoint, max_response_bytes: 2 ** 40 } }, 'endpoint.max_response_bytes', /at most 268435456\); got 1099511627776/],
+  ];
+  for (const [input, field, pattern] of cases) assertFieldError(() => validateThreatModel(input, 'tm.yaml'), field, pattern);
+  // The limits are limits, not defaults: values at them are accepted.
+  const ok = validateThreatModel({
+    ...blackBox,
+    eps: [1e-7, 1],
+    n: 1e9,
+    query_budget: 1e8,
+    endpoint: { ...endpoint, timeout_ms: 86_400_000, max_response_bytes: 1024 },
+  });
+  assert.deepEqual([ok.eps, ok.n, ok.query_budget, endpointModelOptions(ok).maxResponseBytes], [[1e-7, 1], 1e9, 1e8, 1024]);
+});
+
+test('hostile files: a YAML alias bomb, deep nesting, a huge file and a device are refused with one clean error', () => {
+  const laughs = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (const [i, c] of [...'bcdefghi'].entries()) laughs.push(`${c}: &${c} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`);
+  laughs.push('knowledge: white-box');
+  const started = performance.now();
+  assert.throws(
+    () => parseThreatModel(laughs.join('\n'), 'bomb.yaml'),
+    /threat model bomb.yaml: expands YAML aliases \(\*name\) more than 100 times, as a "billion laughs" file does/,
+  );
+  assert.ok(performance.now() - started < 2000);
+  // A few aliases are fine.
+  assert.deepEqual(parseThreatModel('knowledge: white-box\nnorm: linf\neps: [&e 0.1, *e, *e]\ndata: mnist-test\n', 'x').eps, [0.1]);
+  const deep = `knowledge: white-box\nname: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`;
+  assert.throws(() => parseThreatModel(deep, 'deep.yaml'), /threat model deep.yaml: nests lists or mappings (too deeply|more than 32 levels deep)/);
+  const deepJson = `{"knowledge": "white-box", "endpoint": {"body": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+  assert.throws(() => parseThreatModel(deepJson, 'deep.json', { json: true }), /threat model deep.json: nests lists or mappings more than 32 levels deep/);
+  const dir = mkdtempSync(join(tmpdir(), 'gibbon-tm-'));
+  try {
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, `knowledge: white-box\n#${'x'.repeat(2 * 1024 * 1024)}\n`);
+    assert.throws(
+      () => readThreatModel(big),
+      (e: unknown) => e instanceof GibbonError && e.location.path === big && /is larger than 1 MiB \(\d+ bytes\)/.test(e.message),
+    );
+    assert.throws(() => readThreatModel('/dev/zero'), /\/dev\/zero is not a regular file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

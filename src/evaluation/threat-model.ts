@@ -35,7 +35,7 @@
  * HttpModel's defaults; the section is recorded in reports as written, so secrets belong in
  * `auth.env` (the name of an environment variable), never in `url` or `headers`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -88,6 +88,8 @@ export interface Endpoint {
   /** Requests per second. */
   readonly rate_limit?: number;
   readonly concurrency?: number;
+  /** Largest answer read, in bytes. */
+  readonly max_response_bytes?: number;
 }
 
 export interface ThreatModel {
@@ -121,6 +123,39 @@ export const ALLOWED_ORACLES: Readonly<Record<Knowledge, readonly OracleKind[]>>
 
 const finiteNumber = z.number().refine(Number.isFinite);
 
+/**
+ * What a threat model may ask for, beyond which a value is a mistake or an attack on gibbon itself
+ * (a run that never ends, an allocation that cannot succeed, a timer that overflows). Each is far
+ * above any sensible setting.
+ */
+export const THREAT_MODEL_LIMITS = Object.freeze({
+  /** Bytes of a threat-model file (one is a few hundred bytes). */
+  fileBytes: 1024 * 1024,
+  /** YAML aliases expanded while reading (a 'billion laughs' file expands exponentially). */
+  yamlAliases: 100,
+  /** Nesting of mappings and lists in the file. */
+  depth: 32,
+  /** |input.bounds|: inputs are float32, and a domain wider than this overflows its arithmetic. */
+  bound: 1e30,
+  /** A budget ε > 0 below this fraction of (upper − lower) is below float32 resolution of the domain. */
+  relativeEps: 1e-7,
+  /** Budgets per threat model. */
+  epsCount: 100,
+  /** Queries per example and attack. */
+  queryBudget: 1e8,
+  /** Examples. */
+  n: 1e9,
+  /** endpoint.timeout_ms and endpoint.backoff_ms: one day (longer overflows Node's timers). */
+  timeoutMs: 86_400_000,
+  retries: 100,
+  concurrency: 1024,
+  maxBatch: 1_000_000,
+  rateLimit: 1e6,
+  /** endpoint.max_response_bytes (a JavaScript string holds at most ~512 MiB). */
+  maxResponseBytes: 256 * 1024 * 1024,
+});
+const L = THREAT_MODEL_LIMITS;
+
 function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);
@@ -134,7 +169,7 @@ const endpointSchema = z.strictObject({
   url: z.string().refine(isHttpUrl),
   method: z.enum(['POST', 'PUT']).optional(),
   request: z.enum(REQUEST_MODES).optional(),
-  max_batch: z.number().int().positive().optional(),
+  max_batch: z.number().int().positive().max(L.maxBatch).optional(),
   input_path: z.string().min(1).optional(),
   input_format: z.enum(INPUT_FORMATS).optional(),
   body: z.record(z.string(), z.unknown()).optional(),
@@ -149,11 +184,12 @@ const endpointSchema = z.strictObject({
       header: z.string().min(1).optional(),
     })
     .optional(),
-  timeout_ms: z.number().int().positive().optional(),
-  retries: z.number().int().min(0).optional(),
-  backoff_ms: finiteNumber.refine((v) => v >= 0).optional(),
-  rate_limit: finiteNumber.refine((v) => v > 0).optional(),
-  concurrency: z.number().int().positive().optional(),
+  timeout_ms: z.number().int().positive().max(L.timeoutMs).optional(),
+  retries: z.number().int().min(0).max(L.retries).optional(),
+  backoff_ms: finiteNumber.refine((v) => v >= 0 && v <= L.timeoutMs).optional(),
+  rate_limit: finiteNumber.refine((v) => v > 0 && v <= L.rateLimit).optional(),
+  concurrency: z.number().int().positive().max(L.concurrency).optional(),
+  max_response_bytes: z.number().int().positive().max(L.maxResponseBytes).optional(),
 });
 
 const ENDPOINT_FIELDS = Object.keys(endpointSchema.shape);
@@ -162,20 +198,23 @@ const schema = z.strictObject({
   name: z.string().min(1).optional(),
   knowledge: z.enum(KNOWLEDGE),
   norm: z.enum(['linf', 'l2']),
-  eps: z.array(finiteNumber.refine((v) => v >= 0)).min(1),
+  eps: z
+    .array(finiteNumber.refine((v) => v >= 0))
+    .min(1)
+    .max(L.epsCount),
   targeted: z.union([z.literal(false), z.strictObject({ targets: z.enum(TARGET_CHOICES) })]).default(false),
   input: z
     .strictObject({
-      bounds: z.tuple([finiteNumber, finiteNumber]).refine(([lo, hi]) => lo < hi),
+      bounds: z.tuple([finiteNumber.refine((v) => Math.abs(v) <= L.bound), finiteNumber.refine((v) => Math.abs(v) <= L.bound)]).refine(([lo, hi]) => lo < hi),
       shape: z.array(z.number().int().positive()).min(1).optional(),
       preprocessing: z.string().optional(),
     })
     .default({ bounds: [0, 1] }),
-  query_budget: z.number().int().positive().optional(),
+  query_budget: z.number().int().positive().max(L.queryBudget).optional(),
   surrogate: z.string().min(1).optional(),
   endpoint: endpointSchema.optional(),
   data: z.union([z.literal(MNIST_TEST), z.strictObject({ x: z.string().min(1), labels: z.string().min(1) })]),
-  n: z.number().int().positive().optional(),
+  n: z.number().int().positive().max(L.n).optional(),
   seed: z.number().int().min(0).max(0xffffffff).default(0),
 });
 
@@ -185,23 +224,23 @@ const EXPECTED: Readonly<Record<string, string>> = {
   name: 'a non-empty text',
   knowledge: `one of ${KNOWLEDGE.join(', ')}`,
   norm: 'one of linf, l2',
-  eps: 'a non-empty list of budgets ≥ 0, e.g. [0.1, 0.2, 0.3]',
+  eps: `a non-empty list of budgets ≥ 0 (at most ${L.epsCount}), e.g. [0.1, 0.2, 0.3]`,
   'eps[]': 'a finite number ≥ 0',
   targeted: `false, or { targets: ${TARGET_CHOICES.join(' | ')} }`,
   'targeted.targets': `one of ${TARGET_CHOICES.join(', ')}`,
   input: 'a mapping with bounds (and optionally shape, preprocessing)',
   'input.bounds': '[lower, upper] with finite lower < upper, e.g. [0, 1]',
-  'input.bounds[]': 'a finite number',
+  'input.bounds[]': `a number from -${L.bound} to ${L.bound} (inputs are float32)`,
   'input.shape': 'one example’s shape without the batch dimension, e.g. [1, 28, 28]',
   'input.shape[]': 'a positive integer',
   'input.preprocessing': 'a text saying how raw inputs were scaled, e.g. "pixels / 255"',
-  query_budget: 'a positive integer (queries per example and attack)',
+  query_budget: `a positive integer (queries per example and attack; at most ${L.queryBudget})`,
   surrogate: 'the path of the surrogate ONNX model',
   endpoint: 'a mapping with url (and optionally request, input_path, output_path, outputs, auth, …; see docs/remote-models.md)',
   'endpoint.url': 'an http:// or https:// URL, e.g. http://127.0.0.1:8080/predict',
   'endpoint.method': 'one of POST, PUT',
   'endpoint.request': `one of ${REQUEST_MODES.join(', ')}`,
-  'endpoint.max_batch': 'a positive integer (examples per request in batch mode)',
+  'endpoint.max_batch': `a positive integer (examples per request in batch mode; at most ${L.maxBatch})`,
   'endpoint.input_path': 'object keys joined by dots, e.g. inputs or data.instances',
   'endpoint.input_format': `one of ${INPUT_FORMATS.join(', ')}`,
   'endpoint.body': 'a mapping of further request-body fields',
@@ -214,15 +253,16 @@ const EXPECTED: Readonly<Record<string, string>> = {
   'endpoint.auth.env': 'the name of an environment variable holding the token, e.g. GIBBON_TOKEN',
   'endpoint.auth.scheme': "a text put before the token, e.g. Bearer ('' for none)",
   'endpoint.auth.header': 'a header name, e.g. Authorization',
-  'endpoint.timeout_ms': 'a positive integer (milliseconds)',
-  'endpoint.retries': 'an integer ≥ 0',
-  'endpoint.backoff_ms': 'a number ≥ 0 (milliseconds)',
-  'endpoint.rate_limit': 'a positive number (requests per second)',
-  'endpoint.concurrency': 'a positive integer (requests in flight)',
+  'endpoint.timeout_ms': `a positive integer (milliseconds per request, body included; at most ${L.timeoutMs})`,
+  'endpoint.retries': `an integer ≥ 0 (at most ${L.retries})`,
+  'endpoint.backoff_ms': `a number ≥ 0 (milliseconds; at most ${L.timeoutMs})`,
+  'endpoint.rate_limit': `a positive number (requests per second; at most ${L.rateLimit})`,
+  'endpoint.concurrency': `a positive integer (requests in flight; at most ${L.concurrency})`,
+  'endpoint.max_response_bytes': `a positive integer (bytes of one answer; at most ${L.maxResponseBytes})`,
   data: `${MNIST_TEST}, or { x: X.npy, labels: Y.npy }`,
   'data.x': 'the path of an .npy file of inputs',
   'data.labels': 'the path of an .npy file of integer labels',
-  n: 'a positive integer (the first n examples)',
+  n: `a positive integer (the first n examples, at most ${L.n})`,
   seed: 'an integer from 0 to 4294967295',
 };
 
@@ -312,6 +352,14 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
         `eps[${i}] = ${tm.eps[i]} is outside the input domain: an L∞ budget of ${range} (input.bounds [${lower}, ${upper}]) already allows every input; valid: 0 ≤ ε ≤ ${range}`,
       );
     }
+  }
+  const floor = L.relativeEps * range;
+  const tiny = tm.eps.findIndex((e) => e > 0 && e < floor);
+  if (tiny >= 0) {
+    fail(
+      `eps[${tiny}]`,
+      `eps[${tiny}] = ${tm.eps[tiny]} is below what float32 inputs in [${lower}, ${upper}] can resolve; valid: 0, or ${floor.toPrecision(3)} ≤ ε ≤ ${range}`,
+    );
   }
   const blackBox = tm.knowledge !== 'white-box';
   if (tm.query_budget !== undefined && !blackBox) {
@@ -411,6 +459,7 @@ export function endpointModelOptions(tm: ThreatModel): HttpModelOptions {
     backoffMs: e.backoff_ms,
     rateLimit: e.rate_limit,
     concurrency: e.concurrency,
+    maxResponseBytes: e.max_response_bytes,
   });
 }
 
@@ -432,24 +481,92 @@ export function parseThreatModel(text: string, where = '', options: { baseDir?: 
       throw threatModelError(where, '', `is not valid JSON: ${(e as Error).message}`, options.path);
     }
   } else {
-    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    const tooDeep = (): GibbonError =>
+      threatModelError(where, '', `nests lists or mappings too deeply (a threat model is at most ${L.depth} levels deep)`, options.path);
+    let doc: ReturnType<typeof parseDocument>;
+    try {
+      doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    } catch (e) {
+      if (e instanceof RangeError) throw tooDeep();
+      throw e;
+    }
     if (doc.errors.length > 0) {
       const error = doc.errors[0]!;
+      if (/call stack/i.test(error.message)) throw tooDeep();
       const pos = error.linePos?.[0];
       const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       throw threatModelError(where, '', `is not valid YAML: ${message}${pos ? ` (line ${pos.line}, column ${pos.col})` : ''}`, options.path);
     }
-    value = doc.toJS();
+    try {
+      value = doc.toJS({ maxAliasCount: L.yamlAliases });
+    } catch (e) {
+      if (e instanceof RangeError) throw tooDeep();
+      // The yaml library stops expanding aliases past maxAliasCount (a "billion laughs" file).
+      if (e instanceof ReferenceError && /excessive alias count/i.test(e.message)) {
+        throw threatModelError(
+          where,
+          '',
+          `expands YAML aliases (*name) more than ${L.yamlAliases} times, as a "billion laughs" file does; write the values out instead`,
+          options.path,
+        );
+      }
+      throw threatModelError(where, '', `is not valid YAML: ${(e as Error).message}`, options.path);
+    }
   }
   if (value === null || value === undefined) throw threatModelError(where, '', `is empty; it must be ${EXPECTED['']!}`, options.path);
+  if (nestingDepth(value) > L.depth) {
+    throw threatModelError(where, '', `nests lists or mappings more than ${L.depth} levels deep; a threat model needs a few`, options.path);
+  }
   return validateThreatModel(value, where, options);
+}
+
+/** How deeply arrays and objects nest in `value` (0 for a scalar), without recursion. */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, d + 1);
+    if (deepest > L.depth) return deepest;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return deepest;
+}
+
+/** The text of a file of at most `limit` bytes (read no further, whatever its size says: it may be a device or still growing). */
+function readSmallFile(path: string, limit: number): string | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length > limit) return undefined;
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads a threat-model file (YAML or JSON). */
 export function readThreatModel(path: string): ThreatModel {
   if (!existsSync(path)) throw new GibbonError('file_not_found', `threat model file not found: ${path}`, { path });
-  if (statSync(path).isDirectory()) throw new GibbonError('invalid_threat_model', `${path} is a directory, not a threat-model file`, { path });
-  const text = readFileSync(path, 'utf8');
+  const stat = statSync(path);
+  if (stat.isDirectory()) throw new GibbonError('invalid_threat_model', `${path} is a directory, not a threat-model file`, { path });
+  if (!stat.isFile())
+    throw new GibbonError('invalid_threat_model', `${path} is not a regular file (a device, pipe or socket); a threat model is a YAML or JSON file`, { path });
+  const text = stat.size <= L.fileBytes ? readSmallFile(path, L.fileBytes) : undefined;
+  if (text === undefined) {
+    throw new GibbonError(
+      'invalid_threat_model',
+      `${path} is larger than ${L.fileBytes / 1024 / 1024} MiB (${stat.size} bytes); a threat model is a short YAML or JSON file`,
+      { path },
+    );
+  }
   return parseThreatModel(text, path, { baseDir: dirname(resolve(path)), path, json: extname(path).toLowerCase() === '.json' });
 }
 

@@ -4,7 +4,7 @@
  * onnxruntime as one buffer.
  */
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomically } from '../storage/atomic-write.js';
 import { dirname, resolve } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, OperatorSetIdProtoSchema, type ModelProto } from 'onnx-buf';
@@ -82,11 +82,8 @@ export function serializeModel(model: ModelIR): Uint8Array {
 }
 
 export function saveModel(model: ModelIR, path: string): void {
-  try {
-    writeFileSync(path, serializeModel(model));
-  } catch (e) {
-    throw new GibbonError('file_unwritable', `cannot write model to ${path}: ${(e as Error).message}`, { path }, { cause: e });
-  }
+  // Through a temporary file and a rename: a full disk or a kill never leaves half a model in place of the old one.
+  writeFileAtomically(path, [serializeModel(model)], { what: 'model to', createFolder: false });
 }
 
 /** A deep copy, so transforms never mutate the caller's model. */

@@ -2,8 +2,8 @@
  * NumPy .npy files (format versions 1–3): float32, float64, int64, int32, uint8 (and bool, int8),
  * little-endian, C order. Anything else is refused with a message saying what was found.
  */
-import { writeFileSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
+import { writeFileAtomically } from '../storage/atomic-write.js';
 import { GibbonError } from '../errors.js';
 import { readRegularFile } from './regular-file.js';
 import { size, type AnyTensor, type ElementType, type TypedData } from './tensor.js';
@@ -188,11 +188,7 @@ export function formatNpy(t: AnyTensor): Uint8Array {
 }
 
 export function writeNpy(path: string, t: AnyTensor): void {
-  try {
-    writeFileSync(path, formatNpy(t));
-  } catch (e) {
-    throw new GibbonError('file_unwritable', `cannot write ${path}: ${(e as Error).message}`, { path }, { cause: e });
-  }
+  writeFileAtomically(path, [formatNpy(t)], { createFolder: false });
 }
 
 /** Any numeric tensor as float32 (images and other inputs). */

@@ -18,7 +18,7 @@ import { buildIntervalGraph, certifyIbp, checkEpsilons, marginKey, type IbpCerti
 import { renderCertificationHtml } from '../../report/certification-html.js';
 import { formatPercent as pct } from '../../report/format.js';
 import { certificationJson, loadCertificationData, resumeCertification, writeCertificationFiles } from '../certification-run.js';
-import { prepareOutputFolder } from '../files.js';
+import { lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -52,6 +52,7 @@ export async function runIbpCertify(v: IbpCertifyValues, terminal: Terminal): Pr
     });
   }
   prepareOutputFolder(v.out, '--out');
+  lockOutputFolderForRun(v.out, '--out');
 
   // Everything the records depend on (not the batch size or threads: they change no number).
   const fingerprint: Record<string, number | string> = {

@@ -25,7 +25,7 @@ import { renderCertificationHtml } from '../../report/certification-html.js';
 import { formatPercent as pct } from '../../report/format.js';
 import { argmaxRows } from '../../tensor/tensor.js';
 import { certificationJson, checkDataOptions, loadCertificationData, resumeCertification, writeCertificationFiles } from '../certification-run.js';
-import { prepareOutputFolder } from '../files.js';
+import { lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -87,6 +87,7 @@ async function runSmoothing(v: CertifyValues, terminal: Terminal): Promise<void>
   const modelHash = fileHash(v.model);
   const data = loadCertificationData(v);
   prepareOutputFolder(v.out, '--out');
+  lockOutputFolderForRun(v.out, '--out');
 
   // Everything the records depend on (not the batch size or threads: they change no number).
   const fingerprint: Record<string, number | string> = {

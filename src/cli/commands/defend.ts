@@ -8,7 +8,7 @@ import { applyInputTransforms } from '../../defenses/preprocess/input-transform.
 import { parsePreprocessSpec } from '../../defenses/preprocess/spec.js';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { loadModel, saveModel } from '../../onnx/model.js';
-import { checkWritableFile } from '../files.js';
+import { checkOutputIsNotAnInput, checkWritableFile } from '../files.js';
 import { shownPath } from '../format.js';
 import type { Terminal } from '../terminal.js';
 
@@ -21,6 +21,7 @@ export interface DefendValues {
 export async function run(values: DefendValues, terminal: Terminal): Promise<void> {
   const transforms = parsePreprocessSpec(values.preprocess, '--preprocess');
   checkWritableFile(values.out, '--out');
+  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, [{ path: values.model, option: 'MODEL' }]);
   const defended = applyInputTransforms(loadModel(values.model), transforms);
   // Load it once: onnxruntime accepts it and it still answers with class scores.
   const check = await OnnxModel.load(defended, { threads: 1 });

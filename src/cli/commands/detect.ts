@@ -20,7 +20,7 @@ import { loadModel } from '../../onnx/model.js';
 import { Rng } from '../../random.js';
 import { writeFileAtomically } from '../../storage/atomic-write.js';
 import { renderDetectionHtml } from '../../report/detection-html.js';
-import { checkWritableFile, prepareOutputFolder } from '../files.js';
+import { checkOutputIsNotAnInput, checkWritableFile, lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
 import { alignColumns, shownPath } from '../format.js';
 import { defaultModelPath, packageVersion } from '../package-root.js';
 import { UsageError } from '../parse-args.js';
@@ -96,6 +96,7 @@ async function fit(values: DetectValues, terminal: Terminal): Promise<void> {
   const out = values.out ?? 'detector.json';
   checkWritableFile(out, '--out');
   const path = values.model ?? defaultModelPath();
+  checkOutputIsNotAnInput({ path: out, option: '--out' }, [{ path, option: 'MODEL' }]);
   const model = loadModel(path);
   const dataName = values.data ?? 'mnist';
   const all = loadLabelledData({ name: dataName, split: 'train' });
@@ -174,6 +175,7 @@ async function evaluate(values: DetectValues, terminal: Terminal): Promise<void>
   checkDetectorFitsModel(file, ir, shownPath(detectorPath), shownPath(path));
   const out = values.out ?? 'gibbon-detection';
   prepareOutputFolder(out, '--out');
+  lockOutputFolderForRun(out, '--out');
   const fitted = /^(fashion-mnist|mnist):/.exec(file.calibration.data)?.[1] as 'mnist' | 'fashion-mnist' | undefined;
   const inName = values.data ?? fitted ?? 'mnist';
   const oodName = inName === 'mnist' ? 'fashion-mnist' : 'mnist';

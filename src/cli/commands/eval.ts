@@ -7,7 +7,7 @@
  * A threat model with an `endpoint` evaluates that HTTP model instead of an ONNX file (then no
  * MODEL may be given), and the output ends with the endpoint's request, retry and failure counts.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomically } from '../../storage/atomic-write.js';
 import { join } from 'node:path';
 import { GibbonError } from '../../errors.js';
 import { ADVERSARIALS_MANIFEST } from '../../evaluation/adversarial-export.js';
@@ -31,7 +31,7 @@ import type { Report } from '../../report/index.js';
 import { BelowThresholdError } from '../below-threshold.js';
 import { bpdaPolicy } from '../bpda.js';
 import type { BpdaSurrogateSpec } from '../options.js';
-import { checkWritableFile, prepareOutputFolder } from '../files.js';
+import { checkOutputIsNotAnInput, checkWritableFile, lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
 import { alignColumns, shownPath } from '../format.js';
 import { defaultModelPath, packageVersion } from '../package-root.js';
 import { startProgress, type Progress } from '../progress.js';
@@ -138,7 +138,15 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   const tm = withOverrides(base, { n: values.n, data, seed: values.seed });
   const ensemble = resolveEnsemble(values.attacks, '--attacks');
   prepareOutputFolder(values.out, '--out');
+  lockOutputFolderForRun(values.out, '--out');
   if (values.junit) checkWritableFile(values.junit, '--junit');
+  const inputs = [
+    { path: values.model, option: 'MODEL' },
+    { path: values.threat, option: '--threat' },
+    { path: values.data, option: '--data' },
+    { path: values.labels, option: '--labels' },
+  ];
+  checkOutputIsNotAnInput({ path: values.junit, option: '--junit' }, inputs);
   if (values.saveAdversarials) prepareOutputFolder(values.saveAdversarials, '--save-adversarials');
 
   if (tm.endpoint && values.model !== undefined) {
@@ -225,14 +233,9 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
     lines.push(`${report.n} examples in ${report.seconds.toFixed(1)} s; report: ${shownPath(result.files.html ?? values.out)} (and report.json)`);
     if (values.junit) {
       try {
-        writeFileSync(values.junit, formatJunit(report, { failUnder: values.failUnder }));
+        writeFileAtomically(values.junit, formatJunit(report, { failUnder: values.failUnder }), { what: '--junit' });
       } catch (e) {
-        throw new GibbonError(
-          'file_unwritable',
-          `cannot write --junit ${values.junit}: ${(e as Error).message}`,
-          { path: values.junit, option: '--junit' },
-          { cause: e },
-        );
+        throw new GibbonError('file_unwritable', (e as Error).message, { path: values.junit, option: '--junit' }, { cause: e });
       }
       lines.push(`JUnit XML: ${shownPath(values.junit)}`);
     }

@@ -9,7 +9,7 @@ import type { LossName } from '../../autodiff/loss-heads.js';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { writeNpy } from '../../tensor/npy.js';
 import { concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
-import { checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from '../files.js';
+import { checkOutputIsNotAnInput, checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from '../files.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -29,6 +29,12 @@ const DEFAULT_BATCH = 256;
 
 export async function run(values: GradValues, terminal: Terminal): Promise<void> {
   if (values.wrt === 'input') checkWritableFile(values.out, '--out');
+  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, [
+    { path: values.model, option: 'MODEL' },
+    { path: values.input, option: '--input' },
+    { path: values.labels, option: '--labels' },
+    { path: values.target, option: '--target' },
+  ]);
   const batch = values.batchSize ?? DEFAULT_BATCH;
   const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch });
   try {

@@ -2,7 +2,7 @@
 import { OnnxModel } from '../../model/onnx-model.js';
 import { writeNpy } from '../../tensor/npy.js';
 import { argmaxRows, concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
-import { checkWritableFile, readClasses, readModelInputs } from '../files.js';
+import { checkOutputIsNotAnInput, checkWritableFile, readClasses, readModelInputs } from '../files.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -39,6 +39,11 @@ export function percent(k: number, n: number): string {
 
 export async function run(values: PredictValues, terminal: Terminal): Promise<void> {
   if (values.out) checkWritableFile(values.out, '--out');
+  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, [
+    { path: values.model, option: 'MODEL' },
+    { path: values.input, option: '--input' },
+    { path: values.labels, option: '--labels' },
+  ]);
   const batch = values.batchSize ?? DEFAULT_BATCH;
   const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch });
   try {

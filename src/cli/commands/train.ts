@@ -14,7 +14,7 @@ import { defaultAdversary, type MethodName } from '../../training/methods.js';
 import type { OptimizerSpec } from '../../training/optimizers.js';
 import { parseSchedule } from '../../training/schedules.js';
 import { train, type Dataset, type EpochRecord } from '../../training/trainer.js';
-import { checkWritableFile } from '../files.js';
+import { checkOutputIsNotAnInput, checkWritableFile, lockOutputFileForRun } from '../files.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 import { existsSync } from 'node:fs';
@@ -80,9 +80,12 @@ export function epochLine(r: EpochRecord, epochs: number): string {
 export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
   const schedule = parseSchedule(v.schedule);
   checkWritableFile(v.out, '--out');
+  lockOutputFileForRun(v.out, '--out');
   const checkpointPath = companionPath(v.out, '.ckpt');
   const logPath = companionPath(v.out, '.log.jsonl');
   checkWritableFile(logPath, '--out');
+  const trainInputs = [{ path: v.model, option: '--model' }, { path: v.data, option: '--data' }, { path: v.labels, option: '--labels' }];
+  for (const path of [v.out, checkpointPath, logPath]) checkOutputIsNotAnInput({ path, option: '--out' }, trainInputs);
   if (!v.resume && existsSync(checkpointPath)) {
     terminal.note(`note: ${checkpointPath} exists from an earlier run; it will be overwritten (use --resume to continue it)`);
   }

@@ -24,6 +24,13 @@
  * The auth token is read from an environment variable when the model is created and sent in a
  * header; it is never part of a message, and URLs in messages have their credentials removed.
  *
+ * The endpoint is not trusted: a redirect to another origin (scheme, host, port) is never followed,
+ * because following it would send the token and the inputs there (it fails naming both origins);
+ * a redirect within the origin is followed at most `MAX_REDIRECTS` times. The answer's body is read
+ * up to `maxResponseBytes` (reading stops there), within the same `timeoutMs` as the headers (a
+ * server that trickles or streams forever times out), and parsed in linear time with its nesting
+ * depth bounded (lenient-json.ts). Such answers are malformed, not transient: they are not retried.
+ *
  * @example
  * const model = await HttpModel.connect({ url: 'http://127.0.0.1:8080/predict', inputShape: [null, 1, 28, 28], outputs: 'logits' });
  * const oracle = scoreOracle(model, { queryBudget: 1000 });
@@ -36,6 +43,7 @@ import { labelRows, oneHotLogits, OUTPUT_KINDS, scoreRows, toLogits, type Output
 import { checkExamples } from '../check-examples.js';
 import { checkInputShape } from './input-shape.js';
 import { getJsonPath, MissingFieldError, parseJsonPath, setJsonPath, type JsonPath } from './json-path.js';
+import { JsonAnswerError, parseLenientJson } from './lenient-json.js';
 
 export const REQUEST_MODES = ['batch', 'single'] as const;
 /** One request with many examples, or one request per example. */
@@ -79,8 +87,10 @@ export interface HttpModelOptions {
   /** Extra request headers (put secrets in `auth`, not here). */
   readonly headers?: Readonly<Record<string, string>>;
   readonly auth?: EndpointAuth;
-  /** Milliseconds before a request is abandoned (and retried) (default 30000). */
+  /** Milliseconds before a request, body included, is abandoned (and retried) (default 30000). */
   readonly timeoutMs?: number;
+  /** Largest answer body read, in bytes (default 8 MiB); a longer one is a malformed answer. */
+  readonly maxResponseBytes?: number;
   /** Retries of a request after a network error, timeout, HTTP 5xx or 429 (default 3). */
   readonly retries?: number;
   /** Wait before the first retry; doubled for each further one (default 500 ms). */
@@ -103,7 +113,7 @@ export interface HttpModelStats {
   readonly failures: number;
 }
 
-export type EndpointProblem = 'unreachable' | 'timeout' | 'http_status' | 'not_json' | 'missing_field' | 'bad_scores';
+export type EndpointProblem = 'unreachable' | 'timeout' | 'http_status' | 'redirect' | 'too_large' | 'too_deep' | 'not_json' | 'missing_field' | 'bad_scores';
 
 /** A query the endpoint did not answer usably. `url` has no credentials. */
 export class EndpointError extends GibbonError {
@@ -132,8 +142,16 @@ const DEFAULTS = {
   retries: 3,
   backoffMs: 500,
   concurrency: 4,
+  maxResponseBytes: 8 * 1024 * 1024,
 } as const;
 
+/** Redirects within the endpoint's origin followed for one request. */
+export const MAX_REDIRECTS = 5;
+/** Bytes of an error response (HTTP 4xx/5xx) read for its excerpt. */
+const ERROR_BODY_BYTES = 4096;
+
+/** Node's timers hold at most 2³¹ − 1 ms (a longer delay fires at once, with a warning on stderr). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A Retry-After longer than this is cut to it (a retry that far away is an outage). */
 const MAX_RETRY_AFTER_MS = 120_000;
 /** Characters of an error response body quoted in messages. */
@@ -168,20 +186,9 @@ function retryAfterMs(header: string | null): number | undefined {
 /** Why fetch threw: a timeout or a connection problem (with the system's code when there is one). */
 function networkProblem(e: unknown, timeoutMs: number): { problem: 'timeout' | 'unreachable'; text: string } {
   const error = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (error?.name === 'TimeoutError') return { problem: 'timeout', text: `no answer within ${timeoutMs} ms` };
+  if (error?.name === 'TimeoutError') return { problem: 'timeout', text: `no complete answer within ${timeoutMs} ms` };
   const code = error?.cause?.code;
   return { problem: 'unreachable', text: `cannot connect${code ? ` (${code})` : `: ${error?.cause?.message ?? error?.message ?? String(e)}`}` };
-}
-
-/** JSON that may hold bare NaN/Infinity (as Python's json writes them): those become null, which the score check reports as NaN. */
-function parseLenientJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (first) {
-    const repaired = text.replace(/(?<=[[,:]\s*)-?(?:NaN|Infinity)(?=\s*[,\]}])/g, 'null');
-    if (repaired === text) throw first;
-    return JSON.parse(repaired);
-  }
 }
 
 /** Requests start at least `intervalMs` apart (a rate limit), whatever the concurrency. */
@@ -211,6 +218,7 @@ interface ResolvedOptions {
   readonly retries: number;
   readonly backoffMs: number;
   readonly concurrency: number;
+  readonly maxResponseBytes: number;
 }
 
 export class HttpModel implements ClassifierModel {
@@ -276,16 +284,21 @@ export class HttpModel implements ClassifierModel {
     );
     option(positiveInteger(options.maxBatch), 'maxBatch', `must be a positive integer; got ${options.maxBatch}`);
     option(positiveInteger(options.concurrency), 'concurrency', `must be a positive integer; got ${options.concurrency}`);
-    option(positiveInteger(options.timeoutMs), 'timeoutMs', `must be a positive integer (milliseconds); got ${options.timeoutMs}`);
+    option(
+      positiveInteger(options.timeoutMs) && (options.timeoutMs ?? 0) <= MAX_TIMER_MS,
+      'timeoutMs',
+      `must be a positive integer up to ${MAX_TIMER_MS} (milliseconds); got ${options.timeoutMs}`,
+    );
+    option(positiveInteger(options.maxResponseBytes), 'maxResponseBytes', `must be a positive integer (bytes); got ${options.maxResponseBytes}`);
     option(
       options.retries === undefined || (Number.isInteger(options.retries) && options.retries >= 0),
       'retries',
       `must be an integer ≥ 0; got ${options.retries}`,
     );
     option(
-      options.backoffMs === undefined || (Number.isFinite(options.backoffMs) && options.backoffMs >= 0),
+      options.backoffMs === undefined || (Number.isFinite(options.backoffMs) && options.backoffMs >= 0 && options.backoffMs <= MAX_TIMER_MS),
       'backoffMs',
-      `must be ≥ 0; got ${options.backoffMs}`,
+      `must be from 0 to ${MAX_TIMER_MS} (milliseconds); got ${options.backoffMs}`,
     );
     option(
       options.rateLimit === undefined || (Number.isFinite(options.rateLimit) && options.rateLimit > 0),
@@ -332,6 +345,7 @@ export class HttpModel implements ClassifierModel {
       retries: options.retries ?? DEFAULTS.retries,
       backoffMs: options.backoffMs ?? DEFAULTS.backoffMs,
       concurrency: options.concurrency ?? DEFAULTS.concurrency,
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULTS.maxResponseBytes,
     };
     let numClasses = options.numClasses;
     if (numClasses === undefined) {
@@ -468,13 +482,28 @@ export class HttpModel implements ClassifierModel {
       this.#counts.requests++;
       let transient: { problem: EndpointProblem; text: string; status?: number; waitMs?: number; cause?: unknown };
       try {
-        const response = await fetch(this.#target, { method: o.method, headers: this.#headers, body, signal: AbortSignal.timeout(o.timeoutMs) });
-        const text = await response.text();
+        // One deadline for the whole attempt: redirects, headers and every byte of the body.
+        const signal = AbortSignal.timeout(o.timeoutMs);
+        const response = await this.fetchWithinOrigin(body, signal);
         if (response.ok) {
+          const { bytes, over } = await readBody(response, o.maxResponseBytes);
+          if (over) {
+            this.#counts.failures++;
+            throw this.error(
+              'invalid_model',
+              'too_large',
+              `the answer is longer than ${o.maxResponseBytes} bytes (max_response_bytes); reading stopped there. A classifier's answer is small: raise max_response_bytes if this one is genuine`,
+              response.status,
+            );
+          }
+          const text = new TextDecoder().decode(bytes);
           try {
             return parseLenientJson(text);
           } catch (e) {
             this.#counts.failures++;
+            if (e instanceof JsonAnswerError && e.kind === 'too_deep') {
+              throw this.error('invalid_model', 'too_deep', `the answer is not class scores: ${e.message}`, response.status, e);
+            }
             const type = response.headers.get('content-type');
             throw this.error(
               'invalid_model',
@@ -485,6 +514,7 @@ export class HttpModel implements ClassifierModel {
             );
           }
         }
+        const text = new TextDecoder().decode((await readBody(response, ERROR_BODY_BYTES)).bytes);
         const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
         if (response.status !== 429 && response.status < 500) {
           this.#counts.failures++;
@@ -513,7 +543,103 @@ export class HttpModel implements ClassifierModel {
           transient.cause,
         );
       }
-      await sleep(Math.max(o.backoffMs * 2 ** attempt, transient.waitMs ?? 0));
+      await sleep(Math.min(MAX_TIMER_MS, Math.max(o.backoffMs * 2 ** attempt, transient.waitMs ?? 0)));
     }
   }
+
+  /**
+   * fetch with redirects handled here, not by fetch: one within the endpoint's origin is followed
+   * (at most MAX_REDIRECTS, as a browser would: 303, and 301/302 after a POST, become a GET without
+   * body); one to another origin is refused, since following it would hand the inputs and the
+   * auth header to a server the user never named. Returns the first response that is not a
+   * redirect (or a 3xx without a Location, which the caller reports as an HTTP status).
+   */
+  private async fetchWithinOrigin(body: string, signal: AbortSignal): Promise<Response> {
+    let url = this.#target;
+    let method: string = this.#options.method;
+    let payload: string | undefined = body;
+    for (let hop = 0; ; hop++) {
+      const response = await fetch(url, { method, headers: this.#headers, body: payload, signal, redirect: 'manual' });
+      const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
+      if (location === null) return response;
+      await response.body?.cancel().catch(() => undefined);
+      let next: URL | undefined;
+      try {
+        next = new URL(location, url);
+      } catch {
+        next = undefined;
+      }
+      if (next === undefined || next.origin !== this.#target.origin) {
+        this.#counts.failures++;
+        const where = next === undefined ? 'an address that is not a URL' : `another origin, ${describeOrigin(next)}`;
+        throw this.error(
+          'runtime_failure',
+          'redirect',
+          `redirected (HTTP ${response.status}) to ${where}; gibbon follows redirects only within ${this.#target.origin}, since following would send the inputs and the auth header to a server you did not name. If that server is the endpoint, set the url to it`,
+          response.status,
+        );
+      }
+      if (hop >= MAX_REDIRECTS) {
+        this.#counts.failures++;
+        throw this.error(
+          'runtime_failure',
+          'redirect',
+          `redirected more than ${MAX_REDIRECTS} times (last to ${redactUrl(next)}); set the url to the final address`,
+          response.status,
+        );
+      }
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+        method = 'GET';
+        payload = undefined;
+      }
+      url = next;
+    }
+  }
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** scheme://host:port of a URL, without credentials or path (for messages). */
+function describeOrigin(url: URL): string {
+  return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`;
+}
+
+/**
+ * The body of `response`, at most `limit` bytes: a longer body is cut there (`over`) and the rest
+ * is never read. A Content-Length above the limit is believed without reading anything. Reading
+ * ends with the request's signal (a timeout), which fetch applies to the body as well.
+ */
+async function readBody(response: Response, limit: number): Promise<{ bytes: Uint8Array; over: boolean }> {
+  const stream = response.body;
+  if (stream === null) return { bytes: new Uint8Array(0), over: false };
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) {
+    await stream.cancel().catch(() => undefined);
+    return { bytes: new Uint8Array(0), over: true };
+  }
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let over = false;
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        break;
+      }
+      if (total + value.length > limit) {
+        chunks.push(value.subarray(0, limit - total));
+        total = limit;
+        over = true;
+        break;
+      }
+      chunks.push(value);
+      total += value.length;
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => undefined);
+  }
+  return { bytes: Buffer.concat(chunks, total), over };
 }
