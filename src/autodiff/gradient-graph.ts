@@ -20,6 +20,7 @@ import type { ModelIR } from '../onnx/model.js';
 import { backprop, type NonDifferentiablePolicy } from './backprop.js';
 import { emitLossHead, isTargetedLoss, LOSS_NAMES, type LossName } from './loss-heads.js';
 import { probeValues, type ValueFacts } from './probe.js';
+import { probeWithBranches } from './branch-probe.js';
 import { createVjpRegistry, type VjpRegistry } from './registry.js';
 import { ALL_RULES } from './rules/index.js';
 import { prepareSurrogates } from './surrogates.js';
@@ -170,7 +171,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   const keep = ancestorsOf(g, [lossValue, logits]);
   g.nodes = g.nodes.filter((n) => n.outputs.some((o) => keep.has(o)));
   g.outputs = [];
-  const facts: Map<string, ValueFacts> = await probeValues(model, probeOptions);
+  const facts: Map<string, ValueFacts> = await probeWithBranches(model, probeOptions);
   const logitsShape = facts.get(logits)?.shape;
   if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] !== numClasses) throw logitsShapeError(logitsShape);
   const lossType = facts.get(lossValue)!.dataType;
