@@ -176,7 +176,8 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] !== numClasses) throw logitsShapeError(logitsShape);
   const lossType = facts.get(lossValue)!.dataType;
 
-  const ones = b.op('Expand', [b.scalar(1, lossType), b.op('Shape', [lossValue])], {}, { name: 'seed' });
+  // Where(true, 1, loss), not Expand(1, Shape(loss)): onnxruntime infers its shape (see zerosOfShape).
+  const ones = b.op('Where', [b.constant(DT.BOOL, [], Uint8Array.of(1), 'true'), b.scalar(1, lossType), lossValue], {}, { name: 'seed' });
   const seedGrad =
     options.reduction === 'mean'
       ? b.op('Div', [ones, b.op('Cast', [b.op('Size', [lossValue])], { to: lossType })], {}, { name: 'seed_mean' })
