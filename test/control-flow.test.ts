@@ -124,3 +124,49 @@ test('Loop with a data-dependent trip count: the error names the node and what w
     return true;
   });
 });
+
+test('opset 10 ops inside If branches are upgraded with the model (ReduceMean/Unsqueeze axes, Clip min/max)', async () => {
+  const { create } = await import('@bufbuild/protobuf');
+  const { AttributeProtoSchema, AttributeProto_AttributeType: AT, ModelProtoSchema, OperatorSetIdProtoSchema } = await import('onnx-buf');
+  const { graphToProto } = await import('../src/onnx/graph.js');
+  const { makeAttribute, float } = await import('../src/onnx/attributes.js');
+  const { encodeTensor } = await import('../src/onnx/tensor-proto.js');
+  const branch = (name: string, nodes: ModelIR['graph']['nodes'], out: string): ModelIR['graph'] => ({
+    name, nodes, inputs: [], outputs: [{ name: out, dataType: 1, shape: null }], initializers: new Map(), valueInfo: [],
+  });
+  const then = branch('then', [
+    { name: 'rm', opType: 'ReduceMean', domain: '', inputs: ['x'], outputs: ['m'], attributes: [makeAttribute('axes', [1]), makeAttribute('keepdims', 0)] },
+    { name: 'us', opType: 'Unsqueeze', domain: '', inputs: ['m'], outputs: ['mu'], attributes: [makeAttribute('axes', [1])] },
+    { name: 'sub', opType: 'Sub', domain: '', inputs: ['x', 'mu'], outputs: ['t'], attributes: [] },
+  ], 't');
+  const other = branch('else', [{ name: 'clip', opType: 'Clip', domain: '', inputs: ['x'], outputs: ['e'], attributes: [makeAttribute('min', float(-0.5)), makeAttribute('max', float(0.5))] }], 'e');
+  const graph: ModelIR['graph'] = {
+    name: 'old',
+    nodes: [
+      { name: 'sum', opType: 'ReduceSum', domain: '', inputs: ['x'], outputs: ['s'], attributes: [makeAttribute('keepdims', 0)] },
+      { name: 'gt', opType: 'Greater', domain: '', inputs: ['s', 'zero'], outputs: ['c'], attributes: [] },
+      { name: 'if', opType: 'If', domain: '', inputs: ['c'], outputs: ['logits'], attributes: [
+        create(AttributeProtoSchema, { name: 'then_branch', type: AT.GRAPH, g: graphToProto(then) }),
+        create(AttributeProtoSchema, { name: 'else_branch', type: AT.GRAPH, g: graphToProto(other) }),
+      ] },
+    ],
+    inputs: [{ name: 'x', dataType: 1, shape: ['N', 3] }],
+    outputs: [{ name: 'logits', dataType: 1, shape: ['N', 3] }],
+    initializers: new Map([['zero', encodeTensor('zero', 1, [], Float32Array.of(0))]]),
+    valueInfo: [],
+  };
+  const proto = create(ModelProtoSchema, { irVersion: 6n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 10n })] });
+  const model: ModelIR = { proto, graph, opset: 10 };
+  const canon = canonicalize(model);
+  assert.equal(canon.opset, 18);
+  // then (positive sum): each row minus its mean, so a row sums to 0; else: clipped to [-0.5, 0.5].
+  const pos = await run(canon, batch(2, 3, 0.8));
+  assert.ok(Math.abs(pos[0]! + pos[1]! + pos[2]!) < 1e-5, `then branch: ${pos}`);
+  const neg = await run(canon, batch(2, 3, -0.8));
+  assert.deepEqual([...neg], Array(6).fill(-0.5));
+  assert.deepEqual(pos, await run(model, batch(2, 3, 0.8)));
+  const r = await checkModelGradient(model, { x: batch(2, 3, 0.8) }, { wrt: ['x'], label: 'opset10 If' });
+  assert.equal(r.checked, 6);
+  const r2 = await checkModelGradient(model, { x: batch(2, 3, -0.2, 0.2) }, { wrt: ['x'], label: 'opset10 If, else' });
+  assert.equal(r2.checked, 6);
+});

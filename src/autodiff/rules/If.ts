@@ -12,6 +12,7 @@
 import { create } from '@bufbuild/protobuf';
 import { AttributeProtoSchema, AttributeProto_AttributeType as AT } from 'onnx-buf';
 import { GibbonError } from '../../errors.js';
+import { isFloatType } from '../../onnx/dtypes.js';
 import { graphFromProto, graphToProto, type Graph, type Node } from '../../onnx/graph.js';
 import { zerosOfShape } from './common.js';
 import type { VjpContext, VjpRule } from '../vjp-rule.js';
@@ -25,8 +26,11 @@ export const ifVjp: VjpRule = {
   vjp: (ctx) => {
     const node = ctx.node;
     const cond = ctx.input(0);
-    const targets = ctx.reads().filter((v) => v !== cond && ctx.needsGradOf(v));
-    if (targets.length === 0) return {};
+    // The condition and other non-float reads (e.g. a quantiser's integer output) carry no gradient.
+    const wanted = ctx.reads().filter((v) => ctx.needsGradOf(v));
+    const targets = wanted.filter((v) => v !== cond && isFloatType(ctx.dataType(v)));
+    const none = Object.fromEntries(wanted.filter((v) => !targets.includes(v)).map((v) => [v, null]));
+    if (targets.length === 0) return none;
     const known = ctx.constant(cond);
     const taken = known === undefined ? undefined : known[0] !== 0 ? 'then_branch' : 'else_branch';
     const graphs = BRANCHES.map((attr) => {
@@ -36,7 +40,7 @@ export const ifVjp: VjpRule = {
     });
     const attrs = Object.fromEntries(BRANCHES.map((name, i) => [name, create(AttributeProtoSchema, { name, type: AT.GRAPH, g: graphToProto(graphs[i]!) })]));
     const outputs = ctx.b.node('If', [cond], attrs, { outputs: targets.length, name: `${node.name}/grad` });
-    return Object.fromEntries(targets.map((t, i) => [t, outputs[i]!]));
+    return { ...none, ...Object.fromEntries(targets.map((t, i) => [t, outputs[i]!])) };
   },
 };
 
