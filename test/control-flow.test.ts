@@ -51,7 +51,10 @@ test('If with a data-dependent condition (zoo, opset 11): gradients match finite
   for (const x of [bright, dark]) {
     const r = await checkModelGradient(model, { x }, { wrt: ['x'], label: 'if_branches_op11' });
     assert.equal(r.checked, 48);
-    assert.ok(r.analytic[0]!.some((v) => Math.abs(v) > 1e-3), 'gradient is not identically zero');
+    assert.ok(
+      r.analytic[0]!.some((v) => Math.abs(v) > 1e-3),
+      'gradient is not identically zero',
+    );
   }
   assert.notDeepEqual(yBright, yDark);
 });
@@ -132,23 +135,52 @@ test('opset 10 ops inside If branches are upgraded with the model (ReduceMean/Un
   const { makeAttribute, float } = await import('../src/onnx/attributes.js');
   const { encodeTensor } = await import('../src/onnx/tensor-proto.js');
   const branch = (name: string, nodes: ModelIR['graph']['nodes'], out: string): ModelIR['graph'] => ({
-    name, nodes, inputs: [], outputs: [{ name: out, dataType: 1, shape: null }], initializers: new Map(), valueInfo: [],
+    name,
+    nodes,
+    inputs: [],
+    outputs: [{ name: out, dataType: 1, shape: null }],
+    initializers: new Map(),
+    valueInfo: [],
   });
-  const then = branch('then', [
-    { name: 'rm', opType: 'ReduceMean', domain: '', inputs: ['x'], outputs: ['m'], attributes: [makeAttribute('axes', [1]), makeAttribute('keepdims', 0)] },
-    { name: 'us', opType: 'Unsqueeze', domain: '', inputs: ['m'], outputs: ['mu'], attributes: [makeAttribute('axes', [1])] },
-    { name: 'sub', opType: 'Sub', domain: '', inputs: ['x', 'mu'], outputs: ['t'], attributes: [] },
-  ], 't');
-  const other = branch('else', [{ name: 'clip', opType: 'Clip', domain: '', inputs: ['x'], outputs: ['e'], attributes: [makeAttribute('min', float(-0.5)), makeAttribute('max', float(0.5))] }], 'e');
+  const then = branch(
+    'then',
+    [
+      { name: 'rm', opType: 'ReduceMean', domain: '', inputs: ['x'], outputs: ['m'], attributes: [makeAttribute('axes', [1]), makeAttribute('keepdims', 0)] },
+      { name: 'us', opType: 'Unsqueeze', domain: '', inputs: ['m'], outputs: ['mu'], attributes: [makeAttribute('axes', [1])] },
+      { name: 'sub', opType: 'Sub', domain: '', inputs: ['x', 'mu'], outputs: ['t'], attributes: [] },
+    ],
+    't',
+  );
+  const other = branch(
+    'else',
+    [
+      {
+        name: 'clip',
+        opType: 'Clip',
+        domain: '',
+        inputs: ['x'],
+        outputs: ['e'],
+        attributes: [makeAttribute('min', float(-0.5)), makeAttribute('max', float(0.5))],
+      },
+    ],
+    'e',
+  );
   const graph: ModelIR['graph'] = {
     name: 'old',
     nodes: [
       { name: 'sum', opType: 'ReduceSum', domain: '', inputs: ['x'], outputs: ['s'], attributes: [makeAttribute('keepdims', 0)] },
       { name: 'gt', opType: 'Greater', domain: '', inputs: ['s', 'zero'], outputs: ['c'], attributes: [] },
-      { name: 'if', opType: 'If', domain: '', inputs: ['c'], outputs: ['logits'], attributes: [
-        create(AttributeProtoSchema, { name: 'then_branch', type: AT.GRAPH, g: graphToProto(then) }),
-        create(AttributeProtoSchema, { name: 'else_branch', type: AT.GRAPH, g: graphToProto(other) }),
-      ] },
+      {
+        name: 'if',
+        opType: 'If',
+        domain: '',
+        inputs: ['c'],
+        outputs: ['logits'],
+        attributes: [
+          create(AttributeProtoSchema, { name: 'then_branch', type: AT.GRAPH, g: graphToProto(then) }),
+          create(AttributeProtoSchema, { name: 'else_branch', type: AT.GRAPH, g: graphToProto(other) }),
+        ],
+      },
     ],
     inputs: [{ name: 'x', dataType: 1, shape: ['N', 3] }],
     outputs: [{ name: 'logits', dataType: 1, shape: ['N', 3] }],

@@ -21,7 +21,10 @@ export async function probeWithBranches(model: ModelIR, options: ProbeOptions = 
   const depth = ifDepth(model.graph.nodes, 0);
   if (depth === 0) return facts;
   if (depth > MAX_PROBED_IF_DEPTH) {
-    throw new GibbonError('invalid_model', `If nodes are nested ${depth} deep; gibbon differentiates at most ${MAX_PROBED_IF_DEPTH} levels of data-dependent If`);
+    throw new GibbonError(
+      'invalid_model',
+      `If nodes are nested ${depth} deep; gibbon differentiates at most ${MAX_PROBED_IF_DEPTH} levels of data-dependent If`,
+    );
   }
   for (let pattern = 0; pattern < 2 ** depth; pattern++) {
     const forced = cloneModel(model);

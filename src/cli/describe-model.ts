@@ -8,18 +8,7 @@ import type { VjpRegistry } from '../autodiff/registry.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from '../autodiff/vjp-rule.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { dataTypeName, isFloatType } from '../onnx/dtypes.js';
-import {
-  ancestorsOf,
-  graphFromProto,
-  nodeReads,
-  producers,
-  subgraphAttributes,
-  topologicalSort,
-  type Dim,
-  type Graph,
-  type Node,
-  type ValueInfo,
-} from '../onnx/graph.js';
+import { graphFromProto, nodeReads, producers, subgraphAttributes, topologicalSort, type Dim, type Graph, type Node, type ValueInfo } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 
 /**
@@ -116,7 +105,7 @@ function gradientAncestors(g: Graph, targets: readonly string[]): Set<string> {
     if (!v || seen.has(v)) continue;
     seen.add(v);
     const p = prod.get(v);
-    if (p) nodeReads(p).forEach((r, i) => i < p.inputs.length && isControlInput(p, i) ? undefined : stack.push(r));
+    if (p) nodeReads(p).forEach((r, i) => (i < p.inputs.length && isControlInput(p, i) ? undefined : stack.push(r)));
   }
   return seen;
 }
@@ -215,7 +204,15 @@ export function describeModel(model: ModelIR, registry: VjpRegistry = DEFAULT_VJ
       for (const n of s.graph.nodes) canonicalSupport.set(qualified(n.opType, n.domain), classify(n.opType, n.domain, canon.opset, registry));
       continue;
     }
-    for (const n of mark(s.graph, gradientAncestors(s.graph, s.graph.outputs.map((o) => o.name)), tally)) markedOwners.add(n);
+    for (const n of mark(
+      s.graph,
+      gradientAncestors(
+        s.graph,
+        s.graph.outputs.map((o) => o.name),
+      ),
+      tally,
+    ))
+      markedOwners.add(n);
   }
 
   const counts = new Map<string, number>();

@@ -32,19 +32,35 @@ const passX = (name: string): Graph =>
 
 /** An If whose then branch reads `read` from the enclosing scope (and whose else branch passes x). */
 function ifReading(name: string, read: string, output: string, depth = 1): Node {
-  let branch: Graph = graph([node(`${name}/then`, 'Relu', [read], [`${name}/t0`])], { name: `${name}_then`, inputs: [], outputs: [{ name: `${name}/t0`, dataType: DT.FLOAT, shape: null }] });
+  let branch: Graph = graph([node(`${name}/then`, 'Relu', [read], [`${name}/t0`])], {
+    name: `${name}_then`,
+    inputs: [],
+    outputs: [{ name: `${name}/t0`, dataType: DT.FLOAT, shape: null }],
+  });
   for (let d = 1; d < depth; d++) {
     // Wrap: a branch whose only node is an If holding the previous branch.
-    const inner = node(`${name}/if${d}`, 'If', ['c'], [`${name}/n${d}`], [
-      create(AttributeProtoSchema, { name: 'then_branch', type: AT.GRAPH, g: graphToProto(branch) }),
-      create(AttributeProtoSchema, { name: 'else_branch', type: AT.GRAPH, g: graphToProto(passX(`${name}/else${d}`)) }),
-    ]);
+    const inner = node(
+      `${name}/if${d}`,
+      'If',
+      ['c'],
+      [`${name}/n${d}`],
+      [
+        create(AttributeProtoSchema, { name: 'then_branch', type: AT.GRAPH, g: graphToProto(branch) }),
+        create(AttributeProtoSchema, { name: 'else_branch', type: AT.GRAPH, g: graphToProto(passX(`${name}/else${d}`)) }),
+      ],
+    );
     branch = graph([inner], { name: `${name}_wrap${d}`, inputs: [], outputs: [{ name: `${name}/n${d}`, dataType: DT.FLOAT, shape: null }] });
   }
-  return node(name, 'If', ['c'], [output], [
-    create(AttributeProtoSchema, { name: 'then_branch', type: AT.GRAPH, g: graphToProto(branch) }),
-    create(AttributeProtoSchema, { name: 'else_branch', type: AT.GRAPH, g: graphToProto(passX(`${name}/else`)) }),
-  ]);
+  return node(
+    name,
+    'If',
+    ['c'],
+    [output],
+    [
+      create(AttributeProtoSchema, { name: 'then_branch', type: AT.GRAPH, g: graphToProto(branch) }),
+      create(AttributeProtoSchema, { name: 'else_branch', type: AT.GRAPH, g: graphToProto(passX(`${name}/else`)) }),
+    ],
+  );
 }
 
 test('topologicalSort: a 100 000-node chain listed backwards is sorted, iteratively and quickly', () => {
@@ -65,14 +81,23 @@ test('topologicalSort keeps a valid order as it is and puts a node after what it
   const f = ifReading('if', 'h', 'y');
   // The If reads h only inside its branch: it must still come after a.
   const order = topologicalSort(graph([f, b, a]));
-  assert.deepEqual(order.map((x) => x.name), ['b', 'a', 'if']);
-  assert.deepEqual(topologicalSort(graph([a, b, f])).map((x) => x.name), ['a', 'b', 'if']);
+  assert.deepEqual(
+    order.map((x) => x.name),
+    ['b', 'a', 'if'],
+  );
+  assert.deepEqual(
+    topologicalSort(graph([a, b, f])).map((x) => x.name),
+    ['a', 'b', 'if'],
+  );
   assert.ok(ancestorsOf(graph([a, b, f]), ['y']).has('h'));
 });
 
 test('topologicalSort names the node on a cycle and the node whose input is missing', () => {
   const cyc = graph([node('p', 'Relu', ['x', 'q_out'], ['p_out']), node('q', 'Relu', ['p_out'], ['q_out'])]);
-  assert.throws(() => topologicalSort(cyc), (e: unknown) => e instanceof GibbonError && e.code === 'invalid_graph' && /cycle through node '(p|q)'/.test(e.message));
+  assert.throws(
+    () => topologicalSort(cyc),
+    (e: unknown) => e instanceof GibbonError && e.code === 'invalid_graph' && /cycle through node '(p|q)'/.test(e.message),
+  );
   const missing = graph([node('m', 'Relu', ['nowhere'], ['y'])]);
   assert.throws(() => topologicalSort(missing), /input 'nowhere' of node 'm' \(Relu\) is not produced/);
   // In a subgraph, unknown names are the enclosing scope's.
