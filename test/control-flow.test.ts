@@ -202,3 +202,60 @@ test('opset 10 ops inside If branches are upgraded with the model (ReduceMean/Un
   const r2 = await checkModelGradient(model, { x: batch(2, 3, -0.2, 0.2) }, { wrt: ['x'], label: 'opset10 If, else' });
   assert.equal(r2.checked, 6);
 });
+
+test('If on a shape-derived condition whose other branch cannot run on these shapes: differentiated through the taken branch', async () => {
+  const { create } = await import('@bufbuild/protobuf');
+  const { AttributeProtoSchema, AttributeProto_AttributeType: AT, ModelProtoSchema, OperatorSetIdProtoSchema } = await import('onnx-buf');
+  const { graphToProto } = await import('../src/onnx/graph.js');
+  const { encodeTensor } = await import('../src/onnx/tensor-proto.js');
+  const branch = (name: string, nodes: ModelIR['graph']['nodes'], out: string): ModelIR['graph'] => ({
+    name,
+    nodes,
+    inputs: [],
+    outputs: [{ name: out, dataType: 1, shape: null }],
+    initializers: new Map(),
+    valueInfo: [],
+  });
+  // x (N, 4): then = tanh(x) * w; else = a reshape to (-1, 5), impossible for 4 columns.
+  const then = branch(
+    'then',
+    [
+      { name: 'tanh', opType: 'Tanh', domain: '', inputs: ['x'], outputs: ['t'], attributes: [] },
+      { name: 'mul', opType: 'Mul', domain: '', inputs: ['t', 'w'], outputs: ['tw'], attributes: [] },
+    ],
+    'tw',
+  );
+  const other = branch('else', [{ name: 'reshape', opType: 'Reshape', domain: '', inputs: ['x', 'five'], outputs: ['e'], attributes: [] }], 'e');
+  const graph: ModelIR['graph'] = {
+    name: 'shape_if',
+    nodes: [
+      { name: 'shape', opType: 'Shape', domain: '', inputs: ['x'], outputs: ['s'], attributes: [] },
+      { name: 'gather', opType: 'Gather', domain: '', inputs: ['s', 'one'], outputs: ['cols'], attributes: [] },
+      { name: 'eq', opType: 'Equal', domain: '', inputs: ['cols', 'four'], outputs: ['c'], attributes: [] },
+      {
+        name: 'if',
+        opType: 'If',
+        domain: '',
+        inputs: ['c'],
+        outputs: ['logits'],
+        attributes: [
+          create(AttributeProtoSchema, { name: 'then_branch', type: AT.GRAPH, g: graphToProto(then) }),
+          create(AttributeProtoSchema, { name: 'else_branch', type: AT.GRAPH, g: graphToProto(other) }),
+        ],
+      },
+    ],
+    inputs: [{ name: 'x', dataType: 1, shape: ['N', 4] }],
+    outputs: [{ name: 'logits', dataType: 1, shape: ['N', 4] }],
+    initializers: new Map([
+      ['one', encodeTensor('one', 7, [], BigInt64Array.of(1n))],
+      ['four', encodeTensor('four', 7, [], BigInt64Array.of(4n))],
+      ['five', encodeTensor('five', 7, [2], BigInt64Array.of(-1n, 5n))],
+      ['w', encodeTensor('w', 1, [4], Float32Array.of(1, -2, 3, 0.5))],
+    ]),
+    valueInfo: [],
+  };
+  const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] });
+  const r = await checkModelGradient({ proto, graph, opset: 18 }, { x: batch(3, 4, 0.1, 1) }, { wrt: ['x'], label: 'shape If' });
+  assert.equal(r.checked, 12);
+  assert.ok(r.analytic[0]!.some((v) => Math.abs(v) > 0.1));
+});
