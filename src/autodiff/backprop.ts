@@ -7,7 +7,7 @@ import { GibbonError, UnsupportedOpError } from '../errors.js';
 import { Attributes } from '../onnx/attributes.js';
 import type { GraphBuilder } from '../onnx/builder.js';
 import { isFloatType } from '../onnx/dtypes.js';
-import { ancestorsOf, topologicalSort, type Graph, type Node } from '../onnx/graph.js';
+import { ancestorsOf, nodeReads, topologicalSort, type Graph, type Node } from '../onnx/graph.js';
 import type { ValueFacts } from './probe.js';
 import type { VjpRegistry } from './registry.js';
 import { zerosOfShape } from './rules/common.js';
@@ -27,6 +27,8 @@ export interface BackpropOptions {
   seeds: readonly { value: string; grad: string }[];
   /** 'zero' (the true gradient, default), 'identity' (straight-through) or surrogates per node (BPDA; surrogates.ts). */
   nonDifferentiable?: PreparedPolicy;
+  /** For a subgraph: it reads values of enclosing scopes (any name it does not define). */
+  subgraph?: boolean;
 }
 
 export interface BackpropResult {
@@ -47,7 +49,10 @@ export function backprop(o: BackpropOptions): BackpropResult {
   };
   const isFloat = (v: string): boolean => v !== '' && isFloatType(facts.get(v)?.dataType ?? 0);
 
-  const order = topologicalSort(graph);
+  const order = topologicalSort(graph, { outerScope: o.subgraph ? 'any' : undefined });
+  // Control-flow nodes read outer-scope values inside their subgraphs: those count as inputs.
+  const readsOf = new Map<Node, readonly string[]>();
+  for (const n of order) readsOf.set(n, nodeReads(n));
   // A quantiser (Round, QuantizeLinear, a Cast from float to an integer …) is non-differentiable.
   const isNonDifferentiable = (n: Node): boolean => isNonDifferentiableNode(n, isFloat);
   const policy = o.nonDifferentiable ?? 'zero';
@@ -56,7 +61,7 @@ export function backprop(o: BackpropOptions): BackpropResult {
   const reachable = new Set<string>(o.wrt.filter(isFloat));
   for (const n of order) {
     if (NO_GRAD.has(n.opType) && n.domain === '') continue;
-    if (!n.inputs.some((i) => reachable.has(i))) continue;
+    if (!readsOf.get(n)!.some((i) => reachable.has(i))) continue;
     const quantiser = isNonDifferentiable(n) && reachable.has(n.inputs[0]!);
     for (const out of n.outputs) if (out && (isFloat(out) || quantiser)) reachable.add(out);
   }
@@ -81,7 +86,7 @@ export function backprop(o: BackpropOptions): BackpropResult {
   const nonDifferentiableNodes: { name: string; opType: string }[] = [];
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k]!;
-    if (!node.inputs.some((i) => reachable.has(i)) || !node.outputs.some((x) => needed.has(x))) continue;
+    if (!readsOf.get(node)!.some((i) => reachable.has(i)) || !node.outputs.some((x) => needed.has(x))) continue;
     const dYs = node.outputs.map((x) => (x ? total(x) : null));
     if (dYs.every((d) => d === null)) continue;
     if (isNonDifferentiable(node)) {
@@ -114,10 +119,31 @@ export function backprop(o: BackpropOptions): BackpropResult {
       continue;
     }
     const rule = registry.lookup(node.opType, o.opset, node.domain);
-    if (!rule) throw new UnsupportedOpError(node.opType, node.name, registry.supportedOps, node.domain);
+    if (!rule) {
+      if (node.domain === '' && (node.opType === 'Loop' || node.opType === 'Scan')) {
+        throw new GibbonError(
+          'unsupported_op',
+          `cannot differentiate ${node.opType} node '${node.name}': gibbon differentiates a Loop by unrolling it, which needs a constant trip count, ` +
+            `no early exit, no subgraphs in its body and at most 100000 unrolled nodes`,
+          { node: { name: node.name, opType: node.opType } },
+        );
+      }
+      throw new UnsupportedOpError(node.opType, node.name, registry.supportedOps, node.domain);
+    }
     const needs = (i: number): boolean => (node.inputs[i] ?? '') !== '' && reachable.has(node.inputs[i]!);
-    const ctx = makeContext(node, dYs, needs, o, fact);
+    const ctx = makeContext(node, dYs, needs, o, fact, readsOf.get(node)!, reachable);
     const result = rule.vjp(ctx);
+    if (rule.inputs === 'reads') {
+      for (const v of readsOf.get(node)!) {
+        if (!reachable.has(v)) continue;
+        const g = result[v];
+        if (g === undefined) {
+          throw new GibbonError('internal', `gradient rule for ${node.opType} gave no gradient for '${v}' at node '${node.name}'`, { node: { name: node.name, opType: node.opType } });
+        }
+        if (g !== null) push(v, g);
+      }
+      continue;
+    }
     node.inputs.forEach((input, i) => {
       if (!needs(i)) return;
       const key = rule.inputs === 'variadic' ? String(i) : rule.inputs[i];
@@ -147,6 +173,8 @@ function makeContext(
   needs: (i: number) => boolean,
   o: BackpropOptions,
   fact: (v: string) => ValueFacts,
+  reads: readonly string[],
+  reachable: ReadonlySet<string>,
 ): VjpContext {
   const b = o.builder;
   const ctx: VjpContext = {
@@ -164,6 +192,11 @@ function makeContext(
     constant: (v) => fact(v).constant,
     unbroadcast: (grad, v) => unbroadcast(b, grad, fact(node.outputs[0]!).shape, v, fact(v).shape),
     unsupported: (what) => unsupportedAttribute(node, what),
+    known: (v) => o.facts.has(v),
+    reads: () => reads,
+    needsGradOf: (v) => v !== '' && reachable.has(v),
+    differentiate: (sub, builder, wrt, seeds) =>
+      backprop({ ...o, graph: sub, builder, wrt, seeds, subgraph: true }).grads,
   };
   return ctx;
 }

@@ -20,6 +20,7 @@ import type { ModelIR } from '../onnx/model.js';
 import { backprop, type NonDifferentiablePolicy } from './backprop.js';
 import { emitLossHead, isTargetedLoss, LOSS_NAMES, type LossName } from './loss-heads.js';
 import { probeValues, type ValueFacts } from './probe.js';
+import { probeWithBranches } from './branch-probe.js';
 import { createVjpRegistry, type VjpRegistry } from './registry.js';
 import { ALL_RULES } from './rules/index.js';
 import { prepareSurrogates } from './surrogates.js';
@@ -170,12 +171,13 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   const keep = ancestorsOf(g, [lossValue, logits]);
   g.nodes = g.nodes.filter((n) => n.outputs.some((o) => keep.has(o)));
   g.outputs = [];
-  const facts: Map<string, ValueFacts> = await probeValues(model, probeOptions);
+  const facts: Map<string, ValueFacts> = await probeWithBranches(model, probeOptions);
   const logitsShape = facts.get(logits)?.shape;
   if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] !== numClasses) throw logitsShapeError(logitsShape);
   const lossType = facts.get(lossValue)!.dataType;
 
-  const ones = b.op('Expand', [b.scalar(1, lossType), b.op('Shape', [lossValue])], {}, { name: 'seed' });
+  // Where(true, 1, loss), not Expand(1, Shape(loss)): onnxruntime infers its shape (see zerosOfShape).
+  const ones = b.op('Where', [b.constant(DT.BOOL, [], Uint8Array.of(1), 'true'), b.scalar(1, lossType), lossValue], {}, { name: 'seed' });
   const seedGrad =
     options.reduction === 'mean'
       ? b.op('Div', [ones, b.op('Cast', [b.op('Size', [lossValue])], { to: lossType })], {}, { name: 'seed_mean' })

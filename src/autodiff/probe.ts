@@ -8,6 +8,7 @@
  */
 import { GibbonError } from '../errors.js';
 import { dataTypeFromOrt, DataType as DT } from '../onnx/dtypes.js';
+import { nodeReads } from '../onnx/graph.js';
 import { cloneModel, serializeModel, type ModelIR } from '../onnx/model.js';
 import { toNumbers, decodeTensor } from '../onnx/tensor-proto.js';
 import { Session } from '../runtime/session.js';
@@ -53,7 +54,8 @@ export async function probeValues(model: ModelIR, options: ProbeOptions = {}): P
   // Which values are functions of constants and shapes only.
   const staticValues = new Set<string>(g.initializers.keys());
   for (const n of g.nodes) {
-    const isStatic = !RANDOM_OPS.has(n.opType) && (SHAPE_OPS.has(n.opType) || n.inputs.every((i) => i === '' || staticValues.has(i)));
+    // nodeReads: an If's branches read outer values that its inputs do not name.
+    const isStatic = !RANDOM_OPS.has(n.opType) && (SHAPE_OPS.has(n.opType) || nodeReads(n).every((i) => i === '' || staticValues.has(i)));
     if (isStatic) for (const o of n.outputs) staticValues.add(o);
   }
 

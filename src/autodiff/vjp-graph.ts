@@ -10,7 +10,7 @@ import { canonicalize } from '../onnx/canonicalize.js';
 import type { ModelIR } from '../onnx/model.js';
 import { backprop, type NonDifferentiablePolicy } from './backprop.js';
 import { DEFAULT_VJP_REGISTRY, gradOutputName } from './gradient-graph.js';
-import { probeValues } from './probe.js';
+import { probeWithBranches } from './branch-probe.js';
 import type { VjpRegistry } from './registry.js';
 import { prepareSurrogates } from './surrogates.js';
 
@@ -39,7 +39,7 @@ export async function buildVjpGraph(source: ModelIR, options: VjpGraphOptions): 
   for (const o of outs) {
     if (!g.outputs.some((x) => x.name === o)) throw new GibbonError('invalid_option', `model has no output '${o}'`, { option: 'outputs' });
   }
-  const facts = await probeValues(model, { inputShapes: options.inputShapes });
+  const facts = await probeWithBranches(model, { inputShapes: options.inputShapes });
   const b = new GraphBuilder(g, 'vjp');
   const cotangentInputs = new Map<string, string>();
   const seeds = outs.map((o) => {

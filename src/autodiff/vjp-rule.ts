@@ -6,7 +6,7 @@
 import { GibbonError } from '../errors.js';
 import type { Attributes } from '../onnx/attributes.js';
 import type { GraphBuilder } from '../onnx/builder.js';
-import type { Node } from '../onnx/graph.js';
+import type { Graph, Node } from '../onnx/graph.js';
 
 /** Gradients keyed by input name (or by position, as '0', '1', … for variadic ops). null: no gradient. */
 export type GradMap = Record<string, string | null | undefined>;
@@ -34,6 +34,17 @@ export interface VjpContext {
   unbroadcast(grad: string, value: string): string;
   /** Throws an unsupported-attribute error naming this node. */
   unsupported(what: string): never;
+  /** Whether the shape and type of a value are known (values inside subgraphs may not be). */
+  known(value: string): boolean;
+  /** Everything the node reads: its inputs, then the outer-scope values its subgraphs read. */
+  reads(): readonly string[];
+  /** Whether the gradient of a value the node reads is wanted. */
+  needsGradOf(value: string): boolean;
+  /**
+   * Control flow: reverse-mode differentiation of `sub` (a subgraph whose nodes `b` already holds,
+   * reading `wrt` from enclosing scopes), from `seeds`. Returns the gradient of each wrt value.
+   */
+  differentiate(sub: Graph, b: GraphBuilder, wrt: readonly string[], seeds: readonly { value: string; grad: string }[]): Map<string, string>;
 }
 
 export interface VjpRule {
@@ -41,8 +52,11 @@ export interface VjpRule {
   /** ONNX domain ('' for the default domain). */
   readonly domain?: string;
   readonly sinceVersion: number;
-  /** Input names in order; 'variadic' for ops like Concat, Sum, Max. */
-  readonly inputs: readonly string[] | 'variadic';
+  /**
+   * Input names in order; 'variadic' for ops like Concat, Sum, Max; 'reads' for control flow, whose
+   * gradients are keyed by the name of each value the node reads (inputs and outer-scope reads).
+   */
+  readonly inputs: readonly string[] | 'variadic' | 'reads';
   readonly vjp: (ctx: VjpContext) => GradMap;
 }
 

@@ -8,6 +8,9 @@ import { DataType as DT } from '../onnx/dtypes.js';
 import type { Graph } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 import { encodeTensor } from '../onnx/tensor-proto.js';
+import { join } from 'node:path';
+import { loadModel } from '../onnx/model.js';
+import { renderInfo } from './commands/info.js';
 import { describeModel } from './describe-model.js';
 
 /**
@@ -58,11 +61,11 @@ test('ops, gradient support, the gradient path, output kind and parameters', () 
   assert.equal(d.opset, 17);
   assert.equal(d.nodes, 6);
   const byOp = Object.fromEntries(d.ops.map((o) => [o.op, o]));
-  assert.deepEqual(byOp.Mul, { op: 'Mul', count: 2, gradient: 'rule', onGradientPath: 2 });
-  assert.deepEqual(byOp.Round, { op: 'Round', count: 1, gradient: 'non-differentiable', onGradientPath: 1 });
-  assert.deepEqual(byOp.Det, { op: 'Det', count: 1, gradient: 'unsupported', onGradientPath: 0 });
+  assert.deepEqual(byOp.Mul, { op: 'Mul', count: 2, inSubgraphs: 0, gradient: 'rule', onGradientPath: 2 });
+  assert.deepEqual(byOp.Round, { op: 'Round', count: 1, inSubgraphs: 0, gradient: 'non-differentiable', onGradientPath: 1 });
+  assert.deepEqual(byOp.Det, { op: 'Det', count: 1, inSubgraphs: 0, gradient: 'unsupported', onGradientPath: 0 });
   // The Softmax is the output itself: gradients start from its input, so it is not on the path.
-  assert.deepEqual(byOp.Softmax, { op: 'Softmax', count: 1, gradient: 'rule', onGradientPath: 0 });
+  assert.deepEqual(byOp.Softmax, { op: 'Softmax', count: 1, inSubgraphs: 0, gradient: 'rule', onGradientPath: 0 });
   assert.deepEqual(d.gradient, {
     input: 'input',
     unsupportedOnPath: [],
@@ -74,4 +77,44 @@ test('ops, gradient support, the gradient path, output kind and parameters', () 
   assert.deepEqual(d.parameters, { tensors: 4, values: 4 + 12 + 3 + 4 });
   assert.deepEqual(d.constants, { tensors: 1, values: 1 });
   assert.deepEqual(d.inputs, [{ name: 'input', dtype: 'float32', shape: ['batch', 4] }]);
+});
+
+test('ops inside If branches are counted, listed per branch, and on the gradient path through the If', () => {
+  const d = describeModel(loadModel(join(process.cwd(), 'test', 'fixtures', 'zoo', 'if_branches_op11.onnx')));
+  // Main graph: Gemm, Relu, ReduceMean, Constant, Greater, Cast, If; then: Gemm; else: Gemm, Constant, Mul.
+  assert.equal(d.nodes, 11);
+  const byOp = Object.fromEntries(d.ops.map((o) => [o.op, o]));
+  assert.deepEqual(byOp.Gemm, { op: 'Gemm', count: 3, inSubgraphs: 2, gradient: 'rule', onGradientPath: 3 });
+  assert.deepEqual(byOp.If, { op: 'If', count: 1, inSubgraphs: 0, gradient: 'rule', onGradientPath: 1 });
+  assert.equal(byOp.Relu!.onGradientPath, 1);
+  // The condition steers the gradient but does not carry it.
+  assert.equal(byOp.Greater!.onGradientPath, 0);
+  assert.deepEqual(d.gradient.nonDifferentiableOnPath, []);
+  assert.deepEqual(
+    d.subgraphs.map((x) => [x.path, x.nodes, x.gradient, x.ops.map((o) => `${o.op}:${o.count}/${o.onGradientPath}`)]),
+    [
+      ["If '/If' then_branch", 1, 'path', ['Gemm:1/1']],
+      ["If '/If' else_branch", 3, 'path', ['Constant:1/0', 'Gemm:1/1', 'Mul:1/1']],
+    ],
+  );
+  const text = renderInfo(d);
+  assert.match(text, /11 \(4 in subgraphs\)/);
+  assert.match(text, /If '\/If' else_branch: 3 nodes \(Constant, Gemm, Mul\) — on the gradient path: Gemm, Mul/);
+  assert.match(text, /every op between input 'x' and the class scores has a gradient rule/);
+});
+
+test('nested Ifs are listed with their enclosing branch; folded Ifs and unrolled Loops say so; other Loops fail on the path', () => {
+  const dir = join(process.cwd(), 'test', 'fixtures', 'controlflow');
+  const nested = describeModel(loadModel(join(dir, 'if_nested_op13.onnx')));
+  const inner = nested.subgraphs.find((x) => x.path === "If '/If_1' then_branch › If '/If' else_branch")!;
+  assert.deepEqual(inner.ops.map((o) => [o.op, o.onGradientPath]), [['Gemm', 1], ['Mul', 1], ['ReduceSum', 1]]);
+  assert.equal(nested.subgraphs.length, 4);
+  const folded = describeModel(loadModel(join(dir, 'if_constant_op13.onnx')));
+  assert.deepEqual(folded.subgraphs.map((x) => x.gradient), ['folded', 'folded']);
+  const unrolled = describeModel(loadModel(join(dir, 'loop_constant_op13.onnx')));
+  assert.deepEqual(unrolled.subgraphs.map((x) => x.gradient), ['folded']);
+  assert.deepEqual(unrolled.gradient.unsupportedElsewhere, []);
+  const loop = describeModel(loadModel(join(dir, 'loop_data_op13.onnx')));
+  assert.deepEqual(loop.gradient.unsupportedOnPath, ['Loop']);
+  assert.deepEqual(loop.subgraphs[0]!.ops.filter((o) => o.onGradientPath > 0).map((o) => o.op), ['Gemm', 'Tanh']);
 });

@@ -8,7 +8,7 @@ import type { VjpRegistry } from '../autodiff/registry.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from '../autodiff/vjp-rule.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { dataTypeName, isFloatType } from '../onnx/dtypes.js';
-import { ancestorsOf, producers, topologicalSort, type Dim, type ValueInfo } from '../onnx/graph.js';
+import { graphFromProto, nodeReads, producers, subgraphAttributes, topologicalSort, type Dim, type Graph, type Node, type ValueInfo } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 
 /**
@@ -28,7 +28,10 @@ export interface ValueDescription {
 export interface OpDescription {
   /** 'domain::Op' outside the default domain. */
   readonly op: string;
+  /** Nodes of this op anywhere in the model (main graph and subgraphs). */
   readonly count: number;
+  /** Of those, nodes inside subgraphs (If branches, Loop/Scan bodies). */
+  readonly inSubgraphs: number;
   readonly gradient: GradientSupport;
   /** Nodes of this op between the input and the class scores. */
   readonly onGradientPath: number;
@@ -44,9 +47,12 @@ export interface ModelDescription {
   readonly otherDomains: readonly { readonly domain: string; readonly version: number }[];
   readonly inputs: readonly ValueDescription[];
   readonly outputs: readonly ValueDescription[];
+  /** Nodes in the whole model, subgraphs included. */
   readonly nodes: number;
-  /** Op types of the file's graph, most frequent first. */
+  /** Op types of the file's graph and its subgraphs, most frequent first. */
   readonly ops: readonly OpDescription[];
+  /** Each subgraph of the file (at any depth), with its ops. */
+  readonly subgraphs: readonly SubgraphDescription[];
   readonly gradient: {
     /** The input gradients are differentiated from. */
     readonly input: string | undefined;
@@ -67,6 +73,62 @@ export interface ModelDescription {
   readonly parameters: { readonly tensors: number; readonly values: number };
   /** Initializers that are not trained (e.g. BatchNorm running statistics, integer shapes). */
   readonly constants: { readonly tensors: number; readonly values: number };
+}
+
+export interface SubgraphDescription {
+  /** Where it sits: `If '/If' then_branch`, nested ones prefixed by their enclosing subgraph. */
+  readonly path: string;
+  readonly node: string;
+  readonly opType: string;
+  readonly attribute: string;
+  readonly nodes: number;
+  readonly ops: readonly { readonly op: string; readonly count: number; readonly onGradientPath: number }[];
+  /**
+   * 'path': some of its nodes lie between the input and the class scores; 'off-path'; 'folded' when
+   * gibbon replaces it before differentiating (an If with a constant condition, an unrolled Loop).
+   */
+  readonly gradient: 'path' | 'off-path' | 'folded';
+}
+
+/** Inputs that steer control flow and carry no gradient: If's condition, Loop's trip count and condition. */
+function isControlInput(n: Node, i: number): boolean {
+  return n.domain === '' && ((n.opType === 'If' && i === 0) || (n.opType === 'Loop' && i < 2));
+}
+
+/** Like ancestorsOf, but not through control inputs (a condition steers the gradient, it does not carry it). */
+function gradientAncestors(g: Graph, targets: readonly string[]): Set<string> {
+  const prod = producers(g);
+  const seen = new Set<string>();
+  const stack = [...targets];
+  while (stack.length) {
+    const v = stack.pop()!;
+    if (!v || seen.has(v)) continue;
+    seen.add(v);
+    const p = prod.get(v);
+    if (p) nodeReads(p).forEach((r, i) => (i < p.inputs.length && isControlInput(p, i) ? undefined : stack.push(r)));
+  }
+  return seen;
+}
+
+/** A subgraph's key across the file and its canonical form: owner node name and attribute, down the nesting. */
+const subgraphKey = (parent: string, node: Node, attribute: string): string => `${parent}${parent ? ' › ' : ''}${node.opType} '${node.name}' ${attribute}`;
+
+/** Every subgraph of a graph with its path, breadth first (depth is bounded by canonicalisation). */
+function allSubgraphs(g: Graph): { key: string; owner: Node; attribute: string; graph: Graph }[] {
+  const out: { key: string; owner: Node; attribute: string; graph: Graph }[] = [];
+  const queue: { graph: Graph; key: string }[] = [{ graph: g, key: '' }];
+  for (let i = 0; i < queue.length; i++) {
+    const { graph, key } = queue[i]!;
+    for (const n of graph.nodes) {
+      for (const s of subgraphAttributes(n)) {
+        const sub = graphFromProto(s.graph);
+        const k = subgraphKey(key, n, s.name);
+        out.push({ key: k, owner: n, attribute: s.name, graph: sub });
+        queue.push({ graph: sub, key: k });
+      }
+    }
+  }
+  return out;
 }
 
 function describeValue(v: ValueInfo): ValueDescription {
@@ -95,37 +157,108 @@ export function describeModel(model: ModelIR, registry: VjpRegistry = DEFAULT_VJ
   const scores = findLogits(cg);
 
   // The gradient path: nodes fed (through anything but shape ops) by the input that feed the scores.
+  // Subgraph nodes count through the values they read from enclosing scopes (value names are
+  // unique model-wide after canonicalisation) and the subgraph outputs their owner returns.
+  const isShapeOp = (n: Node): boolean => n.domain === '' && SHAPE_OPS.includes(n.opType);
   const fromInput = new Set<string>(input ? [input] : []);
-  for (const n of topologicalSort(cg)) {
-    if ((n.domain === '' && SHAPE_OPS.includes(n.opType)) || !n.inputs.some((i) => fromInput.has(i))) continue;
-    for (const o of n.outputs) if (o) fromInput.add(o);
+  const propagate = (graph: Graph, subgraph: boolean): void => {
+    for (const n of topologicalSort(graph, { outerScope: subgraph ? 'any' : undefined })) {
+      if (isShapeOp(n) || !nodeReads(n).some((i) => fromInput.has(i))) continue;
+      for (const o of n.outputs) if (o) fromInput.add(o);
+    }
+  };
+  propagate(cg, false);
+  const canonicalSubs = allSubgraphs(cg);
+  for (const s of canonicalSubs) {
+    // A Loop's carried values and a Scan's inputs enter its body as the body's inputs.
+    const offset = s.owner.opType === 'Loop' ? 2 : s.owner.opType === 'Scan' ? 0 : -1;
+    if (offset >= 0 && s.owner.domain === '') {
+      s.graph.inputs.forEach((v, i) => {
+        if (i >= offset && fromInput.has(s.owner.inputs[i] ?? '')) fromInput.add(v.name);
+      });
+    }
+    propagate(s.graph, true);
   }
-  const toScores = ancestorsOf(cg, [scores.logits]);
   const onPath = new Map<string, number>();
+  const onPathBySubgraph = new Map<string, Map<string, number>>();
   const canonicalSupport = new Map<string, GradientSupport>();
-  for (const n of cg.nodes) {
-    const op = qualified(n.opType, n.domain);
-    canonicalSupport.set(op, classify(n.opType, n.domain, canon.opset, registry));
-    if (n.inputs.some((i) => fromInput.has(i)) && n.outputs.some((o) => toScores.has(o))) onPath.set(op, (onPath.get(op) ?? 0) + 1);
+  const mark = (graph: Graph, needed: ReadonlySet<string>, tally: Map<string, number> | undefined): Set<Node> => {
+    const marked = new Set<Node>();
+    for (const n of graph.nodes) {
+      const op = qualified(n.opType, n.domain);
+      canonicalSupport.set(op, classify(n.opType, n.domain, canon.opset, registry));
+      if (!isShapeOp(n) && nodeReads(n).some((i) => fromInput.has(i)) && n.outputs.some((o) => needed.has(o))) {
+        marked.add(n);
+        onPath.set(op, (onPath.get(op) ?? 0) + 1);
+        if (tally) tally.set(op, (tally.get(op) ?? 0) + 1);
+      }
+    }
+    return marked;
+  };
+  const markedOwners = mark(cg, gradientAncestors(cg, [scores.logits]), undefined);
+  for (const s of canonicalSubs) {
+    const tally = new Map<string, number>();
+    onPathBySubgraph.set(s.key, tally);
+    // A subgraph is on the path through its owner; inside, what its outputs need.
+    if (!markedOwners.has(s.owner)) {
+      for (const n of s.graph.nodes) canonicalSupport.set(qualified(n.opType, n.domain), classify(n.opType, n.domain, canon.opset, registry));
+      continue;
+    }
+    for (const n of mark(
+      s.graph,
+      gradientAncestors(
+        s.graph,
+        s.graph.outputs.map((o) => o.name),
+      ),
+      tally,
+    ))
+      markedOwners.add(n);
   }
 
   const counts = new Map<string, number>();
-  for (const n of g.nodes) {
-    const op = qualified(n.opType, n.domain);
-    counts.set(op, (counts.get(op) ?? 0) + 1);
-  }
+  const inSubgraphs = new Map<string, number>();
+  const tallyOps = (graph: Graph, sub: boolean): Map<string, number> => {
+    const local = new Map<string, number>();
+    for (const n of graph.nodes) {
+      const op = qualified(n.opType, n.domain);
+      counts.set(op, (counts.get(op) ?? 0) + 1);
+      local.set(op, (local.get(op) ?? 0) + 1);
+      if (sub) inSubgraphs.set(op, (inSubgraphs.get(op) ?? 0) + 1);
+    }
+    return local;
+  };
+  tallyOps(g, false);
+  let nodeCount = g.nodes.length;
+  const canonicalKeys = new Set(canonicalSubs.map((s) => s.key));
+  const subgraphs: SubgraphDescription[] = allSubgraphs(g).map((s) => {
+    const local = tallyOps(s.graph, true);
+    nodeCount += s.graph.nodes.length;
+    const tally = onPathBySubgraph.get(s.key);
+    const subOps = [...local]
+      .map(([op, count]) => ({ op, count, onGradientPath: tally?.get(op) ?? 0 }))
+      .sort((a, b) => b.count - a.count || a.op.localeCompare(b.op));
+    const gradient = !canonicalKeys.has(s.key) ? 'folded' : subOps.some((o) => o.onGradientPath > 0) ? 'path' : 'off-path';
+    return { path: s.key, node: s.owner.name, opType: s.owner.opType, attribute: s.attribute, nodes: s.graph.nodes.length, ops: subOps, gradient };
+  });
   // Ops that canonicalisation renames (Upsample → Resize) or folds (Constant) keep their own entry.
   const ops: OpDescription[] = [...counts]
     .map(([op, count]) => {
       const [domain, opType] = op.includes('::') ? op.split('::') : ['', op];
-      return { op, count, gradient: canonicalSupport.get(op) ?? classify(opType!, domain!, canon.opset, registry), onGradientPath: onPath.get(op) ?? 0 };
+      return {
+        op,
+        count,
+        inSubgraphs: inSubgraphs.get(op) ?? 0,
+        gradient: canonicalSupport.get(op) ?? classify(opType!, domain!, canon.opset, registry),
+        onGradientPath: onPath.get(op) ?? 0,
+      };
     })
     .sort((a, b) => b.count - a.count || a.op.localeCompare(b.op));
   // Canonical ops the file does not name (from upgrades) still matter for gradients.
   const canonicalOnly = [...canonicalSupport].filter(([op]) => !counts.has(op));
   const all = [...ops.map((o) => [o.op, o.gradient, o.onGradientPath] as const), ...canonicalOnly.map(([op, s]) => [op, s, onPath.get(op) ?? 0] as const)];
+  // Ops the gradient engine never sees (folded Ifs, unrolled Loops, renamed ops) are not listed.
   const pick = (support: GradientSupport, path: boolean | undefined): string[] =>
-    [...new Set(all.filter(([, s, p]) => s === support && (path === undefined || p > 0 === path)).map(([op]) => op))].sort();
+    [...new Set(all.filter(([op, s, p]) => canonicalSupport.has(op) && s === support && (path === undefined || p > 0 === path)).map(([op]) => op))].sort();
 
   const trainable = new Set(trainableInitializers(model));
   let params = { tensors: 0, values: 0 };
@@ -155,8 +288,9 @@ export function describeModel(model: ModelIR, registry: VjpRegistry = DEFAULT_VJ
     otherDomains: proto.opsetImport.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx').map((o) => ({ domain: o.domain, version: Number(o.version) })),
     inputs: g.inputs.map(describeValue),
     outputs: g.outputs.map(describeValue),
-    nodes: g.nodes.length,
+    nodes: nodeCount,
     ops,
+    subgraphs,
     gradient: {
       input,
       unsupportedOnPath: pick('unsupported', true),

@@ -22,8 +22,12 @@ export class GraphBuilder {
   private readonly used: Set<string>;
   private readonly constCache = new Map<string, string>();
 
-  constructor(readonly graph: Graph, private readonly prefix = 'gibbon') {
-    this.used = new Set<string>();
+  /**
+   * `used`: a set of names shared with other builders (e.g. those of a model's subgraphs, whose
+   * value names must not collide with the enclosing graphs'); the graph's own names are added to it.
+   */
+  constructor(readonly graph: Graph, private readonly prefix = 'gibbon', used?: Set<string>) {
+    this.used = used ?? new Set<string>();
     for (const n of graph.nodes) {
       this.used.add(n.name);
       for (const o of n.outputs) this.used.add(o);
@@ -31,6 +35,20 @@ export class GraphBuilder {
     for (const v of graph.inputs) this.used.add(v.name);
     for (const k of graph.initializers.keys()) this.used.add(k);
   }
+
+  /**
+   * A builder emitting into `sub` (a subgraph of this builder's graph) that shares this builder's
+   * names, counter prefix and constants: constants stay initializers of the outer graph, which the
+   * subgraph reads from its enclosing scope.
+   */
+  child(sub: Graph, prefix = this.prefix): GraphBuilder {
+    const b = new GraphBuilder(sub, prefix, this.used);
+    b.constantTarget = this.constantTarget ?? this;
+    return b;
+  }
+
+  /** The builder whose graph holds constants (the outermost one). */
+  private constantTarget: GraphBuilder | undefined;
 
   /** A value or node name not used anywhere in the graph. */
   fresh(hint: string): string {
@@ -62,6 +80,7 @@ export class GraphBuilder {
 
   /** An initializer holding the given values (deduplicated for small constants). */
   constant(dataType: number, dims: readonly number[], data: NumericArray, hint = 'const'): string {
+    if (this.constantTarget) return this.constantTarget.constant(dataType, dims, data, hint);
     const small = data.length <= 16;
     const key = small ? `${dataType}|${dims.join(',')}|${Array.from(data as ArrayLike<number | bigint>, String).join(',')}` : '';
     if (small) {

@@ -22,11 +22,12 @@ import { GibbonError } from '../errors.js';
 import { backprop } from '../autodiff/backprop.js';
 import { DEFAULT_VJP_REGISTRY, findLogits, gradOutputName, trainableInitializers } from '../autodiff/gradient-graph.js';
 import { probeValues, type ValueFacts } from '../autodiff/probe.js';
+import { probeWithBranches } from '../autodiff/branch-probe.js';
 import { Attributes } from '../onnx/attributes.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { isFloatType } from '../onnx/dtypes.js';
-import { ancestorsOf, topologicalSort, type Graph, type Node } from '../onnx/graph.js';
+import { ancestorsOf, nodeReads, topologicalSort, type Graph, type Node } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 import { emitTrainingHead, HEAD_BETA, HEAD_LABELS, HEAD_PROBS, type HeadSpec } from './heads.js';
 
@@ -142,10 +143,10 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
     g.inputs.push({ name, dataType: t.dataType, shape: t.dims.map(Number) });
   }
   // Drop initializers nothing reads any more (running statistics in train mode).
-  const read = new Set(g.nodes.flatMap((n) => n.inputs));
+  const read = new Set(g.nodes.flatMap((n) => nodeReads(n))); // If branches read outer values too
   for (const k of [...g.initializers.keys()]) if (!read.has(k)) g.initializers.delete(k);
 
-  const facts: Map<string, ValueFacts> = await probeValues(model, { inputShapes: options.inputShapes });
+  const facts: Map<string, ValueFacts> = await probeWithBranches(model, { inputShapes: options.inputShapes });
   const logitsShape = facts.get(logits)?.shape;
   if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] === null) {
     throw new GibbonError('invalid_model', `class scores '${logits}' should have shape (batch, classes); found [${logitsShape?.join(', ') ?? '?'}]`);

@@ -151,7 +151,7 @@ describe('gibbon info', { concurrency: true }, () => {
     assertOk(r);
     const d = JSON.parse(r.stdout) as ModelDescription;
     assert.deepEqual(d.gradient.unsupportedOnPath, ['Einsum']);
-    assert.deepEqual(d.ops, [{ op: 'Einsum', count: 1, gradient: 'unsupported', onGradientPath: 1 }]);
+    assert.deepEqual(d.ops, [{ op: 'Einsum', count: 1, inSubgraphs: 0, gradient: 'unsupported', onGradientPath: 1 }]);
     const text = await gibbon('info', file('einsum.onnx'));
     assert.match(text.stdout, /no gradient rule for Einsum on the path from the input/);
   });

@@ -19,8 +19,14 @@ export function reshapeLike(b: GraphBuilder, grad: string, value: string, shape:
   return b.op('Reshape', [grad, shapeOf(b, value, shape)], {}, { name: 'reshape_like' });
 }
 
-/** Zeros of a float type shaped like `value` (static shape when known, else Shape(value)). */
+/**
+ * Zeros of `value`'s float type (`dataType`) shaped like `value`. A dynamic shape is taken with
+ * Where(false, value, 0), not Expand(0, Shape(value)): onnxruntime cannot infer Expand's output
+ * shape, and every value downstream would get a fresh symbolic size, which makes its session
+ * set-up grow quadratically with the depth of the gradient graph.
+ */
 export function zerosOfShape(b: GraphBuilder, value: string, dataType: number, shape: Shape): string {
+  if (!isStatic(shape)) return b.op('Where', [b.constant(DT.BOOL, [], Uint8Array.of(0), 'false'), value, b.scalar(0, dataType)], {}, { name: 'zeros_like' });
   return b.op('Expand', [b.scalar(0, dataType), shapeOf(b, value, shape)], {}, { name: 'zeros_like' });
 }
 

@@ -11,6 +11,7 @@ import { flattenVjp } from './Flatten.js';
 import { gatherElementsVjp } from './GatherElements.js';
 import { gemmVjp } from './Gemm.js';
 import { identityVjp } from './Identity.js';
+import { ifVjp } from './If.js';
 import { logSoftmaxVjp } from './LogSoftmax.js';
 import { mulVjp } from './Mul.js';
 import { negVjp } from './Neg.js';
@@ -33,6 +34,7 @@ const CORE_RULES: readonly VjpRule[] = [
   gatherElementsVjp,
   gemmVjp,
   identityVjp,
+  ifVjp,
   logSoftmaxVjp,
   mulVjp,
   negVjp,

@@ -12,7 +12,7 @@ function shape(v: ValueDescription): string {
   return v.shape ? `[${v.shape.map((d) => d ?? '?').join(', ')}]` : '[rank unknown]';
 }
 
-function opList(ops: readonly OpDescription[]): string {
+function opList(ops: readonly Pick<OpDescription, 'op' | 'count'>[]): string {
   return ops.map((o) => (o.count > 1 ? `${o.op} ×${o.count}` : o.op)).join(', ');
 }
 
@@ -36,7 +36,19 @@ export function renderInfo(d: ModelDescription): string {
     `${number(d.parameters.values)} in ${d.parameters.tensors} trainable initializers` +
       (d.constants.tensors ? ` (+${number(d.constants.values)} in ${d.constants.tensors} constants)` : ''),
   ]);
-  rows.push(['nodes', `${d.nodes}: ${opList(d.ops)}`]);
+  const nested = d.subgraphs.reduce((a, x) => a + x.nodes, 0);
+  rows.push(['nodes', `${d.nodes}${nested ? ` (${nested} in subgraphs)` : ''}: ${opList(d.ops)}`]);
+  d.subgraphs.forEach((x, i) => {
+    const state =
+      x.gradient === 'folded'
+        ? x.opType === 'If'
+          ? 'replaced by the branch its constant condition takes'
+          : 'unrolled (constant trip count)'
+        : x.gradient === 'path'
+          ? `on the gradient path: ${x.ops.filter((o) => o.onGradientPath > 0).map((o) => o.op).join(', ')}`
+          : 'off the gradient path';
+    rows.push([i === 0 ? 'subgraphs' : '', `${x.path}: ${x.nodes} node${x.nodes === 1 ? '' : 's'} (${opList(x.ops)}) — ${state}`]);
+  });
   const g = d.gradient;
   if (g.unsupportedOnPath.length === 0) rows.push(['gradients', `every op between input '${g.input ?? '?'}' and the class scores has a gradient rule`]);
   else rows.push(['gradients', `no gradient rule for ${g.unsupportedOnPath.join(', ')} on the path from the input: gradients (attacks, training) will fail`]);
