@@ -1,0 +1,322 @@
+/**
+ * Unrolls the recurrent ops LSTM, GRU and RNN over time into standard ONNX ops (MatMul, Add, Mul,
+ * Sigmoid, Tanh, Split, Concat …), each of which has a gradient rule, so backprop differentiates
+ * them like any other subgraph (inputs, weights W/R/B, peepholes P and initial states alike).
+ * The pass is applied to the forward graph of a gradient graph only: predictions keep running the
+ * native recurrent kernel, and the unrolled form computes the same values (checked to 1e-5 in
+ * unroll-recurrent.test.ts).
+ *
+ * Semantics follow the ONNX operator specification (LSTM-14, GRU-14, RNN-14; earlier versions are
+ * the same without `layout`):
+ * - gate order i, o, f, c for LSTM (peepholes i, o, f), z, r, h for GRU; B holds Wb then Rb;
+ * - `linear_before_reset` (GRU): h = g(x·Whᵀ + Wbh + r ⊙ (H·Rhᵀ + Rbh)) instead of
+ *   g(x·Whᵀ + (r ⊙ H)·Rhᵀ + Rbh + Wbh);
+ * - `direction` forward, reverse or bidirectional (Y stacks the directions on axis 1, Y_h/Y_c on 0);
+ * - `clip` bounds each gate's pre-activation to [−clip, clip]; `input_forget` couples f = 1 − i;
+ * - `layout` 1 means X (batch, seq, input), states (batch, directions, hidden), Y (batch, seq,
+ *   directions, hidden);
+ * - activations: the defaults (LSTM Sigmoid/Tanh/Tanh, GRU Sigmoid/Tanh, RNN Tanh) and any of
+ *   Sigmoid, Tanh, Relu, Softsign, Softplus; activations with parameters are refused.
+ * The sequence length must be known when the gradient graph is built (a value the probe finds
+ * static; dynamic time axes are made concrete through `inputShapes`). `sequence_lens` is accepted
+ * only when it is a constant equal to the sequence length for every row.
+ */
+import { GibbonError } from '../errors.js';
+import { Attributes } from '../onnx/attributes.js';
+import { GraphBuilder } from '../onnx/builder.js';
+import { DataType as DT } from '../onnx/dtypes.js';
+import type { Graph, Node } from '../onnx/graph.js';
+import type { ModelIR } from '../onnx/model.js';
+import { probeValues, type ProbeOptions, type ValueFacts } from './probe.js';
+import { unsupportedAttribute } from './vjp-rule.js';
+
+/** Op types this pass rewrites (default ONNX domain). */
+export const RECURRENT_OP_TYPES: readonly string[] = ['LSTM', 'GRU', 'RNN'];
+
+type Kind = 'LSTM' | 'GRU' | 'RNN';
+
+const GATES: Record<Kind, number> = { LSTM: 4, GRU: 3, RNN: 1 };
+const ACTIVATION_COUNT: Record<Kind, number> = { LSTM: 3, GRU: 2, RNN: 1 };
+const DEFAULT_ACTIVATIONS: Record<Kind, readonly string[]> = { LSTM: ['Sigmoid', 'Tanh', 'Tanh'], GRU: ['Sigmoid', 'Tanh'], RNN: ['Tanh'] };
+/** Activations without parameters, each an ONNX op with a gradient rule (case-insensitive, as onnxruntime reads them). */
+const ACTIVATION_OPS = new Map(['Sigmoid', 'Tanh', 'Relu', 'Softsign', 'Softplus'].map((op) => [op.toLowerCase(), op]));
+
+export function isRecurrentNode(n: Node): boolean {
+  return n.domain === '' && RECURRENT_OP_TYPES.includes(n.opType);
+}
+
+/**
+ * Rewrites every LSTM/GRU/RNN node of the model's graph in place (probing value shapes first, only
+ * when there is such a node). Returns the number of nodes unrolled.
+ */
+export async function unrollRecurrent(model: ModelIR, probe: ProbeOptions = {}): Promise<number> {
+  if (!model.graph.nodes.some(isRecurrentNode)) return 0;
+  return unrollRecurrentNodes(model.graph, await probeValues(model, probe));
+}
+
+/** Rewrites every LSTM/GRU/RNN node of `g` in place, given the probe's facts of its values. */
+export function unrollRecurrentNodes(g: Graph, facts: ReadonlyMap<string, ValueFacts>): number {
+  const b = new GraphBuilder(g, 'unroll');
+  const nodes = g.nodes;
+  const rewritten: Node[] = [];
+  let count = 0;
+  try {
+    for (const n of nodes) {
+      if (!isRecurrentNode(n)) {
+        rewritten.push(n);
+        continue;
+      }
+      // The builder appends to g.nodes: collect this node's replacement in place of the node.
+      g.nodes = [];
+      unrollNode(b, n, facts);
+      rewritten.push(...g.nodes);
+      count++;
+    }
+  } finally {
+    g.nodes = nodes;
+  }
+  g.nodes = rewritten;
+  return count;
+}
+
+interface Settings {
+  kind: Kind;
+  hidden: number;
+  seqLength: number;
+  directions: ('forward' | 'reverse')[];
+  layout: number;
+  clip?: number;
+  /** Activation op types per direction. */
+  activations: string[][];
+  linearBeforeReset: boolean;
+  inputForget: boolean;
+  dataType: number;
+}
+
+function readSettings(n: Node, facts: ReadonlyMap<string, ValueFacts>): Settings {
+  const kind = n.opType as Kind;
+  const a = new Attributes(n);
+  const fact = (i: number): ValueFacts => {
+    const v = n.inputs[i]!;
+    const f = facts.get(v);
+    if (!f) throw new GibbonError('internal', `no shape known for value '${v}' (input ${i} of ${kind} node '${n.name}')`);
+    return f;
+  };
+  const where = { node: { name: n.name, opType: n.opType } };
+
+  const direction = a.string('direction', 'forward');
+  const directions: ('forward' | 'reverse')[] =
+    direction === 'forward' ? ['forward'] : direction === 'reverse' ? ['reverse'] : direction === 'bidirectional' ? ['forward', 'reverse'] : [];
+  if (directions.length === 0) unsupportedAttribute(n, `direction='${direction}' (valid: forward, reverse, bidirectional)`);
+  const layout = a.int('layout', 0);
+  if (layout !== 0 && layout !== 1) unsupportedAttribute(n, `layout=${layout} (valid: 0, 1)`);
+
+  const x = fact(0);
+  if (x.shape.length !== 3) throw new GibbonError('invalid_model', `input X of ${kind} node '${n.name}' should have rank 3; found [${x.shape.join(', ')}]`, where);
+  const timeAxis = layout === 0 ? 0 : 1;
+  const seqLength = x.shape[timeAxis];
+  if (seqLength === null || seqLength === undefined) {
+    unsupportedAttribute(
+      n,
+      `its sequence length (axis ${timeAxis} of X '${n.inputs[0]}') changes with the batch size; gibbon unrolls recurrent ops over a sequence length fixed when the gradient graph is built`,
+    );
+  }
+  if (seqLength < 1) unsupportedAttribute(n, `sequence length ${seqLength}: an empty sequence has nothing to differentiate`);
+
+  const w = fact(1);
+  const gates = GATES[kind];
+  const r = fact(2);
+  const hidden = a.has('hidden_size') ? a.int('hidden_size') : r.shape[2];
+  if (typeof hidden !== 'number' || hidden < 1) throw new GibbonError('invalid_model', `${kind} node '${n.name}' has no usable hidden_size`, where);
+  if (w.shape.length !== 3 || w.shape[0] !== directions.length || w.shape[1] !== gates * hidden) {
+    throw new GibbonError(
+      'invalid_model',
+      `W of ${kind} node '${n.name}' should have shape [${directions.length}, ${gates * hidden}, input_size] for direction='${direction}', hidden_size=${hidden}; found [${w.shape.join(', ')}]`,
+      where,
+    );
+  }
+
+  const seqLens = n.inputs[4] ?? '';
+  if (seqLens !== '') {
+    const lens = facts.get(seqLens)?.constant;
+    if (!lens) unsupportedAttribute(n, `sequence_lens '${seqLens}' is not a constant; only sequences of one fixed length (${seqLength}) are supported`);
+    const other = lens.find((l) => l !== seqLength);
+    if (other !== undefined) unsupportedAttribute(n, `sequence_lens contains ${other} but the sequence length is ${seqLength}; sequences of different lengths per row are not supported`);
+  }
+
+  const perDirection = ACTIVATION_COUNT[kind];
+  let names = a.has('activations') ? a.raw('activations')!.strings.map((s) => new TextDecoder().decode(s)) : [...DEFAULT_ACTIVATIONS[kind]];
+  if (names.length === perDirection && directions.length === 2) names = [...names, ...names];
+  if (names.length !== perDirection * directions.length) {
+    unsupportedAttribute(n, `activations=[${names.join(', ')}]: expected ${perDirection} per direction (${perDirection * directions.length} in all)`);
+  }
+  const ops = names.map((name) => {
+    const op = ACTIVATION_OPS.get(name.toLowerCase());
+    if (!op) unsupportedAttribute(n, `activations contains '${name}'; supported: ${[...ACTIVATION_OPS.values()].join(', ')}`);
+    return op;
+  });
+  if (a.has('activation_alpha') || a.has('activation_beta')) {
+    // Only activations with parameters read them, and none of those is supported.
+    if (a.floats('activation_alpha', []).length > 0 || a.floats('activation_beta', []).length > 0) {
+      unsupportedAttribute(n, 'activation_alpha/activation_beta are set, but only activations without parameters are supported');
+    }
+  }
+  const activations = directions.map((_, d) => ops.slice(d * perDirection, (d + 1) * perDirection));
+
+  let clip: number | undefined;
+  if (a.has('clip')) {
+    clip = a.float('clip');
+    if (!(clip > 0)) unsupportedAttribute(n, `clip=${clip} (should be positive)`);
+  }
+  const linearBeforeReset = kind === 'GRU' && a.int('linear_before_reset', 0) !== 0;
+  const inputForget = kind === 'LSTM' && a.int('input_forget', 0) !== 0;
+  return { kind, hidden, seqLength, directions, layout, clip, activations, linearBeforeReset, inputForget, dataType: x.dataType };
+}
+
+/** A recurrent state: a value name, or null for the zero state (no initial state given). */
+type State = string | null;
+
+function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFacts>): void {
+  const s = readSettings(n, facts);
+  const H = s.hidden;
+  const T = s.seqLength;
+  const G = GATES[s.kind];
+  const input = (i: number): string => n.inputs[i] ?? '';
+  const name = `${n.name || n.opType}`;
+  const op = (type: string, inputs: string[], attrs: Record<string, number | number[]> = {}): string => b.op(type, inputs, attrs, { name: `${name}/${type}` });
+  const slice = (v: string, start: number, end: number, axis: number): string => op('Slice', [v, b.int64s([start]), b.int64s([end]), b.int64s([axis])]);
+  const squeeze = (v: string, axis: number): string => op('Squeeze', [v, b.int64s([axis])]);
+  const unsqueeze = (v: string, axes: number[]): string => op('Unsqueeze', [v, b.int64s(axes)]);
+  const one = (): string => b.scalar(1, s.dataType);
+  const clip = (v: string): string => (s.clip === undefined ? v : op('Clip', [v, b.scalar(-s.clip, s.dataType), b.scalar(s.clip, s.dataType)]));
+  const act = (type: string, v: string): string => op(type, [clip(v)]);
+  /** pre + state·Mᵀ (Mᵀ given), or pre alone for the zero state. */
+  const plusState = (pre: string, state: State, mT: string): string => (state === null ? pre : op('Add', [pre, op('MatMul', [state, mT])]));
+  const splitCols = (v: string, parts: number): string[] => (parts === 1 ? [v] : b.node('Split', [v, b.int64s(Array(parts).fill(H))], { axis: 1 }, { outputs: parts, name: `${name}/Split` }));
+
+  // Time first: X (T, batch, input); states (directions, batch, hidden).
+  const x = s.layout === 0 ? input(0) : op('Transpose', [input(0)], { perm: [1, 0, 2] });
+  const stateAxis = s.layout === 0 ? 0 : 1;
+  const initialState = (i: number, d: number): State => (input(i) === '' ? null : squeeze(slice(input(i), d, d + 1, stateAxis), stateAxis));
+
+  const hsByDirection: string[][] = [];
+  const lastH: string[] = [];
+  const lastC: string[] = [];
+  s.directions.forEach((direction, d) => {
+    const [f, g, h] = s.activations[d]!;
+    const wT = op('Transpose', [squeeze(slice(input(1), d, d + 1, 0), 0)]); // (input, G·H)
+    const rT = op('Transpose', [squeeze(slice(input(2), d, d + 1, 0), 0)]); // (H, G·H)
+    let xw = op('MatMul', [x, wT]); // (T, batch, G·H)
+    let recurrentBiasH: string | null = null; // GRU linear_before_reset: Rbh stays inside r ⊙ (…)
+    if (input(3) !== '') {
+      const bias = squeeze(slice(input(3), d, d + 1, 0), 0); // (2·G·H): Wb then Rb
+      const wb = slice(bias, 0, G * H, 0);
+      const rb = slice(bias, G * H, 2 * G * H, 0);
+      if (s.linearBeforeReset) {
+        // Wb + Rb with Rbh masked out (it is added inside r ⊙ (…) instead).
+        const keepZr = floatConstant(b, s.dataType, Array.from({ length: G * H }, (_, k) => (k < 2 * H ? 1 : 0)));
+        xw = op('Add', [xw, op('Add', [wb, op('Mul', [rb, keepZr])])]);
+        recurrentBiasH = slice(rb, 2 * H, 3 * H, 0);
+      } else {
+        xw = op('Add', [xw, op('Add', [wb, rb])]);
+      }
+    }
+    const steps = T === 1 ? [xw] : b.node('Split', [xw, b.int64s(Array(T).fill(1))], { axis: 0 }, { outputs: T, name: `${name}/Split` });
+    const xs = steps.map((v) => squeeze(v, 0)); // each (batch, G·H)
+
+    let peep: string[] | null = null;
+    if (s.kind === 'LSTM' && input(7) !== '') {
+      const p = squeeze(slice(input(7), d, d + 1, 0), 0); // (3·H): i, o, f
+      peep = [0, 1, 2].map((k) => slice(p, k * H, (k + 1) * H, 0));
+    }
+    let rTh: string | null = null;
+    let rTzr: string | null = null;
+    if (s.kind === 'GRU' && !s.linearBeforeReset) {
+      rTzr = slice(rT, 0, 2 * H, 1);
+      rTh = slice(rT, 2 * H, 3 * H, 1);
+    }
+
+    let hPrev: State = initialState(5, d);
+    let cPrev: State = s.kind === 'LSTM' ? initialState(6, d) : null;
+    const hs: string[] = new Array<string>(T);
+    const order = direction === 'forward' ? [...Array(T).keys()] : [...Array(T).keys()].reverse();
+    for (const t of order) {
+      let hNext: string;
+      if (s.kind === 'LSTM') {
+        let [iPre, oPre, fPre, cPre] = splitCols(plusState(xs[t]!, hPrev, rT), 4) as [string, string, string, string];
+        if (peep && cPrev !== null) {
+          iPre = op('Add', [iPre, op('Mul', [peep[0]!, cPrev])]);
+          fPre = op('Add', [fPre, op('Mul', [peep[2]!, cPrev])]);
+        }
+        const iGate = act(f!, iPre);
+        const fGate = s.inputForget ? op('Sub', [one(), iGate]) : act(f!, fPre);
+        const candidate = act(g!, cPre);
+        const fresh = op('Mul', [iGate, candidate]);
+        const cNext = cPrev === null ? fresh : op('Add', [op('Mul', [fGate, cPrev]), fresh]);
+        if (peep) oPre = op('Add', [oPre, op('Mul', [peep[1]!, cNext])]);
+        const oGate = act(f!, oPre);
+        hNext = op('Mul', [oGate, op(h!, [cNext])]);
+        cPrev = cNext;
+      } else if (s.kind === 'GRU') {
+        const [xzr, xh] = [slice(xs[t]!, 0, 2 * H, 1), slice(xs[t]!, 2 * H, 3 * H, 1)];
+        let zrPre: string;
+        let hPre: string;
+        if (s.linearBeforeReset) {
+          // All three recurrent products at once; r multiplies H·Rhᵀ + Rbh.
+          const [zPart, rPart, hPart] = hPrev === null ? [null, null, null] : splitCols(op('MatMul', [hPrev, rT]), 3);
+          zrPre = hPrev === null ? xzr : op('Add', [xzr, op('Concat', [zPart!, rPart!], { axis: 1 })]);
+          const [zPre, rPre] = splitCols(zrPre, 2) as [string, string];
+          const z = act(f!, zPre);
+          const r = act(f!, rPre);
+          const inner = hPart === null ? recurrentBiasH : recurrentBiasH === null ? hPart : op('Add', [hPart!, recurrentBiasH]);
+          hPre = inner === null ? xh : op('Add', [xh, op('Mul', [r, inner])]);
+          hNext = gruUpdate(op, act(g!, hPre), z, hPrev);
+        } else {
+          zrPre = plusState(xzr, hPrev, rTzr!);
+          const [zPre, rPre] = splitCols(zrPre, 2) as [string, string];
+          const z = act(f!, zPre);
+          const r = act(f!, rPre);
+          hPre = hPrev === null ? xh : op('Add', [xh, op('MatMul', [op('Mul', [r, hPrev]), rTh!])]);
+          hNext = gruUpdate(op, act(g!, hPre), z, hPrev);
+        }
+      } else {
+        hNext = act(f!, plusState(xs[t]!, hPrev, rT));
+      }
+      hs[t] = hNext;
+      hPrev = hNext;
+    }
+    hsByDirection.push(hs);
+    lastH.push(hPrev!);
+    if (cPrev !== null) lastC.push(cPrev);
+  });
+
+  const concat = (vs: string[], axis: number): string => (vs.length === 1 ? vs[0]! : op('Concat', vs, { axis }));
+  const emit = (i: number, v: string): void => {
+    b.node('Identity', [v], {}, { outputNames: [n.outputs[i]!], name: `${name}/out` });
+  };
+  if ((n.outputs[0] ?? '') !== '') {
+    // Y: (T, directions, batch, hidden), or (batch, T, directions, hidden) with layout 1.
+    const perDirection = hsByDirection.map((hs) => concat(hs.map((v) => unsqueeze(v, [0, 1])), 0));
+    const y = concat(perDirection, 1);
+    emit(0, s.layout === 0 ? y : op('Transpose', [y], { perm: [2, 0, 1, 3] }));
+  }
+  const finalState = (vs: string[]): string => {
+    const st = concat(vs.map((v) => unsqueeze(v, [0])), 0);
+    return s.layout === 0 ? st : op('Transpose', [st], { perm: [1, 0, 2] });
+  };
+  if ((n.outputs[1] ?? '') !== '') emit(1, finalState(lastH));
+  if (s.kind === 'LSTM' && (n.outputs[2] ?? '') !== '') emit(2, finalState(lastC));
+}
+
+/** H = (1 − z) ⊙ h + z ⊙ H_prev = h + z ⊙ (H_prev − h); for the zero state, h − z ⊙ h. */
+function gruUpdate(op: (type: string, inputs: string[]) => string, candidate: string, z: string, hPrev: State): string {
+  if (hPrev === null) return op('Sub', [candidate, op('Mul', [z, candidate])]);
+  return op('Add', [candidate, op('Mul', [z, op('Sub', [hPrev, candidate])])]);
+}
+
+/** A 1-D constant of the given float type (float32 data cast for types other than float/double). */
+function floatConstant(b: GraphBuilder, dataType: number, values: number[]): string {
+  if (dataType === DT.DOUBLE) return b.constant(DT.DOUBLE, [values.length], Float64Array.from(values), 'mask');
+  const v = b.constant(DT.FLOAT, [values.length], Float32Array.from(values), 'mask');
+  return dataType === DT.FLOAT ? v : b.op('Cast', [v], { to: dataType });
+}
