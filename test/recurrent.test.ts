@@ -1,6 +1,6 @@
 /**
- * LSTM/GRU/RNN models as PyTorch exports them: input gradients of the summed cross-entropy against
- * torch autograd (test/fixtures/recurrent, made by tools/recurrent/export_recurrent_reference.py),
+ * LSTM/GRU/RNN models as PyTorch exports them: input and first-layer W/R/B gradients of the summed
+ * cross-entropy against torch autograd (test/fixtures/recurrent, made by tools/recurrent/export_recurrent_reference.py),
  * and the zoo's LSTM classifier and fixed-batch 2-layer GRU against finite differences.
  */
 import { test } from 'node:test';
@@ -31,10 +31,10 @@ function worstRatio(actual: Float32Array, ref: Float32Array, absTol: number, rel
   return worst;
 }
 
-const manifest = JSON.parse(readFileSync(join(REFERENCE, 'manifest.json'), 'utf8')) as Record<string, { exercises: string[] }>;
+const manifest = JSON.parse(readFileSync(join(REFERENCE, 'manifest.json'), 'utf8')) as Record<string, { exercises: string[]; param_grads: Record<string, string> }>;
 
 for (const [name, entry] of Object.entries(manifest)) {
-  test(`${name} (${entry.exercises.join(', ')}): logits and CE input gradient match PyTorch`, async () => {
+  test(`${name} (${entry.exercises.join(', ')}): logits, CE input gradient and W/R/B gradients match PyTorch`, async () => {
     const model = await OnnxModel.load(join(REFERENCE, `${name}.onnx`), { threads: 1 });
     try {
       const x = load(join(REFERENCE, `${name}.x.npy`));
@@ -43,6 +43,16 @@ for (const [name, entry] of Object.entries(manifest)) {
       assert.deepEqual([...r.grad.shape], [...x.shape]);
       const grad = worstRatio(r.grad.data, load(join(REFERENCE, `${name}.grad_ce.npy`)).data, 1e-4, 1e-3);
       assert.ok(grad <= 1, `gradient: worst error is ${grad.toFixed(3)}× the tolerance`);
+      // The first recurrent layer's W, R and B (PyTorch's weights, gates reordered as ONNX has them).
+      const { grads } = await model.paramGrads(x, y, 'ce', 'sum');
+      for (const [param, file] of Object.entries(entry.param_grads)) {
+        const g = grads.get(param);
+        assert.ok(g, `no gradient for ${param}`);
+        const ref = load(join(REFERENCE, file));
+        assert.deepEqual([...g.shape], [...ref.shape], `${param} shape`);
+        const ratio = worstRatio(g.data, ref.data, 1e-4, 1e-3);
+        assert.ok(ratio <= 1, `gradient of ${param}: worst error is ${ratio.toFixed(3)}× the tolerance`);
+      }
       // The gradient graph computes the logits on the unrolled form, predictions on the native op.
       const logitsRef = load(join(REFERENCE, `${name}.logits.npy`)).data;
       for (const [what, z] of [['gradient graph', r.logits.data], ['native', (await model.logits(x)).data]] as const) {

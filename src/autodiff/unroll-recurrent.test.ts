@@ -263,3 +263,33 @@ test('a sequence length that changes with the batch size is refused by name', as
     return true;
   });
 });
+
+test('a zero initial state (ConstantOfShape, as PyTorch exports it) is unrolled as the zero state', async () => {
+  const plain = build({ op: 'LSTM', direction: 'bidirectional' }, 'float32');
+  const { model, feeds } = build({ op: 'LSTM', direction: 'bidirectional' }, 'float32');
+  const g = model.graph;
+  const b = new GraphBuilder(g, 'z');
+  const zeros = b.op('ConstantOfShape', [b.int64s([2, 2, HIDDEN])]);
+  const node = g.nodes.find(isRecurrentNode)!;
+  node.inputs = [...node.inputs.slice(0, 3), '', '', zeros, zeros];
+  const withZeros = cloneModel(model);
+  await unrollRecurrent(withZeros);
+  await unrollRecurrent(plain.model);
+  // Same computation as without initial states: no product with a zero state at the first step.
+  const count = (m: ModelIR, op: string): number => m.graph.nodes.filter((n) => n.opType === op).length;
+  assert.equal(count(withZeros, 'MatMul'), count(plain.model, 'MatMul'));
+  const native = await Session.create(serializeModel(model), { threads: 1 });
+  const mine = await Session.create(serializeModel(withZeros), { threads: 1 });
+  try {
+    const a = await native.run(feeds);
+    const u = await mine.run(feeds);
+    for (const o of OUTPUTS.LSTM) {
+      const x = a[o]!.data as Float32Array;
+      const y = u[o]!.data as Float32Array;
+      assert.ok(x.every((v, i) => Math.abs(v - y[i]!) <= 1e-5), `${o} differs`);
+    }
+  } finally {
+    await native.dispose();
+    await mine.dispose();
+  }
+});

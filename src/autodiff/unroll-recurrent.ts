@@ -24,8 +24,9 @@
 import { GibbonError } from '../errors.js';
 import { Attributes } from '../onnx/attributes.js';
 import { GraphBuilder } from '../onnx/builder.js';
-import { DataType as DT } from '../onnx/dtypes.js';
-import type { Graph, Node } from '../onnx/graph.js';
+import { DataType as DT, isFloatType } from '../onnx/dtypes.js';
+import { topologicalSort, type Graph, type Node } from '../onnx/graph.js';
+import { decodeTensor, toNumbers } from '../onnx/tensor-proto.js';
 import type { ModelIR } from '../onnx/model.js';
 import { probeValues, type ProbeOptions, type ValueFacts } from './probe.js';
 import { unsupportedAttribute } from './vjp-rule.js';
@@ -58,6 +59,7 @@ export async function unrollRecurrent(model: ModelIR, probe: ProbeOptions = {}):
 export function unrollRecurrentNodes(g: Graph, facts: ReadonlyMap<string, ValueFacts>): number {
   const b = new GraphBuilder(g, 'unroll');
   const nodes = g.nodes;
+  const zero = zeroValues(g);
   const rewritten: Node[] = [];
   let count = 0;
   try {
@@ -68,7 +70,7 @@ export function unrollRecurrentNodes(g: Graph, facts: ReadonlyMap<string, ValueF
       }
       // The builder appends to g.nodes: collect this node's replacement in place of the node.
       g.nodes = [];
-      unrollNode(b, n, facts);
+      unrollNode(b, n, facts, zero);
       rewritten.push(...g.nodes);
       count++;
     }
@@ -176,7 +178,7 @@ function readSettings(n: Node, facts: ReadonlyMap<string, ValueFacts>): Settings
 /** A recurrent state: a value name, or null for the zero state (no initial state given). */
 type State = string | null;
 
-function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFacts>): void {
+function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFacts>, zero: ReadonlySet<string>): void {
   const s = readSettings(n, facts);
   const H = s.hidden;
   const T = s.seqLength;
@@ -192,12 +194,18 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
   const act = (type: string, v: string): string => op(type, [clip(v)]);
   /** pre + state·Mᵀ (Mᵀ given), or pre alone for the zero state. */
   const plusState = (pre: string, state: State, mT: string): string => (state === null ? pre : op('Add', [pre, op('MatMul', [state, mT])]));
-  const splitCols = (v: string, parts: number): string[] => (parts === 1 ? [v] : b.node('Split', [v, b.int64s(Array(parts).fill(H))], { axis: 1 }, { outputs: parts, name: `${name}/Split` }));
+  const splitCols = (v: string, parts: number): string[] => (parts === 1 ? [v] : b.node('Split', [v, b.int64s(Array(parts).fill(H))], { axis: 2 }, { outputs: parts, name: `${name}/Split` }));
 
-  // Time first: X (T, batch, input); states (directions, batch, hidden).
+  // Time first: X (T, batch, input). Per step every value keeps a leading axis of 1, (1, batch, k):
+  // no Squeeze/Unsqueeze per step, whose gradients (Reshape to a Shape) make onnxruntime's session
+  // creation superlinear in the sequence length when the batch size is symbolic.
   const x = s.layout === 0 ? input(0) : op('Transpose', [input(0)], { perm: [1, 0, 2] });
-  const stateAxis = s.layout === 0 ? 0 : 1;
-  const initialState = (i: number, d: number): State => (input(i) === '' ? null : squeeze(slice(input(i), d, d + 1, stateAxis), stateAxis));
+  const stateAxis = s.layout === 0 ? 0 : 1; // initial states: (directions, batch, hidden) or (batch, directions, hidden)
+  const initialState = (i: number, d: number): State => {
+    if (input(i) === '' || zero.has(input(i))) return null; // as exported by PyTorch when no state is passed
+    const state = slice(input(i), d, d + 1, stateAxis);
+    return s.layout === 0 ? state : op('Transpose', [state], { perm: [1, 0, 2] });
+  };
 
   const hsByDirection: string[][] = [];
   const lastH: string[] = [];
@@ -222,7 +230,7 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
       }
     }
     const steps = T === 1 ? [xw] : b.node('Split', [xw, b.int64s(Array(T).fill(1))], { axis: 0 }, { outputs: T, name: `${name}/Split` });
-    const xs = steps.map((v) => squeeze(v, 0)); // each (batch, G·H)
+    const xs = steps; // each (1, batch, G·H)
 
     let peep: string[] | null = null;
     if (s.kind === 'LSTM' && input(7) !== '') {
@@ -258,13 +266,13 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
         hNext = op('Mul', [oGate, op(h!, [cNext])]);
         cPrev = cNext;
       } else if (s.kind === 'GRU') {
-        const [xzr, xh] = [slice(xs[t]!, 0, 2 * H, 1), slice(xs[t]!, 2 * H, 3 * H, 1)];
+        const [xzr, xh] = [slice(xs[t]!, 0, 2 * H, 2), slice(xs[t]!, 2 * H, 3 * H, 2)];
         let zrPre: string;
         let hPre: string;
         if (s.linearBeforeReset) {
           // All three recurrent products at once; r multiplies H·Rhᵀ + Rbh.
           const [zPart, rPart, hPart] = hPrev === null ? [null, null, null] : splitCols(op('MatMul', [hPrev, rT]), 3);
-          zrPre = hPrev === null ? xzr : op('Add', [xzr, op('Concat', [zPart!, rPart!], { axis: 1 })]);
+          zrPre = hPrev === null ? xzr : op('Add', [xzr, op('Concat', [zPart!, rPart!], { axis: 2 })]);
           const [zPre, rPre] = splitCols(zrPre, 2) as [string, string];
           const z = act(f!, zPre);
           const r = act(f!, rPre);
@@ -296,16 +304,46 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
   };
   if ((n.outputs[0] ?? '') !== '') {
     // Y: (T, directions, batch, hidden), or (batch, T, directions, hidden) with layout 1.
-    const perDirection = hsByDirection.map((hs) => concat(hs.map((v) => unsqueeze(v, [0, 1])), 0));
+    const perDirection = hsByDirection.map((hs) => unsqueeze(concat(hs, 0), [1]));
     const y = concat(perDirection, 1);
     emit(0, s.layout === 0 ? y : op('Transpose', [y], { perm: [2, 0, 1, 3] }));
   }
   const finalState = (vs: string[]): string => {
-    const st = concat(vs.map((v) => unsqueeze(v, [0])), 0);
+    const st = concat(vs, 0);
     return s.layout === 0 ? st : op('Transpose', [st], { perm: [1, 0, 2] });
   };
   if ((n.outputs[1] ?? '') !== '') emit(1, finalState(lastH));
   if (s.kind === 'LSTM' && (n.outputs[2] ?? '') !== '') emit(2, finalState(lastC));
+}
+
+/** Ops whose output is zero wherever their first input is zero (they only move or copy values). */
+const ZERO_PRESERVING = new Set(['Identity', 'Cast', 'CastLike', 'Expand', 'Reshape', 'Squeeze', 'Unsqueeze', 'Slice', 'Transpose', 'Flatten', 'Tile', 'Gather']);
+
+/**
+ * Values that are all zeros whatever the input: zero initializers, ConstantOfShape of 0, and
+ * reshapes or copies of those. A zero initial state is then the zero state, which needs no
+ * computation and keeps the unrolled graph free of shapes onnxruntime cannot relate to the batch.
+ */
+function zeroValues(g: Graph): Set<string> {
+  const zero = new Set<string>();
+  for (const [name, t] of g.initializers) {
+    const dims = t.dims.map(Number);
+    if (dims.reduce((a, d) => a * d, 1) <= 1 << 20 && isFloatType(t.dataType) && toNumbers(decodeTensor(t)).every((v) => v === 0)) zero.add(name);
+  }
+  for (const n of topologicalSort(g)) {
+    if (n.domain !== '') continue;
+    let isZero = false;
+    if (n.opType === 'ConstantOfShape') {
+      const value = new Attributes(n).tensor('value');
+      isZero = !value || toNumbers(decodeTensor(value)).every((v) => v === 0);
+    } else if (ZERO_PRESERVING.has(n.opType)) {
+      isZero = zero.has(n.inputs[0] ?? '');
+    } else if (n.opType === 'Concat') {
+      isZero = n.inputs.every((i) => zero.has(i));
+    }
+    if (isZero) for (const o of n.outputs) if (o) zero.add(o);
+  }
+  return zero;
 }
 
 /** H = (1 − z) ⊙ h + z ⊙ H_prev = h + z ⊙ (H_prev − h); for the zero state, h − z ⊙ h. */

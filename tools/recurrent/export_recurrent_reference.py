@@ -5,13 +5,16 @@ respect to the input.
 Run from the repository root with Debian's python3 (torch 1.13, onnx 1.12):
     /usr/bin/python3 tools/recurrent/export_recurrent_reference.py test/fixtures/recurrent
 Writes, per model NAME: NAME.onnx, NAME.x.npy (float32, batch first), NAME.y.npy (int64 labels),
-NAME.logits.npy and NAME.grad_ce.npy (float32), and manifest.json describing what each exercises.
+NAME.logits.npy and NAME.grad_ce.npy (float32), NAME.grad_{W,R,B}.npy (the summed CE's gradients of the
+first recurrent layer's initializers W, R, B, in ONNX layout) and manifest.json describing each model.
 """
 import json
 import os
 import sys
 
 import numpy as np
+import onnx
+import onnx.numpy_helper
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -78,7 +81,46 @@ def export(name, model, opset, what):
     np.save(os.path.join(OUT, name + ".y.npy"), y.numpy())
     np.save(os.path.join(OUT, name + ".logits.npy"), logits.detach().numpy())
     np.save(os.path.join(OUT, name + ".grad_ce.npy"), xg.grad.numpy())
-    manifest[name] = {"opset": opset, "exercises": what, "input": "x", "shape": list(x.shape), "loss": "ce, summed over the batch"}
+    manifest[name] = {"opset": opset, "exercises": what, "input": "x", "shape": list(x.shape), "loss": "ce, summed over the batch",
+                      "param_grads": first_layer_param_grads(name, path, model)}
+
+
+# PyTorch's gate order per ONNX gate: LSTM i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h.
+GATE_ORDER = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2], "RNN": [0]}
+
+
+def first_layer_param_grads(name, path, model):
+    """Torch gradients of the first recurrent layer's weights, laid out as the ONNX W, R, B initializers."""
+    graph = onnx.load(path).graph
+    node = next(n for n in graph.node if n.op_type in GATE_ORDER)
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    rnn = next(m for m in model.modules() if isinstance(m, (nn.LSTM, nn.GRU, nn.RNN)))
+    order = GATE_ORDER[node.op_type]
+    suffixes = ["_l0", "_l0_reverse"] if rnn.bidirectional else ["_l0"]
+
+    def onnx_layout(kind, attr):
+        per_direction = []
+        for sfx in suffixes:
+            t = getattr(rnn, kind + sfx)
+            t = t if attr == "data" else t.grad
+            blocks = t.detach().numpy().reshape(len(order), rnn.hidden_size, -1)
+            per_direction.append(blocks[order].reshape(len(order) * rnn.hidden_size, -1))
+        return np.stack(per_direction)
+
+    files = {}
+    layouts = {1: ("weight_ih", None), 2: ("weight_hh", None), 3: ("bias_ih", "bias_hh")}
+    for slot, (a, b) in layouts.items():
+        init = node.input[slot]
+        value = onnx_layout(a, "data")
+        grad = onnx_layout(a, "grad")
+        if b is not None:
+            value = np.concatenate([value, onnx_layout(b, "data")], axis=1)[..., 0]
+            grad = np.concatenate([grad, onnx_layout(b, "grad")], axis=1)[..., 0]
+        assert np.array_equal(inits[init], value), f"{name}: initializer {init} is not the reordered torch weight"
+        file = f"{name}.grad_{['W', 'R', 'B'][slot - 1]}.npy"
+        np.save(os.path.join(OUT, file), grad.astype(np.float32))
+        files[init] = file
+    return files
 
 
 export("lstm_bidirectional_op14", LstmBidirectional(), 14, ["LSTM", "bidirectional", "2 layers", "Y, Y_h and Y_c used", "batch_first"])
