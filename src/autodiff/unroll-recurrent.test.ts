@@ -208,6 +208,20 @@ test('RNN: default Tanh, Relu, bidirectional with B and initial_h, layout 1', as
   await check({ op: 'RNN', direction: 'reverse', layout: 1, bias: true, initialH: true, attrs: { activations: ['Relu'] } });
 });
 
+test('activations with parameters: alpha and beta consumed in order by the activations that take them', async () => {
+  await check({ op: 'RNN', bias: true, attrs: { activations: ['LeakyRelu'], activation_alpha: floats([0.3]) } });
+  // Index-aligned lists would give LeakyRelu the default alpha here; onnxruntime gives it 0.1.
+  await check({ op: 'RNN', direction: 'bidirectional', attrs: { activations: ['Tanh', 'LeakyRelu'], activation_alpha: floats([0.1]) } });
+  await check({ op: 'RNN', direction: 'reverse', bias: true, initialH: true, attrs: { activations: ['ThresholdedRelu'], activation_alpha: floats([0.05]) } });
+  await check({ op: 'GRU', bias: true, initialH: true, attrs: { activations: ['HardSigmoid', 'Elu'], activation_alpha: floats([0.3, 0.8]), activation_beta: floats([0.6]) } });
+  await check({
+    op: 'LSTM',
+    bias: true,
+    initialC: true,
+    attrs: { activations: ['HardSigmoid', 'ScaledTanh', 'Affine'], activation_alpha: floats([0.25, 1.5, 0.7]), activation_beta: floats([0.5, 0.8, 0.1]) },
+  });
+});
+
 test('end to end against the native kernels: finite differences of onnxruntime LSTM/GRU/RNN (float32)', async () => {
   // buildVjpGraph unrolls (probing shapes) while the finite differences run the native op.
   for (const c of [
@@ -245,10 +259,10 @@ async function refusal(c: Case, pattern: RegExp): Promise<void> {
 }
 
 test('unsupported settings are refused with the node and the attribute named', async () => {
-  await refusal({ op: 'LSTM', attrs: { activations: ['LeakyRelu', 'Tanh', 'Tanh'], activation_alpha: floats([0.1]) } }, /activations contains 'LeakyRelu'/);
-  await refusal({ op: 'LSTM', attrs: { activation_alpha: floats([0.1]) } }, /activation_alpha/);
+  await refusal({ op: 'LSTM', attrs: { activations: ['Gelu', 'Tanh', 'Tanh'] } }, /activations contains 'Gelu'; supported: Sigmoid, Tanh/);
+  await refusal({ op: 'RNN', attrs: { activations: ['Affine'], activation_alpha: floats([2]) } }, /activation 'Affine' needs activation_alpha and activation_beta/);
+  await refusal({ op: 'LSTM', attrs: { activation_alpha: floats([0.1]) } }, /activation_alpha\/activation_beta have 1\/0 values but the activations \[Sigmoid, Tanh, Tanh\] take 0\/0/);
   await refusal({ op: 'GRU', attrs: { activations: ['Sigmoid'] } }, /activations=\[Sigmoid\]: expected 2 per direction/);
-  await refusal({ op: 'GRU', attrs: { activations: ['HardSigmoid', 'Tanh'] } }, /activations contains 'HardSigmoid'; supported: Sigmoid, Tanh, Relu/);
   await refusal({ op: 'RNN', seqLens: [3, 2] }, /sequence_lens contains 2 but the sequence length is 3/);
 });
 

@@ -15,14 +15,16 @@
  * - `clip` bounds each gate's pre-activation to [−clip, clip]; `input_forget` couples f = 1 − i;
  * - `layout` 1 means X (batch, seq, input), states (batch, directions, hidden), Y (batch, seq,
  *   directions, hidden);
- * - activations: the defaults (LSTM Sigmoid/Tanh/Tanh, GRU Sigmoid/Tanh, RNN Tanh) and any of
- *   Sigmoid, Tanh, Relu, Softsign, Softplus; activations with parameters are refused.
+ * - activations: the defaults (LSTM Sigmoid/Tanh/Tanh, GRU Sigmoid/Tanh, RNN Tanh) and every
+ *   activation the spec lists (Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh,
+ *   HardSigmoid, Elu, Softsign, Softplus); activation_alpha/beta are consumed in order by the
+ *   activations that take them, with the ONNX ops' defaults where the lists run out.
  * The sequence length must be known when the gradient graph is built (a value the probe finds
  * static; dynamic time axes are made concrete through `inputShapes`). `sequence_lens` is accepted
  * only when it is a constant equal to the sequence length for every row.
  */
 import { GibbonError } from '../errors.js';
-import { Attributes } from '../onnx/attributes.js';
+import { Attributes, float } from '../onnx/attributes.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { DataType as DT, isFloatType } from '../onnx/dtypes.js';
 import { topologicalSort, type Graph, type Node } from '../onnx/graph.js';
@@ -39,8 +41,28 @@ type Kind = 'LSTM' | 'GRU' | 'RNN';
 const GATES: Record<Kind, number> = { LSTM: 4, GRU: 3, RNN: 1 };
 const ACTIVATION_COUNT: Record<Kind, number> = { LSTM: 3, GRU: 2, RNN: 1 };
 const DEFAULT_ACTIVATIONS: Record<Kind, readonly string[]> = { LSTM: ['Sigmoid', 'Tanh', 'Tanh'], GRU: ['Sigmoid', 'Tanh'], RNN: ['Tanh'] };
-/** Activations without parameters, each an ONNX op with a gradient rule (case-insensitive, as onnxruntime reads them). */
-const ACTIVATION_OPS = new Map(['Sigmoid', 'Tanh', 'Relu', 'Softsign', 'Softplus'].map((op) => [op.toLowerCase(), op]));
+/** Activations by lower-case name (onnxruntime reads them case-insensitively): op type and parameters, with the ONNX ops' defaults. */
+const ACTIVATIONS = new Map<string, { name: string; alpha?: number; beta?: number }>(
+  [
+    { name: 'Sigmoid' },
+    { name: 'Tanh' },
+    { name: 'Relu' },
+    { name: 'Softsign' },
+    { name: 'Softplus' },
+    { name: 'LeakyRelu', alpha: 0.01 },
+    { name: 'ThresholdedRelu', alpha: 1 },
+    { name: 'Elu', alpha: 1 },
+    { name: 'HardSigmoid', alpha: 0.2, beta: 0.5 },
+    { name: 'Affine', alpha: NaN, beta: NaN },
+    { name: 'ScaledTanh', alpha: NaN, beta: NaN },
+  ].map((a) => [a.name.toLowerCase(), a]),
+);
+
+interface Activation {
+  readonly name: string;
+  readonly alpha: number;
+  readonly beta: number;
+}
 
 export function isRecurrentNode(n: Node): boolean {
   return n.domain === '' && RECURRENT_OP_TYPES.includes(n.opType);
@@ -88,8 +110,8 @@ interface Settings {
   directions: ('forward' | 'reverse')[];
   layout: number;
   clip?: number;
-  /** Activation op types per direction. */
-  activations: string[][];
+  /** Activations (f, g[, h]) per direction. */
+  activations: Activation[][];
   linearBeforeReset: boolean;
   inputForget: boolean;
   dataType: number;
@@ -152,16 +174,21 @@ function readSettings(n: Node, facts: ReadonlyMap<string, ValueFacts>): Settings
   if (names.length !== perDirection * directions.length) {
     unsupportedAttribute(n, `activations=[${names.join(', ')}]: expected ${perDirection} per direction (${perDirection * directions.length} in all)`);
   }
-  const ops = names.map((name) => {
-    const op = ACTIVATION_OPS.get(name.toLowerCase());
-    if (!op) unsupportedAttribute(n, `activations contains '${name}'; supported: ${[...ACTIVATION_OPS.values()].join(', ')}`);
-    return op;
+  // activation_alpha/beta are consumed in order by the activations that take a parameter.
+  const alphas = a.floats('activation_alpha', []);
+  const betas = a.floats('activation_beta', []);
+  let nextAlpha = 0;
+  let nextBeta = 0;
+  const ops = names.map((name): Activation => {
+    const known = ACTIVATIONS.get(name.toLowerCase());
+    if (!known) unsupportedAttribute(n, `activations contains '${name}'; supported: ${[...ACTIVATIONS.values()].map((x) => x.name).join(', ')}`);
+    const alpha = known.alpha === undefined ? 0 : nextAlpha < alphas.length ? alphas[nextAlpha++]! : known.alpha;
+    const beta = known.beta === undefined ? 0 : nextBeta < betas.length ? betas[nextBeta++]! : known.beta;
+    if (Number.isNaN(alpha) || Number.isNaN(beta)) unsupportedAttribute(n, `activation '${name}' needs activation_alpha and activation_beta values`);
+    return { name: known.name, alpha, beta };
   });
-  if (a.has('activation_alpha') || a.has('activation_beta')) {
-    // Only activations with parameters read them, and none of those is supported.
-    if (a.floats('activation_alpha', []).length > 0 || a.floats('activation_beta', []).length > 0) {
-      unsupportedAttribute(n, 'activation_alpha/activation_beta are set, but only activations without parameters are supported');
-    }
+  if (nextAlpha < alphas.length || nextBeta < betas.length) {
+    unsupportedAttribute(n, `activation_alpha/activation_beta have ${alphas.length}/${betas.length} values but the activations [${names.join(', ')}] take ${nextAlpha}/${nextBeta}`);
   }
   const activations = directions.map((_, d) => ops.slice(d * perDirection, (d + 1) * perDirection));
 
@@ -191,7 +218,7 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
   const unsqueeze = (v: string, axes: number[]): string => op('Unsqueeze', [v, b.int64s(axes)]);
   const one = (): string => b.scalar(1, s.dataType);
   const clip = (v: string): string => (s.clip === undefined ? v : op('Clip', [v, b.scalar(-s.clip, s.dataType), b.scalar(s.clip, s.dataType)]));
-  const act = (type: string, v: string): string => op(type, [clip(v)]);
+  const act = (a: Activation, v: string): string => activation(b, a, clip(v), s.dataType, `${name}/${a.name}`);
   /** pre + state·Mᵀ (Mᵀ given), or pre alone for the zero state. */
   const plusState = (pre: string, state: State, mT: string): string => (state === null ? pre : op('Add', [pre, op('MatMul', [state, mT])]));
   const splitCols = (v: string, parts: number): string[] => (parts === 1 ? [v] : b.node('Split', [v, b.int64s(Array(parts).fill(H))], { axis: 2 }, { outputs: parts, name: `${name}/Split` }));
@@ -263,7 +290,7 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
         const cNext = cPrev === null ? fresh : op('Add', [op('Mul', [fGate, cPrev]), fresh]);
         if (peep) oPre = op('Add', [oPre, op('Mul', [peep[1]!, cNext])]);
         const oGate = act(f!, oPre);
-        hNext = op('Mul', [oGate, op(h!, [cNext])]);
+        hNext = op('Mul', [oGate, activation(b, h!, cNext, s.dataType, `${name}/${h!.name}`)]);
         cPrev = cNext;
       } else if (s.kind === 'GRU') {
         const [xzr, xh] = [slice(xs[t]!, 0, 2 * H, 2), slice(xs[t]!, 2 * H, 3 * H, 2)];
@@ -314,6 +341,26 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
   };
   if ((n.outputs[1] ?? '') !== '') emit(1, finalState(lastH));
   if (s.kind === 'LSTM' && (n.outputs[2] ?? '') !== '') emit(2, finalState(lastC));
+}
+
+/** An activation of the ONNX recurrent ops as standard ops (each with a gradient rule). */
+function activation(b: GraphBuilder, a: Activation, x: string, dataType: number, name: string): string {
+  const scalar = (v: number): string => b.scalar(v, dataType);
+  switch (a.name) {
+    case 'LeakyRelu':
+    case 'Elu':
+      return b.op(a.name, [x], { alpha: float(a.alpha) }, { name });
+    case 'HardSigmoid':
+      return b.op(a.name, [x], { alpha: float(a.alpha), beta: float(a.beta) }, { name });
+    case 'ThresholdedRelu': // x where x > alpha, else 0
+      return b.op('Where', [b.op('Greater', [x, scalar(a.alpha)], {}, { name }), x, scalar(0)], {}, { name });
+    case 'Affine': // alpha·x + beta
+      return b.op('Add', [b.op('Mul', [x, scalar(a.alpha)], {}, { name }), scalar(a.beta)], {}, { name });
+    case 'ScaledTanh': // alpha·tanh(beta·x)
+      return b.op('Mul', [b.op('Tanh', [b.op('Mul', [x, scalar(a.beta)], {}, { name })], {}, { name }), scalar(a.alpha)], {}, { name });
+    default:
+      return b.op(a.name, [x], {}, { name });
+  }
 }
 
 /** Ops whose output is zero wherever their first input is zero (they only move or copy values). */
