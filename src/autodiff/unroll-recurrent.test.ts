@@ -208,6 +208,14 @@ test('RNN: default Tanh, Relu, bidirectional with B and initial_h, layout 1', as
   await check({ op: 'RNN', direction: 'reverse', layout: 1, bias: true, initialH: true, attrs: { activations: ['Relu'] } });
 });
 
+test('sequence_lens that differ per row: masked steps, per-row last states, reverse from each row\'s end', async () => {
+  await check({ op: 'LSTM', bias: true, initialH: true, initialC: true, seqLens: [3, 1] });
+  await check({ op: 'LSTM', direction: 'bidirectional', peepholes: true, seqLens: [2, 3] });
+  await check({ op: 'GRU', direction: 'reverse', bias: true, initialH: true, seqLens: [1, 3], attrs: { linear_before_reset: 1 } });
+  await check({ op: 'GRU', direction: 'bidirectional', seqLens: [2, 1], seqLength: 4 });
+  await check({ op: 'RNN', direction: 'bidirectional', bias: true, seqLens: [3, 2] });
+});
+
 test('activations with parameters: alpha and beta consumed in order by the activations that take them', async () => {
   await check({ op: 'RNN', bias: true, attrs: { activations: ['LeakyRelu'], activation_alpha: floats([0.3]) } });
   // Index-aligned lists would give LeakyRelu the default alpha here; onnxruntime gives it 0.1.
@@ -263,7 +271,7 @@ test('unsupported settings are refused with the node and the attribute named', a
   await refusal({ op: 'RNN', attrs: { activations: ['Affine'], activation_alpha: floats([2]) } }, /activation 'Affine' needs activation_alpha and activation_beta/);
   await refusal({ op: 'LSTM', attrs: { activation_alpha: floats([0.1]) } }, /activation_alpha\/activation_beta have 1\/0 values but the activations \[Sigmoid, Tanh, Tanh\] take 0\/0/);
   await refusal({ op: 'GRU', attrs: { activations: ['Sigmoid'] } }, /activations=\[Sigmoid\]: expected 2 per direction/);
-  await refusal({ op: 'RNN', seqLens: [3, 2] }, /sequence_lens contains 2 but the sequence length is 3/);
+  await refusal({ op: 'RNN', seqLens: [4, 2] }, /sequence_lens contains 4, outside \[0, 3\]/);
 });
 
 test('a sequence length that changes with the batch size is refused by name', async () => {

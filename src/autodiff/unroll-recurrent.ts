@@ -20,8 +20,9 @@
  *   HardSigmoid, Elu, Softsign, Softplus); activation_alpha/beta are consumed in order by the
  *   activations that take them, with the ONNX ops' defaults where the lists run out.
  * The sequence length must be known when the gradient graph is built (a value the probe finds
- * static; dynamic time axes are made concrete through `inputShapes`). `sequence_lens` is accepted
- * only when it is a constant equal to the sequence length for every row.
+ * static; dynamic time axes are made concrete through `inputShapes`). `sequence_lens` (constant or
+ * not) masks each row's steps at or past its length: the state stays, Y is 0 there, so Y_h/Y_c hold
+ * the state at each row's last step, and the reverse direction starts at each row's own last step.
  */
 import { GibbonError } from '../errors.js';
 import { Attributes, float } from '../onnx/attributes.js';
@@ -114,6 +115,8 @@ interface Settings {
   activations: Activation[][];
   linearBeforeReset: boolean;
   inputForget: boolean;
+  /** sequence_lens differs from the sequence length (or is not known to be equal to it). */
+  masked: boolean;
   dataType: number;
 }
 
@@ -160,13 +163,12 @@ function readSettings(n: Node, facts: ReadonlyMap<string, ValueFacts>): Settings
     );
   }
 
+  // sequence_lens: masks are needed unless it is a constant equal to the sequence length everywhere.
   const seqLens = n.inputs[4] ?? '';
-  if (seqLens !== '') {
-    const lens = facts.get(seqLens)?.constant;
-    if (!lens) unsupportedAttribute(n, `sequence_lens '${seqLens}' is not a constant; only sequences of one fixed length (${seqLength}) are supported`);
-    const other = lens.find((l) => l !== seqLength);
-    if (other !== undefined) unsupportedAttribute(n, `sequence_lens contains ${other} but the sequence length is ${seqLength}; sequences of different lengths per row are not supported`);
-  }
+  const constantLens = seqLens === '' ? undefined : facts.get(seqLens)?.constant;
+  const masked = seqLens !== '' && !(constantLens && constantLens.every((l) => l === seqLength));
+  const tooLong = constantLens?.find((l) => l > seqLength || l < 0);
+  if (tooLong !== undefined) unsupportedAttribute(n, `sequence_lens contains ${tooLong}, outside [0, ${seqLength}] (the sequence length)`);
 
   const perDirection = ACTIVATION_COUNT[kind];
   let names = a.has('activations') ? a.raw('activations')!.strings.map((s) => new TextDecoder().decode(s)) : [...DEFAULT_ACTIVATIONS[kind]];
@@ -199,7 +201,7 @@ function readSettings(n: Node, facts: ReadonlyMap<string, ValueFacts>): Settings
   }
   const linearBeforeReset = kind === 'GRU' && a.int('linear_before_reset', 0) !== 0;
   const inputForget = kind === 'LSTM' && a.int('input_forget', 0) !== 0;
-  return { kind, hidden, seqLength, directions, layout, clip, activations, linearBeforeReset, inputForget, dataType: x.dataType };
+  return { kind, hidden, seqLength, directions, layout, clip, activations, linearBeforeReset, inputForget, masked, dataType: x.dataType };
 }
 
 /** A recurrent state: a value name, or null for the zero state (no initial state given). */
@@ -232,6 +234,19 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
     if (input(i) === '' || zero.has(input(i))) return null; // as exported by PyTorch when no state is passed
     const state = slice(input(i), d, d + 1, stateAxis);
     return s.layout === 0 ? state : op('Transpose', [state], { perm: [1, 0, 2] });
+  };
+
+  // Per step t, with sequence_lens: m_t = (t < len) as (1, batch, 1); the state moves only where
+  // m_t = 1 (state = m·fresh + (1 − m)·state) and Y is m·fresh.
+  let masks: string[] | null = null;
+  if (s.masked) {
+    const lens = op('Reshape', [b.op('Cast', [input(4)], { to: DT.INT64 }, { name: `${name}/Cast` }), b.int64s([1, -1, 1])]);
+    masks = Array.from({ length: T }, (_, t) => b.op('Cast', [op('Less', [b.int64Scalar(t), lens])], { to: s.dataType }, { name: `${name}/mask` }));
+  }
+  const step = (t: number, fresh: string, prev: State): string => {
+    if (!masks) return fresh;
+    const kept = op('Mul', [masks[t]!, fresh]);
+    return prev === null ? kept : op('Add', [kept, op('Mul', [op('Sub', [one(), masks[t]!]), prev])]);
   };
 
   const hsByDirection: string[][] = [];
@@ -291,7 +306,7 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
         if (peep) oPre = op('Add', [oPre, op('Mul', [peep[1]!, cNext])]);
         const oGate = act(f!, oPre);
         hNext = op('Mul', [oGate, activation(b, h!, cNext, s.dataType, `${name}/${h!.name}`)]);
-        cPrev = cNext;
+        cPrev = step(t, cNext, cPrev);
       } else if (s.kind === 'GRU') {
         const [xzr, xh] = [slice(xs[t]!, 0, 2 * H, 2), slice(xs[t]!, 2 * H, 3 * H, 2)];
         let zrPre: string;
@@ -317,8 +332,8 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
       } else {
         hNext = act(f!, plusState(xs[t]!, hPrev, rT));
       }
-      hs[t] = hNext;
-      hPrev = hNext;
+      hs[t] = masks ? op('Mul', [masks[t]!, hNext]) : hNext;
+      hPrev = step(t, hNext, hPrev);
     }
     hsByDirection.push(hs);
     lastH.push(hPrev!);
