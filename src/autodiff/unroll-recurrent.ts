@@ -293,7 +293,9 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
     for (const t of order) {
       let hNext: string;
       if (s.kind === 'LSTM') {
-        let [iPre, oPre, fPre, cPre] = splitCols(plusState(xs[t]!, hPrev, rT), 4) as [string, string, string, string];
+        const gates = splitCols(plusState(xs[t]!, hPrev, rT), 4);
+        let [iPre, oPre, fPre] = gates as [string, string, string];
+        const cPre = gates[3]!;
         if (peep && cPrev !== null) {
           iPre = op('Add', [iPre, op('Mul', [peep[0]!, cPrev])]);
           fPre = op('Add', [fPre, op('Mul', [peep[2]!, cPrev])]);
