@@ -315,3 +315,14 @@ test('a zero initial state (ConstantOfShape, as PyTorch exports it) is unrolled 
     await mine.dispose();
   }
 });
+
+test('a zero initializer as initial state is kept (it may be a learned state whose gradient is wanted)', async () => {
+  const { model, facts } = build({ op: 'GRU' }, 'float32');
+  const g = model.graph;
+  const h0 = new GraphBuilder(g, 'z').constant(DT.FLOAT, [1, 2, HIDDEN], new Float32Array(2 * HIDDEN), 'h0');
+  facts.set(h0, { dataType: DT.FLOAT, shape: [1, 2, HIDDEN] });
+  const node = g.nodes.find(isRecurrentNode)!;
+  node.inputs = [...node.inputs.slice(0, 3), '', '', h0];
+  unrollRecurrentNodes(g, facts);
+  assert.ok(g.nodes.some((n) => n.inputs.includes(h0)), 'the initial state initializer is no longer used');
+});

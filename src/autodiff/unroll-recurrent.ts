@@ -27,7 +27,7 @@
 import { GibbonError } from '../errors.js';
 import { Attributes, float } from '../onnx/attributes.js';
 import { GraphBuilder } from '../onnx/builder.js';
-import { DataType as DT, isFloatType } from '../onnx/dtypes.js';
+import { DataType as DT } from '../onnx/dtypes.js';
 import { topologicalSort, type Graph, type Node } from '../onnx/graph.js';
 import { decodeTensor, toNumbers } from '../onnx/tensor-proto.js';
 import type { ModelIR } from '../onnx/model.js';
@@ -225,9 +225,8 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
   const plusState = (pre: string, state: State, mT: string): string => (state === null ? pre : op('Add', [pre, op('MatMul', [state, mT])]));
   const splitCols = (v: string, parts: number): string[] => (parts === 1 ? [v] : b.node('Split', [v, b.int64s(Array(parts).fill(H))], { axis: 2 }, { outputs: parts, name: `${name}/Split` }));
 
-  // Time first: X (T, batch, input). Per step every value keeps a leading axis of 1, (1, batch, k):
-  // no Squeeze/Unsqueeze per step, whose gradients (Reshape to a Shape) make onnxruntime's session
-  // creation superlinear in the sequence length when the batch size is symbolic.
+  // Time first: X (T, batch, input). Per step every value keeps a leading axis of 1, (1, batch, k),
+  // so steps need no Squeeze/Unsqueeze (whose gradients add a Shape and a Reshape each).
   const x = s.layout === 0 ? input(0) : op('Transpose', [input(0)], { perm: [1, 0, 2] });
   const stateAxis = s.layout === 0 ? 0 : 1; // initial states: (directions, batch, hidden) or (batch, directions, hidden)
   const initialState = (i: number, d: number): State => {
@@ -271,8 +270,8 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
         xw = op('Add', [xw, op('Add', [wb, rb])]);
       }
     }
-    const steps = T === 1 ? [xw] : b.node('Split', [xw, b.int64s(Array(T).fill(1))], { axis: 0 }, { outputs: T, name: `${name}/Split` });
-    const xs = steps; // each (1, batch, G·H)
+    // Each (1, batch, G·H).
+    const xs = T === 1 ? [xw] : b.node('Split', [xw, b.int64s(Array(T).fill(1))], { axis: 0 }, { outputs: T, name: `${name}/Split` });
 
     let peep: string[] | null = null;
     if (s.kind === 'LSTM' && input(7) !== '') {
@@ -384,16 +383,14 @@ function activation(b: GraphBuilder, a: Activation, x: string, dataType: number,
 const ZERO_PRESERVING = new Set(['Identity', 'Cast', 'CastLike', 'Expand', 'Reshape', 'Squeeze', 'Unsqueeze', 'Slice', 'Transpose', 'Flatten', 'Tile', 'Gather']);
 
 /**
- * Values that are all zeros whatever the input: zero initializers, ConstantOfShape of 0, and
- * reshapes or copies of those. A zero initial state is then the zero state, which needs no
- * computation and keeps the unrolled graph free of shapes onnxruntime cannot relate to the batch.
+ * Values that are all zeros whatever the input: ConstantOfShape of 0 (how PyTorch exports a
+ * missing initial state) and reshapes or copies of it. A zero initial state is then the zero state,
+ * which needs no computation and keeps the unrolled graph free of shapes onnxruntime cannot relate
+ * to the batch. Zero initializers do not count: they may be parameters (a learned initial state
+ * that starts at zero) whose gradient is wanted.
  */
 function zeroValues(g: Graph): Set<string> {
   const zero = new Set<string>();
-  for (const [name, t] of g.initializers) {
-    const dims = t.dims.map(Number);
-    if (dims.reduce((a, d) => a * d, 1) <= 1 << 20 && isFloatType(t.dataType) && toNumbers(decodeTensor(t)).every((v) => v === 0)) zero.add(name);
-  }
   for (const n of topologicalSort(g)) {
     if (n.domain !== '') continue;
     let isZero = false;
