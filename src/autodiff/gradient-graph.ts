@@ -24,6 +24,7 @@ import { probeWithBranches } from './branch-probe.js';
 import { createVjpRegistry, type VjpRegistry } from './registry.js';
 import { ALL_RULES } from './rules/index.js';
 import { prepareSurrogates } from './surrogates.js';
+import { unrollRecurrent } from './unroll-recurrent.js';
 
 export const LABELS_INPUT = 'labels';
 export const TARGETS_INPUT = 'targets';
@@ -171,6 +172,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   const keep = ancestorsOf(g, [lossValue, logits]);
   g.nodes = g.nodes.filter((n) => n.outputs.some((o) => keep.has(o)));
   g.outputs = [];
+  await unrollRecurrent(model, probeOptions); // LSTM/GRU/RNN → standard ops, for backprop
   const facts: Map<string, ValueFacts> = await probeWithBranches(model, probeOptions);
   const logitsShape = facts.get(logits)?.shape;
   if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] !== numClasses) throw logitsShapeError(logitsShape);

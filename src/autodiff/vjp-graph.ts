@@ -13,6 +13,7 @@ import { DEFAULT_VJP_REGISTRY, gradOutputName } from './gradient-graph.js';
 import { probeWithBranches } from './branch-probe.js';
 import type { VjpRegistry } from './registry.js';
 import { prepareSurrogates } from './surrogates.js';
+import { unrollRecurrent } from './unroll-recurrent.js';
 
 export const cotangentInputName = (output: string): string => `cotangent:${output}`;
 
@@ -39,6 +40,7 @@ export async function buildVjpGraph(source: ModelIR, options: VjpGraphOptions): 
   for (const o of outs) {
     if (!g.outputs.some((x) => x.name === o)) throw new GibbonError('invalid_option', `model has no output '${o}'`, { option: 'outputs' });
   }
+  await unrollRecurrent(model, { inputShapes: options.inputShapes }); // LSTM/GRU/RNN → standard ops, for backprop
   const facts = await probeWithBranches(model, { inputShapes: options.inputShapes });
   const b = new GraphBuilder(g, 'vjp');
   const cotangentInputs = new Map<string, string>();

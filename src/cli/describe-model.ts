@@ -5,6 +5,7 @@
  */
 import { DEFAULT_VJP_REGISTRY, findLogits, trainableInitializers } from '../autodiff/gradient-graph.js';
 import type { VjpRegistry } from '../autodiff/registry.js';
+import { RECURRENT_OP_TYPES } from '../autodiff/unroll-recurrent.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from '../autodiff/vjp-rule.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { dataTypeName, isFloatType } from '../onnx/dtypes.js';
@@ -141,6 +142,7 @@ function classify(opType: string, domain: string, opset: number, registry: VjpRe
   const defaultDomain = domain === '' || domain === 'ai.onnx';
   if (defaultDomain && SHAPE_OPS.includes(opType)) return 'shape';
   if (defaultDomain && NON_DIFFERENTIABLE_OPS.includes(opType)) return 'non-differentiable';
+  if (defaultDomain && RECURRENT_OP_TYPES.includes(opType)) return 'rule'; // unrolled before backprop
   return registry.lookup(opType, opset, domain) ? 'rule' : 'unsupported';
 }
 

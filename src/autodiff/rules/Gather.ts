@@ -23,9 +23,10 @@ export const gatherVjp: VjpRule = {
     const known = ctx.constant(ctx.input(1));
     if (!known || known.some((v) => v < 0)) {
       // Negative indices count from the end; make them explicit so the scatter reads them right.
-      const n = xShape[axis] !== null ? b.int64s([xShape[axis]!]) : dimOf(b, X, axis);
+      // Scalars (rank 0), so that a scalar index stays a scalar.
+      const n = xShape[axis] !== null ? b.int64Scalar(xShape[axis]!) : b.op('Squeeze', [dimOf(b, X, axis), b.int64s([0])]);
       const wrapped = b.op('Add', [idx, n]);
-      idx = b.op('Where', [b.op('Less', [idx, b.int64s([0])]), wrapped, idx], {}, { name: 'Gather_idx' });
+      idx = b.op('Where', [b.op('Less', [idx, b.int64Scalar(0)]), wrapped, idx], {}, { name: 'Gather_idx' });
     }
 
     const zeros = zerosLike(ctx, X);

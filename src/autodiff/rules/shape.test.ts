@@ -68,6 +68,7 @@ test('Gather: repeated and negative indices on every axis, scalar index', async 
   await gradCheck({ opType: 'Gather', attrs: { axis: -1 }, inputs: [{ shape: [2, 3, 4] }, i64([3, 3, -2], [3])] });
   await gradCheck({ opType: 'Gather', attrs: { axis: 1 }, inputs: [{ shape: [3, 4] }, i64([-3], [])] });
   await gradCheck({ opType: 'Gather', attrs: { axis: 0 }, inputs: [{ shape: [3, 4] }, i64([2], [])] });
+  await gradCheck({ opType: 'Gather', attrs: { axis: 0 }, inputs: [{ shape: [3, 4] }, i64([-1], [])] }); // x[-1], as PyTorch exports y[-1]
 });
 
 test('Pad: constant (negative pads, value gradient, axes), reflect, edge, wrap', async () => {
