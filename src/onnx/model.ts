@@ -11,6 +11,7 @@ import { ModelProtoSchema, OperatorSetIdProtoSchema, TensorProto_DataLocation, t
 import { GibbonError } from '../errors.js';
 import { graphFromProto, graphToProto, type Graph } from './graph.js';
 import { validateGraph } from './validate.js';
+import { liftConstantWeights } from './lift-constants.js';
 
 /** Lowest and highest default-domain opsets gibbon accepts. */
 export const MIN_OPSET = 9;
@@ -52,7 +53,7 @@ export function parseModel(bytes: Uint8Array, options: { path?: string; baseDir?
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new GibbonError('unsupported_opset', `${where} uses default-domain opset ${opset}; gibbon supports opsets ${MIN_OPSET}–${MAX_OPSET}`, { path: options.path });
   }
-  const graph = graphFromProto(proto.graph);
+  const graph = liftConstantWeights(graphFromProto(proto.graph)).graph; // weights in Constant nodes become initializers
   validateGraph(graph, where);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return { proto, graph, opset, path: options.path, sha256 };
