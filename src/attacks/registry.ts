@@ -10,6 +10,7 @@ import { ApgdAttack, type ApgdOptions } from './apgd.js';
 import type { Attack, AttackKind } from './attack.js';
 import { CwAttack } from './cw.js';
 import { DeepFoolAttack } from './deepfool.js';
+import { FabAttack } from './fab.js';
 import { FgsmAttack } from './fgsm.js';
 import { HopSkipJumpAttack } from './hop-skip-jump.js';
 import { MiFgsmAttack } from './mi-fgsm.js';
@@ -94,6 +95,12 @@ export const ATTACKS: readonly AttackEntry[] = Object.freeze([
     'steps to the nearest linearised decision boundary',
     'Moosavi-Dezfooli et al. 2016, arXiv:1511.04599',
     (o) => new DeepFoolAttack(o) as Attack<Oracle>,
+  ),
+  entry(
+    'fab-t',
+    'targeted fast adaptive boundary: smallest perturbation via projections onto linearised boundaries of the top-9 other classes',
+    'Croce & Hein 2020, arXiv:1907.02044',
+    (o) => new FabAttack(o) as Attack<Oracle>,
   ),
   entry(
     'nes',
