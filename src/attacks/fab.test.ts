@@ -98,13 +98,13 @@ function linearProblem(): { model: LinearModel; x: Float32Array; y: Int32Array; 
   return { model, x, y, minimal };
 }
 
-for (const [norm, metric] of [['linf', linf], ['l2', l2]] as const) {
-  test(`FAB-T ${norm} on a linear model: every example flipped at (close to) the exact minimal distance`, async () => {
+for (const [norm, metric, name] of [['linf', linf, 'fab-t'], ['l2', l2, 'fab-t'], ['linf', linf, 'fab'], ['l2', l2, 'fab']] as const) {
+  test(`${name} ${norm} on a linear model: every example flipped at (close to) the exact minimal distance`, async () => {
     const { model, x, y, minimal } = linearProblem();
     const exact = minimal(norm);
     assert.ok(Math.max(...exact) < 0.2, `boundaries are close: ${exact}`);
     const xs = { data: x, shape: [y.length, 6] };
-    const out = await runAttack(new FabAttack(), gradientOracle(model), xs, y, { eps: 1, norm, seed: 1 });
+    const out = await runAttack(createAttack(name), gradientOracle(model), xs, y, { eps: 1, norm, seed: 1 });
     assert.equal(robustAccuracy(out), 0);
     for (let i = 0; i < y.length; i++) {
       const found = out.norms[i]!;
@@ -113,7 +113,7 @@ for (const [norm, metric] of [['linf', linf], ['l2', l2]] as const) {
     }
     // With ε below every example's minimal distance nothing can succeed, and the harness keeps the budget.
     const eps = 0.9 * Math.min(...exact);
-    const bounded = await runAttack(new FabAttack({ steps: 20 }), gradientOracle(model), xs, y, { eps, norm, seed: 1 });
+    const bounded = await runAttack(createAttack(name, { steps: 20 }), gradientOracle(model), xs, y, { eps, norm, seed: 1 });
     assert.equal(robustAccuracy(bounded), 1);
     assertWithinBudget(bounded, xs, metric, { raw: false });
   });
@@ -133,10 +133,14 @@ test('FAB-T with a targeted criterion reaches the given class', async () => {
   assert.ok(robustAccuracy(out) <= 0.25, `robust accuracy ${robustAccuracy(out)}`);
 });
 
-test('registry: fab-t with AutoAttack defaults; options validated', () => {
+test('registry: fab-t with AutoAttack defaults, fab the closest-boundary search; options validated', () => {
   const fab = createAttack('fab-t');
   assert.equal(fab.kind, 'minimization');
-  assert.deepEqual(fab.options, { steps: 100, targetClasses: 9, restarts: 1, alphaMax: 0.1, eta: 1.05, beta: 0.9 });
+  assert.equal(fab.name, 'fab-t');
+  assert.deepEqual(fab.options, { search: 'targets', steps: 100, targetClasses: 9, restarts: 1, alphaMax: 0.1, eta: 1.05, beta: 0.9 });
+  assert.equal(createAttack('fab').name, 'fab');
+  assert.equal((createAttack('fab').options as { search: string }).search, 'closest');
+  assert.throws(() => createAttack('fab', { search: 'targets' }), /search is fixed/);
   assert.throws(() => createAttack('fab-t', { beta: 1.5 }), /beta/);
   assert.throws(() => createAttack('fab-t', { steps: 0 }), /steps/);
 });

@@ -1,6 +1,7 @@
 /**
- * FAB-T — the targeted Fast Adaptive Boundary attack: a minimum-norm attack that, for each target
- * class t among the highest-scoring others, linearises the boundary z_t = z_y at the current point,
+ * FAB-T — the targeted Fast Adaptive Boundary attack (and FAB, its untargeted form): a minimum-norm
+ * attack that, for each target class t among the highest-scoring others (FAB: at every step the
+ * class whose linearised boundary is nearest), linearises the boundary z_t = z_y at the current point,
  * projects both the current point and the original onto that hyperplane (inside the input box),
  * and steps to a convex combination of the two projections that favours the original (α ≤ α_max),
  * extrapolated by η. Once a point is adversarial, it steps back towards the original (β), so the
@@ -20,6 +21,8 @@
  * minimising them all.
  *
  * Options (AutoAttack's FAB-T defaults):
+ * - `search` 'targets' — FAB-T; 'closest' is FAB (Algorithm 1: s = argmin_k |f_k| / ‖∇f_k‖_dual,
+ *   which costs one gradient copy per other class and step). Registry names: 'fab-t', 'fab'.
  * - `steps` 100 — iterations per target and restart.
  * - `targetClasses` 9 — how many of the highest-scoring other classes are tried, in turn.
  * - `restarts` 1 — the first from the clean point, later ones from a random point at half the
@@ -45,9 +48,11 @@ import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
-import { numberIn, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { numberIn, oneOf, positiveInteger, positiveNumber, resolveOptions } from './options.js';
 
 export interface FabOptions {
+  /** 'targets' (FAB-T): the top `targetClasses` other classes in turn; 'closest' (FAB): at every step the nearest linearised boundary. */
+  readonly search: 'targets' | 'closest';
   readonly steps: number;
   readonly targetClasses: number;
   readonly restarts: number;
@@ -56,7 +61,7 @@ export interface FabOptions {
   readonly beta: number;
 }
 
-export const FAB_DEFAULTS: FabOptions = Object.freeze({ steps: 100, targetClasses: 9, restarts: 1, alphaMax: 0.1, eta: 1.05, beta: 0.9 });
+export const FAB_DEFAULTS: FabOptions = Object.freeze({ search: 'targets' as const, steps: 100, targetClasses: 9, restarts: 1, alphaMax: 0.1, eta: 1.05, beta: 0.9 });
 
 /**
  * The smallest δ (in L∞ or L2) with w·δ = c and lo ≤ δ ≤ hi (lo ≤ 0 ≤ hi), or, when the box does
@@ -116,7 +121,7 @@ function rankedOthers(scores: ArrayLike<number>, exclude: number): number[] {
 }
 
 export class FabAttack implements Attack<GradientOracle> {
-  readonly name = 'fab-t';
+  readonly name: 'fab' | 'fab-t';
   readonly kind = 'minimization' as const;
   readonly oracleKind = 'gradient' as const;
   readonly norms: readonly NormName[] = ['linf', 'l2'];
@@ -124,7 +129,10 @@ export class FabAttack implements Attack<GradientOracle> {
   readonly options: Readonly<FabOptions>;
 
   constructor(options: Partial<FabOptions> = {}) {
-    this.options = resolveOptions('fab-t', FAB_DEFAULTS, options, {
+    const name = options.search === 'closest' ? 'fab' : 'fab-t';
+    this.name = name;
+    this.options = resolveOptions(name, FAB_DEFAULTS, options, {
+      search: oneOf(['targets', 'closest'] as const),
       steps: positiveInteger,
       targetClasses: positiveInteger,
       restarts: positiveInteger,
@@ -151,7 +159,9 @@ export class FabAttack implements Attack<GradientOracle> {
     const clean = await oracle.logits(x);
     const c = clean.shape[1]!;
     const ranked = Array.from({ length: n }, (_, i) => rankedOthers(clean.data.subarray(i * c, (i + 1) * c), criterion.labels[i]!));
-    const ranks = criterion.targets ? 1 : Math.min(this.options.targetClasses, c - 1);
+    // 'closest' searches all classes at every step: one pass, no fixed target (targets of −1).
+    const closest = this.options.search === 'closest' && !criterion.targets;
+    const ranks = criterion.targets || closest ? 1 : Math.min(this.options.targetClasses, c - 1);
     let steps = 0;
     for (let rank = 0; rank < ranks; rank++) {
       for (let restart = 0; restart < this.options.restarts; restart++) {
@@ -163,7 +173,8 @@ export class FabAttack implements Attack<GradientOracle> {
         const sub = {
           x: gatherRows(x, open),
           criterion: criterion.subset(open),
-          targets: Int32Array.from(open, (i) => (criterion.targets ? criterion.targets[i]! : ranked[i]![rank]!)),
+          targets: Int32Array.from(open, (i) => (criterion.targets ? criterion.targets[i]! : closest ? -1 : ranked[i]![rank]!)),
+          classes: c,
           bestNorm: Float64Array.from(open, (i) => bestNorm[i]!),
           best: new Float32Array(open.length * row),
           steps: 0,
@@ -188,7 +199,7 @@ export class FabAttack implements Attack<GradientOracle> {
    */
   private async search(
     oracle: GradientOracle,
-    state: { x: Tensor; criterion: Criterion; targets: Int32Array; best: Float32Array; bestNorm: Float64Array; steps: number },
+    state: { x: Tensor; criterion: Criterion; targets: Int32Array; classes: number; best: Float32Array; bestNorm: Float64Array; steps: number },
     ctx: AttackContext,
     restart: number,
     rng: Rng,
@@ -223,11 +234,11 @@ export class FabAttack implements Attack<GradientOracle> {
       ctx.onProgress?.({ step, steps, remaining: n, stage });
       // margin-targeted is z_t − max_{j≠t} z_j: at a point not yet adversarial (classified as y,
       // for untargeted criteria) that is f = z_t − z_y, and its gradient is ∇f.
-      const r = await oracle.lossAndGrad({ data: current, shape: [...x.shape] }, criterion.labels, 'margin-targeted', targets);
+      const q = await this.boundaries(oracle, current, x.shape, criterion.labels, targets, state.classes);
       state.steps++;
-      const c = r.logits.shape[1]!;
+      const c = q.classes;
       for (let i = 0; i < n; i++) {
-        const z = r.logits.data.subarray(i * c, (i + 1) * c);
+        const z = q.logits.subarray(i * c, (i + 1) * c);
         const point = current.subarray(i * row, (i + 1) * row);
         if (criterion.isAdversarial(z, i)) {
           let distance = 0;
@@ -246,11 +257,12 @@ export class FabAttack implements Attack<GradientOracle> {
         }
         if (step === steps) continue;
         // The linearised boundary is f + w·(x' − x_k) = 0.
-        const f = r.loss[i]!;
-        const g = r.grad.data;
+        const copy = q.nearest(i, norm);
+        const f = q.loss[copy]!;
+        const g = q.grad;
         let shift = 0;
         for (let j = 0; j < row; j++) {
-          w[j] = g[i * row + j]!;
+          w[j] = g[copy * row + j]!;
           shift += w[j]! * (x.data[i * row + j]! - point[j]!);
         }
         for (let j = 0; j < row; j++) {
@@ -272,4 +284,62 @@ export class FabAttack implements Attack<GradientOracle> {
       }
     }
   }
+
+  /**
+   * f = z_t − z_y and ∇f at the current points: one margin-targeted copy per example towards its
+   * target, or, for 'closest' (target −1), one copy per other class. `nearest(i)` is the copy whose
+   * linearised boundary is closest to example i, |f| / ‖∇f‖_dual (Algorithm 1's choice of s).
+   */
+  private async boundaries(
+    oracle: GradientOracle,
+    current: Float32Array,
+    shape: readonly number[],
+    labels: Int32Array,
+    targets: Int32Array,
+    c: number,
+  ): Promise<{ logits: Float32Array; classes: number; loss: Float32Array; grad: Float32Array; nearest: (i: number, norm: 'linf' | 'l2') => number }> {
+    const n = shape[0]!;
+    const row = current.length / Math.max(n, 1);
+    if (targets.every((t) => t >= 0)) {
+      const r = await oracle.lossAndGrad({ data: current, shape: [...shape] }, labels, 'margin-targeted', targets);
+      return { logits: r.logits.data, classes: r.logits.shape[1]!, loss: r.loss, grad: r.grad.data, nearest: (i) => i };
+    }
+    const others = c - 1;
+    const copies = new Float32Array(n * others * row);
+    const copyLabels = new Int32Array(n * others);
+    const copyTargets = new Int32Array(n * others);
+    const rows = new Int32Array(n * others);
+    for (let i = 0; i < n; i++) {
+      let k = 0;
+      for (let t = 0; t < c; t++) {
+        if (t === labels[i]) continue;
+        const at = i * others + k++;
+        copies.set(current.subarray(i * row, (i + 1) * row), at * row);
+        copyLabels[at] = labels[i]!;
+        copyTargets[at] = t;
+        rows[at] = i;
+      }
+    }
+    const r = await oracle.lossAndGrad({ data: copies, shape: [n * others, ...shape.slice(1)] }, copyLabels, 'margin-targeted', copyTargets, rows);
+    const logits = new Float32Array(n * c);
+    for (let i = 0; i < n; i++) logits.set(r.logits.data.subarray(i * others * c, (i * others + 1) * c), i * c);
+    const nearest = (i: number, norm: 'linf' | 'l2'): number => {
+      let best = i * others;
+      let bestDistance = Infinity;
+      for (let k = 0; k < others; k++) {
+        const at = i * others + k;
+        // The dual norm of the gradient: L1 for L∞ perturbations, L2 for L2.
+        let dual = 0;
+        for (let j = 0; j < row; j++) {
+          const v = r.grad.data[at * row + j]!;
+          dual += norm === 'linf' ? Math.abs(v) : v * v;
+        }
+        const distance = Math.abs(r.loss[at]!) / ((norm === 'linf' ? dual : Math.sqrt(dual)) + 1e-12);
+        if (distance < bestDistance) [best, bestDistance] = [at, distance];
+      }
+      return best;
+    };
+    return { logits, classes: c, loss: r.loss, grad: r.grad.data, nearest };
+  }
+
 }

@@ -97,10 +97,16 @@ export const ATTACKS: readonly AttackEntry[] = Object.freeze([
     (o) => new DeepFoolAttack(o) as Attack<Oracle>,
   ),
   entry(
+    'fab',
+    'fast adaptive boundary: smallest perturbation via projections onto the nearest linearised boundary',
+    'Croce & Hein 2020, arXiv:1907.02044',
+    (o) => new FabAttack({ ...o, search: fabSearch('fab', o, 'closest') }) as Attack<Oracle>,
+  ),
+  entry(
     'fab-t',
     'targeted fast adaptive boundary: smallest perturbation via projections onto linearised boundaries of the top-9 other classes',
     'Croce & Hein 2020, arXiv:1907.02044',
-    (o) => new FabAttack(o) as Attack<Oracle>,
+    (o) => new FabAttack({ ...o, search: fabSearch('fab-t', o, 'targets') }) as Attack<Oracle>,
   ),
   entry(
     'nes',
@@ -127,6 +133,13 @@ export const ATTACKS: readonly AttackEntry[] = Object.freeze([
     (o) => new HopSkipJumpAttack(o) as Attack<Oracle>,
   ),
 ]);
+
+function fabSearch(name: string, options: Options, search: 'targets' | 'closest'): 'targets' | 'closest' {
+  if (options['search'] !== undefined && options['search'] !== search) {
+    throw new GibbonError('invalid_option', `${name}: option search is fixed to "${search}"`, { option: 'search' });
+  }
+  return search;
+}
 
 function apgdTargetLoss(options: Options): ApgdOptions['loss'] {
   const loss = options['loss'];
