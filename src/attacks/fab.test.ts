@@ -25,8 +25,14 @@ test('projection onto w·δ = c: the closed forms without an active box, the box
   const big = [-10, -10, -10];
   const BIG = [10, 10, 10];
   // L2: δ = c·w/‖w‖²; L∞: δ = c·sign(w)/‖w‖₁.
-  close(project(w, 1.05, big, BIG, 'l2'), w.map((v) => (1.05 * v) / 5.25));
-  close(project(w, -0.7, big, BIG, 'linf'), w.map((v) => (-0.7 * Math.sign(v)) / 3.5));
+  close(
+    project(w, 1.05, big, BIG, 'l2'),
+    w.map((v) => (1.05 * v) / 5.25),
+  );
+  close(
+    project(w, -0.7, big, BIG, 'linf'),
+    w.map((v) => (-0.7 * Math.sign(v)) / 3.5),
+  );
   // Box binds: w = (1, 1), c = 1.5, δ₀ ≤ 0.5 → (0.5, 1) in both norms.
   close(project([1, 1], 1.5, [-1, -1], [0.5, 2], 'linf'), [0.5, 1]);
   close(project([1, 1], 1.5, [-1, -1], [0.5, 2], 'l2'), [0.5, 1]);
@@ -77,7 +83,8 @@ function linearProblem(): { model: LinearModel; x: Float32Array; y: Int32Array; 
   const model = new LinearModel(weights, bias, [d]);
   const x = Float32Array.from({ length: n * d }, () => 0.45 + 0.1 * r());
   const y = new Int32Array(n);
-  const logits = (i: number): number[] => Array.from({ length: c }, (_, k) => weights.subarray(k * d, (k + 1) * d).reduce((a, wv, j) => a + wv * x[i * d + j]!, 0));
+  const logits = (i: number): number[] =>
+    Array.from({ length: c }, (_, k) => weights.subarray(k * d, (k + 1) * d).reduce((a, wv, j) => a + wv * x[i * d + j]!, 0));
   for (let i = 0; i < n; i++) {
     const z = logits(i);
     y[i] = z.indexOf(Math.max(...z));
@@ -98,7 +105,12 @@ function linearProblem(): { model: LinearModel; x: Float32Array; y: Int32Array; 
   return { model, x, y, minimal };
 }
 
-for (const [norm, metric, name] of [['linf', linf, 'fab-t'], ['l2', l2, 'fab-t'], ['linf', linf, 'fab'], ['l2', l2, 'fab']] as const) {
+for (const [norm, metric, name] of [
+  ['linf', linf, 'fab-t'],
+  ['l2', l2, 'fab-t'],
+  ['linf', linf, 'fab'],
+  ['l2', l2, 'fab'],
+] as const) {
   test(`${name} ${norm} on a linear model: every example flipped at (close to) the exact minimal distance`, async () => {
     const { model, x, y, minimal } = linearProblem();
     const exact = minimal(norm);

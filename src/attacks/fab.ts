@@ -61,7 +61,15 @@ export interface FabOptions {
   readonly beta: number;
 }
 
-export const FAB_DEFAULTS: FabOptions = Object.freeze({ search: 'targets' as const, steps: 100, targetClasses: 9, restarts: 1, alphaMax: 0.1, eta: 1.05, beta: 0.9 });
+export const FAB_DEFAULTS: FabOptions = Object.freeze({
+  search: 'targets' as const,
+  steps: 100,
+  targetClasses: 9,
+  restarts: 1,
+  alphaMax: 0.1,
+  eta: 1.05,
+  beta: 0.9,
+});
 
 /**
  * The smallest δ (in L∞ or L2) with w·δ = c and lo ≤ δ ≤ hi (lo ≤ 0 ≤ hi), or, when the box does
@@ -341,5 +349,4 @@ export class FabAttack implements Attack<GradientOracle> {
     };
     return { logits, classes: c, loss: r.loss, grad: r.grad.data, nearest };
   }
-
 }

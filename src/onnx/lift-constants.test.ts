@@ -17,7 +17,14 @@ const REFERENCE = 'test/fixtures/lift/constant_weights_initializers.onnx';
 
 function constantNode(name: string, dims: number[], values: number[]): Node {
   const t = encodeTensor('', DT.FLOAT, dims, Float32Array.from(values));
-  return { name: `const_${name}`, opType: 'Constant', domain: '', inputs: [], outputs: [name], attributes: [create(AttributeProtoSchema, { name: 'value', type: AttributeProto_AttributeType.TENSOR, t })] };
+  return {
+    name: `const_${name}`,
+    opType: 'Constant',
+    domain: '',
+    inputs: [],
+    outputs: [name],
+    attributes: [create(AttributeProtoSchema, { name: 'value', type: AttributeProto_AttributeType.TENSOR, t })],
+  };
 }
 const node = (opType: string, inputs: string[], output: string): Node => ({ name: output, opType, domain: '', inputs, outputs: [output], attributes: [] });
 
@@ -31,7 +38,11 @@ test('liftConstantWeights: weights, biases after linear ops become initializers;
     nodes: [
       constantNode('mean', [1, 1, 1, 1], [0.5]),
       constantNode('scales', [4], [1, 1, 2, 2]),
-      constantNode('W', [16, 3], Array.from({ length: 48 }, (_, i) => i / 48)),
+      constantNode(
+        'W',
+        [16, 3],
+        Array.from({ length: 48 }, (_, i) => i / 48),
+      ),
       constantNode('b', [3], [0.1, 0.2, 0.3]),
       node('Sub', ['x', 'mean'], 'centred'),
       { ...node('Resize', ['centred', '', 'scales'], 'up'), attributes: [] },
@@ -43,10 +54,17 @@ test('liftConstantWeights: weights, biases after linear ops become initializers;
   const { graph, lifted } = liftConstantWeights(g);
   assert.deepEqual(lifted, ['W', 'b']);
   assert.deepEqual([...graph.initializers.keys()], ['W', 'b']);
-  assert.deepEqual(graph.nodes.filter((n) => n.opType === 'Constant').map((n) => n.outputs[0]), ['mean', 'scales']);
+  assert.deepEqual(
+    graph.nodes.filter((n) => n.opType === 'Constant').map((n) => n.outputs[0]),
+    ['mean', 'scales'],
+  );
   assert.deepEqual(Array.from(decodeTensor(graph.initializers.get('b')!).data as Float32Array), Array.from(Float32Array.of(0.1, 0.2, 0.3)));
   assert.equal(g.nodes.length, 9, 'the input graph is left as it was');
-  const model: ModelIR = { proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })] }), graph: g, opset: 13 };
+  const model: ModelIR = {
+    proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })] }),
+    graph: g,
+    opset: 13,
+  };
   assert.deepEqual(trainableInitializers(parseModel(serializeModel(model))), ['W', 'b']);
 });
 
@@ -82,8 +100,22 @@ test('constant_weights_op11: fine-tuning lowers the loss and changes the weights
   const n = 48;
   let s = 11;
   const random = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
-  const data = { x: Float32Array.from({ length: n * 3 * 16 * 16 }, random), y: Int32Array.from({ length: n }, (_, i) => i % 6), n, shape: [3, 16, 16], source: 'random' };
-  const result = await train(source, data, undefined, { method: 'standard', epochs: 4, batchSize: 16, lr: 0.05, optimizer: { type: 'adam' }, threads: 1, seed: 3 });
+  const data = {
+    x: Float32Array.from({ length: n * 3 * 16 * 16 }, random),
+    y: Int32Array.from({ length: n }, (_, i) => i % 6),
+    n,
+    shape: [3, 16, 16],
+    source: 'random',
+  };
+  const result = await train(source, data, undefined, {
+    method: 'standard',
+    epochs: 4,
+    batchSize: 16,
+    lr: 0.05,
+    optimizer: { type: 'adam' },
+    threads: 1,
+    seed: 3,
+  });
   const losses = result.history.map((h) => h.loss);
   assert.ok(losses[losses.length - 1]! < losses[0]! - 0.05, `loss per epoch ${losses.map((l) => l.toFixed(3))}`);
   for (const name of ['c1.weight', 'c2.weight', 'fc.weight', 'fc.bias']) {

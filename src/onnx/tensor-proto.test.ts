@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
-import { AttributeProto_AttributeType, AttributeProtoSchema, ModelProtoSchema, OperatorSetIdProtoSchema, TensorProto_DataLocation, TensorProtoSchema } from 'onnx-buf';
+import {
+  AttributeProto_AttributeType,
+  AttributeProtoSchema,
+  ModelProtoSchema,
+  OperatorSetIdProtoSchema,
+  TensorProto_DataLocation,
+  TensorProtoSchema,
+} from 'onnx-buf';
 import { GibbonError } from '../errors.js';
 import { OnnxModel } from '../model/onnx-model.js';
 import { DataType as DT } from './dtypes.js';
@@ -10,7 +17,22 @@ import { parseModel, serializeModel } from './model.js';
 import { decodeTensor, encodeTensor } from './tensor-proto.js';
 
 test('decodeTensor: zero-element tensors of every data type decode to empty arrays, also when marked external', () => {
-  const types = [DT.FLOAT, DT.DOUBLE, DT.FLOAT16, DT.BFLOAT16, DT.INT64, DT.INT32, DT.INT16, DT.INT8, DT.UINT8, DT.UINT16, DT.UINT32, DT.UINT64, DT.BOOL, DT.STRING];
+  const types = [
+    DT.FLOAT,
+    DT.DOUBLE,
+    DT.FLOAT16,
+    DT.BFLOAT16,
+    DT.INT64,
+    DT.INT32,
+    DT.INT16,
+    DT.INT8,
+    DT.UINT8,
+    DT.UINT16,
+    DT.UINT32,
+    DT.UINT64,
+    DT.BOOL,
+    DT.STRING,
+  ];
   for (const dataType of types) {
     for (const dims of [[0n], [2n, 0n, 3n]]) {
       for (const dataLocation of [TensorProto_DataLocation.DEFAULT, TensorProto_DataLocation.EXTERNAL]) {
@@ -25,9 +47,15 @@ test('decodeTensor: zero-element tensors of every data type decode to empty arra
 
 test('decodeTensor: raw data of the wrong length and negative dims are errors that name the tensor', () => {
   const short = create(TensorProtoSchema, { name: 'w', dataType: DT.FLOAT, dims: [3n], rawData: new Uint8Array(10) });
-  assert.throws(() => decodeTensor(short), (e: unknown) => e instanceof GibbonError && e.code === 'invalid_onnx' && /'w' has 10 bytes .* need 12/.test(e.message));
+  assert.throws(
+    () => decodeTensor(short),
+    (e: unknown) => e instanceof GibbonError && e.code === 'invalid_onnx' && /'w' has 10 bytes .* need 12/.test(e.message),
+  );
   const negative = create(TensorProtoSchema, { name: 'v', dataType: DT.FLOAT, dims: [-1n] });
-  assert.throws(() => decodeTensor(negative), (e: unknown) => e instanceof GibbonError && /'v' has invalid dims \[-1\]/.test(e.message));
+  assert.throws(
+    () => decodeTensor(negative),
+    (e: unknown) => e instanceof GibbonError && /'v' has invalid dims \[-1\]/.test(e.message),
+  );
 });
 
 test('decodeTensor: bfloat16 is the top half of a float32', () => {
@@ -43,18 +71,47 @@ test('decodeTensor: bfloat16 is the top half of a float32', () => {
 test('a model whose Resize has an empty roi Constant loads and is differentiated', async () => {
   const roi = encodeTensor('', DT.FLOAT, [0], new Float32Array(0));
   const scales = encodeTensor('scales', DT.FLOAT, [4], Float32Array.of(1, 1, 2, 2));
-  const w = encodeTensor('w', DT.FLOAT, [3, 16], Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)));
+  const w = encodeTensor(
+    'w',
+    DT.FLOAT,
+    [3, 16],
+    Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)),
+  );
   const graph: Graph = {
     name: 'resize',
     inputs: [{ name: 'x', dataType: DT.FLOAT, shape: ['N', 1, 2, 2] }],
     outputs: [{ name: 'logits', dataType: DT.FLOAT, shape: ['N', 3] }],
-    initializers: new Map([['scales', scales], ['w', w]]),
+    initializers: new Map([
+      ['scales', scales],
+      ['w', w],
+    ]),
     valueInfo: [],
     nodes: [
-      { name: 'roi', opType: 'Constant', domain: '', inputs: [], outputs: ['roi'], attributes: [create(AttributeProtoSchema, { name: 'value', type: AttributeProto_AttributeType.TENSOR, t: roi })] },
-      { name: 'up', opType: 'Resize', domain: '', inputs: ['x', 'roi', 'scales'], outputs: ['up'], attributes: [create(AttributeProtoSchema, { name: 'mode', type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode('nearest') })] },
+      {
+        name: 'roi',
+        opType: 'Constant',
+        domain: '',
+        inputs: [],
+        outputs: ['roi'],
+        attributes: [create(AttributeProtoSchema, { name: 'value', type: AttributeProto_AttributeType.TENSOR, t: roi })],
+      },
+      {
+        name: 'up',
+        opType: 'Resize',
+        domain: '',
+        inputs: ['x', 'roi', 'scales'],
+        outputs: ['up'],
+        attributes: [create(AttributeProtoSchema, { name: 'mode', type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode('nearest') })],
+      },
       { name: 'flat', opType: 'Flatten', domain: '', inputs: ['up'], outputs: ['flat'], attributes: [] },
-      { name: 'fc', opType: 'Gemm', domain: '', inputs: ['flat', 'w'], outputs: ['logits'], attributes: [create(AttributeProtoSchema, { name: 'transB', type: AttributeProto_AttributeType.INT, i: 1n })] },
+      {
+        name: 'fc',
+        opType: 'Gemm',
+        domain: '',
+        inputs: ['flat', 'w'],
+        outputs: ['logits'],
+        attributes: [create(AttributeProtoSchema, { name: 'transB', type: AttributeProto_AttributeType.INT, i: 1n })],
+      },
     ],
   };
   const proto = create(ModelProtoSchema, { irVersion: 7n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })] });

@@ -37,21 +37,39 @@ function copyBytes(raw: Uint8Array): ArrayBuffer {
 
 /** Bytes per element in raw_data, for the types decodeTensor reads. */
 const ELEMENT_BYTES: Record<number, number> = {
-  [DT.FLOAT]: 4, [DT.DOUBLE]: 8, [DT.FLOAT16]: 2, [DT.BFLOAT16]: 2, [DT.INT64]: 8, [DT.INT32]: 4,
-  [DT.INT16]: 2, [DT.INT8]: 1, [DT.UINT8]: 1, [DT.BOOL]: 1, [DT.UINT16]: 2,
+  [DT.FLOAT]: 4,
+  [DT.DOUBLE]: 8,
+  [DT.FLOAT16]: 2,
+  [DT.BFLOAT16]: 2,
+  [DT.INT64]: 8,
+  [DT.INT32]: 4,
+  [DT.INT16]: 2,
+  [DT.INT8]: 1,
+  [DT.UINT8]: 1,
+  [DT.BOOL]: 1,
+  [DT.UINT16]: 2,
 };
 
 /** An empty array of the class decodeTensor uses for the type (float32 for float16 and others). */
 function emptyOf(dataType: number): NumericArray {
   switch (dataType) {
-    case DT.DOUBLE: return new Float64Array(0);
-    case DT.INT64: return new BigInt64Array(0);
-    case DT.INT32: return new Int32Array(0);
-    case DT.INT16: return new Int16Array(0);
-    case DT.INT8: return new Int8Array(0);
-    case DT.UINT8: case DT.BOOL: return new Uint8Array(0);
-    case DT.UINT16: return new Uint16Array(0);
-    default: return new Float32Array(0);
+    case DT.DOUBLE:
+      return new Float64Array(0);
+    case DT.INT64:
+      return new BigInt64Array(0);
+    case DT.INT32:
+      return new Int32Array(0);
+    case DT.INT16:
+      return new Int16Array(0);
+    case DT.INT8:
+      return new Int8Array(0);
+    case DT.UINT8:
+    case DT.BOOL:
+      return new Uint8Array(0);
+    case DT.UINT16:
+      return new Uint16Array(0);
+    default:
+      return new Float32Array(0);
   }
 }
 
@@ -73,7 +91,10 @@ export function decodeTensor(t: TensorProto): ConstTensor {
   const hasRaw = raw.byteLength > 0;
   const width = ELEMENT_BYTES[t.dataType];
   if (hasRaw && width !== undefined && raw.byteLength !== n * width) {
-    throw new GibbonError('invalid_onnx', `tensor${where} has ${raw.byteLength} bytes of raw data but its dims [${dims.join(', ')}] need ${n * width} (truncated or malformed file?)`);
+    throw new GibbonError(
+      'invalid_onnx',
+      `tensor${where} has ${raw.byteLength} bytes of raw data but its dims [${dims.join(', ')}] need ${n * width} (truncated or malformed file?)`,
+    );
   }
   let data: NumericArray;
   switch (t.dataType) {

@@ -41,7 +41,13 @@ export const qLinearConvVjp: VjpRule = {
     const acc = b.op(
       'Conv',
       accInputs,
-      { kernel_shape: [...geom.kernel], strides: [...geom.strides], dilations: [...geom.dilations], pads: [...geom.padsBegin, ...geom.padsEnd], group: geom.group },
+      {
+        kernel_shape: [...geom.kernel],
+        strides: [...geom.strides],
+        dilations: [...geom.dilations],
+        pads: [...geom.padsBegin, ...geom.padsEnd],
+        group: geom.group,
+      },
       { name: 'QLinearConv_acc' },
     );
     const dY = unsaturated(ctx, ctx.dY()!, acc, ctx.input(6), ctx.input(7), ctx.dataType(ctx.output(0)));

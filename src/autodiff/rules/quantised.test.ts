@@ -28,7 +28,11 @@ function oneOutputModel(inputs: Record<string, readonly number[]>, build: Build)
   const names = Object.fromEntries(Object.keys(inputs).map((k) => [k, k]));
   b.node('Identity', [build(b, names)], {}, { outputNames: ['y'] });
   graph.outputs = [{ name: 'y', dataType: DT.FLOAT, shape: null }];
-  return { proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] }), graph, opset: 18 };
+  return {
+    proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] }),
+    graph,
+    opset: 18,
+  };
 }
 
 interface Run {
@@ -66,11 +70,14 @@ function lcg(seed: number): () => number {
   let s = seed >>> 0;
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
-const integers = (n: number, lo: number, hi: number, r: () => number): Float32Array => Float32Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
-const cotangent = (seed: number) => (n: number): Float32Array => {
-  const r = lcg(seed);
-  return Float32Array.from({ length: n }, () => 2 * r() - 1);
-};
+const integers = (n: number, lo: number, hi: number, r: () => number): Float32Array =>
+  Float32Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
+const cotangent =
+  (seed: number) =>
+  (n: number): Float32Array => {
+    const r = lcg(seed);
+    return Float32Array.from({ length: n }, () => 2 * r() - 1);
+  };
 
 /**
  * Integer operands enter as float inputs holding integers, cast to the integer type; the Cast is a
@@ -178,7 +185,16 @@ test('DynamicQuantizeLinear → MatMulInteger: straight-through gradient equals 
     const mm = b.op('MatMulInteger', [q!, b.constant(DT.INT8, [6, 4], wq), z!, b.constant(DT.INT8, [], Int8Array.of(0))]);
     return b.op('Mul', [b.op('Cast', [mm], { to: DT.FLOAT }), b.op('Mul', [s!, b.scalar(wScale)])]);
   });
-  const float = oneOutputModel({ x: [3, 6] }, (b, { x }) => b.op('MatMul', [x!, b.constant(DT.FLOAT, [6, 4], Float32Array.from(wq, (v) => v * wScale))]));
+  const float = oneOutputModel({ x: [3, 6] }, (b, { x }) =>
+    b.op('MatMul', [
+      x!,
+      b.constant(
+        DT.FLOAT,
+        [6, 4],
+        Float32Array.from(wq, (v) => v * wScale),
+      ),
+    ]),
+  );
   const q = await vjpRun(quantised, { x }, cotangent(5), 'zero');
   const f = await vjpRun(float, { x }, cotangent(5), 'zero');
   assert.ok(relativeError(q.y, f.y) < 0.02, `outputs agree to the quantisation error (${relativeError(q.y, f.y)})`);
@@ -244,7 +260,10 @@ for (const op of ['QLinearMatMul', 'QLinearConv'] as const) {
 
   test(`${op}: saturated outputs pass no gradient (clipped straight-through)`, async () => {
     // The float op's gradient with the cotangent of the saturated outputs set to 0.
-    const mask = (steps: Float32Array) => (n: number): Float32Array => cotangent(6)(n).map((c, k) => (steps[k]! < -0.5 || steps[k]! >= 255.5 ? 0 : c));
+    const mask =
+      (steps: Float32Array) =>
+      (n: number): Float32Array =>
+        cotangent(6)(n).map((c, k) => (steps[k]! < -0.5 || steps[k]! >= 255.5 ? 0 : c));
     const { q, f, saturated } = await qlinearAgainstFloat(op, 0.004, mask);
     assert.ok(saturated > 0.1 && saturated < 0.9, `a good part saturates (${saturated})`);
     assert.ok(relativeError(q.grads['x']!, f.grads['x']!) < 1e-4, `relative error ${relativeError(q.grads['x']!, f.grads['x']!)}`);
@@ -255,7 +274,11 @@ for (const op of ['QLinearMatMul', 'QLinearConv'] as const) {
 
 const FIXTURES = 'test/fixtures/quant';
 
-for (const [name, policy] of [['dynquant_mlp', 'zero'], ['dynquant_cnn', 'zero'], ['static_qlinear_cnn', 'identity']] as const) {
+for (const [name, policy] of [
+  ['dynquant_mlp', 'zero'],
+  ['dynquant_cnn', 'zero'],
+  ['static_qlinear_cnn', 'identity'],
+] as const) {
   test(`${name}: input gradient equals torch's straight-through reference and agrees closely with the float model's`, async () => {
     const x = readNpy(`${FIXTURES}/${name}.x.npy`);
     const xs = { data: toFloat32(x), shape: x.shape };
@@ -285,6 +308,9 @@ for (const [name, policy] of [['dynquant_mlp', 'zero'], ['dynquant_cnn', 'zero']
 
 test('zoo dynamic_quant_mlp_op13: differentiable, DynamicQuantizeLinear reported as straight-through', async () => {
   const g = await buildGradientGraph(loadModel('test/fixtures/zoo/dynamic_quant_mlp_op13.onnx'), { wrt: 'input', loss: 'ce' });
-  assert.deepEqual(g.straightThroughNodes.map((v) => v.opType), ['DynamicQuantizeLinear', 'DynamicQuantizeLinear']);
+  assert.deepEqual(
+    g.straightThroughNodes.map((v) => v.opType),
+    ['DynamicQuantizeLinear', 'DynamicQuantizeLinear'],
+  );
   assert.deepEqual(g.nonDifferentiableNodes, []);
 });
