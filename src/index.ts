@@ -7,6 +7,7 @@
 export { GibbonError, UnsupportedOpError, formatError, type ErrorCode, type ErrorLocation } from './errors.js';
 export { loadModel, parseModel, saveModel, serializeModel, type ModelIR } from './onnx/model.js';
 export { canonicalize, CANONICAL_OPSET } from './onnx/canonicalize.js';
+export { liftConstantWeights } from './onnx/lift-constants.js';
 export { GraphBuilder } from './onnx/builder.js';
 export type { Graph, Node, ValueInfo } from './onnx/graph.js';
 export {
@@ -75,6 +76,7 @@ export { MiFgsmAttack, MI_FGSM_DEFAULTS, type MiFgsmOptions } from './attacks/mi
 export { ApgdAttack, APGD_DEFAULTS, apgdCheckpoints, type ApgdOptions } from './attacks/apgd.js';
 export { CwAttack, CW_DEFAULTS, type CwOptions } from './attacks/cw.js';
 export { DeepFoolAttack, DEEPFOOL_DEFAULTS, type DeepFoolOptions } from './attacks/deepfool.js';
+export { FabAttack, FAB_DEFAULTS, type FabOptions } from './attacks/fab.js';
 export { ATTACKS, ATTACK_NAMES, attackEntry, createAttack, type AttackEntry } from './attacks/registry.js';
 export { SquareAttack, type SquareOptions, type SquareLossOn } from './attacks/square.js';
 export { HopSkipJumpAttack, type HopSkipJumpOptions } from './attacks/hop-skip-jump.js';

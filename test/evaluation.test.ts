@@ -55,7 +55,7 @@ describe('attack strength on the bundled model', () => {
     assert.ok(report.robust_accuracy[0]!.accuracy <= 0.01, `robust ${report.robust_accuracy[0]!.accuracy}`);
     assert.deepEqual(
       report.attacks.map((a) => a.name),
-      ['apgd-ce', 'apgd-t', 'square'],
+      ['apgd-ce', 'apgd-t', 'fab-t', 'square'],
     );
     // The cascade: APGD-T only sees what APGD-CE left, so it costs (almost) nothing here.
     assert.ok(report.attacks[1]!.queries <= report.attacks[0]!.queries);

@@ -1,6 +1,7 @@
 /**
- * FAB-T — the targeted Fast Adaptive Boundary attack: a minimum-norm attack that, for each target
- * class t among the highest-scoring others, linearises the boundary z_t = z_y at the current point,
+ * FAB-T — the targeted Fast Adaptive Boundary attack (and FAB, its untargeted form): a minimum-norm
+ * attack that, for each target class t among the highest-scoring others (FAB: at every step the
+ * class whose linearised boundary is nearest), linearises the boundary z_t = z_y at the current point,
  * projects both the current point and the original onto that hyperplane (inside the input box),
  * and steps to a convex combination of the two projections that favours the original (α ≤ α_max),
  * extrapolated by η. Once a point is adversarial, it steps back towards the original (β), so the
@@ -14,17 +15,24 @@
  *
  * Threat model: white-box (GradientOracle); L∞ or L2; untargeted criteria (each of the top
  * `targetClasses` other classes is tried as the target) or targeted ones (the given target only).
- * A minimization attack: the harness judges its result against each ε.
+ * A minimization attack: the harness judges its result against each ε. As in AutoAttack, later
+ * targets and restarts attack only the examples not yet beaten within ε (the context's ε, the
+ * largest of interest), so a run stops early once every example is; pass a large ε to keep
+ * minimising them all.
  *
  * Options (AutoAttack's FAB-T defaults):
+ * - `search` 'targets' — FAB-T; 'closest' is FAB (Algorithm 1: s = argmin_k |f_k| / ‖∇f_k‖_dual,
+ *   which costs one gradient copy per other class and step). Registry names: 'fab-t', 'fab'.
  * - `steps` 100 — iterations per target and restart.
  * - `targetClasses` 9 — how many of the highest-scoring other classes are tried, in turn.
  * - `restarts` 1 — the first from the clean point, later ones from a random point at half the
  *   smallest distance found so far (or ε/2).
  * - `alphaMax` 0.1, `eta` 1.05, `beta` 0.9 — the paper's step parameters.
  *
- * The gradient of z_t − z_y comes from one batched query of two copies per example: the CE head
- * with label k has gradient ∇(logsumexp z − z_k), so row(y) − row(t) = ∇(z_t − z_y).
+ * Each step is one gradient query of the margin-targeted head, z_t − max_{j≠t} z_j: at a point the
+ * model still assigns to y that is f = z_t − z_y, the function whose zero set FAB linearises (a
+ * targeted criterion gets the boundary between t and the current top class). Points already
+ * adversarial are not stepped from but pulled back, so the head is only used where it is f.
  *
  * @example
  * ```ts
@@ -37,12 +45,14 @@ import type { Bounds } from '../model/bounds.js';
 import type { GradientOracle } from '../model/oracles.js';
 import type { NormName } from '../norms/norm.js';
 import type { Rng } from '../random.js';
-import { rowSize } from '../tensor/rows.js';
+import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
-import { numberIn, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { numberIn, oneOf, positiveInteger, positiveNumber, resolveOptions } from './options.js';
 
 export interface FabOptions {
+  /** 'targets' (FAB-T): the top `targetClasses` other classes in turn; 'closest' (FAB): at every step the nearest linearised boundary. */
+  readonly search: 'targets' | 'closest';
   readonly steps: number;
   readonly targetClasses: number;
   readonly restarts: number;
@@ -51,46 +61,58 @@ export interface FabOptions {
   readonly beta: number;
 }
 
-export const FAB_DEFAULTS: FabOptions = Object.freeze({ steps: 100, targetClasses: 9, restarts: 1, alphaMax: 0.1, eta: 1.05, beta: 0.9 });
-
-/** Bisection steps of the box-constrained projection (2⁻⁴⁰ of the search interval). */
-const BISECTIONS = 40;
+export const FAB_DEFAULTS: FabOptions = Object.freeze({
+  search: 'targets' as const,
+  steps: 100,
+  targetClasses: 9,
+  restarts: 1,
+  alphaMax: 0.1,
+  eta: 1.05,
+  beta: 0.9,
+});
 
 /**
- * The smallest δ (in L∞ or L2) with w·δ = c and lo ≤ δ ≤ hi, or the one that gets closest when
- * the box does not reach the hyperplane. Both solutions have the form δ(s) = clip(s·d, lo, hi),
- * with d = sign(c)·sign(w) (L∞) or sign(c)·w (L2) — w·δ(s) grows with s — so s is found by
- * bisection.
+ * The smallest δ (in L∞ or L2) with w·δ = c and lo ≤ δ ≤ hi (lo ≤ 0 ≤ hi), or, when the box does
+ * not reach the hyperplane, the box corner that gets closest. Both norms' solutions have the form
+ * δ(s) = clip(s·d, lo, hi) with d = sign(c)·sign(w) (L∞) or sign(c)·w (L2) (Section 3.2 of the
+ * paper). sign(c)·w·δ(s) is piecewise linear and non-decreasing in s, with a breakpoint where each
+ * coordinate reaches its bound: the breakpoints are sorted and walked until the segment holding
+ * |c| is found, so the result is exact, in O(n log n).
  */
 export function projectOntoHyperplane(w: Float32Array, c: number, lo: Float32Array, hi: Float32Array, norm: 'linf' | 'l2', out: Float32Array): void {
   const n = w.length;
-  if (c === 0) {
-    out.fill(0);
-    return;
-  }
+  out.fill(0);
+  if (c === 0) return;
   const sign = c > 0 ? 1 : -1;
   const target = Math.abs(c);
   const d = new Float64Array(n);
-  let reach = 0;
+  const saturation = new Float64Array(n);
+  const active: number[] = [];
+  let slope = 0;
   for (let i = 0; i < n; i++) {
     d[i] = norm === 'linf' ? sign * Math.sign(w[i]!) : sign * w[i]!;
-    const a = Math.abs(d[i]!);
-    if (a > 0) reach = Math.max(reach, Math.max(Math.abs(lo[i]!), Math.abs(hi[i]!)) / a);
+    if (d[i] === 0) continue;
+    saturation[i] = (d[i]! > 0 ? hi[i]! : lo[i]!) / d[i]!;
+    slope += sign * w[i]! * d[i]!;
+    active.push(i);
   }
-  const progress = (s: number): number => {
-    let v = 0;
-    for (let i = 0; i < n; i++) v += sign * w[i]! * Math.min(Math.max(s * d[i]!, lo[i]!), hi[i]!);
-    return v;
-  };
-  let [low, high] = [0, reach];
-  if (progress(high) > target) {
-    for (let k = 0; k < BISECTIONS; k++) {
-      const mid = (low + high) / 2;
-      if (progress(mid) >= target) high = mid;
-      else low = mid;
+  active.sort((p, q) => saturation[p]! - saturation[q]!);
+  // progress(s) = slope·s + reached, over coordinates not yet at their bound (slope) and those at it (reached).
+  let reached = 0;
+  let s = 0;
+  let found = false;
+  for (const i of active) {
+    const at = saturation[i]!;
+    if (slope * at + reached >= target) {
+      s = slope > 0 ? (target - reached) / slope : at;
+      found = true;
+      break;
     }
+    slope -= sign * w[i]! * d[i]!;
+    reached += sign * w[i]! * (d[i]! > 0 ? hi[i]! : lo[i]!);
   }
-  for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(high * d[i]!, lo[i]!), hi[i]!);
+  if (!found) s = active.length > 0 ? saturation[active[active.length - 1]!]! : 0;
+  for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(s * d[i]!, lo[i]!), hi[i]!);
 }
 
 function normOf(v: ArrayLike<number>, norm: 'linf' | 'l2'): number {
@@ -107,7 +129,7 @@ function rankedOthers(scores: ArrayLike<number>, exclude: number): number[] {
 }
 
 export class FabAttack implements Attack<GradientOracle> {
-  readonly name = 'fab-t';
+  readonly name: 'fab' | 'fab-t';
   readonly kind = 'minimization' as const;
   readonly oracleKind = 'gradient' as const;
   readonly norms: readonly NormName[] = ['linf', 'l2'];
@@ -115,7 +137,10 @@ export class FabAttack implements Attack<GradientOracle> {
   readonly options: Readonly<FabOptions>;
 
   constructor(options: Partial<FabOptions> = {}) {
-    this.options = resolveOptions('fab-t', FAB_DEFAULTS, options, {
+    const name = options.search === 'closest' ? 'fab' : 'fab-t';
+    this.name = name;
+    this.options = resolveOptions(name, FAB_DEFAULTS, options, {
+      search: oneOf(['targets', 'closest'] as const),
       steps: positiveInteger,
       targetClasses: positiveInteger,
       restarts: positiveInteger,
@@ -137,44 +162,63 @@ export class FabAttack implements Attack<GradientOracle> {
     const best = Float32Array.from(x.data);
     const bestNorm = new Float64Array(n).fill(Infinity);
     const success = new Uint8Array(n);
-    let steps = 0;
-    if (n === 0) return { adversarial: { data: best, shape: [...x.shape] }, success, steps };
+    if (n === 0) return { adversarial: { data: best, shape: [...x.shape] }, success, steps: 0 };
 
     const clean = await oracle.logits(x);
     const c = clean.shape[1]!;
     const ranked = Array.from({ length: n }, (_, i) => rankedOthers(clean.data.subarray(i * c, (i + 1) * c), criterion.labels[i]!));
-    const ranks = criterion.targets ? 1 : Math.min(this.options.targetClasses, c - 1);
-    const state = { best, bestNorm, success, steps: 0 };
+    // 'closest' searches all classes at every step: one pass, no fixed target (targets of −1).
+    const closest = this.options.search === 'closest' && !criterion.targets;
+    const ranks = criterion.targets || closest ? 1 : Math.min(this.options.targetClasses, c - 1);
+    let steps = 0;
     for (let rank = 0; rank < ranks; rank++) {
-      const targets = Int32Array.from({ length: n }, (_, i) => (criterion.targets ? criterion.targets[i]! : ranked[i]![rank]!));
       for (let restart = 0; restart < this.options.restarts; restart++) {
         ctx.signal?.throwIfAborted();
+        // As in AutoAttack, later targets and restarts attack only the examples not yet beaten within ε.
+        const open: number[] = [];
+        for (let i = 0; i < n; i++) if (!(bestNorm[i]! <= ctx.eps)) open.push(i);
+        if (open.length === 0) break;
+        const sub = {
+          x: gatherRows(x, open),
+          criterion: criterion.subset(open),
+          targets: Int32Array.from(open, (i) => (criterion.targets ? criterion.targets[i]! : closest ? -1 : ranked[i]![rank]!)),
+          classes: c,
+          bestNorm: Float64Array.from(open, (i) => bestNorm[i]!),
+          best: new Float32Array(open.length * row),
+          steps: 0,
+        };
         const rng = ctx.rng.fork('fab', rank * this.options.restarts + restart);
-        await this.search(oracle, x, criterion, ctx, targets, restart, rng, state, `target ${rank + 1}/${ranks}, restart ${restart + 1}/${this.options.restarts}`);
+        await this.search(oracle.forExamples(open), sub, ctx, restart, rng, `target ${rank + 1}/${ranks}, restart ${restart + 1}/${this.options.restarts}`);
+        steps += sub.steps;
+        open.forEach((i, k) => {
+          if (!(sub.bestNorm[k]! < bestNorm[i]!)) return;
+          bestNorm[i] = sub.bestNorm[k]!;
+          best.set(sub.best.subarray(k * row, (k + 1) * row), i * row);
+          success[i] = 1;
+        });
       }
     }
-    steps = state.steps;
     return { adversarial: { data: best, shape: [...x.shape] }, success, steps };
   }
 
-  /** One FAB run towards `targets` for every example; improvements are merged into `state`. */
+  /**
+   * One FAB run towards `state.targets` for every example of the (sub-)batch; a point closer than
+   * `state.bestNorm` replaces it and `state.best`.
+   */
   private async search(
     oracle: GradientOracle,
-    x: Tensor,
-    criterion: Criterion,
+    state: { x: Tensor; criterion: Criterion; targets: Int32Array; classes: number; best: Float32Array; bestNorm: Float64Array; steps: number },
     ctx: AttackContext,
-    targets: Int32Array,
     restart: number,
     rng: Rng,
-    state: { best: Float32Array; bestNorm: Float64Array; success: Uint8Array; steps: number },
     stage: string,
   ): Promise<void> {
     const norm = ctx.norm.name as 'linf' | 'l2';
     const { steps, alphaMax, eta, beta } = this.options;
+    const { x, criterion, targets } = state;
     const n = x.shape[0]!;
     const row = rowSize(x);
     const bounds: Bounds = oracle.bounds;
-    const example = x.shape.slice(1);
     const current = Float32Array.from(x.data);
     if (restart > 0) {
       // A random start at half the smallest distance found so far (ε/2 before any is found).
@@ -194,26 +238,15 @@ export class FabAttack implements Attack<GradientOracle> {
     const hi = new Float32Array(row);
     const dk = new Float32Array(row);
     const d0 = new Float32Array(row);
-    const all = Int32Array.from({ length: n }, (_, i) => i);
     for (let step = 0; step <= steps; step++) {
       ctx.onProgress?.({ step, steps, remaining: n, stage });
-      // Two copies per example: labelled y and t; their CE gradients differ by ∇(z_t − z_y).
-      const copies = new Float32Array(2 * n * row);
-      const labels = new Int32Array(2 * n);
-      const rows = new Int32Array(2 * n);
-      for (let i = 0; i < n; i++) {
-        copies.set(current.subarray(i * row, (i + 1) * row), 2 * i * row);
-        copies.set(current.subarray(i * row, (i + 1) * row), (2 * i + 1) * row);
-        labels[2 * i] = criterion.labels[i]!;
-        labels[2 * i + 1] = targets[i]!;
-        rows[2 * i] = all[i]!;
-        rows[2 * i + 1] = all[i]!;
-      }
-      const r = await oracle.lossAndGrad({ data: copies, shape: [2 * n, ...example] }, labels, 'ce', undefined, rows);
+      // margin-targeted is z_t − max_{j≠t} z_j: at a point not yet adversarial (classified as y,
+      // for untargeted criteria) that is f = z_t − z_y, and its gradient is ∇f.
+      const q = await this.boundaries(oracle, current, x.shape, criterion.labels, targets, state.classes);
       state.steps++;
-      const c = r.logits.shape[1]!;
+      const c = q.classes;
       for (let i = 0; i < n; i++) {
-        const z = r.logits.data.subarray(2 * i * c, (2 * i + 1) * c);
+        const z = q.logits.subarray(i * c, (i + 1) * c);
         const point = current.subarray(i * row, (i + 1) * row);
         if (criterion.isAdversarial(z, i)) {
           let distance = 0;
@@ -225,19 +258,19 @@ export class FabAttack implements Attack<GradientOracle> {
           if (distance < state.bestNorm[i]!) {
             state.bestNorm[i] = distance;
             state.best.set(point, i * row);
-            state.success[i] = 1;
           }
           // Step back towards the original: the boundary is closer than this point.
           for (let j = 0; j < row; j++) point[j] = (1 - beta) * x.data[i * row + j]! + beta * point[j]!;
           continue;
         }
         if (step === steps) continue;
-        // f = z_t − z_y; the linearised boundary is f + w·(x' − x_k) = 0.
-        const f = z[targets[i]!]! - z[criterion.labels[i]!]!;
-        const g = r.grad.data;
+        // The linearised boundary is f + w·(x' − x_k) = 0.
+        const copy = q.nearest(i, norm);
+        const f = q.loss[copy]!;
+        const g = q.grad;
         let shift = 0;
         for (let j = 0; j < row; j++) {
-          w[j] = g[2 * i * row + j]! - g[(2 * i + 1) * row + j]!;
+          w[j] = g[copy * row + j]!;
           shift += w[j]! * (x.data[i * row + j]! - point[j]!);
         }
         for (let j = 0; j < row; j++) {
@@ -258,5 +291,62 @@ export class FabAttack implements Attack<GradientOracle> {
         }
       }
     }
+  }
+
+  /**
+   * f = z_t − z_y and ∇f at the current points: one margin-targeted copy per example towards its
+   * target, or, for 'closest' (target −1), one copy per other class. `nearest(i)` is the copy whose
+   * linearised boundary is closest to example i, |f| / ‖∇f‖_dual (Algorithm 1's choice of s).
+   */
+  private async boundaries(
+    oracle: GradientOracle,
+    current: Float32Array,
+    shape: readonly number[],
+    labels: Int32Array,
+    targets: Int32Array,
+    c: number,
+  ): Promise<{ logits: Float32Array; classes: number; loss: Float32Array; grad: Float32Array; nearest: (i: number, norm: 'linf' | 'l2') => number }> {
+    const n = shape[0]!;
+    const row = current.length / Math.max(n, 1);
+    if (targets.every((t) => t >= 0)) {
+      const r = await oracle.lossAndGrad({ data: current, shape: [...shape] }, labels, 'margin-targeted', targets);
+      return { logits: r.logits.data, classes: r.logits.shape[1]!, loss: r.loss, grad: r.grad.data, nearest: (i) => i };
+    }
+    const others = c - 1;
+    const copies = new Float32Array(n * others * row);
+    const copyLabels = new Int32Array(n * others);
+    const copyTargets = new Int32Array(n * others);
+    const rows = new Int32Array(n * others);
+    for (let i = 0; i < n; i++) {
+      let k = 0;
+      for (let t = 0; t < c; t++) {
+        if (t === labels[i]) continue;
+        const at = i * others + k++;
+        copies.set(current.subarray(i * row, (i + 1) * row), at * row);
+        copyLabels[at] = labels[i]!;
+        copyTargets[at] = t;
+        rows[at] = i;
+      }
+    }
+    const r = await oracle.lossAndGrad({ data: copies, shape: [n * others, ...shape.slice(1)] }, copyLabels, 'margin-targeted', copyTargets, rows);
+    const logits = new Float32Array(n * c);
+    for (let i = 0; i < n; i++) logits.set(r.logits.data.subarray(i * others * c, (i * others + 1) * c), i * c);
+    const nearest = (i: number, norm: 'linf' | 'l2'): number => {
+      let best = i * others;
+      let bestDistance = Infinity;
+      for (let k = 0; k < others; k++) {
+        const at = i * others + k;
+        // The dual norm of the gradient: L1 for L∞ perturbations, L2 for L2.
+        let dual = 0;
+        for (let j = 0; j < row; j++) {
+          const v = r.grad.data[at * row + j]!;
+          dual += norm === 'linf' ? Math.abs(v) : v * v;
+        }
+        const distance = Math.abs(r.loss[at]!) / ((norm === 'linf' ? dual : Math.sqrt(dual)) + 1e-12);
+        if (distance < bestDistance) [best, bestDistance] = [at, distance];
+      }
+      return best;
+    };
+    return { logits, classes: c, loss: r.loss, grad: r.grad.data, nearest };
   }
 }

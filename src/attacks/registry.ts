@@ -10,6 +10,7 @@ import { ApgdAttack, type ApgdOptions } from './apgd.js';
 import type { Attack, AttackKind } from './attack.js';
 import { CwAttack } from './cw.js';
 import { DeepFoolAttack } from './deepfool.js';
+import { FabAttack } from './fab.js';
 import { FgsmAttack } from './fgsm.js';
 import { HopSkipJumpAttack } from './hop-skip-jump.js';
 import { MiFgsmAttack } from './mi-fgsm.js';
@@ -96,6 +97,18 @@ export const ATTACKS: readonly AttackEntry[] = Object.freeze([
     (o) => new DeepFoolAttack(o) as Attack<Oracle>,
   ),
   entry(
+    'fab',
+    'fast adaptive boundary: smallest perturbation via projections onto the nearest linearised boundary',
+    'Croce & Hein 2020, arXiv:1907.02044',
+    (o) => new FabAttack({ ...o, search: fabSearch('fab', o, 'closest') }) as Attack<Oracle>,
+  ),
+  entry(
+    'fab-t',
+    'targeted fast adaptive boundary: smallest perturbation via projections onto linearised boundaries of the top-9 other classes',
+    'Croce & Hein 2020, arXiv:1907.02044',
+    (o) => new FabAttack({ ...o, search: fabSearch('fab-t', o, 'targets') }) as Attack<Oracle>,
+  ),
+  entry(
     'nes',
     'score-based: PGD on an antithetic Gaussian (NES) gradient estimate',
     'Ilyas et al. 2018, arXiv:1804.08598',
@@ -120,6 +133,13 @@ export const ATTACKS: readonly AttackEntry[] = Object.freeze([
     (o) => new HopSkipJumpAttack(o) as Attack<Oracle>,
   ),
 ]);
+
+function fabSearch(name: string, options: Options, search: 'targets' | 'closest'): 'targets' | 'closest' {
+  if (options['search'] !== undefined && options['search'] !== search) {
+    throw new GibbonError('invalid_option', `${name}: option search is fixed to "${search}"`, { option: 'search' });
+  }
+  return search;
+}
 
 function apgdTargetLoss(options: Options): ApgdOptions['loss'] {
   const loss = options['loss'];

@@ -36,6 +36,8 @@ export interface BackpropResult {
   grads: Map<string, string>;
   /** Nodes on the path whose gradient is zero almost everywhere. */
   nonDifferentiableNodes: { name: string; opType: string }[];
+  /** Nodes whose gradient is a straight-through estimate (the rounding in quantised ops). */
+  straightThroughNodes: { name: string; opType: string }[];
 }
 
 const NO_GRAD = new Set(SHAPE_OPS);
@@ -62,7 +64,7 @@ export function backprop(o: BackpropOptions): BackpropResult {
   for (const n of order) {
     if (NO_GRAD.has(n.opType) && n.domain === '') continue;
     if (!readsOf.get(n)!.some((i) => reachable.has(i))) continue;
-    const quantiser = isNonDifferentiable(n) && reachable.has(n.inputs[0]!);
+    const quantiser = registry.lookup(n.opType, o.opset, n.domain)?.quantised !== undefined || (isNonDifferentiable(n) && reachable.has(n.inputs[0]!));
     for (const out of n.outputs) if (out && (isFloat(out) || quantiser)) reachable.add(out);
   }
   const needed = ancestorsOf(graph, o.seeds.map((s) => s.value));
@@ -84,6 +86,7 @@ export function backprop(o: BackpropOptions): BackpropResult {
   for (const s of o.seeds) push(s.value, s.grad);
 
   const nonDifferentiableNodes: { name: string; opType: string }[] = [];
+  const straightThroughNodes: { name: string; opType: string }[] = [];
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k]!;
     if (!readsOf.get(node)!.some((i) => reachable.has(i)) || !node.outputs.some((x) => needed.has(x))) continue;
@@ -133,6 +136,7 @@ export function backprop(o: BackpropOptions): BackpropResult {
     const needs = (i: number): boolean => (node.inputs[i] ?? '') !== '' && reachable.has(node.inputs[i]!);
     const ctx = makeContext(node, dYs, needs, o, fact, readsOf.get(node)!, reachable);
     const result = rule.vjp(ctx);
+    if (rule.quantised === 'straight-through') straightThroughNodes.push({ name: node.name, opType: node.opType });
     if (rule.inputs === 'reads') {
       for (const v of readsOf.get(node)!) {
         if (!reachable.has(v)) continue;
@@ -164,7 +168,7 @@ export function backprop(o: BackpropOptions): BackpropResult {
     if (g) grads.set(w, g);
     else grads.set(w, zerosOfShape(b, w, fact(w).dataType, fact(w).shape));
   }
-  return { grads, nonDifferentiableNodes };
+  return { grads, nonDifferentiableNodes, straightThroughNodes };
 }
 
 function makeContext(

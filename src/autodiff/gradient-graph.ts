@@ -64,6 +64,8 @@ export interface GradientGraph {
   readonly paramInputs: readonly string[];
   readonly logitsSource: 'output' | 'softmax-input';
   readonly nonDifferentiableNodes: readonly { name: string; opType: string }[];
+  /** Nodes whose gradient is a straight-through estimate (rounding in quantised ops: DynamicQuantizeLinear, QLinearConv …). */
+  readonly straightThroughNodes: readonly { name: string; opType: string }[];
 }
 
 /** The registry of all shipped rules (immutable). */
@@ -237,6 +239,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
     paramInputs,
     logitsSource,
     nonDifferentiableNodes: result.nonDifferentiableNodes,
+    straightThroughNodes: result.straightThroughNodes,
   };
 }
 

@@ -31,6 +31,7 @@ export interface VjpGraph {
   readonly cotangentInputs: ReadonlyMap<string, string>;
   readonly gradOutputs: ReadonlyMap<string, string>;
   readonly nonDifferentiableNodes: readonly { name: string; opType: string }[];
+  readonly straightThroughNodes: readonly { name: string; opType: string }[];
 }
 
 export async function buildVjpGraph(source: ModelIR, options: VjpGraphOptions): Promise<VjpGraph> {
@@ -70,5 +71,5 @@ export async function buildVjpGraph(source: ModelIR, options: VjpGraphOptions): 
     g.outputs.push({ name, dataType: f.dataType, shape: f.shape.map((d, i) => d ?? `d${i}`) });
     gradOutputs.set(w, name);
   }
-  return { model, cotangentInputs, gradOutputs, nonDifferentiableNodes: result.nonDifferentiableNodes };
+  return { model, cotangentInputs, gradOutputs, nonDifferentiableNodes: result.nonDifferentiableNodes, straightThroughNodes: result.straightThroughNodes };
 }

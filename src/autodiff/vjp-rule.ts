@@ -58,13 +58,18 @@ export interface VjpRule {
    */
   readonly inputs: readonly string[] | 'variadic' | 'reads';
   readonly vjp: (ctx: VjpContext) => GradMap;
+  /**
+   * Quantised ops (rules/quantised-operands.ts): gradients also flow through their integer inputs
+   * and outputs; 'straight-through' rules estimate the gradient of a rounding, and backprop reports them.
+   */
+  readonly quantised?: 'exact' | 'straight-through';
 }
 
 /** Ops whose gradient is zero almost everywhere: marked so BPDA can substitute a surrogate. */
 export const NON_DIFFERENTIABLE_OPS: readonly string[] = [
   'Round', 'Floor', 'Ceil', 'Sign', 'ArgMax', 'ArgMin', 'Hardmax',
   'Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf',
-  'NonZero', 'BitShift', 'Mod', 'QuantizeLinear', 'DequantizeLinear', 'RandomUniformLike', 'RandomNormalLike',
+  'NonZero', 'BitShift', 'Mod', 'QuantizeLinear', 'RandomUniformLike', 'RandomNormalLike',
 ];
 
 /** Ops that only move shapes and constants around: they never carry a gradient. */

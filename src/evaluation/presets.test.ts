@@ -4,24 +4,26 @@ import { createAttack } from '../attacks/registry.js';
 import { GibbonError } from '../errors.js';
 import { ENSEMBLE_PRESETS, oracleKindOf, resolveEnsemble } from './presets.js';
 
-test('auto is APGD-CE, APGD-T, Square (HopSkipJump as the decision-only fallback); fast is PGD-20 with one restart', () => {
+test('auto is APGD-CE, APGD-T, FAB-T, Square (HopSkipJump as the decision-only fallback); fast is PGD-20 with one restart', () => {
   const auto = resolveEnsemble('auto');
   assert.equal(auto.preset, true);
   assert.deepEqual(
     auto.stages.map((s) => s.attack),
-    ['apgd-ce', 'apgd-t', 'square', 'hsj'],
+    ['apgd-ce', 'apgd-t', 'fab-t', 'square', 'hsj'],
   );
   assert.deepEqual(
     auto.stages.map((s) => oracleKindOf(s)),
-    ['gradient', 'gradient', 'score', 'decision'],
+    ['gradient', 'gradient', 'gradient', 'score', 'decision'],
   );
   assert.deepEqual(
     auto.stages.map((s) => s.fallback ?? false),
-    [false, false, false, true],
+    [false, false, false, false, true],
   );
   const apgdT = createAttack(auto.stages[1]!.attack, auto.stages[1]!.options);
   assert.equal((apgdT.options as { targetClasses?: number }).targetClasses, 9);
   assert.equal((apgdT.options as { steps: number }).steps, 100);
+  const fabT = createAttack(auto.stages[2]!.attack, auto.stages[2]!.options).options as { steps: number; targetClasses: number; restarts: number };
+  assert.deepEqual([fabT.steps, fabT.targetClasses, fabT.restarts], [100, 9, 1]);
   const fast = resolveEnsemble('fast');
   assert.equal(fast.stages.length, 1);
   assert.equal(fast.stages[0]!.label, 'pgd-20');

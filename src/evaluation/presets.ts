@@ -4,12 +4,14 @@
  * configuration is shared or changed between stages. The list is a cascade: each stage attacks
  * only the examples every earlier stage left robust, and per example the first success counts.
  *
- * - `auto`: AutoAttack-like worst case (Croce & Hein 2020, arXiv:2003.01690): APGD-CE, then
- *   APGD-T (targeted DLR against the 9 most likely other classes), both 100 iterations, then the
- *   score-based Square attack (5000 queries), last as in AutoAttack: it needs no gradients, so it
- *   catches robustness that only masked gradients produced. The runner keeps the stages the threat
- *   model's knowledge allows (white-box: all three; scores: Square, with the threat model's query
- *   budget); with decisions only, HopSkipJump runs instead (a fallback stage).
+ * - `auto`: AutoAttack's standard version (Croce & Hein 2020, arXiv:2003.01690): APGD-CE, then
+ *   APGD-T (targeted DLR against the 9 most likely other classes), both 100 iterations, then FAB-T
+ *   (minimum-norm boundary search towards the same 9 classes, 100 iterations each; arXiv:1907.02044),
+ *   then the score-based Square attack (5000 queries), last as in AutoAttack: it needs no gradients,
+ *   so it catches robustness that only masked gradients produced. The runner keeps the stages the
+ *   threat model's knowledge allows (white-box: all four; scores: Square, with the threat model's
+ *   query budget) and leaves out, with a note, those that cannot run on the model (APGD-T on 2–3
+ *   classes); with decisions only, HopSkipJump runs instead (a fallback stage).
  * - `fast`: PGD-20 with one random start, step 2.5·ε/20 (Madry et al. 2018's step rule), for CI gates.
  * - or a comma list of registry names, e.g. `apgd-ce,pgd,fgsm`, each with its paper's defaults.
  *
@@ -45,7 +47,10 @@ function config(label: string, attack: string, options: Record<string, unknown> 
 const PGD_FAST_STEPS = 20;
 
 export const ENSEMBLE_PRESETS: ReadonlyMap<string, readonly AttackConfig[]> = new Map([
-  ['auto', Object.freeze([config('apgd-ce', 'apgd-ce'), config('apgd-t', 'apgd-t'), config('square', 'square'), config('hsj', 'hsj', {}, true)])],
+  [
+    'auto',
+    Object.freeze([config('apgd-ce', 'apgd-ce'), config('apgd-t', 'apgd-t'), config('fab-t', 'fab-t'), config('square', 'square'), config('hsj', 'hsj', {}, true)]),
+  ],
   ['fast', Object.freeze([config('pgd-20', 'pgd', { steps: PGD_FAST_STEPS, relStepsize: 2.5 / PGD_FAST_STEPS, restarts: 1, randomStart: true })])],
 ]);
 

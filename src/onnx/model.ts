@@ -13,6 +13,7 @@ import { readRegularFile } from '../tensor/regular-file.js';
 import { graphFromProto, graphToProto, type Graph } from './graph.js';
 import { resolveExternalData } from './external-data.js';
 import { validateGraph, validateModelProto } from './validate.js';
+import { liftConstantWeights } from './lift-constants.js';
 
 /** Lowest and highest default-domain opsets gibbon accepts. */
 export const MIN_OPSET = 9;
@@ -54,7 +55,7 @@ export function parseModel(bytes: Uint8Array, options: { path?: string; baseDir?
   }
   const baseDir = options.baseDir ?? (options.path ? dirname(resolve(options.path)) : undefined);
   resolveExternalData(proto.graph, baseDir, where);
-  const graph = graphFromProto(proto.graph);
+  const graph = liftConstantWeights(graphFromProto(proto.graph)).graph; // weights in Constant nodes become initializers
   validateGraph(graph, where);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return { proto, graph, opset, path: options.path, sha256 };

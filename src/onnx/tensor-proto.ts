@@ -35,16 +35,67 @@ function copyBytes(raw: Uint8Array): ArrayBuffer {
   return buf;
 }
 
+/** Bytes per element in raw_data, for the types decodeTensor reads. */
+const ELEMENT_BYTES: Record<number, number> = {
+  [DT.FLOAT]: 4,
+  [DT.DOUBLE]: 8,
+  [DT.FLOAT16]: 2,
+  [DT.BFLOAT16]: 2,
+  [DT.INT64]: 8,
+  [DT.INT32]: 4,
+  [DT.INT16]: 2,
+  [DT.INT8]: 1,
+  [DT.UINT8]: 1,
+  [DT.BOOL]: 1,
+  [DT.UINT16]: 2,
+};
+
+/** An empty array of the class decodeTensor uses for the type (float32 for float16 and others). */
+function emptyOf(dataType: number): NumericArray {
+  switch (dataType) {
+    case DT.DOUBLE:
+      return new Float64Array(0);
+    case DT.INT64:
+      return new BigInt64Array(0);
+    case DT.INT32:
+      return new Int32Array(0);
+    case DT.INT16:
+      return new Int16Array(0);
+    case DT.INT8:
+      return new Int8Array(0);
+    case DT.UINT8:
+    case DT.BOOL:
+      return new Uint8Array(0);
+    case DT.UINT16:
+      return new Uint16Array(0);
+    default:
+      return new Float32Array(0);
+  }
+}
+
 /** Decode a TensorProto (external data must already be resolved into raw_data). */
 export function decodeTensor(t: TensorProto): ConstTensor {
   const dims = t.dims.map((d) => Number(d));
   const n = product(dims);
   const where = t.name ? ` '${t.name}'` : '';
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new GibbonError('invalid_onnx', `tensor${where} has invalid dims [${dims.join(', ')}]`);
+  }
+  // Zero-element tensors (an empty Resize roi, a 0-length shape) are legal for every data type,
+  // including ones gibbon cannot otherwise decode, and have no data to load from anywhere.
+  if (n === 0) return { dataType: t.dataType === DT.FLOAT16 || t.dataType === DT.BFLOAT16 ? DT.FLOAT : t.dataType, dims, data: emptyOf(t.dataType) };
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL && t.rawData.byteLength === 0) {
     throw new GibbonError('invalid_onnx', `tensor${where} has external data that was not loaded`);
   }
   const raw = t.rawData;
   const hasRaw = raw.byteLength > 0;
+  const width = ELEMENT_BYTES[t.dataType];
+  if (hasRaw && width !== undefined && raw.byteLength !== n * width) {
+    throw new GibbonError(
+      'invalid_onnx',
+      `tensor${where} has ${raw.byteLength} bytes of raw data but its dims [${dims.join(', ')}] need ${n * width} (truncated or malformed file?)`,
+    );
+  }
   let data: NumericArray;
   switch (t.dataType) {
     case DT.FLOAT:
@@ -56,6 +107,13 @@ export function decodeTensor(t: TensorProto): ConstTensor {
     case DT.FLOAT16: {
       const u16 = hasRaw ? new Uint16Array(copyBytes(raw)) : Uint16Array.from(t.int32Data);
       data = Float32Array.from(u16, halfToFloat);
+      return { dataType: DT.FLOAT, dims, data: checkLength(data, n, where) };
+    }
+    case DT.BFLOAT16: {
+      // bfloat16 is the top half of a float32.
+      const u16 = hasRaw ? new Uint16Array(copyBytes(raw)) : Uint16Array.from(t.int32Data);
+      const bits = Uint32Array.from(u16, (h) => h << 16);
+      data = new Float32Array(bits.buffer);
       return { dataType: DT.FLOAT, dims, data: checkLength(data, n, where) };
     }
     case DT.INT64:

@@ -33,7 +33,7 @@ async function labelsFile(): Promise<string> {
   }
 }
 
-test('auto on a 2-class feature model: APGD-T is left out with a note, APGD-CE and Square (1-D) run', async () => {
+test('auto on a 2-class feature model: APGD-T is left out with a note, APGD-CE, FAB-T (the one other class) and Square (1-D) run', async () => {
   await labelsFile();
   const out = join(work, 'report');
   const r = await gibbon('eval', MODEL, '--threat', THREAT, '--n', '8', '--attacks', 'auto', '--out', out, '--threads', '1');
@@ -46,7 +46,7 @@ test('auto on a 2-class feature model: APGD-T is left out with a note, APGD-CE a
   assert.equal(report.clean_accuracy, 1);
   assert.deepEqual(
     report.attacks.map((a) => a.name).filter((name) => !name.endsWith('(check)')),
-    ['apgd-ce', 'square'],
+    ['apgd-ce', 'fab-t', 'square'],
   );
   assert.ok(
     report.warnings.some((w) => /'apgd-t' left out of the 'auto' ensemble: apgd-t: a 2-class model has no other class to target/.test(w.message)),

@@ -25,6 +25,12 @@ import { subVjp } from './Sub.js';
 import { topKVjp } from './TopK.js';
 import { unsqueezeVjp } from './Unsqueeze.js';
 import { whereVjp } from './Where.js';
+import { convIntegerVjp } from './ConvInteger.js';
+import { dequantizeLinearVjp } from './DequantizeLinear.js';
+import { dynamicQuantizeLinearVjp } from './DynamicQuantizeLinear.js';
+import { matMulIntegerVjp } from './MatMulInteger.js';
+import { qLinearConvVjp } from './QLinearConv.js';
+import { qLinearMatMulVjp } from './QLinearMatMul.js';
 
 const CORE_RULES: readonly VjpRule[] = [
   addVjp,
@@ -48,6 +54,12 @@ const CORE_RULES: readonly VjpRule[] = [
   topKVjp,
   unsqueezeVjp,
   whereVjp,
+  convIntegerVjp,
+  dequantizeLinearVjp,
+  dynamicQuantizeLinearVjp,
+  matMulIntegerVjp,
+  qLinearConvVjp,
+  qLinearMatMulVjp,
 ];
 
 /** Families are listed in their own files (elementwise, shape, conv, pool/norm) so they can grow independently. */

@@ -82,6 +82,8 @@ export async function run(values: GradValues, terminal: Terminal): Promise<void>
     } finally {
       progress.stop();
     }
+    const estimated = (await model.gradientGraphFor(values.loss, values.wrt)).straightThroughNodes;
+    if (estimated.length) terminal.note(`straight-through estimate (rounding taken as the identity) at ${estimated.length} quantising node(s): ${estimated.map((d) => `${d.name} (${d.opType})`).join(', ')}`);
     const seconds = (performance.now() - started) / 1000;
     lines.unshift(`loss ${values.loss} summed over ${n} examples: ${lossSum.toPrecision(6)} (${seconds.toFixed(2)} s)`);
     terminal.out(lines.join('\n'));

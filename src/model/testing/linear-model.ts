@@ -1,6 +1,6 @@
 /**
- * A tiny linear classifier computed in plain JS (logits = W·x + b), with exact 'ce' and 'margin'
- * gradients: a fast stand-in for OnnxModel in tests of oracles and the attack harness.
+ * A tiny linear classifier computed in plain JS (logits = W·x + b), with exact 'ce', 'margin' and
+ * 'margin-targeted' gradients: a fast stand-in for OnnxModel in tests of oracles and the attack harness.
  */
 import type { LossName } from '../../autodiff/loss-heads.js';
 import { GibbonError } from '../../errors.js';
@@ -41,7 +41,7 @@ export class LinearModel implements DifferentiableModel {
     return { data: out, shape: [n, c] };
   }
 
-  async lossAndGrad(x: Tensor, labels: LabelArray, loss: LossName = 'ce'): Promise<LossAndGrad> {
+  async lossAndGrad(x: Tensor, labels: LabelArray, loss: LossName = 'ce', targets?: LabelArray): Promise<LossAndGrad> {
     const z = await this.logits(x);
     const n = x.shape[0]!;
     const d = x.data.length / n;
@@ -64,7 +64,14 @@ export class LinearModel implements DifferentiableModel {
         lossOut[i] = row[other]! - row[y]!;
         dz[other] = 1;
         dz[y] = -1;
-      } else throw new GibbonError('invalid_option', `LinearModel supports 'ce' and 'margin', not '${loss}'`);
+      } else if (loss === 'margin-targeted' && targets) {
+        const t = Number(targets[i]);
+        let other = -1;
+        for (let k = 0; k < c; k++) if (k !== t && (other < 0 || row[k]! > row[other]!)) other = k;
+        lossOut[i] = row[t]! - row[other]!;
+        dz[t] = 1;
+        dz[other] = -1;
+      } else throw new GibbonError('invalid_option', `LinearModel supports 'ce', 'margin' and 'margin-targeted' (with targets), not '${loss}'`);
       for (let k = 0; k < c; k++) {
         if (dz[k] === 0) continue;
         for (let j = 0; j < d; j++) grad[i * d + j]! += dz[k]! * this.weights[k * d + j]!;
