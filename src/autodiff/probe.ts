@@ -58,9 +58,19 @@ export function fixedBatchOf(model: ModelIR, inputShapes?: ProbeOptions['inputSh
 }
 
 export async function probeValues(model: ModelIR, options: ProbeOptions = {}): Promise<Map<string, ValueFacts>> {
-  const g = model.graph;
   const fixed = fixedBatchOf(model, options.inputShapes);
-  const batches = fixed !== undefined ? [fixed] : [1, 2];
+  if (fixed !== undefined) return probeAt(model, options, [fixed]);
+  try {
+    return await probeAt(model, options, [1, 2]);
+  } catch (e) {
+    // A graph may index into the batch (x[1]); it then needs a larger batch to run at all.
+    if (e instanceof GibbonError && e.code === 'runtime_failure') return probeAt(model, options, [2, 3]);
+    throw e;
+  }
+}
+
+async function probeAt(model: ModelIR, options: ProbeOptions, batches: readonly number[]): Promise<Map<string, ValueFacts>> {
+  const g = model.graph;
   // Check (and build) the feeds first: a declared size that cannot be fed fails before any session.
   const feeds = batches.map((b) => makeFeeds(model, b, options));
 
