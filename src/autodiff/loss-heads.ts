@@ -36,7 +36,8 @@ export function emitLossHead(b: GraphBuilder, loss: LossName, io: LossHeadInputs
   const pick = (labels: string): string =>
     b.op('Squeeze', [b.op('GatherElements', [z, column(labels)], { axis: 1 }, { name: 'loss/pick' }), b.int64s([1])], {}, { name: 'loss/pick' });
   const maxOther = (labels: string): string => {
-    const classes = b.int64s(Array.from({ length: c }, (_, i) => i), [1, c]);
+    // 0 … C−1 made in the graph (Range), not stored: a model may have very many classes.
+    const classes = b.op('Unsqueeze', [b.op('Range', [b.int64s([0], []), b.int64s([c], []), b.int64s([1], [])], {}, { name: 'loss/classes' }), b.int64s([0])]);
     const isLabel = b.op('Equal', [classes, column(labels)], {}, { name: 'loss/is_label' });
     const others = b.op('Where', [isLabel, b.scalar(MOST_NEGATIVE), z], {}, { name: 'loss/others' });
     return b.op('ReduceMax', [others, b.int64s([1])], { keepdims: 0 }, { name: 'loss/max_other' });

@@ -5,8 +5,12 @@
  */
 import { GibbonError } from '../errors.js';
 import {
+  attachClassScores,
   buildGradientGraph,
-  findLogits,
+  dataInputName,
+  trainableInitializers,
+  type ClassScores,
+  type OutputReduction,
   gradOutputName,
   LABELS_INPUT,
   LOGITS_OUTPUT,
@@ -17,11 +21,11 @@ import {
 import { isTargetedLoss, type LossName } from '../autodiff/loss-heads.js';
 import type { NonDifferentiablePolicy } from '../autodiff/backprop.js';
 import { canonicalize } from '../onnx/canonicalize.js';
-import { isFloatType } from '../onnx/dtypes.js';
 import { loadModel, serializeModel, type ModelIR } from '../onnx/model.js';
 import { Session, defaultThreads } from '../runtime/session.js';
 import { forEachBatch, labelsFeed, rowsFeed } from '../tensor/rows.js';
 import { checkExamples } from './check-examples.js';
+import { bindInputs, prependNormalization, unboundInputs, type InputValue, type Normalization } from './model-inputs.js';
 import { argmaxRows, size, type AnyTensor, type Tensor } from '../tensor/tensor.js';
 
 export interface OnnxModelOptions {
@@ -33,6 +37,16 @@ export interface OnnxModelOptions {
   inputShapes?: Record<string, readonly (number | null)[]>;
   /** Policy at Round/Sign/… in gradients: 'zero' (true gradient) or 'identity' (BPDA straight-through). */
   nonDifferentiable?: NonDifferentiablePolicy;
+  /** The input attacked and differentiated (default: the first float input). */
+  input?: string;
+  /** Fixed values for the model's other inputs (recurrent state, sample rate …). */
+  feeds?: Readonly<Record<string, InputValue>>;
+  /** The output holding the class scores (default: the first). */
+  output?: string;
+  /** How to read class scores from an output of rank ≥ 3: mean or max over the other axes, or flatten. */
+  outputReduce?: OutputReduction;
+  /** Per-channel (x − mean) / std applied before the model; the model then takes raw inputs. */
+  normalization?: Normalization;
 }
 
 export interface LossAndGrad {
@@ -63,40 +77,42 @@ export class OnnxModel {
     /** Input shape; null marks the batch (or another dynamic) dimension. */
     readonly inputShape: readonly (number | null)[],
     readonly numClasses: number,
-    /** True when the model's output is a Softmax (probabilities); gradients then use its input. */
+    /** True when the model's output is a Softmax or Sigmoid (probabilities); gradients then use its input. */
     readonly outputsProbabilities: boolean,
     private readonly logitsName: string,
     private readonly options: OnnxModelOptions,
+    /** How the class scores are read from the model's output. */
+    readonly classScores: ClassScores,
+    /** The initializers that are parameters (not values bound with feeds or added by gibbon). */
+    readonly trainableParams: readonly string[],
   ) {}
 
   static async load(source: string | ModelIR, options: OnnxModelOptions = {}): Promise<OnnxModel> {
-    const ir = typeof source === 'string' ? loadModel(source) : source;
+    const original = typeof source === 'string' ? loadModel(source) : source;
+    const path = original.path ?? 'model';
+    const inputName = dataInputName(original.graph, options.input);
+    let ir = options.feeds && Object.keys(options.feeds).length > 0 ? bindInputs(original, options.feeds, inputName) : original;
+    const unbound = unboundInputs(ir, inputName);
+    if (unbound.length > 0) {
+      throw new GibbonError(
+        'invalid_model',
+        `${path} has inputs ${unbound.map((n) => `'${n}'`).join(', ')} besides '${inputName}'; give each a value (--feed ${unbound[0]}=FILE.npy or a number), or choose the attacked input with --wrt-input`,
+        { path: original.path, option: 'feed' },
+      );
+    }
+    if (options.normalization) ir = prependNormalization(ir, inputName, options.normalization);
     const canon = canonicalize(ir);
     const g = canon.graph;
-    const input = g.inputs.find((v) => isFloatType(v.dataType));
-    if (!input) throw new GibbonError('invalid_model', `${ir.path ?? 'model'} has no float input`, { path: ir.path });
-    if (g.inputs.length > 1) {
-      const others = g.inputs.filter((v) => v !== input).map((v) => v.name);
-      throw new GibbonError('invalid_model', `${ir.path ?? 'model'} has several inputs (${[input.name, ...others].join(', ')}); gibbon expects one image/feature input`, { path: ir.path });
-    }
-    const found = findLogits(g);
-    g.outputs = [{ name: found.logits, dataType: 0, shape: null }];
-    const label = ir.path ?? 'model';
-    const forward = await Session.create(serializeModel(canon), { threads: options.threads ?? defaultThreads(), label });
-    const shape = (input.shape ?? []).map((d, i) => (typeof d === 'number' && d > 0 ? d : (options.inputShapes?.[input.name]?.[i] ?? null)));
-    // One small run tells the number of classes and checks the model runs at all.
-    const probeBatch = typeof shape[0] === 'number' ? shape[0] : 1;
-    const probeShape = shape.map((d, i) => (i === 0 ? probeBatch : d));
-    if (probeShape.some((d) => d === null)) {
-      throw new GibbonError('invalid_model', `input '${input.name}' has dynamic non-batch dimensions [${(input.shape ?? []).join(', ')}]; pass inputShapes`, { option: 'inputShapes' });
-    }
-    const out = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(probeShape as number[])), shape: probeShape as number[] } });
-    const logits = out[found.logits]!;
-    if (logits.shape.length !== 2) {
-      await forward.dispose();
-      throw new GibbonError('invalid_model', `output '${found.output}' has shape [${logits.shape.join(', ')}]; a classifier should output (batch, classes)`, { path: ir.path });
-    }
-    return new OnnxModel(ir, forward, input.name, shape, logits.shape[1]!, found.source === 'softmax-input', found.logits, options);
+    const input = g.inputs.find((v) => v.name === inputName)!;
+    const head = await attachClassScores(canon, { output: options.output, reduce: options.outputReduce, inputShapes: options.inputShapes });
+    g.outputs = [{ name: head.scores, dataType: 0, shape: null }];
+    const forward = await Session.create(serializeModel(canon), { threads: options.threads ?? defaultThreads(), label: path });
+    const given = options.inputShapes?.[input.name];
+    const shape = (input.shape ?? given ?? []).map((d, i) => (typeof given?.[i] === 'number' ? given[i]! : typeof d === 'number' && d > 0 ? d : null));
+    const trainable = new Set(trainableInitializers(original));
+    return new OnnxModel(ir, forward, input.name, shape, head.numClasses, head.source !== 'output', head.scores, { ...options, input: inputName }, head, [
+      ...trainableInitializers(ir),
+    ].filter((n) => trainable.has(n)));
   }
 
   /** The fixed batch size, if the model has one. */
@@ -153,7 +169,10 @@ export class OnnxModel {
     if (!entry) {
       entry = (async () => {
         const graph = await buildGradientGraph(this.ir, {
-          wrt,
+          wrt: wrt === 'params' ? this.trainableParams : wrt,
+          input: this.inputName,
+          output: this.options.output,
+          outputReduce: this.options.outputReduce,
           loss,
           reduction,
           inputShapes: this.options.inputShapes,
@@ -208,8 +227,9 @@ export class OnnxModel {
     const n = x.shape[0]!;
     this.checkLabels(labels, n);
     if (isTargetedLoss(loss)) throw new GibbonError('invalid_option', 'parameter gradients support untargeted losses only', { option: 'loss' });
-    if (this.fixedBatch !== undefined && this.fixedBatch !== n) {
-      throw new GibbonError('invalid_input', `model has a fixed batch of ${this.fixedBatch}; parameter gradients need exactly that many examples`);
+    if (this.fixedBatch !== undefined && n % this.fixedBatch !== 0) {
+      // Padding rows would add their own loss to the parameter gradients.
+      throw new GibbonError('invalid_input', `model has a fixed batch of ${this.fixedBatch}; parameter gradients need a multiple of that many examples, not ${n}`);
     }
     const { graph, session } = await this.gradientGraph(loss, 'params', 'sum');
     const lossOut = new Float32Array(n);
