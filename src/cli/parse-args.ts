@@ -35,10 +35,11 @@ function addCommand(program: Command, spec: CommandSpec, onRun: (command: Comman
     if (o.choices) option.choices(o.choices);
     if (o.defaultValue !== undefined) option.default(o.defaultValue, o.defaultDescription);
     const parse = o.parse;
-    if (parse) {
-      option.argParser((raw: string) => {
+    if (parse || o.repeatable) {
+      option.argParser((raw: string, previous: unknown) => {
         try {
-          return parse(raw);
+          const value = parse ? parse(raw) : raw;
+          return o.repeatable ? [...((previous as unknown[] | undefined) ?? []), value] : value;
         } catch (e) {
           if (e instanceof InvalidValue) throw new InvalidArgumentError(e.message);
           throw e;
@@ -73,6 +74,9 @@ function checkCombinations(command: CommandName, values: Readonly<Record<string,
     if (!named && values.labels === undefined) throw new UsageError(`--data ${data} needs the true classes: add --labels Y.npy`, command);
     if (named && values.labels !== undefined) throw new UsageError(`--labels goes with --data X.npy (${data} brings its own labels)`, command);
     return;
+  }
+  if ((command === 'predict' || command === 'grad') && (values.mean === undefined) !== (values.std === undefined)) {
+    throw new UsageError('--mean and --std go together (the model takes (x − mean) / std)', command);
   }
   if (command !== 'grad') return;
   const loss = values.loss as LossName;

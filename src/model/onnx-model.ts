@@ -35,6 +35,8 @@ export interface OnnxModelOptions {
   batchSize?: number;
   /** Sizes for symbolic non-batch input dimensions. */
   inputShapes?: Record<string, readonly (number | null)[]>;
+  /** One example's shape (no batch) of the attacked input: sizes for its symbolic dimensions. */
+  exampleShape?: readonly number[];
   /** Policy at Round/Sign/… in gradients: 'zero' (true gradient) or 'identity' (BPDA straight-through). */
   nonDifferentiable?: NonDifferentiablePolicy;
   /** The input attacked and differentiated (default: the first float input). */
@@ -92,6 +94,15 @@ export class OnnxModel {
     const path = original.path ?? 'model';
     const inputName = dataInputName(original.graph, options.input);
     let ir = options.feeds && Object.keys(options.feeds).length > 0 ? bindInputs(original, options.feeds, inputName) : original;
+    const declared = original.graph.inputs.find((v) => v.name === inputName)?.shape;
+    if (options.exampleShape && (!declared || declared.length === options.exampleShape.length + 1)) {
+      // Declared sizes win: a mismatch with the data is reported when the data is checked.
+      const dims = options.exampleShape.map((d, i) => {
+        const own = declared?.[i + 1];
+        return typeof own === 'number' && own > 0 ? own : d;
+      });
+      options = { ...options, inputShapes: { ...options.inputShapes, [inputName]: [null, ...dims] } };
+    }
     const unbound = unboundInputs(ir, inputName);
     if (unbound.length > 0) {
       throw new GibbonError(

@@ -10,10 +10,12 @@ import { OnnxModel } from '../../model/onnx-model.js';
 import { writeNpy } from '../../tensor/npy.js';
 import { concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
 import { checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from '../files.js';
+import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
-export interface GradValues {
+export interface GradValues extends ModelInterfaceValues {
+  readonly domain?: readonly [number, number];
   readonly model: string;
   readonly input: string;
   readonly labels: string;
@@ -30,9 +32,9 @@ const DEFAULT_BATCH = 256;
 export async function run(values: GradValues, terminal: Terminal): Promise<void> {
   if (values.wrt === 'input') checkWritableFile(values.out, '--out');
   const batch = values.batchSize ?? DEFAULT_BATCH;
-  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch });
+  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch, ...modelInterfaceOptions(values, values.input) });
   try {
-    const { x, notes } = readModelInputs(values.input, '--input', model);
+    const { x, notes } = readModelInputs(values.input, '--input', model, values.domain);
     const n = x.shape[0]!;
     const labels = readClasses(values.labels, '--labels', n, values.input, model.numClasses);
     const targets = values.target ? readClasses(values.target, '--target', n, values.input, model.numClasses) : undefined;
