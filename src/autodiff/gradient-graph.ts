@@ -164,7 +164,11 @@ export async function attachClassScores(
   if (declared && declared.length >= 2 && typeof last === 'number' && last > MAX_CLASSES) {
     throw new GibbonError('invalid_model', `output '${found.output}' declares ${last} classes, more than gibbon reads (${MAX_CLASSES})`, { option: 'output' });
   }
-  const fact = (await probeValues(model, { values: [found.logits], inputShapes: options.inputShapes })).get(found.logits);
+  // A declared (batch, classes) output needs no run (Softmax and Sigmoid keep the shape of their input).
+  const fact =
+    declared?.length === 2 && typeof last === 'number' && last > 0
+      ? { shape: [null, last], dataType: g.outputs.find((o) => o.name === found.output)!.dataType || DT.FLOAT }
+      : (await probeValues(model, { values: [found.logits], inputShapes: options.inputShapes })).get(found.logits);
   if (!fact) throw new GibbonError('internal', `could not learn the shape of '${found.logits}'`);
   const shape = fact.shape.map((d, i) => (i === 0 ? null : d));
   const b = new GraphBuilder(g, 'gibbon_head');

@@ -9,7 +9,7 @@
  * needs no shape-inference table of its own.
  *
  * Memory stays bounded: the values are fetched a group at a time (onnxruntime computes only what a
- * group needs), the group size adapts so one run fetches at most PROBE_BYTES_PER_RUN, and only the
+ * group needs), the group size adapts so one run fetches about PROBE_BYTES_PER_RUN (128 MiB), and only the
  * shapes (and tiny constants) are kept. Input sizes are checked before anything is allocated.
  */
 import { GibbonError } from '../errors.js';
@@ -39,12 +39,12 @@ export interface ProbeOptions {
 /** Largest input gibbon feeds (elements of one input tensor): 2^28 float32 values are 1 GiB. */
 export const MAX_INPUT_ELEMENTS = 2 ** 28;
 /** What one probe run may fetch; the group of values per run shrinks to stay under it. */
-export const PROBE_BYTES_PER_RUN = 64 * 2 ** 20;
+export const PROBE_BYTES_PER_RUN = 128 * 2 ** 20;
 
 const SHAPE_OPS = new Set(['Shape', 'Size']);
 const RANDOM_OPS = new Set(['RandomUniform', 'RandomNormal', 'RandomUniformLike', 'RandomNormalLike', 'Multinomial', 'Bernoulli']);
 const MAX_CONSTANT_ELEMENTS = 64;
-const FIRST_GROUP = 16;
+const FIRST_GROUP = 32;
 const MAX_GROUP = 512;
 
 /** The fixed batch of a model: the first dimension of its first float input when that is a number. */
