@@ -34,23 +34,27 @@ function readFeed(spec: FeedSpec): InputValue {
   }
 }
 
-/** The .npy's example shape (no batch), read from the file, or undefined when it cannot be read (reported later). */
-export function exampleShapeOf(path: string | undefined): number[] | undefined {
+/** The .npy's shape, read from the file, or undefined when it cannot be read (reported later, naming the option). */
+export function npyShapeOf(path: string | undefined): number[] | undefined {
   if (path === undefined || !existsSync(path) || statSync(path).isDirectory()) return undefined;
   try {
-    return readNpy(path).shape.slice(1);
+    return [...readNpy(path).shape];
   } catch {
     return undefined;
   }
 }
 
-/** OnnxModel options from the command line; `dataPath` (the --input .npy) gives symbolic sizes when --input-shape does not. */
-export function modelInterfaceOptions(values: ModelInterfaceValues, dataPath?: string): OnnxModelOptions {
+/**
+ * OnnxModel options from the command line; the data (`dataPath`, read with `dataOption`) gives
+ * symbolic sizes when --input-shape does not, and is checked against the declared shape first.
+ */
+export function modelInterfaceOptions(values: ModelInterfaceValues, dataPath?: string, dataOption = '--input'): OnnxModelOptions {
   const feeds: Record<string, InputValue> = {};
   for (const f of values.feed ?? []) {
     if (f.name in feeds) throw new GibbonError('invalid_option', `--feed ${f.name} is given twice`, { option: '--feed' });
     feeds[f.name] = readFeed(f);
   }
+  const dataShape = values.inputShape ? undefined : npyShapeOf(dataPath);
   let normalization: Normalization | undefined;
   if (values.mean && values.std) {
     if (values.mean.length !== values.std.length) {
@@ -64,7 +68,7 @@ export function modelInterfaceOptions(values: ModelInterfaceValues, dataPath?: s
     feeds,
     output: values.output,
     outputReduce: values.outputReduce,
-    exampleShape: values.inputShape ?? exampleShapeOf(dataPath),
+    ...(values.inputShape ? { exampleShape: values.inputShape } : dataShape && dataShape.length > 0 && dataPath ? { exampleShape: dataShape.slice(1), exampleSource: { path: dataPath, shape: dataShape, option: dataOption } } : {}),
     normalization,
   };
 }

@@ -37,6 +37,8 @@ export interface OnnxModelOptions {
   inputShapes?: Record<string, readonly (number | null)[]>;
   /** One example's shape (no batch) of the attacked input: sizes for its symbolic dimensions. */
   exampleShape?: readonly number[];
+  /** Where exampleShape comes from, for the error when it does not fit the declared shape (e.g. an .npy and its option). */
+  exampleSource?: { readonly path: string; readonly shape: readonly number[]; readonly option: string };
   /** Policy at Round/Sign/… in gradients: 'zero' (true gradient) or 'identity' (BPDA straight-through). */
   nonDifferentiable?: NonDifferentiablePolicy;
   /** The input attacked and differentiated (default: the first float input). */
@@ -95,6 +97,22 @@ export class OnnxModel {
     const inputName = dataInputName(original.graph, options.input);
     let ir = options.feeds && Object.keys(options.feeds).length > 0 ? bindInputs(original, options.feeds, inputName) : original;
     const declared = original.graph.inputs.find((v) => v.name === inputName)?.shape;
+    if (options.exampleShape && declared) {
+      // The data's shape is checked against the declared one before anything of the declared size is allocated.
+      const own = declared.slice(1);
+      const clash = own.length !== options.exampleShape.length || own.some((d, i) => typeof d === 'number' && d > 0 && d !== options.exampleShape![i]);
+      if (clash) {
+        const src = options.exampleSource;
+        const expected = `[N, ${own.map((d) => d ?? '?').join(', ')}]`;
+        throw new GibbonError(
+          'invalid_input',
+          src
+            ? `${src.path} has shape [${src.shape.join(', ')}] but model input '${inputName}' is ${expected}`
+            : `examples of shape [${options.exampleShape.join(', ')}] do not fit input '${inputName}' of ${path}, which is ${expected}`,
+          src ? { path: src.path, option: src.option } : { path: original.path, option: 'exampleShape' },
+        );
+      }
+    }
     if (options.exampleShape && (!declared || declared.length === options.exampleShape.length + 1)) {
       // Declared sizes win: a mismatch with the data is reported when the data is checked.
       const dims = options.exampleShape.map((d, i) => {

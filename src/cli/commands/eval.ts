@@ -34,7 +34,7 @@ import type { BpdaSurrogateSpec } from '../options.js';
 import { checkWritableFile, prepareOutputFolder } from '../files.js';
 import { alignColumns, shownPath } from '../format.js';
 import { defaultModelPath, packageVersion } from '../package-root.js';
-import { exampleShapeOf, modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
+import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -141,7 +141,9 @@ function evaluatedModelOptions(tm: ThreatModel, values: EvalValues): OnnxModelOp
   const m = tm.model ?? {};
   const threatFeeds = Object.entries(m.feeds ?? {}).map(([name, value]) => ({ name, value }));
   const given = new Set((values.feed ?? []).map((f) => f.name));
-  const options = modelInterfaceOptions({
+  const dataPath = tm.data === MNIST_TEST ? undefined : tm.data.x;
+  const options = modelInterfaceOptions(
+    {
     inputShape: values.inputShape ?? tm.input.shape,
     feed: [...threatFeeds.filter((f) => !given.has(f.name)), ...(values.feed ?? [])],
     wrtInput: values.wrtInput ?? m.input,
@@ -149,9 +151,12 @@ function evaluatedModelOptions(tm: ThreatModel, values: EvalValues): OnnxModelOp
     outputReduce: values.outputReduce ?? m.output_reduce,
     mean: tm.input.mean,
     std: tm.input.std,
-  });
-  const exampleShape = options.exampleShape ?? (tm.data === MNIST_TEST ? [1, 28, 28] : exampleShapeOf(tm.data.x));
-  return { ...options, exampleShape };
+    },
+    tm.input.shape ? undefined : dataPath,
+    values.data !== undefined ? '--data' : 'data.x',
+  );
+  if (tm.data === MNIST_TEST && !options.exampleShape) return { ...options, exampleShape: [1, 28, 28] };
+  return options;
 }
 
 export async function run(values: EvalValues, terminal: Terminal): Promise<void> {
