@@ -106,8 +106,12 @@ test('Softmax before opset 13 (Flatten → Softmax → Reshape) is read as proba
 });
 
 test('dynamic H and W are taken from the data; without sizes the error names the input', async () => {
-  await assert.rejects(OnnxModel.load(file('cnn_dynamic_hw_op11'), { threads: 1 }), (e: GibbonError) => /input 'image'.*symbolic dimension 2/.test(e.message));
   const x = inputs('cnn_dynamic_hw_op11');
+  // Without sizes the forward pass runs at any size; a gradient graph needs them.
+  await withModel('cnn_dynamic_hw_op11', {}, async (m) => {
+    assert.deepEqual((await m.logits(x)).shape, [4, 6]);
+    await assert.rejects(m.lossAndGrad(x, [0, 1, 2, 3], 'ce'), (e: GibbonError) => /input 'image' has a symbolic dimension 2/.test(e.message));
+  });
   await withModel('cnn_dynamic_hw_op11', { exampleShape: x.shape.slice(1) }, async (m) => {
     assert.deepEqual(m.inputShape, [null, 3, 20, 28]);
     await checkGradient(m, x, [0, 1, 2, 3], 'ce', 1e-2);
@@ -174,5 +178,36 @@ test('normalisation in front of the model: raw 0–255 inputs give the logits of
       }
       await checkGradient(m, raw, [0, 1, 2], 'ce', 0.5);
     });
+  });
+});
+
+test('embedding loss: squared distance from a reference embedding, zero at the reference, gradient against finite differences', async () => {
+  await withModel('embedding_n11d_op14', {}, async (m) => {
+    const x = inputs('embedding_n11d_op14');
+    const clean = await m.logits(x);
+    const at = await m.embeddingDistanceAndGrad(x, clean);
+    assert.ok(at.loss.every((v) => Math.abs(v) < 1e-10));
+    assert.ok(at.grad.data.every((v) => v === 0));
+    // From a shifted point: the distance and its gradient.
+    const moved: Tensor = { data: Float32Array.from(x.data, (v, i) => v + 0.05 * Math.sin(i)), shape: x.shape };
+    const r = await m.embeddingDistanceAndGrad(moved, clean);
+    const e = await m.logits(moved);
+    for (let n = 0; n < 3; n++) {
+      let d = 0;
+      for (let k = 0; k < 8; k++) d += (e.data[n * 8 + k]! - clean.data[n * 8 + k]!) ** 2;
+      assert.ok(Math.abs(r.loss[n]! - d) < 1e-6 + 1e-4 * d);
+    }
+    const order = Array.from(r.grad.data.keys()).sort((a, b) => Math.abs(r.grad.data[b]!) - Math.abs(r.grad.data[a]!));
+    const h = 1e-2;
+    for (const i of order.slice(0, 3)) {
+      const shift = (s: number): Tensor => {
+        const data = Float32Array.from(moved.data);
+        data[i]! += s * h;
+        return { data, shape: x.shape };
+      };
+      const sum = async (t: Tensor): Promise<number> => (await m.embeddingDistanceAndGrad(t, clean)).loss.reduce((a, v) => a + v, 0);
+      const fd = ((await sum(shift(1))) - (await sum(shift(-1)))) / (2 * h);
+      assert.ok(Math.abs(fd - r.grad.data[i]!) < 5e-2 * Math.abs(r.grad.data[i]!) + 1e-5, `coordinate ${i}: ${fd} vs ${r.grad.data[i]}`);
+    }
   });
 });

@@ -18,7 +18,7 @@ import { DataType as DT, isFloatType } from '../onnx/dtypes.js';
 import { ancestorsOf, producers, topologicalSort, type Graph } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 import { backprop, type NonDifferentiablePolicy } from './backprop.js';
-import { emitLossHead, isTargetedLoss, LOSS_NAMES, type LossName } from './loss-heads.js';
+import { EMBEDDING_LOSS, emitEmbeddingHead, emitLossHead, isTargetedLoss, LOSS_NAMES, type EmbeddingLoss, type LossName } from './loss-heads.js';
 import { probeValues, type ValueFacts } from './probe.js';
 import { createVjpRegistry, type VjpRegistry } from './registry.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from './vjp-rule.js';
@@ -27,6 +27,8 @@ import { prepareSurrogates } from './surrogates.js';
 
 export const LABELS_INPUT = 'labels';
 export const TARGETS_INPUT = 'targets';
+/** The reference embeddings (N, D) of the 'embedding' loss. */
+export const REFERENCE_INPUT = 'reference';
 export const LOSS_OUTPUT = 'loss';
 export const LOSS_SUM_OUTPUT = 'loss_sum';
 export const LOGITS_OUTPUT = 'logits';
@@ -35,7 +37,8 @@ export const gradOutputName = (value: string): string => `grad:${value}`;
 export interface GradientGraphOptions {
   /** 'input' (the first graph input), 'params' (all trainable initializers) or explicit value names. */
   wrt: 'input' | 'params' | readonly string[];
-  loss: LossName;
+  /** A classification loss head, or 'embedding' (distance from the input 'reference'). */
+  loss: LossName | EmbeddingLoss;
   /** Gradient of the summed loss (default) or of the mean over the batch. */
   reduction?: 'sum' | 'mean';
   /** Feed trainable initializers as inputs (training); default keeps them constant (faster). */
@@ -59,7 +62,7 @@ export interface GradientGraph {
   readonly input: string;
   readonly inputShape: readonly (number | null)[];
   readonly numClasses: number;
-  readonly loss: LossName;
+  readonly loss: LossName | EmbeddingLoss;
   readonly targeted: boolean;
   /** Differentiated value name → output name. */
   readonly gradOutputs: ReadonlyMap<string, string>;
@@ -259,15 +262,16 @@ export function trainableInitializers(model: ModelIR): string[] {
 }
 
 export async function buildGradientGraph(source: ModelIR, options: GradientGraphOptions): Promise<GradientGraph> {
-  if (!LOSS_NAMES.includes(options.loss)) {
-    throw new GibbonError('invalid_option', `unknown loss '${options.loss}'; valid: ${LOSS_NAMES.join(', ')}`, { option: 'loss' });
+  const embedding = options.loss === EMBEDDING_LOSS;
+  if (!embedding && !LOSS_NAMES.includes(options.loss as LossName)) {
+    throw new GibbonError('invalid_option', `unknown loss '${options.loss}'; valid: ${[...LOSS_NAMES, EMBEDDING_LOSS].join(', ')}`, { option: 'loss' });
   }
   const trainable = trainableInitializers(source); // before Constant folding adds initializers
   const model = canonicalize(source);
   const g = model.graph;
   const registry = options.registry ?? DEFAULT_VJP_REGISTRY;
   const input = dataInputName(g, options.input);
-  for (const name of [LABELS_INPUT, TARGETS_INPUT]) {
+  for (const name of [LABELS_INPUT, TARGETS_INPUT, REFERENCE_INPUT]) {
     if (g.inputs.some((v) => v.name === name)) throw new GibbonError('invalid_model', `model already has an input named '${name}', which gibbon reserves`);
   }
 
@@ -288,9 +292,12 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   const numClasses = head.numClasses;
   const targeted = isTargetedLoss(options.loss);
   const b = new GraphBuilder(g, 'gibbon');
-  g.inputs.push({ name: LABELS_INPUT, dataType: DT.INT64, shape: [null] });
+  if (!embedding) g.inputs.push({ name: LABELS_INPUT, dataType: DT.INT64, shape: [null] });
   if (targeted) g.inputs.push({ name: TARGETS_INPUT, dataType: DT.INT64, shape: [null] });
-  const lossValue = emitLossHead(b, options.loss, { logits, labels: LABELS_INPUT, targets: targeted ? TARGETS_INPUT : undefined, numClasses });
+  if (embedding) g.inputs.push({ name: REFERENCE_INPUT, dataType: DT.FLOAT, shape: [null, numClasses] });
+  const lossValue = embedding
+    ? emitEmbeddingHead(b, logits, REFERENCE_INPUT)
+    : emitLossHead(b, options.loss as LossName, { logits, labels: LABELS_INPUT, targets: targeted ? TARGETS_INPUT : undefined, numClasses });
 
   // Keep only what the loss and logits need; check rule support before the (costlier) probe.
   const keep = ancestorsOf(g, [lossValue, logits]);

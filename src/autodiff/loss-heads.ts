@@ -16,8 +16,23 @@ import type { GraphBuilder } from '../onnx/builder.js';
 export const LOSS_NAMES = ['ce', 'margin', 'dlr', 'ce-targeted', 'margin-targeted', 'dlr-targeted'] as const;
 export type LossName = (typeof LOSS_NAMES)[number];
 
-export function isTargetedLoss(loss: LossName): boolean {
+export function isTargetedLoss(loss: LossName | EmbeddingLoss): boolean {
   return loss.endsWith('-targeted');
+}
+
+/**
+ * The loss of embedding models (face or speaker embeddings, (N, D) after the output head): the
+ * squared distance Σ_d (e_d − r_d)² of the embedding e from a reference r (input 'reference',
+ * float (N, D)), usually the clean input's own. Increasing it pushes the embedding away. Its
+ * gradient is zero at the reference itself, so attacks start from a random point.
+ */
+export const EMBEDDING_LOSS = 'embedding';
+export type EmbeddingLoss = typeof EMBEDDING_LOSS;
+
+/** The embedding head: per-example squared distance from the reference. */
+export function emitEmbeddingHead(b: GraphBuilder, embedding: string, reference: string): string {
+  const diff = b.op('Sub', [embedding, reference], {}, { name: 'loss/embedding_diff' });
+  return b.op('ReduceSum', [b.op('Mul', [diff, diff], {}, { name: 'loss/embedding_square' }), b.int64s([1])], { keepdims: 0 }, { name: 'loss/embedding' });
 }
 
 export interface LossHeadInputs {

@@ -3,7 +3,7 @@
  * into a commander program; help texts come from it too. Values are checked here as far as the
  * command line alone allows (numbers, lists, choices); files are checked by the commands.
  */
-import { LOSS_NAMES } from '../autodiff/loss-heads.js';
+import { EMBEDDING_LOSS, LOSS_NAMES } from '../autodiff/loss-heads.js';
 import { ARCHITECTURES } from '../training/architectures.js';
 import { METHODS } from '../training/methods.js';
 
@@ -219,9 +219,15 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
     arguments: [{ name: 'model', description: 'ONNX model file' }],
     options: [
       { flags: '--input <file>', description: 'inputs (.npy), as for predict', required: true },
-      { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example)', required: true },
-      { flags: '--loss <name>', description: 'loss head (each grows towards attack success)', choices: LOSS_NAMES, required: true },
+      { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example); required except with --loss embedding' },
+      {
+        flags: '--loss <name>',
+        description: "loss head (each grows towards attack success); 'embedding': squared distance of the output embedding from --reference",
+        choices: [...LOSS_NAMES, EMBEDDING_LOSS],
+        required: true,
+      },
       { flags: '--target <file>', description: 'target classes (.npy) for the targeted losses' },
+      { flags: '--reference <file>', description: "--loss embedding: reference embeddings (.npy, float, (N, D)), e.g. the clean inputs' from predict --out" },
       {
         flags: '--wrt <what>',
         description: "'input': one .npy shaped like the input; 'params': a folder with <initializer>.npy per trainable initializer",

@@ -80,6 +80,14 @@ function checkCombinations(command: CommandName, values: Readonly<Record<string,
   }
   if (command !== 'grad') return;
   const loss = values.loss as LossName;
+  if ((loss as string) === 'embedding') {
+    if (values.reference === undefined) throw new UsageError("loss 'embedding' needs the reference embeddings: add --reference E.npy (predict --out on the clean inputs writes them)", command);
+    if (values.wrt === 'params') throw new UsageError("--wrt params supports the classification losses only, not 'embedding'", command);
+    if (values.target !== undefined) throw new UsageError("--target is only used by the targeted losses, not 'embedding'", command);
+    return;
+  }
+  if (values.reference !== undefined) throw new UsageError(`--reference goes with --loss embedding, not '${loss}'`, command);
+  if (values.labels === undefined) throw new UsageError(`loss '${loss}' needs the true classes: add --labels Y.npy`, command);
   if (isTargetedLoss(loss) && values.target === undefined) {
     throw new UsageError(`loss '${loss}' needs target classes: add --target T.npy`, command);
   }

@@ -15,10 +15,11 @@ import {
   LABELS_INPUT,
   LOGITS_OUTPUT,
   LOSS_OUTPUT,
+  REFERENCE_INPUT,
   TARGETS_INPUT,
   type GradientGraph,
 } from '../autodiff/gradient-graph.js';
-import { isTargetedLoss, type LossName } from '../autodiff/loss-heads.js';
+import { EMBEDDING_LOSS, isTargetedLoss, type EmbeddingLoss, type LossName } from '../autodiff/loss-heads.js';
 import type { NonDifferentiablePolicy } from '../autodiff/backprop.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { loadModel, serializeModel, type ModelIR } from '../onnx/model.js';
@@ -192,7 +193,7 @@ export class OnnxModel {
   }
 
 
-  private gradientGraph(loss: LossName, wrt: 'input' | 'params', reduction: 'sum' | 'mean'): Promise<{ graph: GradientGraph; session: Session }> {
+  private gradientGraph(loss: LossName | EmbeddingLoss, wrt: 'input' | 'params', reduction: 'sum' | 'mean'): Promise<{ graph: GradientGraph; session: Session }> {
     const key = `${loss}|${wrt}|${reduction}`;
     let entry = this.gradGraphs.get(key);
     if (!entry) {
@@ -242,6 +243,32 @@ export class OnnxModel {
       };
       if (targets) feeds[TARGETS_INPUT] = labelsFeed(targets, start, end, padded);
       const r = await session.run(feeds, [LOSS_OUTPUT, LOGITS_OUTPUT, gradName]);
+      const k = end - start;
+      lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
+      logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);
+      grad.set((r[gradName]!.data as Float32Array).subarray(0, k * row), start * row);
+    });
+    return { loss: lossOut, grad: { data: grad, shape: [...x.shape] }, logits: { data: logits, shape: [n, this.numClasses] } };
+  }
+
+  /**
+   * For embedding models: the squared distance Σ_d (e_d − r_d)² of each example's embedding (the
+   * class scores, (N, D)) from its reference row, and the gradient of the summed distance.
+   */
+  async embeddingDistanceAndGrad(x: Tensor, reference: Tensor): Promise<LossAndGrad> {
+    this.checkInput(x);
+    const n = x.shape[0]!;
+    if (reference.shape.length !== 2 || reference.shape[0] !== n || reference.shape[1] !== this.numClasses) {
+      throw new GibbonError('invalid_input', `reference has shape [${reference.shape.join(', ')}]; expected one embedding per example, [${n}, ${this.numClasses}]`, { option: 'reference' });
+    }
+    const { session } = await this.gradientGraph(EMBEDDING_LOSS, 'input', 'sum');
+    const lossOut = new Float32Array(n);
+    const grad = new Float32Array(x.data.length);
+    const logits = new Float32Array(n * this.numClasses);
+    const row = size(x.shape.slice(1));
+    const gradName = gradOutputName(this.inputName);
+    await this.eachBatch(n, async (start, end, padded) => {
+      const r = await session.run({ [this.inputName]: rowsFeed(x, start, end, padded), [REFERENCE_INPUT]: rowsFeed(reference, start, end, padded) }, [LOSS_OUTPUT, LOGITS_OUTPUT, gradName]);
       const k = end - start;
       lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
       logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);

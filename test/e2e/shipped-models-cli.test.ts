@@ -121,3 +121,19 @@ test('eval on a three-input model with the threat model naming its feeds, input 
   assertOk(r);
   assert.match(r.stdout, /2 classes/);
 });
+
+test('grad --loss embedding: distance from --reference (predict --out writes the clean embeddings)', async () => {
+  const name = 'embedding_n11d_op14';
+  const ref = join(work, 'emb.ref.npy');
+  assertOk(await gibbon('predict', model(name), '--input', x(name), '--out', ref));
+  assert.deepEqual(readNpy(ref).shape, [3, 8]);
+  const t = readNpy(x(name));
+  const moved = join(work, 'emb.moved.npy');
+  writeNpy(moved, { type: 'float32', data: Float32Array.from(toFloat32(t), (v, i) => v + 0.05 * Math.cos(i)), shape: t.shape });
+  const out = join(work, 'emb.grad.npy');
+  const r = await gibbon('grad', model(name), '--input', moved, '--loss', 'embedding', '--reference', ref, '--out', out);
+  assertOk(r);
+  assert.ok(toFloat32(readNpy(out)).some((v) => v !== 0));
+  assertFails(await gibbon('grad', model(name), '--input', moved, '--loss', 'embedding', '--out', out), /needs the reference embeddings: add --reference/, 2);
+  assertFails(await gibbon('grad', model(name), '--input', moved, '--loss', 'ce', '--out', out), /needs the true classes: add --labels/, 2);
+});
