@@ -211,3 +211,26 @@ test('embedding loss: squared distance from a reference embedding, zero at the r
     }
   });
 });
+
+test('a detector on a sigmoid model sees two classes: MSP score = max(σ(s), 1 − σ(s))', async () => {
+  const { buildDetectorModel, LOGITS_OUTPUT, SCORE_OUTPUT } = await import('../src/defenses/detectors/detector.js');
+  const { loadModel, serializeModel } = await import('../src/onnx/model.js');
+  const { Session } = await import('../src/runtime/session.js');
+  const equipped = buildDetectorModel(loadModel(file('sigmoid_detector_op13')), { kind: 'msp' } as never);
+  const session = await Session.create(serializeModel(equipped), { threads: 1 });
+  try {
+    const x = inputs('sigmoid_detector_op13');
+    const r = await session.run({ x: { type: 'float32', data: x.data, shape: x.shape } });
+    const z = r[LOGITS_OUTPUT]!;
+    assert.deepEqual(z.shape, [6, 2]);
+    const score = r[SCORE_OUTPUT]!.data as Float32Array;
+    for (let i = 0; i < 6; i++) {
+      const p = 1 / (1 + Math.exp(-(z.data as Float32Array)[2 * i + 1]!));
+      const msp = Math.max(p, 1 - p);
+      // The MSP detector's score grows with suspicion: compare up to its sign convention.
+      assert.ok(Math.abs(Math.abs(score[i]!) - msp) < 1e-5, `example ${i}: score ${score[i]} vs msp ${msp}`);
+    }
+  } finally {
+    await session.dispose();
+  }
+});

@@ -120,6 +120,13 @@ export function findLogits(g: Graph, output?: string): { logits: string; source:
   return { logits: out, source: 'output', output: out };
 }
 
+/** One score s (N, 1) as the two-class logits (0, s) (N, 2): softmax of them is (1 − σ(s), σ(s)). */
+export function emitBinaryLogits(b: GraphBuilder, score: string, dataType: number = DT.FLOAT): string {
+  const zeros =
+    dataType === DT.FLOAT ? b.op('ConstantOfShape', [b.op('Shape', [score])], {}, { name: 'binary_zero' }) : b.op('Sub', [score, score], {}, { name: 'binary_zero' });
+  return b.op('Concat', [zeros, score], { axis: 1 }, { name: 'binary_logits' });
+}
+
 /** How class scores are read from an output with more than two dimensions. */
 export const OUTPUT_REDUCTIONS = ['mean', 'max', 'flatten'] as const;
 export type OutputReduction = (typeof OUTPUT_REDUCTIONS)[number];
@@ -205,13 +212,7 @@ export async function attachClassScores(
   if (after === null || after < 1) throw new GibbonError('invalid_model', `${where}; it holds no class scores`, { option: 'output' });
   if (after > MAX_CLASSES) throw new GibbonError('invalid_model', `${where}: ${after} class scores, more than gibbon reads (${MAX_CLASSES})`, { option: 'output' });
   const binary = after === 1;
-  if (binary) {
-    const zeros =
-      fact.dataType === DT.FLOAT
-        ? b.op('ConstantOfShape', [b.op('Shape', [scores])], {}, { name: 'binary_zero' })
-        : b.op('Sub', [scores, scores], {}, { name: 'binary_zero' });
-    scores = b.op('Concat', [zeros, scores], { axis: 1 }, { name: 'binary_logits' });
-  }
+  if (binary) scores = emitBinaryLogits(b, scores, fact.dataType);
   return { scores, numClasses: binary ? 2 : after, source: found.source, output: found.output, binary, rawShape: shape };
 }
 
