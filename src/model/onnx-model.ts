@@ -24,6 +24,7 @@ import type { NonDifferentiablePolicy } from '../autodiff/backprop.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { loadModel, serializeModel, type ModelIR } from '../onnx/model.js';
 import { Session, defaultThreads } from '../runtime/session.js';
+import { concreteInputShape } from '../autodiff/probe.js';
 import { forEachBatch, labelsFeed, rowsFeed } from '../tensor/rows.js';
 import { checkExamples } from './check-examples.js';
 import { bindInputs, prependNormalization, unboundInputs, type InputValue, type Normalization } from './model-inputs.js';
@@ -139,6 +140,20 @@ export class OnnxModel {
     const forward = await Session.create(serializeModel(canon), { threads: options.threads ?? defaultThreads(), label: path });
     const given = options.inputShapes?.[input.name];
     const shape = (input.shape ?? given ?? []).map((d, i) => (typeof given?.[i] === 'number' ? given[i]! : typeof d === 'number' && d > 0 ? d : null));
+    // One small run checks the model runs at all (when every size is known; sizes checked before allocating).
+    if (shape.slice(1).every((d) => d !== null)) {
+      const probeShape = concreteInputShape(input.name, shape, undefined, 1);
+      try {
+        const out = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(probeShape)), shape: probeShape } });
+        const z = out[head.scores]!;
+        if (z.shape.length !== 2 || z.shape[1] !== head.numClasses) {
+          throw new GibbonError('invalid_model', `class scores of output '${head.output}' have shape [${z.shape.join(', ')}]; expected (batch, ${head.numClasses})`, { path: original.path });
+        }
+      } catch (e) {
+        await forward.dispose();
+        throw e;
+      }
+    }
     const trainable = new Set(trainableInitializers(original));
     return new OnnxModel(ir, forward, input.name, shape, head.numClasses, head.source !== 'output', head.scores, { ...options, input: inputName }, head, [
       ...trainableInitializers(ir),
