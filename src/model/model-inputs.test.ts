@@ -6,7 +6,7 @@ import { GraphBuilder } from '../onnx/builder.js';
 import { DataType as DT } from '../onnx/dtypes.js';
 import type { Graph } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
-import { decodeTensor, encodeTensor, toNumbers } from '../onnx/tensor-proto.js';
+import { decodeTensor, toNumbers } from '../onnx/tensor-proto.js';
 import { bindInputs, prependNormalization, unboundInputs } from './model-inputs.js';
 import { OnnxModel } from './onnx-model.js';
 
