@@ -11,23 +11,26 @@
  * Models that end in Softmax (they output probabilities) are differentiated from the logits that
  * feed the Softmax; `logitsSource` says which was used.
  */
-import { GibbonError } from '../errors.js';
+import { GibbonError, UnsupportedOpError } from '../errors.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { DataType as DT, isFloatType } from '../onnx/dtypes.js';
-import { ancestorsOf, producers, type Graph } from '../onnx/graph.js';
+import { ancestorsOf, producers, topologicalSort, type Graph } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 import { backprop, type NonDifferentiablePolicy } from './backprop.js';
-import { emitLossHead, isTargetedLoss, LOSS_NAMES, type LossName } from './loss-heads.js';
+import { EMBEDDING_LOSS, emitEmbeddingHead, emitLossHead, isTargetedLoss, LOSS_NAMES, type EmbeddingLoss, type LossName } from './loss-heads.js';
 import { probeValues, type ValueFacts } from './probe.js';
 import { probeWithBranches } from './branch-probe.js';
 import { createVjpRegistry, type VjpRegistry } from './registry.js';
+import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from './vjp-rule.js';
 import { ALL_RULES } from './rules/index.js';
 import { prepareSurrogates } from './surrogates.js';
 import { unrollRecurrent } from './unroll-recurrent.js';
 
 export const LABELS_INPUT = 'labels';
 export const TARGETS_INPUT = 'targets';
+/** The reference embeddings (N, D) of the 'embedding' loss. */
+export const REFERENCE_INPUT = 'reference';
 export const LOSS_OUTPUT = 'loss';
 export const LOSS_SUM_OUTPUT = 'loss_sum';
 export const LOGITS_OUTPUT = 'logits';
@@ -36,7 +39,8 @@ export const gradOutputName = (value: string): string => `grad:${value}`;
 export interface GradientGraphOptions {
   /** 'input' (the first graph input), 'params' (all trainable initializers) or explicit value names. */
   wrt: 'input' | 'params' | readonly string[];
-  loss: LossName;
+  /** A classification loss head, or 'embedding' (distance from the input 'reference'). */
+  loss: LossName | EmbeddingLoss;
   /** Gradient of the summed loss (default) or of the mean over the batch. */
   reduction?: 'sum' | 'mean';
   /** Feed trainable initializers as inputs (training); default keeps them constant (faster). */
@@ -45,6 +49,10 @@ export interface GradientGraphOptions {
   nonDifferentiable?: NonDifferentiablePolicy;
   /** Which graph output holds the class scores (default: the first). */
   output?: string;
+  /** How to read class scores from an output of rank ≥ 3 (see attachClassScores). */
+  outputReduce?: OutputReduction;
+  /** The data input ('input' in wrt means this one; default: the first float input). */
+  input?: string;
   /** Sizes for symbolic non-batch input dimensions. */
   inputShapes?: Record<string, readonly (number | null)[]>;
   registry?: VjpRegistry;
@@ -56,13 +64,15 @@ export interface GradientGraph {
   readonly input: string;
   readonly inputShape: readonly (number | null)[];
   readonly numClasses: number;
-  readonly loss: LossName;
+  readonly loss: LossName | EmbeddingLoss;
   readonly targeted: boolean;
   /** Differentiated value name → output name. */
   readonly gradOutputs: ReadonlyMap<string, string>;
   /** Initializers fed as inputs (paramsAsInputs). */
   readonly paramInputs: readonly string[];
-  readonly logitsSource: 'output' | 'softmax-input';
+  readonly logitsSource: LogitsSource;
+  /** One score read as two classes (see attachClassScores). */
+  readonly binary: boolean;
   readonly nonDifferentiableNodes: readonly { name: string; opType: string }[];
   /** Nodes whose gradient is a straight-through estimate (rounding in quantised ops: DynamicQuantizeLinear, QLinearConv …). */
   readonly straightThroughNodes: readonly { name: string; opType: string }[];
@@ -86,21 +96,157 @@ export function renameValue(g: Graph, from: string, to: string): void {
   }
 }
 
-/** The class-score value of a graph: a Softmax's input if the output is a Softmax. */
-export function findLogits(g: Graph, output?: string): { logits: string; source: 'output' | 'softmax-input'; output: string } {
+/** Where the class scores of a model come from. */
+export type LogitsSource = 'output' | 'softmax-input' | 'sigmoid-input';
+
+/**
+ * The class-score value of a graph: the output itself, or the input of a final Softmax (also the
+ * Flatten → Softmax → Reshape that canonicalisation makes of a Softmax before opset 13) or of a
+ * final Sigmoid. Identity and Reshape/Flatten wrappers around the final activation are looked through.
+ */
+export function findLogits(g: Graph, output?: string): { logits: string; source: LogitsSource; output: string } {
   const out = output ?? g.outputs[0]?.name;
   if (!out || !g.outputs.some((o) => o.name === out)) {
     throw new GibbonError('invalid_option', `model has no output '${output}'; outputs: ${g.outputs.map((o) => o.name).join(', ')}`, { option: 'output' });
   }
   const prod = producers(g);
   let v = out;
-  // Look through trivial wrappers (Identity, Flatten of a 2-D Softmax is rare; keep to Identity).
-  for (let p = prod.get(v); p && p.opType === 'Identity'; p = prod.get(v)) v = p.inputs[0]!;
-  const p = prod.get(v);
-  if (p && p.domain === '' && p.opType === 'Softmax') {
-    return { logits: p.inputs[0]!, source: 'softmax-input', output: out };
+  for (let p = prod.get(v); p && p.domain === '' && p.opType === 'Identity'; p = prod.get(v)) v = p.inputs[0]!;
+  let p = prod.get(v);
+  // A Softmax before opset 13 coerces its input to 2-D: Reshape(Softmax(Flatten(z))). Its input, the
+  // flattened z, holds the class scores.
+  if (p && p.domain === '' && (p.opType === 'Reshape' || p.opType === 'Flatten')) {
+    const q = prod.get(p.inputs[0]!);
+    if (q && q.domain === '' && q.opType === 'Softmax' && prod.get(q.inputs[0]!)?.opType === 'Flatten') p = q;
   }
+  if (p && p.domain === '' && p.opType === 'Softmax') return { logits: p.inputs[0]!, source: 'softmax-input', output: out };
+  if (p && p.domain === '' && p.opType === 'Sigmoid') return { logits: p.inputs[0]!, source: 'sigmoid-input', output: out };
   return { logits: out, source: 'output', output: out };
+}
+
+/** One score s (N, 1) as the two-class logits (0, s) (N, 2): softmax of them is (1 − σ(s), σ(s)). */
+export function emitBinaryLogits(b: GraphBuilder, score: string, dataType: number = DT.FLOAT): string {
+  const zeros =
+    dataType === DT.FLOAT ? b.op('ConstantOfShape', [b.op('Shape', [score])], {}, { name: 'binary_zero' }) : b.op('Sub', [score, score], {}, { name: 'binary_zero' });
+  return b.op('Concat', [zeros, score], { axis: 1 }, { name: 'binary_logits' });
+}
+
+/** How class scores are read from an output with more than two dimensions. */
+export const OUTPUT_REDUCTIONS = ['mean', 'max', 'flatten'] as const;
+export type OutputReduction = (typeof OUTPUT_REDUCTIONS)[number];
+
+export interface ClassScores {
+  /** The (N, C) value the loss heads and predictions use. */
+  readonly scores: string;
+  readonly numClasses: number;
+  readonly source: LogitsSource;
+  /** The graph output read. */
+  readonly output: string;
+  /** One score s read as two classes, logits (0, s): softmax gives (1 − σ(s), σ(s)). */
+  readonly binary: boolean;
+  /** Shape of the value the scores come from (before any reduction), batch as null. */
+  readonly rawShape: readonly (number | null)[];
+}
+
+/** Largest number of classes gibbon reads from one output (a larger declared size is refused before allocation). */
+export const MAX_CLASSES = 2 ** 22;
+
+/**
+ * The class-score axis of an output of rank ≥ 3: (N, T, C) → 2; (N, 1, …, 1, D) → the last; else
+ * channels first, (N, C, H, W) → 1.
+ */
+export function classAxis(shape: readonly (number | null)[]): number {
+  const r = shape.length;
+  if (r === 3) return 2;
+  return shape.slice(1, r - 1).every((d) => d === 1) ? r - 1 : 1;
+}
+
+/**
+ * Appends to a canonical graph the nodes that turn its output into class scores (N, C): the logits
+ * behind a final Softmax or Sigmoid; a reduction (mean or max over the other axes, or flatten) for
+ * outputs of rank ≥ 3 (a map, a sequence, an embedding (N, 1, 1, D) needs none); one score s read as
+ * the two-class logits (0, s). The graph's outputs are left as they are. Probes only the one value.
+ */
+export async function attachClassScores(
+  model: ModelIR,
+  options: { output?: string; reduce?: OutputReduction; inputShapes?: Record<string, readonly (number | null)[]> } = {},
+): Promise<ClassScores> {
+  const g = model.graph;
+  const found = findLogits(g, options.output);
+  const declared = g.outputs.find((o) => o.name === found.output)?.shape;
+  const last = declared?.[declared.length - 1];
+  if (declared && declared.length >= 2 && typeof last === 'number' && last > MAX_CLASSES) {
+    throw new GibbonError('invalid_model', `output '${found.output}' declares ${last} classes, more than gibbon reads (${MAX_CLASSES})`, { option: 'output' });
+  }
+  // A declared (batch, classes) output needs no run (Softmax and Sigmoid keep the shape of their input).
+  const fact =
+    declared?.length === 2 && typeof last === 'number' && last > 0
+      ? { shape: [null, last], dataType: g.outputs.find((o) => o.name === found.output)!.dataType || DT.FLOAT }
+      : (await probeValues(model, { values: [found.logits], inputShapes: options.inputShapes })).get(found.logits);
+  if (!fact) throw new GibbonError('internal', `could not learn the shape of '${found.logits}'`);
+  const shape = fact.shape.map((d, i) => (i === 0 ? null : d));
+  const b = new GraphBuilder(g, 'gibbon_head');
+  const where = `output '${found.output}' has shape [N, ${shape.slice(1).join(', ')}]`;
+  if (shape.length < 2) {
+    throw new GibbonError('invalid_model', `${where.replace('[N, ]', '[N]')}; class scores need (batch, classes)`, { option: 'output' });
+  }
+  let scores = found.logits;
+  let after = shape[1]!;
+  if (shape.length > 2) {
+    const axis = classAxis(shape);
+    const others = shape.map((_, i) => i).filter((i) => i !== 0 && i !== axis);
+    const trivial = others.every((i) => shape[i] === 1);
+    const reduce = options.reduce ?? (trivial ? 'flatten' : undefined);
+    if (!reduce) {
+      throw new GibbonError(
+        'invalid_option',
+        `${where}, not (batch, classes); say how to read class scores from it: --output-reduce mean or max (over axes ${others.join(', ')}, classes on axis ${axis}) or flatten`,
+        { option: 'output-reduce' },
+      );
+    }
+    if (reduce === 'flatten') {
+      scores = b.op('Flatten', [scores], { axis: 1 }, { name: 'flatten' });
+      after = shape.slice(1).reduce<number>((a, d) => a * d!, 1);
+    } else {
+      const op = reduce === 'mean' ? 'ReduceMean' : 'ReduceMax';
+      scores = b.op(op, [scores, b.int64s(others)], { keepdims: 0 }, { name: reduce });
+      after = shape[axis]!;
+    }
+  }
+  if (after === null || after < 1) throw new GibbonError('invalid_model', `${where}; it holds no class scores`, { option: 'output' });
+  if (after > MAX_CLASSES) throw new GibbonError('invalid_model', `${where}: ${after} class scores, more than gibbon reads (${MAX_CLASSES})`, { option: 'output' });
+  const binary = after === 1;
+  if (binary) scores = emitBinaryLogits(b, scores, fact.dataType);
+  return { scores, numClasses: binary ? 2 : after, source: found.source, output: found.output, binary, rawShape: shape };
+}
+
+/** The data input: the one named (it must be a float graph input), else the first float input. */
+export function dataInputName(g: Graph, name?: string): string {
+  const floats = g.inputs.filter((v) => isFloatType(v.dataType) && !g.initializers.has(v.name));
+  if (name !== undefined) {
+    const v = g.inputs.find((i) => i.name === name);
+    if (!v) throw new GibbonError('invalid_option', `model has no input '${name}'; inputs: ${g.inputs.map((i) => i.name).join(', ')}`, { option: 'wrt-input' });
+    if (!isFloatType(v.dataType)) throw new GibbonError('invalid_option', `input '${name}' is not a float tensor, so it cannot be differentiated`, { option: 'wrt-input' });
+    return name;
+  }
+  if (floats.length === 0) throw new GibbonError('invalid_model', 'model has no float input to differentiate');
+  return floats[0]!.name;
+}
+
+/**
+ * Fails before any probing when an op on the path from the differentiated values to the loss has
+ * no gradient rule (the same walk backprop makes, with types read from the ops: the walk stops at
+ * shape plumbing, non-differentiable ops and Casts to integers).
+ */
+export function checkRuleSupport(g: Graph, wrt: readonly string[], registry: VjpRegistry, opset: number): void {
+  const reachable = new Set(wrt);
+  for (const n of topologicalSort(g)) {
+    if (!n.inputs.some((i) => reachable.has(i))) continue;
+    if (n.domain === '' && (SHAPE_OPS.includes(n.opType) || NON_DIFFERENTIABLE_OPS.includes(n.opType))) continue;
+    if (n.domain === '' && n.opType === 'Cast' && !isFloatType(Number(n.attributes.find((a) => a.name === 'to')?.i ?? 1))) continue;
+    if (!registry.lookup(n.opType, opset, n.domain)) throw new UnsupportedOpError(n.opType, n.name, registry.supportedOps, n.domain);
+    for (const o of n.outputs) if (o) reachable.add(o);
+  }
 }
 
 /**
@@ -121,17 +267,16 @@ export function trainableInitializers(model: ModelIR): string[] {
 }
 
 export async function buildGradientGraph(source: ModelIR, options: GradientGraphOptions): Promise<GradientGraph> {
-  if (!LOSS_NAMES.includes(options.loss)) {
-    throw new GibbonError('invalid_option', `unknown loss '${options.loss}'; valid: ${LOSS_NAMES.join(', ')}`, { option: 'loss' });
+  const embedding = options.loss === EMBEDDING_LOSS;
+  if (!embedding && !LOSS_NAMES.includes(options.loss as LossName)) {
+    throw new GibbonError('invalid_option', `unknown loss '${options.loss}'; valid: ${[...LOSS_NAMES, EMBEDDING_LOSS].join(', ')}`, { option: 'loss' });
   }
   const trainable = trainableInitializers(source); // before Constant folding adds initializers
   const model = canonicalize(source);
   const g = model.graph;
   const registry = options.registry ?? DEFAULT_VJP_REGISTRY;
-  const dataInputs = g.inputs.filter((v) => isFloatType(v.dataType));
-  if (dataInputs.length === 0) throw new GibbonError('invalid_model', 'model has no float input to differentiate');
-  const input = dataInputs[0]!.name;
-  for (const name of [LABELS_INPUT, TARGETS_INPUT]) {
+  const input = dataInputName(g, options.input);
+  for (const name of [LABELS_INPUT, TARGETS_INPUT, REFERENCE_INPUT]) {
     if (g.inputs.some((v) => v.name === name)) throw new GibbonError('invalid_model', `model already has an input named '${name}', which gibbon reserves`);
   }
 
@@ -143,41 +288,34 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   }
   if (wrt.length === 0) throw new GibbonError('invalid_option', 'nothing to differentiate with respect to (no trainable initializers?)', { option: 'wrt' });
 
-  const found = findLogits(g, options.output);
-  const logitsSource = found.source;
+  const head = await attachClassScores(model, { output: options.output, reduce: options.outputReduce, inputShapes: options.inputShapes });
+  const logitsSource = head.source;
   for (const reserved of [LOSS_OUTPUT, LOSS_SUM_OUTPUT, LOGITS_OUTPUT]) {
-    if (reserved !== found.logits) renameValue(g, reserved, `${reserved}__model`);
+    if (reserved !== head.scores) renameValue(g, reserved, `${reserved}__model`);
   }
-  const logits = found.logits;
+  const logits = head.scores;
+  const numClasses = head.numClasses;
   const targeted = isTargetedLoss(options.loss);
   const b = new GraphBuilder(g, 'gibbon');
-  g.inputs.push({ name: LABELS_INPUT, dataType: DT.INT64, shape: [null] });
+  if (!embedding) g.inputs.push({ name: LABELS_INPUT, dataType: DT.INT64, shape: [null] });
   if (targeted) g.inputs.push({ name: TARGETS_INPUT, dataType: DT.INT64, shape: [null] });
+  if (embedding) g.inputs.push({ name: REFERENCE_INPUT, dataType: DT.FLOAT, shape: [null, numClasses] });
+  const lossValue = embedding
+    ? emitEmbeddingHead(b, logits, REFERENCE_INPUT)
+    : emitLossHead(b, options.loss as LossName, { logits, labels: LABELS_INPUT, targets: targeted ? TARGETS_INPUT : undefined, numClasses });
 
-  // The loss head needs the number of classes: the output's declared shape gives it (a final
-  // Softmax keeps the shape of the logits); only an undeclared one costs an extra probe.
-  const probeOptions = { inputShapes: options.inputShapes, labelInputs: [LABELS_INPUT, TARGETS_INPUT] };
-  const declared = g.outputs.find((o) => o.name === found.output)?.shape;
-  const declaredClasses = declared?.length === 2 && typeof declared[1] === 'number' && declared[1] > 0 ? declared[1] : undefined;
-  const logitsShapeError = (shape: readonly (number | null)[] | undefined): GibbonError =>
-    new GibbonError('invalid_model', `class scores '${logits}' should have shape (batch, classes); found [${shape?.join(', ') ?? '?'}]`);
-  let numClasses: number;
-  if (declaredClasses !== undefined) numClasses = declaredClasses;
-  else {
-    const shape = (await probeValues(model, probeOptions)).get(logits)?.shape;
-    if (!shape || shape.length !== 2 || shape[1] === null) throw logitsShapeError(shape);
-    numClasses = shape[1]!;
-  }
-  const lossValue = emitLossHead(b, options.loss, { logits, labels: LABELS_INPUT, targets: targeted ? TARGETS_INPUT : undefined, numClasses });
-
-  // Keep only what the loss and logits need; probe again for the head's values.
+  // Keep only what the loss and logits need; check rule support before the (costlier) probe.
   const keep = ancestorsOf(g, [lossValue, logits]);
   g.nodes = g.nodes.filter((n) => n.outputs.some((o) => keep.has(o)));
   g.outputs = [];
-  await unrollRecurrent(model, probeOptions); // LSTM/GRU/RNN → standard ops, for backprop
-  const facts: Map<string, ValueFacts> = await probeWithBranches(model, probeOptions);
+  const fullProbe = { inputShapes: options.inputShapes, labelInputs: [LABELS_INPUT, TARGETS_INPUT] };
+  await unrollRecurrent(model, fullProbe); // LSTM/GRU/RNN → standard ops, for backprop
+  checkRuleSupport(g, wrt, registry, model.opset);
+  const facts: Map<string, ValueFacts> = await probeWithBranches(model, fullProbe);
   const logitsShape = facts.get(logits)?.shape;
-  if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] !== numClasses) throw logitsShapeError(logitsShape);
+  if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] !== numClasses) {
+    throw new GibbonError('invalid_model', `class scores '${logits}' should have shape (batch, ${numClasses}); found [${logitsShape?.join(', ') ?? '?'}]`);
+  }
   const lossType = facts.get(lossValue)!.dataType;
 
   // Where(true, 1, loss), not Expand(1, Shape(loss)): onnxruntime infers its shape (see zerosOfShape).
@@ -238,6 +376,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
     gradOutputs,
     paramInputs,
     logitsSource,
+    binary: head.binary,
     nonDifferentiableNodes: result.nonDifferentiableNodes,
     straightThroughNodes: result.straightThroughNodes,
   };

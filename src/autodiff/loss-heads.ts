@@ -16,8 +16,23 @@ import type { GraphBuilder } from '../onnx/builder.js';
 export const LOSS_NAMES = ['ce', 'margin', 'dlr', 'ce-targeted', 'margin-targeted', 'dlr-targeted'] as const;
 export type LossName = (typeof LOSS_NAMES)[number];
 
-export function isTargetedLoss(loss: LossName): boolean {
+export function isTargetedLoss(loss: LossName | EmbeddingLoss): boolean {
   return loss.endsWith('-targeted');
+}
+
+/**
+ * The loss of embedding models (face or speaker embeddings, (N, D) after the output head): the
+ * squared distance Σ_d (e_d − r_d)² of the embedding e from a reference r (input 'reference',
+ * float (N, D)), usually the clean input's own. Increasing it pushes the embedding away. Its
+ * gradient is zero at the reference itself, so attacks start from a random point.
+ */
+export const EMBEDDING_LOSS = 'embedding';
+export type EmbeddingLoss = typeof EMBEDDING_LOSS;
+
+/** The embedding head: per-example squared distance from the reference. */
+export function emitEmbeddingHead(b: GraphBuilder, embedding: string, reference: string): string {
+  const diff = b.op('Sub', [embedding, reference], {}, { name: 'loss/embedding_diff' });
+  return b.op('ReduceSum', [b.op('Mul', [diff, diff], {}, { name: 'loss/embedding_square' }), b.int64s([1])], { keepdims: 0 }, { name: 'loss/embedding' });
 }
 
 export interface LossHeadInputs {
@@ -36,7 +51,8 @@ export function emitLossHead(b: GraphBuilder, loss: LossName, io: LossHeadInputs
   const pick = (labels: string): string =>
     b.op('Squeeze', [b.op('GatherElements', [z, column(labels)], { axis: 1 }, { name: 'loss/pick' }), b.int64s([1])], {}, { name: 'loss/pick' });
   const maxOther = (labels: string): string => {
-    const classes = b.int64s(Array.from({ length: c }, (_, i) => i), [1, c]);
+    // 0 … C−1 made in the graph (Range), not stored: a model may have very many classes.
+    const classes = b.op('Unsqueeze', [b.op('Range', [b.int64s([0], []), b.int64s([c], []), b.int64s([1], [])], {}, { name: 'loss/classes' }), b.int64s([0])]);
     const isLabel = b.op('Equal', [classes, column(labels)], {}, { name: 'loss/is_label' });
     const others = b.op('Where', [isLabel, b.scalar(MOST_NEGATIVE), z], {}, { name: 'loss/others' });
     return b.op('ReduceMax', [others, b.int64s([1])], { keepdims: 0 }, { name: 'loss/max_other' });

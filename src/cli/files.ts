@@ -56,14 +56,16 @@ export interface ModelInputs {
  * Reads model inputs: float32 or float64 values as they are, uint8 as pixels scaled by 1/255 (gibbon's
  * images live in [0, 1]). The shape must match the model input and every value must be finite.
  */
-export function readModelInputs(path: string, option: string, model: ModelInputFacts): ModelInputs {
+export function readModelInputs(path: string, option: string, model: ModelInputFacts, domain: readonly [number, number] = [0, 1]): ModelInputs {
   const t = readNpyFor(path, option);
   const notes: string[] = [];
   let data: Float32Array;
   if (t.type === 'float32' || t.type === 'float64') data = toFloat32(t);
   else if (t.type === 'uint8') {
-    data = Float32Array.from(t.data as Uint8Array, (v) => v / 255);
-    notes.push(`note: ${path} holds uint8 pixels; scaled by 1/255 to [0, 1]`);
+    // 0…255 onto the input domain: [0, 1] divides by 255, [0, 255] keeps the values.
+    const [lo, hi] = domain;
+    data = Float32Array.from(t.data as Uint8Array, (v) => lo + (v / 255) * (hi - lo));
+    notes.push(lo === 0 && hi === 1 ? `note: ${path} holds uint8 pixels; scaled by 1/255 to [0, 1]` : `note: ${path} holds uint8 values; mapped from 0…255 onto the input domain [${lo}, ${hi}]`);
   } else {
     throw new GibbonError('invalid_input', `${path} has dtype ${t.type}; inputs must be float32, float64 or uint8 (pixels, scaled by 1/255)`, { path, option });
   }

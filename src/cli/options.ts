@@ -3,7 +3,7 @@
  * into a commander program; help texts come from it too. Values are checked here as far as the
  * command line alone allows (numbers, lists, choices); files are checked by the commands.
  */
-import { LOSS_NAMES } from '../autodiff/loss-heads.js';
+import { EMBEDDING_LOSS, LOSS_NAMES } from '../autodiff/loss-heads.js';
 import { ARCHITECTURES } from '../training/architectures.js';
 import { METHODS } from '../training/methods.js';
 
@@ -22,6 +22,8 @@ export interface OptionSpec {
   readonly defaultValue?: unknown;
   /** How the default reads in the help text (when it is not the value itself). */
   readonly defaultDescription?: string;
+  /** May be given several times; the value is then the list of parsed values. */
+  readonly repeatable?: boolean;
 }
 
 export interface ArgumentSpec {
@@ -116,6 +118,66 @@ export const bpdaSurrogateList: ValueParser = (raw) => {
 export const positiveNumber = (what: string): ValueParser => numberAtLeast(0, true, what);
 export const nonNegativeNumber = (what: string): ValueParser => numberAtLeast(0, false, what);
 
+/** One example's shape: comma-separated positive integers, e.g. 3,224,224. */
+export const exampleShape: ValueParser = (raw) => {
+  const parts = raw.split(',').map((s) => s.trim());
+  const dims = parts.map(Number);
+  if (parts.some((p) => !/^\d+$/.test(p)) || dims.some((d) => !Number.isSafeInteger(d) || d < 1)) {
+    throw new InvalidValue("give one example's shape without the batch, as comma-separated positive integers, e.g. 3,224,224");
+  }
+  return dims;
+};
+
+export interface FeedSpec {
+  readonly name: string;
+  /** A number, or the path of an .npy file. */
+  readonly value: number | string;
+}
+
+/** NAME=FILE.npy or NAME=NUMBER. */
+export const feedSpec: ValueParser = (raw) => {
+  const eq = raw.indexOf('=');
+  const name = eq < 0 ? '' : raw.slice(0, eq).trim();
+  const value = eq < 0 ? '' : raw.slice(eq + 1).trim();
+  if (name === '' || value === '') throw new InvalidValue('give NAME=FILE.npy or NAME=NUMBER, e.g. state=state.npy or sr=16000');
+  const n = Number(value);
+  return { name, value: value !== '' && Number.isFinite(n) && /^[-+0-9.eE]+$/.test(value) ? n : value } satisfies FeedSpec;
+};
+
+/** LOW,HIGH with LOW < HIGH. */
+export const domainRange: ValueParser = (raw) => {
+  const parts = raw.split(',').map((s) => s.trim());
+  const v = parts.map(Number);
+  if (parts.length !== 2 || parts.some((p) => p === '') || v.some((x) => !Number.isFinite(x)) || !(v[0]! < v[1]!)) {
+    throw new InvalidValue('give the input domain as LOW,HIGH with LOW < HIGH, e.g. 0,255 or -1,1');
+  }
+  return v;
+};
+
+/** Comma-separated finite numbers (one per channel). */
+const numberList = (what: string): ValueParser => (raw) => {
+  const parts = raw.split(',').map((s) => s.trim());
+  const v = parts.map(Number);
+  if (parts.some((p) => p === '') || v.some((x) => !Number.isFinite(x))) throw new InvalidValue(`${what} must be comma-separated numbers, one per channel, e.g. 123.675,116.28,103.53`);
+  return v;
+};
+
+/** How a model as shipped is read: its other inputs, the attacked input, the class-score output. */
+export const MODEL_INTERFACE_OPTIONS: readonly OptionSpec[] = [
+  { flags: '--input-shape <dims>', description: "one example's shape (no batch) for symbolic input dimensions, e.g. 3,224,224", parse: exampleShape, defaultDescription: "the input .npy's" },
+  { flags: '--feed <name=value>', description: 'value of another model input: NAME=FILE.npy or NAME=NUMBER (repeatable)', parse: feedSpec, repeatable: true },
+  { flags: '--wrt-input <name>', description: 'the model input to attack and differentiate', defaultDescription: 'the first float input' },
+  { flags: '--output <name>', description: 'the model output holding the class scores', defaultDescription: 'the first' },
+  { flags: '--output-reduce <how>', description: 'class scores from an output of rank ≥ 3 (maps, sequences): mean or max over the other axes, or flatten', choices: ['mean', 'max', 'flatten'] },
+];
+
+/** The input domain on the command line (eval takes it from the threat model). */
+export const DOMAIN_OPTIONS: readonly OptionSpec[] = [
+  { flags: '--domain <low,high>', description: 'input domain; uint8 .npy inputs are mapped from 0…255 onto it', parse: domainRange, defaultDescription: '0,1' },
+  { flags: '--mean <list>', description: 'per-channel mean subtracted before the model (with --std): the model takes raw inputs', parse: numberList('--mean') },
+  { flags: '--std <list>', description: 'per-channel standard deviation divided out before the model (with --mean)', parse: numberList('--std') },
+];
+
 const threadsOption: OptionSpec = {
   flags: '--threads <n>',
   description: 'onnxruntime threads',
@@ -142,9 +204,11 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
     summary: 'classify the examples of an .npy file; optionally write the logits and report accuracy',
     arguments: [{ name: 'model', description: 'ONNX model file' }],
     options: [
-      { flags: '--input <file>', description: 'inputs (.npy, float32/float64, or uint8 pixels scaled by 1/255), shaped like the model input', required: true },
+      { flags: '--input <file>', description: 'inputs (.npy, float32/float64, or uint8 mapped from 0…255 onto --domain), shaped like the model input', required: true },
       { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example): report accuracy' },
       { flags: '--out <file>', description: 'write the logits (N, classes) as float32 .npy' },
+      ...MODEL_INTERFACE_OPTIONS,
+      ...DOMAIN_OPTIONS,
       batchSizeOption,
       threadsOption,
     ],
@@ -155,9 +219,15 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
     arguments: [{ name: 'model', description: 'ONNX model file' }],
     options: [
       { flags: '--input <file>', description: 'inputs (.npy), as for predict', required: true },
-      { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example)', required: true },
-      { flags: '--loss <name>', description: 'loss head (each grows towards attack success)', choices: LOSS_NAMES, required: true },
+      { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example); required except with --loss embedding' },
+      {
+        flags: '--loss <name>',
+        description: "loss head (each grows towards attack success); 'embedding': squared distance of the output embedding from --reference",
+        choices: [...LOSS_NAMES, EMBEDDING_LOSS],
+        required: true,
+      },
       { flags: '--target <file>', description: 'target classes (.npy) for the targeted losses' },
+      { flags: '--reference <file>', description: "--loss embedding: reference embeddings (.npy, float, (N, D)), e.g. the clean inputs' from predict --out" },
       {
         flags: '--wrt <what>',
         description: "'input': one .npy shaped like the input; 'params': a folder with <initializer>.npy per trainable initializer",
@@ -165,6 +235,8 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
         defaultValue: 'input',
       },
       { flags: '--out <path>', description: 'output .npy file (--wrt input) or folder (--wrt params)', required: true },
+      ...MODEL_INTERFACE_OPTIONS,
+      ...DOMAIN_OPTIONS,
       batchSizeOption,
       threadsOption,
     ],
@@ -230,6 +302,7 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
         description: 'EOT for randomised models: average every gradient over N passes (each counts as a query)',
         parse: positiveInteger('eot'),
       },
+      ...MODEL_INTERFACE_OPTIONS,
       { ...batchSizeOption, description: 'examples per batch (the unit of checkpointing) and per onnxruntime run', defaultDescription: '128' },
       threadsOption,
     ],

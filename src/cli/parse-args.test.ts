@@ -28,9 +28,9 @@ test('values come typed: numbers parsed, defaults filled, arguments named', () =
   assert.deepEqual(run(['info', 'm.onnx', '--json']).values, { model: 'm.onnx', json: true });
 });
 
-test('every loss head is a --loss choice', () => {
+test('every loss head is a --loss choice (and the embedding loss)', () => {
   const grad = COMMANDS.find((c) => c.name === 'grad')!;
-  assert.deepEqual(grad.options.find((o) => o.flags.startsWith('--loss'))!.choices, LOSS_NAMES);
+  assert.deepEqual(grad.options.find((o) => o.flags.startsWith('--loss'))!.choices, [...LOSS_NAMES, 'embedding']);
 });
 
 test('bad command lines are one-line UsageErrors', () => {

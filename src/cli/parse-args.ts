@@ -35,10 +35,11 @@ function addCommand(program: Command, spec: CommandSpec, onRun: (command: Comman
     if (o.choices) option.choices(o.choices);
     if (o.defaultValue !== undefined) option.default(o.defaultValue, o.defaultDescription);
     const parse = o.parse;
-    if (parse) {
-      option.argParser((raw: string) => {
+    if (parse || o.repeatable) {
+      option.argParser((raw: string, previous: unknown) => {
         try {
-          return parse(raw);
+          const value = parse ? parse(raw) : raw;
+          return o.repeatable ? [...((previous as unknown[] | undefined) ?? []), value] : value;
         } catch (e) {
           if (e instanceof InvalidValue) throw new InvalidArgumentError(e.message);
           throw e;
@@ -74,8 +75,19 @@ function checkCombinations(command: CommandName, values: Readonly<Record<string,
     if (named && values.labels !== undefined) throw new UsageError(`--labels goes with --data X.npy (${data} brings its own labels)`, command);
     return;
   }
+  if ((command === 'predict' || command === 'grad') && (values.mean === undefined) !== (values.std === undefined)) {
+    throw new UsageError('--mean and --std go together (the model takes (x − mean) / std)', command);
+  }
   if (command !== 'grad') return;
   const loss = values.loss as LossName;
+  if ((loss as string) === 'embedding') {
+    if (values.reference === undefined) throw new UsageError("loss 'embedding' needs the reference embeddings: add --reference E.npy (predict --out on the clean inputs writes them)", command);
+    if (values.wrt === 'params') throw new UsageError("--wrt params supports the classification losses only, not 'embedding'", command);
+    if (values.target !== undefined) throw new UsageError("--target is only used by the targeted losses, not 'embedding'", command);
+    return;
+  }
+  if (values.reference !== undefined) throw new UsageError(`--reference goes with --loss embedding, not '${loss}'`, command);
+  if (values.labels === undefined) throw new UsageError(`loss '${loss}' needs the true classes: add --labels Y.npy`, command);
   if (isTargetedLoss(loss) && values.target === undefined) {
     throw new UsageError(`loss '${loss}' needs target classes: add --target T.npy`, command);
   }

@@ -1,8 +1,8 @@
 /**
  * The examples an evaluation runs on, as the threat model names them: MNIST's test split (shipped
  * with the package) or a pair of .npy files. Inputs must fit the model and lie in the threat
- * model's input domain; float32/float64 are used as they are and uint8 is taken as pixels scaled by
- * 1/255 (the CLI's convention). Errors name the threat-model field or command-line option.
+ * model's input domain; float32/float64 are used as they are and uint8 is mapped linearly from
+ * 0…255 onto the threat model's input.bounds ([0, 1]: pixels / 255; [0, 255]: as they are). Errors name the threat-model field or command-line option.
  */
 import { existsSync, statSync } from 'node:fs';
 import { loadMnist } from '../data/mnist.js';
@@ -98,10 +98,12 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
   let data: Float32Array;
   if (t.type === 'float32' || t.type === 'float64') data = toFloat32(t);
   else if (t.type === 'uint8') {
-    data = Float32Array.from(t.data as Uint8Array, (v) => v / 255);
-    notes.push(`note: ${xPath} holds uint8 pixels; scaled by 1/255 to [0, 1]`);
+    // 0…255 onto the threat model's input domain: [0, 1] divides by 255, [0, 255] keeps the values.
+    const [lo, hi] = tm.input.bounds;
+    data = Float32Array.from(t.data as Uint8Array, (v) => lo + (v / 255) * (hi - lo));
+    notes.push(lo === 0 && hi === 1 ? `note: ${xPath} holds uint8 pixels; scaled by 1/255 to [0, 1]` : `note: ${xPath} holds uint8 values; mapped from 0…255 onto the input domain [${lo}, ${hi}]`);
   } else {
-    throw new GibbonError('invalid_input', `${xPath} has dtype ${t.type}; inputs must be float32, float64 or uint8 (pixels, scaled by 1/255) (${fields.x})`, {
+    throw new GibbonError('invalid_input', `${xPath} has dtype ${t.type}; inputs must be float32, float64 or uint8 (mapped from 0…255 onto input.bounds) (${fields.x})`, {
       path: xPath,
       option: fields.x,
     });

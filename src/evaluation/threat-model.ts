@@ -64,6 +64,19 @@ export interface InputDomain {
   /** One example's shape, without the batch dimension. */
   readonly shape?: readonly number[];
   readonly preprocessing?: string;
+  /** Per-channel (axis 1) mean and standard deviation: the model takes (x − mean) / std of inputs x in bounds. */
+  readonly mean?: readonly number[];
+  readonly std?: readonly number[];
+}
+
+/** How the model file is read (ONNX models only): its other inputs, the attacked input, the class-score output. */
+export interface ModelInterface {
+  /** The input attacked (default: the first float input). */
+  readonly input?: string;
+  /** Values of the other inputs: a number or an .npy path (resolved against the threat model's folder). */
+  readonly feeds?: Readonly<Record<string, number | string>>;
+  readonly output?: string;
+  readonly output_reduce?: 'mean' | 'max' | 'flatten';
 }
 
 export type DataSource = typeof MNIST_TEST | { readonly x: string; readonly labels: string };
@@ -101,6 +114,8 @@ export interface ThreatModel {
   readonly eps: readonly number[];
   readonly targeted: false | { readonly targets: TargetChoice };
   readonly input: InputDomain;
+  /** How the model file is read (several inputs, several or non-(N, C) outputs). */
+  readonly model?: ModelInterface;
   /** Queries per example and attack (black-box knowledge only). */
   readonly query_budget?: number;
   /** Surrogate ONNX model (transfer knowledge only), resolved against the threat model's folder. */
@@ -208,8 +223,18 @@ const schema = z.strictObject({
       bounds: z.tuple([finiteNumber.refine((v) => Math.abs(v) <= L.bound), finiteNumber.refine((v) => Math.abs(v) <= L.bound)]).refine(([lo, hi]) => lo < hi),
       shape: z.array(z.number().int().positive()).min(1).optional(),
       preprocessing: z.string().optional(),
+      mean: z.array(finiteNumber).min(1).optional(),
+      std: z.array(finiteNumber.refine((v) => v > 0)).min(1).optional(),
     })
     .default({ bounds: [0, 1] }),
+  model: z
+    .strictObject({
+      input: z.string().min(1).optional(),
+      feeds: z.record(z.string(), z.union([finiteNumber, z.string().min(1)])).optional(),
+      output: z.string().min(1).optional(),
+      output_reduce: z.enum(['mean', 'max', 'flatten']).optional(),
+    })
+    .optional(),
   query_budget: z.number().int().positive().max(L.queryBudget).optional(),
   surrogate: z.string().min(1).optional(),
   endpoint: endpointSchema.optional(),
@@ -234,6 +259,16 @@ const EXPECTED: Readonly<Record<string, string>> = {
   'input.shape': 'one example’s shape without the batch dimension, e.g. [1, 28, 28]',
   'input.shape[]': 'a positive integer',
   'input.preprocessing': 'a text saying how raw inputs were scaled, e.g. "pixels / 255"',
+  'input.mean': 'per-channel means subtracted before the model, e.g. [123.675, 116.28, 103.53]',
+  'input.mean[]': 'a finite number',
+  'input.std': 'per-channel standard deviations divided out before the model, e.g. [58.395, 57.12, 57.375]',
+  'input.std[]': 'a finite number > 0',
+  model: 'a mapping with input, feeds, output, output_reduce (how the model file is read)',
+  'model.input': 'the name of the model input to attack',
+  'model.feeds': 'a mapping of other input names to a number or an .npy path, e.g. { sr: 16000, state: state.npy }',
+  'model.feeds.*': 'a number or the path of an .npy file',
+  'model.output': 'the name of the output holding the class scores',
+  'model.output_reduce': 'one of mean, max, flatten',
   query_budget: `a positive integer (queries per example and attack; at most ${L.queryBudget})`,
   surrogate: 'the path of the surrogate ONNX model',
   endpoint: 'a mapping with url (and optionally request, input_path, output_path, outputs, auth, …; see docs/remote-models.md)',
@@ -298,7 +333,9 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
     const field = parent ? `${parent}.${issue.keys[0]!}` : issue.keys[0]!;
     const parentShape =
       parent === 'input'
-        ? ['bounds', 'shape', 'preprocessing']
+        ? ['bounds', 'shape', 'preprocessing', 'mean', 'std']
+        : parent === 'model'
+          ? ['input', 'feeds', 'output', 'output_reduce']
         : parent === 'targeted'
           ? ['targets']
           : parent === 'data'
@@ -372,6 +409,13 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
     fail('surrogate', `surrogate is only used with knowledge 'transfer' (knowledge is '${tm.knowledge}')`);
   }
   if (tm.endpoint) checkEndpoint(tm, fail);
+  if ((tm.input.mean === undefined) !== (tm.input.std === undefined)) {
+    fail(tm.input.mean === undefined ? 'input.mean' : 'input.std', 'input.mean and input.std go together: the model takes (x − mean) / std');
+  }
+  if (tm.input.mean && tm.input.std && tm.input.mean.length !== tm.input.std.length) {
+    fail('input.std', `input.std has ${tm.input.std.length} values but input.mean has ${tm.input.mean.length}; give one per channel`);
+  }
+  if (tm.model && tm.endpoint) fail('model', 'model describes how an ONNX file is read; an endpoint has no such file');
   const base = options.baseDir;
   const at = (p: string): string => (base && !isAbsolute(p) ? resolve(base, p) : p);
   const data: DataSource = tm.data === MNIST_TEST ? MNIST_TEST : { x: at(tm.data.x), labels: at(tm.data.labels) };
@@ -385,7 +429,18 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
       bounds: [lower, upper],
       ...(tm.input.shape ? { shape: [...tm.input.shape] } : {}),
       ...(tm.input.preprocessing !== undefined ? { preprocessing: tm.input.preprocessing } : {}),
+      ...(tm.input.mean && tm.input.std ? { mean: [...tm.input.mean], std: [...tm.input.std] } : {}),
     },
+    ...(tm.model
+      ? {
+          model: {
+            ...tm.model,
+            ...(tm.model.feeds
+              ? { feeds: Object.fromEntries(Object.entries(tm.model.feeds).map(([k, v]) => [k, typeof v === 'string' ? at(v) : v])) }
+              : {}),
+          },
+        }
+      : {}),
     ...(blackBox ? { query_budget: tm.query_budget ?? DEFAULT_QUERY_BUDGET } : {}),
     ...(tm.surrogate !== undefined ? { surrogate: at(tm.surrogate) } : {}),
     ...(tm.endpoint ? { endpoint: tm.endpoint as Endpoint } : {}),

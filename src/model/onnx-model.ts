@@ -5,23 +5,29 @@
  */
 import { GibbonError } from '../errors.js';
 import {
+  attachClassScores,
   buildGradientGraph,
-  findLogits,
+  dataInputName,
+  trainableInitializers,
+  type ClassScores,
+  type OutputReduction,
   gradOutputName,
   LABELS_INPUT,
   LOGITS_OUTPUT,
   LOSS_OUTPUT,
+  REFERENCE_INPUT,
   TARGETS_INPUT,
   type GradientGraph,
 } from '../autodiff/gradient-graph.js';
-import { isTargetedLoss, type LossName } from '../autodiff/loss-heads.js';
+import { EMBEDDING_LOSS, isTargetedLoss, type EmbeddingLoss, type LossName } from '../autodiff/loss-heads.js';
 import type { NonDifferentiablePolicy } from '../autodiff/backprop.js';
 import { canonicalize } from '../onnx/canonicalize.js';
-import { isFloatType } from '../onnx/dtypes.js';
 import { loadModel, serializeModel, type ModelIR } from '../onnx/model.js';
 import { Session, defaultThreads } from '../runtime/session.js';
+import { concreteInputShape } from '../autodiff/probe.js';
 import { forEachBatch, labelsFeed, rowsFeed } from '../tensor/rows.js';
 import { checkExamples } from './check-examples.js';
+import { bindInputs, prependNormalization, unboundInputs, type InputValue, type Normalization } from './model-inputs.js';
 import { argmaxRows, size, type AnyTensor, type Tensor } from '../tensor/tensor.js';
 
 export interface OnnxModelOptions {
@@ -31,8 +37,22 @@ export interface OnnxModelOptions {
   batchSize?: number;
   /** Sizes for symbolic non-batch input dimensions. */
   inputShapes?: Record<string, readonly (number | null)[]>;
+  /** One example's shape (no batch) of the attacked input: sizes for its symbolic dimensions. */
+  exampleShape?: readonly number[];
+  /** Where exampleShape comes from, for the error when it does not fit the declared shape (e.g. an .npy and its option). */
+  exampleSource?: { readonly path: string; readonly shape: readonly number[]; readonly option: string };
   /** Policy at Round/Sign/… in gradients: 'zero' (true gradient) or 'identity' (BPDA straight-through). */
   nonDifferentiable?: NonDifferentiablePolicy;
+  /** The input attacked and differentiated (default: the first float input). */
+  input?: string;
+  /** Fixed values for the model's other inputs (recurrent state, sample rate …). */
+  feeds?: Readonly<Record<string, InputValue>>;
+  /** The output holding the class scores (default: the first). */
+  output?: string;
+  /** How to read class scores from an output of rank ≥ 3: mean or max over the other axes, or flatten. */
+  outputReduce?: OutputReduction;
+  /** Per-channel (x − mean) / std applied before the model; the model then takes raw inputs. */
+  normalization?: Normalization;
 }
 
 export interface LossAndGrad {
@@ -63,40 +83,81 @@ export class OnnxModel {
     /** Input shape; null marks the batch (or another dynamic) dimension. */
     readonly inputShape: readonly (number | null)[],
     readonly numClasses: number,
-    /** True when the model's output is a Softmax (probabilities); gradients then use its input. */
+    /** True when the model's output is a Softmax or Sigmoid (probabilities); gradients then use its input. */
     readonly outputsProbabilities: boolean,
     private readonly logitsName: string,
     private readonly options: OnnxModelOptions,
+    /** How the class scores are read from the model's output. */
+    readonly classScores: ClassScores,
+    /** The initializers that are parameters (not values bound with feeds or added by gibbon). */
+    readonly trainableParams: readonly string[],
   ) {}
 
   static async load(source: string | ModelIR, options: OnnxModelOptions = {}): Promise<OnnxModel> {
-    const ir = typeof source === 'string' ? loadModel(source) : source;
+    const original = typeof source === 'string' ? loadModel(source) : source;
+    const path = original.path ?? 'model';
+    const inputName = dataInputName(original.graph, options.input);
+    let ir = options.feeds && Object.keys(options.feeds).length > 0 ? bindInputs(original, options.feeds, inputName) : original;
+    const declared = original.graph.inputs.find((v) => v.name === inputName)?.shape;
+    if (options.exampleShape && declared) {
+      // The data's shape is checked against the declared one before anything of the declared size is allocated.
+      const own = declared.slice(1);
+      const clash = own.length !== options.exampleShape.length || own.some((d, i) => typeof d === 'number' && d > 0 && d !== options.exampleShape![i]);
+      if (clash) {
+        const src = options.exampleSource;
+        const expected = `[N, ${own.map((d) => d ?? '?').join(', ')}]`;
+        throw new GibbonError(
+          'invalid_input',
+          src
+            ? `${src.path} has shape [${src.shape.join(', ')}] but model input '${inputName}' is ${expected}`
+            : `examples of shape [${options.exampleShape.join(', ')}] do not fit input '${inputName}' of ${path}, which is ${expected}`,
+          src ? { path: src.path, option: src.option } : { path: original.path, option: 'exampleShape' },
+        );
+      }
+    }
+    if (options.exampleShape && (!declared || declared.length === options.exampleShape.length + 1)) {
+      // Declared sizes win: a mismatch with the data is reported when the data is checked.
+      const dims = options.exampleShape.map((d, i) => {
+        const own = declared?.[i + 1];
+        return typeof own === 'number' && own > 0 ? own : d;
+      });
+      options = { ...options, inputShapes: { ...options.inputShapes, [inputName]: [null, ...dims] } };
+    }
+    const unbound = unboundInputs(ir, inputName);
+    if (unbound.length > 0) {
+      throw new GibbonError(
+        'invalid_model',
+        `${path} has inputs ${unbound.map((n) => `'${n}'`).join(', ')} besides '${inputName}'; give each a value (--feed ${unbound[0]}=FILE.npy or a number), or choose the attacked input with --wrt-input`,
+        { path: original.path, option: 'feed' },
+      );
+    }
+    if (options.normalization) ir = prependNormalization(ir, inputName, options.normalization);
     const canon = canonicalize(ir);
     const g = canon.graph;
-    const input = g.inputs.find((v) => isFloatType(v.dataType));
-    if (!input) throw new GibbonError('invalid_model', `${ir.path ?? 'model'} has no float input`, { path: ir.path });
-    if (g.inputs.length > 1) {
-      const others = g.inputs.filter((v) => v !== input).map((v) => v.name);
-      throw new GibbonError('invalid_model', `${ir.path ?? 'model'} has several inputs (${[input.name, ...others].join(', ')}); gibbon expects one image/feature input`, { path: ir.path });
+    const input = g.inputs.find((v) => v.name === inputName)!;
+    const head = await attachClassScores(canon, { output: options.output, reduce: options.outputReduce, inputShapes: options.inputShapes });
+    g.outputs = [{ name: head.scores, dataType: 0, shape: null }];
+    const forward = await Session.create(serializeModel(canon), { threads: options.threads ?? defaultThreads(), label: path });
+    const given = options.inputShapes?.[input.name];
+    const shape = (input.shape ?? given ?? []).map((d, i) => (typeof given?.[i] === 'number' ? given[i]! : typeof d === 'number' && d > 0 ? d : null));
+    // One small run checks the model runs at all (when every size is known; sizes checked before allocating).
+    if (shape.slice(1).every((d) => d !== null)) {
+      const probeShape = concreteInputShape(input.name, shape, undefined, 1);
+      try {
+        const out = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(probeShape)), shape: probeShape } });
+        const z = out[head.scores]!;
+        if (z.shape.length !== 2 || z.shape[1] !== head.numClasses) {
+          throw new GibbonError('invalid_model', `class scores of output '${head.output}' have shape [${z.shape.join(', ')}]; expected (batch, ${head.numClasses})`, { path: original.path });
+        }
+      } catch (e) {
+        await forward.dispose();
+        throw e;
+      }
     }
-    const found = findLogits(g);
-    g.outputs = [{ name: found.logits, dataType: 0, shape: null }];
-    const label = ir.path ?? 'model';
-    const forward = await Session.create(serializeModel(canon), { threads: options.threads ?? defaultThreads(), label });
-    const shape = (input.shape ?? []).map((d, i) => (typeof d === 'number' && d > 0 ? d : (options.inputShapes?.[input.name]?.[i] ?? null)));
-    // One small run tells the number of classes and checks the model runs at all.
-    const probeBatch = typeof shape[0] === 'number' ? shape[0] : 1;
-    const probeShape = shape.map((d, i) => (i === 0 ? probeBatch : d));
-    if (probeShape.some((d) => d === null)) {
-      throw new GibbonError('invalid_model', `input '${input.name}' has dynamic non-batch dimensions [${(input.shape ?? []).join(', ')}]; pass inputShapes`, { option: 'inputShapes' });
-    }
-    const out = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(probeShape as number[])), shape: probeShape as number[] } });
-    const logits = out[found.logits]!;
-    if (logits.shape.length !== 2 || logits.shape[1] === 0) {
-      await forward.dispose();
-      throw new GibbonError('invalid_model', `output '${found.output}' has shape [${logits.shape.join(', ')}]; a classifier should output (batch, classes) with at least one class`, { path: ir.path });
-    }
-    return new OnnxModel(ir, forward, input.name, shape, logits.shape[1]!, found.source === 'softmax-input', found.logits, options);
+    const trainable = new Set(trainableInitializers(original));
+    return new OnnxModel(ir, forward, input.name, shape, head.numClasses, head.source !== 'output', head.scores, { ...options, input: inputName }, head, [
+      ...trainableInitializers(ir),
+    ].filter((n) => trainable.has(n)));
   }
 
   /** The fixed batch size, if the model has one. */
@@ -147,13 +208,16 @@ export class OnnxModel {
   }
 
 
-  private gradientGraph(loss: LossName, wrt: 'input' | 'params', reduction: 'sum' | 'mean'): Promise<{ graph: GradientGraph; session: Session }> {
+  private gradientGraph(loss: LossName | EmbeddingLoss, wrt: 'input' | 'params', reduction: 'sum' | 'mean'): Promise<{ graph: GradientGraph; session: Session }> {
     const key = `${loss}|${wrt}|${reduction}`;
     let entry = this.gradGraphs.get(key);
     if (!entry) {
       entry = (async () => {
         const graph = await buildGradientGraph(this.ir, {
-          wrt,
+          wrt: wrt === 'params' ? this.trainableParams : wrt,
+          input: this.inputName,
+          output: this.options.output,
+          outputReduce: this.options.outputReduce,
           loss,
           reduction,
           inputShapes: this.options.inputShapes,
@@ -202,14 +266,41 @@ export class OnnxModel {
     return { loss: lossOut, grad: { data: grad, shape: [...x.shape] }, logits: { data: logits, shape: [n, this.numClasses] } };
   }
 
+  /**
+   * For embedding models: the squared distance Σ_d (e_d − r_d)² of each example's embedding (the
+   * class scores, (N, D)) from its reference row, and the gradient of the summed distance.
+   */
+  async embeddingDistanceAndGrad(x: Tensor, reference: Tensor): Promise<LossAndGrad> {
+    this.checkInput(x);
+    const n = x.shape[0]!;
+    if (reference.shape.length !== 2 || reference.shape[0] !== n || reference.shape[1] !== this.numClasses) {
+      throw new GibbonError('invalid_input', `reference has shape [${reference.shape.join(', ')}]; expected one embedding per example, [${n}, ${this.numClasses}]`, { option: 'reference' });
+    }
+    const { session } = await this.gradientGraph(EMBEDDING_LOSS, 'input', 'sum');
+    const lossOut = new Float32Array(n);
+    const grad = new Float32Array(x.data.length);
+    const logits = new Float32Array(n * this.numClasses);
+    const row = size(x.shape.slice(1));
+    const gradName = gradOutputName(this.inputName);
+    await this.eachBatch(n, async (start, end, padded) => {
+      const r = await session.run({ [this.inputName]: rowsFeed(x, start, end, padded), [REFERENCE_INPUT]: rowsFeed(reference, start, end, padded) }, [LOSS_OUTPUT, LOGITS_OUTPUT, gradName]);
+      const k = end - start;
+      lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
+      logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);
+      grad.set((r[gradName]!.data as Float32Array).subarray(0, k * row), start * row);
+    });
+    return { loss: lossOut, grad: { data: grad, shape: [...x.shape] }, logits: { data: logits, shape: [n, this.numClasses] } };
+  }
+
   /** Gradients of the summed (or mean) loss with respect to all trainable initializers. */
   async paramGrads(x: Tensor, labels: Labels, loss: LossName = 'ce', reduction: 'sum' | 'mean' = 'sum'): Promise<ParamGrads> {
     this.checkInput(x);
     const n = x.shape[0]!;
     this.checkLabels(labels, n);
     if (isTargetedLoss(loss)) throw new GibbonError('invalid_option', 'parameter gradients support untargeted losses only', { option: 'loss' });
-    if (this.fixedBatch !== undefined && this.fixedBatch !== n) {
-      throw new GibbonError('invalid_input', `model has a fixed batch of ${this.fixedBatch}; parameter gradients need exactly that many examples`);
+    if (this.fixedBatch !== undefined && n % this.fixedBatch !== 0) {
+      // Padding rows would add their own loss to the parameter gradients.
+      throw new GibbonError('invalid_input', `model has a fixed batch of ${this.fixedBatch}; parameter gradients need a multiple of that many examples, not ${n}`);
     }
     const { graph, session } = await this.gradientGraph(loss, 'params', 'sum');
     const lossOut = new Float32Array(n);

@@ -63,7 +63,7 @@ export interface IntervalGraph {
   /** Whether the margins fold the final affine layer (else they are lower_y − upper_j). */
   readonly elided: boolean;
   /** The node whose output was bounded: the logits, or a final Softmax's input. */
-  readonly logitsSource: 'output' | 'softmax-input';
+  readonly logitsSource: ReturnType<typeof findLogits>['source'];
 }
 
 /** Ops whose output depends only on the shape of an input, which the lower end has too. */

@@ -24,7 +24,7 @@ import {
   type DataSource,
   type ThreatModel,
 } from '../../evaluation/threat-model.js';
-import { OnnxModel } from '../../model/onnx-model.js';
+import { OnnxModel, type OnnxModelOptions } from '../../model/onnx-model.js';
 import { HttpModel } from '../../model/remote/http-model.js';
 import { formatPercent as pct } from '../../report/format.js';
 import type { Report } from '../../report/index.js';
@@ -34,10 +34,11 @@ import type { BpdaSurrogateSpec } from '../options.js';
 import { checkOutputIsNotAnInput, checkWritableFile, lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
 import { alignColumns, shownPath } from '../format.js';
 import { defaultModelPath, packageVersion } from '../package-root.js';
+import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
-export interface EvalValues {
+export interface EvalValues extends ModelInterfaceValues {
   readonly model?: string;
   readonly threat: string;
   readonly data?: string;
@@ -131,6 +132,33 @@ function endpointEvaluationModel(http: HttpModel): EvaluationModel {
   };
 }
 
+/**
+ * How the evaluated ONNX file is read: the command line's --feed, --wrt-input, --output,
+ * --output-reduce and --input-shape over the threat model's `model` section; the normalisation
+ * from input.mean/std; symbolic sizes from input.shape or the data.
+ */
+function evaluatedModelOptions(tm: ThreatModel, values: EvalValues): OnnxModelOptions {
+  const m = tm.model ?? {};
+  const threatFeeds = Object.entries(m.feeds ?? {}).map(([name, value]) => ({ name, value }));
+  const given = new Set((values.feed ?? []).map((f) => f.name));
+  const dataPath = tm.data === MNIST_TEST ? undefined : tm.data.x;
+  const options = modelInterfaceOptions(
+    {
+    inputShape: values.inputShape ?? tm.input.shape,
+    feed: [...threatFeeds.filter((f) => !given.has(f.name)), ...(values.feed ?? [])],
+    wrtInput: values.wrtInput ?? m.input,
+    output: values.output ?? m.output,
+    outputReduce: values.outputReduce ?? m.output_reduce,
+    mean: tm.input.mean,
+    std: tm.input.std,
+    },
+    tm.input.shape ? undefined : dataPath,
+    values.data !== undefined ? '--data' : 'data.x',
+  );
+  if (tm.data === MNIST_TEST && !options.exampleShape) return { ...options, exampleShape: [1, 28, 28] };
+  return options;
+}
+
 export async function run(values: EvalValues, terminal: Terminal): Promise<void> {
   const base = loadThreatModel(values.threat);
   let data: DataSource | undefined;
@@ -160,7 +188,9 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   const bpda = bpdaPolicy(values.bpda ?? false, values.bpdaSurrogate);
   const http = tm.endpoint ? await HttpModel.connect(endpointModelOptions(tm)) : undefined;
   const path = http ? http.url : (values.model ?? defaultModelPath());
-  const model: EvaluationModel = http ? endpointEvaluationModel(http) : await OnnxModel.load(path, { ...modelOptions, nonDifferentiable: bpda.policy });
+  const model: EvaluationModel = http
+    ? endpointEvaluationModel(http)
+    : await OnnxModel.load(path, { ...modelOptions, ...evaluatedModelOptions(tm, values), nonDifferentiable: bpda.policy });
   let surrogate: OnnxModel | undefined;
   let bar: Progress | undefined;
   try {

@@ -5,19 +5,24 @@
  * with one `<initializer name>.npy` per trainable initializer.
  */
 import { join } from 'node:path';
-import type { LossName } from '../../autodiff/loss-heads.js';
+import type { EmbeddingLoss, LossName } from '../../autodiff/loss-heads.js';
+import { GibbonError } from '../../errors.js';
 import { OnnxModel } from '../../model/onnx-model.js';
-import { writeNpy } from '../../tensor/npy.js';
+import { existsSync } from 'node:fs';
+import { readNpy, toFloat32, writeNpy } from '../../tensor/npy.js';
 import { concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
 import { checkOutputIsNotAnInput, checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from '../files.js';
+import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
-export interface GradValues {
+export interface GradValues extends ModelInterfaceValues {
+  readonly domain?: readonly [number, number];
   readonly model: string;
   readonly input: string;
-  readonly labels: string;
-  readonly loss: LossName;
+  readonly labels?: string;
+  readonly loss: LossName | EmbeddingLoss;
+  readonly reference?: string;
   readonly target?: string;
   readonly wrt: 'input' | 'params';
   readonly out: string;
@@ -26,6 +31,27 @@ export interface GradValues {
 }
 
 const DEFAULT_BATCH = 256;
+
+/** Reference embeddings for --loss embedding: float (N, D), one row per input example. */
+function readReference(path: string, n: number, dims: number): Tensor {
+  const option = '--reference';
+  if (!existsSync(path)) throw new GibbonError('file_not_found', `file not found: ${path}`, { path, option });
+  let t;
+  try {
+    t = readNpy(path);
+  } catch (e) {
+    if (e instanceof GibbonError) throw new GibbonError(e.code, e.message, { ...e.location, path, option }, { cause: e });
+    throw e;
+  }
+  if (t.type !== 'float32' && t.type !== 'float64') throw new GibbonError('invalid_input', `${path} has dtype ${t.type}; reference embeddings must be float32 or float64`, { path, option });
+  if (t.shape.length !== 2 || t.shape[0] !== n || t.shape[1] !== dims) {
+    throw new GibbonError('invalid_input', `${path} has shape [${t.shape.join(', ')}]; expected one embedding of the model's ${dims} values per example, [${n}, ${dims}]`, { path, option });
+  }
+  const data = toFloat32(t);
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new GibbonError('invalid_input', `${path} contains ${data[bad]} at flat index ${bad}; reference embeddings must be finite`, { path, option });
+  return { data, shape: [...t.shape] };
+}
 
 export async function run(values: GradValues, terminal: Terminal): Promise<void> {
   if (values.wrt === 'input') checkWritableFile(values.out, '--out');
@@ -36,11 +62,13 @@ export async function run(values: GradValues, terminal: Terminal): Promise<void>
     { path: values.target, option: '--target' },
   ]);
   const batch = values.batchSize ?? DEFAULT_BATCH;
-  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch });
+  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch, ...modelInterfaceOptions(values, values.input) });
   try {
-    const { x, notes } = readModelInputs(values.input, '--input', model);
+    const { x, notes } = readModelInputs(values.input, '--input', model, values.domain);
     const n = x.shape[0]!;
-    const labels = readClasses(values.labels, '--labels', n, values.input, model.numClasses);
+    const embedding = values.loss === 'embedding';
+    const reference = embedding ? readReference(values.reference!, n, model.numClasses) : undefined;
+    const labels = embedding ? new Int32Array(n) : readClasses(values.labels!, '--labels', n, values.input, model.numClasses);
     const targets = values.target ? readClasses(values.target, '--target', n, values.input, model.numClasses) : undefined;
     if (values.wrt === 'params') prepareOutputFolder(values.out, '--out');
     for (const note of notes) terminal.note(note);
@@ -54,7 +82,9 @@ export async function run(values: GradValues, terminal: Terminal): Promise<void>
         const parts: Tensor[] = [];
         for (let start = 0; start < n; start += batch) {
           const end = Math.min(n, start + batch);
-          const r = await model.lossAndGrad(sliceBatch(x, start, end), labels.subarray(start, end), values.loss, targets?.subarray(start, end));
+          const r = reference
+            ? await model.embeddingDistanceAndGrad(sliceBatch(x, start, end), sliceBatch(reference, start, end))
+            : await model.lossAndGrad(sliceBatch(x, start, end), labels.subarray(start, end), values.loss as LossName, targets?.subarray(start, end));
           for (const v of r.loss) lossSum += v;
           parts.push(r.grad);
           progress.update(end);
@@ -66,7 +96,7 @@ export async function run(values: GradValues, terminal: Terminal): Promise<void>
         const sums = new Map<string, Tensor>();
         for (let start = 0; start < n; start += batch) {
           const end = Math.min(n, start + batch);
-          const r = await model.paramGrads(sliceBatch(x, start, end), labels.subarray(start, end), values.loss, 'sum');
+          const r = await model.paramGrads(sliceBatch(x, start, end), labels.subarray(start, end), values.loss as LossName, 'sum');
           for (const v of r.loss) lossSum += v;
           for (const [name, g] of r.grads) {
             const acc = sums.get(name);
@@ -82,8 +112,8 @@ export async function run(values: GradValues, terminal: Terminal): Promise<void>
     } finally {
       progress.stop();
     }
-    const estimated = (await model.gradientGraphFor(values.loss, values.wrt)).straightThroughNodes;
-    if (estimated.length) terminal.note(`straight-through estimate (rounding taken as the identity) at ${estimated.length} quantising node(s): ${estimated.map((d) => `${d.name} (${d.opType})`).join(', ')}`);
+    const estimated = values.loss === 'embedding' ? [] : (await model.gradientGraphFor(values.loss, values.wrt)).straightThroughNodes;
+    if (estimated.length > 0) terminal.note(`straight-through estimate (rounding taken as the identity) at ${estimated.length} quantising node(s): ${estimated.map((d) => `${d.name} (${d.opType})`).join(', ')}`);
     const seconds = (performance.now() - started) / 1000;
     lines.unshift(`loss ${values.loss} summed over ${n} examples: ${lossSum.toPrecision(6)} (${seconds.toFixed(2)} s)`);
     terminal.out(lines.join('\n'));

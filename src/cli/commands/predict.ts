@@ -3,10 +3,12 @@ import { OnnxModel } from '../../model/onnx-model.js';
 import { writeNpy } from '../../tensor/npy.js';
 import { argmaxRows, concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
 import { checkOutputIsNotAnInput, checkWritableFile, readClasses, readModelInputs } from '../files.js';
+import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
-export interface PredictValues {
+export interface PredictValues extends ModelInterfaceValues {
+  readonly domain?: readonly [number, number];
   readonly model: string;
   readonly input: string;
   readonly labels?: string;
@@ -45,9 +47,9 @@ export async function run(values: PredictValues, terminal: Terminal): Promise<vo
     { path: values.labels, option: '--labels' },
   ]);
   const batch = values.batchSize ?? DEFAULT_BATCH;
-  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch });
+  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch, ...modelInterfaceOptions(values, values.input) });
   try {
-    const { x, notes } = readModelInputs(values.input, '--input', model);
+    const { x, notes } = readModelInputs(values.input, '--input', model, values.domain);
     const n = x.shape[0]!;
     const labels = values.labels ? readClasses(values.labels, '--labels', n, values.input, model.numClasses) : undefined;
     for (const note of notes) terminal.note(note);
@@ -69,7 +71,7 @@ export async function run(values: PredictValues, terminal: Terminal): Promise<vo
     }
     if (values.out) {
       writeNpy(values.out, { type: 'float32', data: logits.data, shape: logits.shape });
-      lines.push(`wrote logits [${logits.shape.join(', ')}]${model.outputsProbabilities ? ' (the scores before the final Softmax)' : ''} to ${values.out}`);
+      lines.push(`wrote logits [${logits.shape.join(', ')}]${model.outputsProbabilities ? ` (the scores before the final ${model.classScores.source === 'sigmoid-input' ? 'Sigmoid' : 'Softmax'})` : ''}${model.classScores.binary ? ' (one score s read as the two classes (0, s))' : ''} to ${values.out}`);
     }
     terminal.out(lines.join('\n'));
   } finally {

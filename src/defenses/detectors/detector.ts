@@ -9,7 +9,7 @@
  * (detector-file.ts) and turned into graph nodes by `emitDetectorScore`.
  */
 import { GibbonError } from '../../errors.js';
-import { findLogits, renameValue } from '../../autodiff/gradient-graph.js';
+import { emitBinaryLogits, findLogits, renameValue } from '../../autodiff/gradient-graph.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { canonicalize } from '../../onnx/canonicalize.js';
 import { isFloatType } from '../../onnx/dtypes.js';
@@ -138,11 +138,18 @@ export function prepareClassifier(source: ModelIR): PreparedClassifier {
   const input = g.inputs.find((v) => isFloatType(v.dataType));
   if (!input) throw new GibbonError('invalid_model', `${where} has no float input`, { path: source.path });
   const found = findLogits(g);
-  const logits = found.logits;
+  // One score (a sigmoid detector) reads as the two-class logits (0, s).
+  const single = g.outputs.find((o) => o.name === found.output)?.shape?.[1] === 1;
+  const numClasses = single ? 2 : classCount(g, found.output, where);
   // The names of the new outputs are reserved: a model value that has one is renamed.
-  for (const reserved of [LOGITS_OUTPUT, SCORE_OUTPUT]) if (reserved !== logits) renameValue(g, reserved, `${reserved}__model`);
-  const numClasses = classCount(g, found.output, where);
+  let scores = found.logits;
+  for (const reserved of [LOGITS_OUTPUT, SCORE_OUTPUT]) {
+    if (reserved === found.logits) continue;
+    renameValue(g, reserved, `${reserved}__model`);
+    if (scores === reserved) scores = `${reserved}__model`;
+  }
   const b = new GraphBuilder(g, 'detector');
+  const logits = single ? emitBinaryLogits(b, scores) : scores;
   const forwardNodes = [...g.nodes];
   const inputShape = (input.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : null));
   const ctx: ScoreContext = {
