@@ -9,8 +9,8 @@ Writes to test/fixtures/ctc/:
     lines.x.npy             50 held-out rendered lines, float32 (50, 1, 32, 128)
     lines.json              their transcriptions, the charset, blank index and layout
 The recogniser is conv-only (no LSTM): a VGG-like stack collapses the height, and 1-D convolutions
-over the 32 frames give the per-frame class scores. CPU, two threads; about 10 minutes on a busy
-machine.
+over the 32 frames give the per-frame class scores. CPU, two threads; about 20 minutes on a busy
+machine (it stops early once 98% of held-out lines are read right).
 """
 import json
 import os
@@ -86,17 +86,17 @@ class Crnn(nn.Module):
         self.features = nn.Sequential(
             *block(1, 16), nn.MaxPool2d(2),            # 16 x 64
             *block(16, 32), nn.MaxPool2d(2),           # 8 x 32
-            *block(32, 64), nn.MaxPool2d((2, 1)),      # 4 x 32
-            *block(64, 96), nn.MaxPool2d((4, 1)),      # 1 x 32
+            *block(32, 48), nn.MaxPool2d((2, 1)),      # 4 x 32
+            *block(48, 64), nn.MaxPool2d((4, 1)),      # 1 x 32
         )
         self.sequence = nn.Sequential(
-            nn.Conv1d(96, 96, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(96, 96, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(96, classes, 1),
+            nn.Conv1d(64, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv1d(64, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv1d(64, classes, 1),
         )
 
     def forward(self, x):
-        f = self.features(x).squeeze(2)               # (N, 96, T)
+        f = self.features(x).squeeze(2)               # (N, 64, T)
         z = self.sequence(f)                           # (N, C, T)
         return F.log_softmax(z.permute(2, 0, 1), dim=2)  # (T, N, C)
 
@@ -122,15 +122,15 @@ def greedy(log_probs):
 def main():
     rng = random.Random(1)
     t0 = time.time()
-    xtr, ttr = make_set(12000, rng)
+    xtr, ttr = make_set(10000, rng)
     xva, tva = make_set(500, random.Random(2))
     xte, tte = make_set(50, random.Random(3))
     print(f"rendered in {time.time() - t0:.1f}s", flush=True)
     model = Crnn(len(CHARSET) + 1)
     print("parameters", sum(p.numel() for p in model.parameters()))
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    epochs, bs = 5, 64
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=epochs * (len(ttr) // bs))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    epochs, bs = 4, 32
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, pct_start=0.15, total_steps=epochs * (len(ttr) // bs))
     xtr_t = torch.from_numpy(xtr)
     for epoch in range(epochs):
         model.train()
@@ -157,7 +157,7 @@ def main():
               f"({time.time() - t0:.0f}s)", flush=True)
         # Written after every epoch, so a run stopped early still leaves a usable model.
         save(model, xte, tte, acc, epoch + 1)
-        if acc >= 0.99:
+        if acc >= 0.98:
             break
 
 
