@@ -52,3 +52,18 @@ test(`untargeted PGD with the CTC head changes the transcription at L∞ ε = ${
   assert.equal(r.outcome.success.reduce((a, b) => a + b, 0), changed);
   assert.ok(changed >= 45, `transcription changed on ${changed}/50 lines`);
 });
+
+test('zoo crnn_ctc_op12 (dynamic width, BiLSTM): layout, frames and classes follow the width given', async () => {
+  const zoo = new URL('../../test/fixtures/zoo/crnn_ctc_op12.onnx', import.meta.url).pathname;
+  for (const width of [64, 48]) {
+    const m = await SequenceOnnxModel.load(zoo, { threads: 1, inputShapes: { image: [null, 1, 16, width] } });
+    try {
+      assert.deepEqual([m.layout, m.frames, m.numClasses], ['TNC', width / 2, 11]);
+      const decoded = await m.decode({ data: new Float32Array(3 * 16 * width).fill(0.5), shape: [3, 1, 16, width] });
+      assert.equal(decoded.length, 3);
+      assert.ok(decoded.every((s) => s.every((k) => k > 0 && k < 11)), `decoded ${JSON.stringify(decoded)}`);
+    } finally {
+      await m.dispose();
+    }
+  }
+});
