@@ -13,7 +13,7 @@ import { SequenceOnnxModel } from '../src/model/sequence-model.js';
 import { linf } from '../src/norms/linf.js';
 import { CRNN_PATH, ctcLines, targetText } from './helpers/ctc-fixture.js';
 
-const EPS_TARGETED = 0.1;
+const EPS_TARGETED = 0.15;
 const EPS_UNTARGETED = 0.03;
 const lines = ctcLines();
 let model: SequenceOnnxModel;
@@ -35,7 +35,7 @@ test('the ONNX recogniser reads the 50 lines as PyTorch does, and mostly right',
 test(`targeted PGD with the CTC head forces the chosen string on ≥ 80% of 50 lines at L∞ ε = ${EPS_TARGETED}`, async () => {
   const targetTexts = lines.texts.map((t, i) => targetText(t, i, lines.charset));
   const targets = targetTexts.map((t, i) => model.encode(t, `target ${i}`));
-  const attack = new PgdAttack({ steps: 50, relStepsize: 0.1, randomStart: false });
+  const attack = new PgdAttack({ steps: 100, relStepsize: 0.05, randomStart: false });
   const r = await runSequenceAttack(attack, model, lines.x, { eps: EPS_TARGETED, norm: 'linf', targets, seed: 1 });
   const forced = r.adversarial.filter((s, i) => model.charset!.decode(s) === targetTexts[i]).length;
   const reported = r.outcome.success.reduce((a, b) => a + b, 0);

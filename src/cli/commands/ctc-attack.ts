@@ -65,7 +65,7 @@ export async function run(values: CtcAttackValues, terminal: Terminal): Promise<
       targets = texts.map((t, i) => model.encode(t, `--target-text string ${i + 1}`));
     }
     const show = (labels: readonly number[]): string => (model.charset ? `'${model.charset.decode(labels)}'` : `[${labels.join(' ')}]`);
-    const attack = new PgdAttack({ steps: values.steps, relStepsize: 0.1, randomStart: false });
+    const attack = new PgdAttack({ steps: values.steps, relStepsize: 0.05, randomStart: false });
     const started = performance.now();
     const r = await runSequenceAttack(attack, model, x, { eps: values.eps, norm: 'linf', targets, seed: values.seed });
     const seconds = (performance.now() - started) / 1000;
