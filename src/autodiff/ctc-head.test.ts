@@ -30,18 +30,21 @@ const [T, N, C] = ref.shape;
  * A "recogniser" whose per-frame scores are its input x (N, T, C): with layout 'TNC' it transposes
  * them to (T, N, C), with 'NTC' it passes them through, so d loss / d x = d loss / d scores.
  */
-function identityRecogniser(layout: 'TNC' | 'NTC'): ModelIR {
+function identityRecogniser(layout: 'TNC' | 'NTC', batch: number | string = 'N', softmax = false): ModelIR {
   const graph: Graph = {
     name: 'id',
     nodes: [],
-    inputs: [{ name: 'x', dataType: DT.FLOAT, shape: ['N', T, C] }],
-    outputs: [{ name: 'scores', dataType: DT.FLOAT, shape: layout === 'TNC' ? [T, 'N', C] : ['N', T, C] }],
+    inputs: [{ name: 'x', dataType: DT.FLOAT, shape: [batch, T, C] }],
+    outputs: [{ name: 'scores', dataType: DT.FLOAT, shape: layout === 'TNC' ? [T, batch, C] : [batch, T, C] }],
     initializers: new Map(),
     valueInfo: [],
   };
   const b = new GraphBuilder(graph);
-  if (layout === 'TNC') b.node('Transpose', ['x'], { perm: [1, 0, 2] }, { outputNames: ['scores'] });
-  else b.node('Identity', ['x'], {}, { outputNames: ['scores'] });
+  const last = softmax ? 'logits' : 'scores';
+  if (layout === 'TNC') b.node('Transpose', ['x'], { perm: [1, 0, 2] }, { outputNames: [last] });
+  else b.node('Identity', ['x'], {}, { outputNames: [last] });
+  // PaddleOCR's recognisers end in a Softmax: the head must start from its input.
+  if (softmax) b.node('Softmax', ['logits'], { axis: 2 }, { outputNames: ['scores'] });
   return { proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })] }), graph, opset: 13 };
 }
 
@@ -116,5 +119,24 @@ test('targets that are blank, out of range or need more frames than the model em
   assert.ok(Number.isFinite(tight.loss[4]!) && tight.loss[4]! > 0 && tight.loss[4]! < 1e3, `loss of the tight target: ${tight.loss[4]}`);
   await assert.rejects(model.lossAndGrad(x, [...ok.slice(1), [1, 1, 1, 1, 1, 2]], 'ctc'), /targets\[4\] \(6 labels\) needs 10 frames but the model emits 9/);
   await assert.rejects(model.lossAndGrad(x, ok.slice(1), 'ctc'), /targets has 4 sequences but the input has 5 examples/);
+  await model.dispose();
+});
+
+test('a fixed-batch-1 recogniser: layout must be given, then the batch is run one example at a time', async () => {
+  await assert.rejects(SequenceOnnxModel.load(identityRecogniser('TNC', 1), { threads: 1 }), /cannot tell which axis of output 'scores' \[9, 1, 6\] is the batch; pass layout 'TNC' or 'NTC'/);
+  const model = await SequenceOnnxModel.load(identityRecogniser('TNC', 1), { threads: 1, layout: 'TNC' });
+  assert.equal(model.fixedBatch, 1);
+  const r = await model.lossAndGrad(referenceInput(), sequences(), 'ctc');
+  for (let i = 0; i < N; i++) assert.ok(Math.abs(r.loss[i]! - ref.loss[i]!) <= 1e-4 * (1 + ref.loss[i]!), `loss[${i}] ${r.loss[i]} vs torch ${ref.loss[i]}`);
+  assert.equal((await model.decode(referenceInput())).length, N);
+  await model.dispose();
+  await assert.rejects(SequenceOnnxModel.load(identityRecogniser('NTC'), { threads: 1, layout: 'TNC' }), /layout 'TNC' was given, but output 'scores' changes size with the batch on axis 0 \(layout 'NTC'\)/);
+});
+
+test('a recogniser ending in Softmax (PaddleOCR-style probabilities) is differentiated from the Softmax input', async () => {
+  const model = await SequenceOnnxModel.load(identityRecogniser('NTC', 'N', true), { threads: 1 });
+  const r = await model.lossAndGrad(referenceInput(), sequences(), 'ctc');
+  for (let i = 0; i < N; i++) assert.ok(Math.abs(r.loss[i]! - ref.loss[i]!) <= 1e-4 * (1 + ref.loss[i]!), `loss[${i}] ${r.loss[i]} vs torch ${ref.loss[i]}`);
+  assert.ok(Math.abs(r.grad.data[0]! - ref.grad[0]!) < 1e-5, `d/dz[0,0,0] ${r.grad.data[0]} vs ${ref.grad[0]}`);
   await model.dispose();
 });
