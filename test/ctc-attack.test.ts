@@ -49,7 +49,10 @@ test(`untargeted PGD with the CTC head changes the transcription at L∞ ε = ${
   const attack = new PgdAttack({ steps: 20, relStepsize: 0.1, randomStart: false });
   const r = await runSequenceAttack(attack, model, lines.x, { eps: EPS_UNTARGETED, norm: 'linf', seed: 1 });
   const changed = r.adversarial.filter((s, i) => s.join() !== r.original[i]!.join()).length;
-  assert.equal(r.outcome.success.reduce((a, b) => a + b, 0), changed);
+  assert.equal(
+    r.outcome.success.reduce((a, b) => a + b, 0),
+    changed,
+  );
   assert.ok(changed >= 45, `transcription changed on ${changed}/50 lines`);
 });
 
@@ -61,7 +64,10 @@ test('zoo crnn_ctc_op12 (dynamic width, BiLSTM): layout, frames and classes foll
       assert.deepEqual([m.layout, m.frames, m.numClasses], ['TNC', width / 2, 11]);
       const decoded = await m.decode({ data: new Float32Array(3 * 16 * width).fill(0.5), shape: [3, 1, 16, width] });
       assert.equal(decoded.length, 3);
-      assert.ok(decoded.every((s) => s.every((k) => k > 0 && k < 11)), `decoded ${JSON.stringify(decoded)}`);
+      assert.ok(
+        decoded.every((s) => s.every((k) => k > 0 && k < 11)),
+        `decoded ${JSON.stringify(decoded)}`,
+      );
     } finally {
       await m.dispose();
     }

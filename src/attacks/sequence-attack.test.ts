@@ -31,12 +31,16 @@ function identityRecogniser(): ModelIR {
     valueInfo: [],
   };
   new GraphBuilder(graph).node('Transpose', ['x'], { perm: [1, 0, 2] }, { outputNames: ['scores'] });
-  return { proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })] }), graph, opset: 13 };
+  return {
+    proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })] }),
+    graph,
+    opset: 13,
+  };
 }
 
 function inputs(): { data: Float32Array; shape: number[] } {
   let s = 3;
-  const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   return { data: Float32Array.from({ length: N * T * C }, rand), shape: [N, T, C] };
 }
 
@@ -73,10 +77,16 @@ test('a target equal to the transcription, a margin loss and a missing target ta
   const model = await SequenceOnnxModel.load(identityRecogniser(), { threads: 1 });
   const x = inputs();
   const clean = await model.decode(x);
-  assert.throws(() => sequenceCriterion({ frames: T, classes: C, blank: 0, transcriptions: clean, targets: clean }), /targets\[0\] equals the model's transcription of example 0/);
+  assert.throws(
+    () => sequenceCriterion({ frames: T, classes: C, blank: 0, transcriptions: clean, targets: clean }),
+    /targets\[0\] equals the model's transcription of example 0/,
+  );
   const oracle = sequenceGradientOracle(model, { transcriptions: clean });
   await assert.rejects(oracle.lossAndGrad(x, [0, 1, 2, 3, 4, 5], 'margin'), /one loss family, 'ce' \(CTC\)/);
   await assert.rejects(oracle.lossAndGrad(x, [0, 1, 2, 3, 4, 5], 'ce-targeted', [0, 1, 2, 3, 4, 5]), /made without targets/);
-  await assert.rejects(runSequenceAttack(new FgsmAttack(), model, x, { eps: 0.1, norm: 'linf', targets: [[1]] }), /targets has 1 sequences but the input has 6 examples/);
+  await assert.rejects(
+    runSequenceAttack(new FgsmAttack(), model, x, { eps: 0.1, norm: 'linf', targets: [[1]] }),
+    /targets has 1 sequences but the input has 6 examples/,
+  );
   await model.dispose();
 });

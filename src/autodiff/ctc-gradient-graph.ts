@@ -85,7 +85,9 @@ export function sequenceFacts(model: ModelIR, facts: Map<string, ValueFacts>, op
   const dataInputs = g.inputs.filter((v) => isFloatType(v.dataType));
   if (dataInputs.length === 0) throw new GibbonError('invalid_model', `${where} has no float input to differentiate`, { path: model.path });
   if (g.inputs.length > 1) {
-    throw new GibbonError('invalid_model', `${where} has several inputs (${g.inputs.map((v) => v.name).join(', ')}); sequence models take one image input`, { path: model.path });
+    throw new GibbonError('invalid_model', `${where} has several inputs (${g.inputs.map((v) => v.name).join(', ')}); sequence models take one image input`, {
+      path: model.path,
+    });
   }
   const input = dataInputs[0]!.name;
   if (options.layout !== undefined && !SEQUENCE_LAYOUTS.includes(options.layout)) {
@@ -94,29 +96,43 @@ export function sequenceFacts(model: ModelIR, facts: Map<string, ValueFacts>, op
   const found = findLogits(g, options.output);
   const shape = facts.get(found.logits)?.shape;
   if (!shape || shape.length !== 3) {
-    throw new GibbonError('invalid_model', `output '${found.output}' has shape [${shape?.map((d) => d ?? 'N').join(', ') ?? '?'}]; a sequence recogniser outputs (T, N, C) or (N, T, C)`, {
-      path: model.path,
-    });
+    throw new GibbonError(
+      'invalid_model',
+      `output '${found.output}' has shape [${shape?.map((d) => d ?? 'N').join(', ') ?? '?'}]; a sequence recogniser outputs (T, N, C) or (N, T, C)`,
+      {
+        path: model.path,
+      },
+    );
   }
   let layout = options.layout;
   const batchAxis = shape[0] === null && shape[1] !== null ? 0 : shape[1] === null && shape[0] !== null ? 1 : undefined;
   const detected: SequenceLayout | undefined = batchAxis === 0 ? 'NTC' : batchAxis === 1 ? 'TNC' : undefined;
   if (layout === undefined) {
     if (!detected) {
-      throw new GibbonError('invalid_option', `cannot tell which axis of output '${found.output}' [${shape.map((d) => d ?? '?').join(', ')}] is the batch; pass layout 'TNC' or 'NTC'`, {
-        option: 'layout',
-      });
+      throw new GibbonError(
+        'invalid_option',
+        `cannot tell which axis of output '${found.output}' [${shape.map((d) => d ?? '?').join(', ')}] is the batch; pass layout 'TNC' or 'NTC'`,
+        {
+          option: 'layout',
+        },
+      );
     }
     layout = detected;
   } else if (detected && detected !== layout) {
-    throw new GibbonError('invalid_option', `layout '${layout}' was given, but output '${found.output}' changes size with the batch on axis ${batchAxis} (layout '${detected}')`, {
-      option: 'layout',
-    });
+    throw new GibbonError(
+      'invalid_option',
+      `layout '${layout}' was given, but output '${found.output}' changes size with the batch on axis ${batchAxis} (layout '${detected}')`,
+      {
+        option: 'layout',
+      },
+    );
   }
   const frames = layout === 'TNC' ? shape[0] : shape[1];
   const classes = shape[2];
   if (typeof frames !== 'number' || typeof classes !== 'number') {
-    throw new GibbonError('invalid_model', `output '${found.output}' has no fixed number of frames and classes [${shape.map((d) => d ?? '?').join(', ')}]`, { path: model.path });
+    throw new GibbonError('invalid_model', `output '${found.output}' has no fixed number of frames and classes [${shape.map((d) => d ?? '?').join(', ')}]`, {
+      path: model.path,
+    });
   }
   const inputShape = facts.get(input)?.shape ?? [];
   return { input, inputShape, scores: found.logits, scoresSource: found.source, layout, frames, classes };
@@ -189,5 +205,14 @@ export async function buildCtcGradientGraph(source: ModelIR, options: CtcGradien
     { name: LOGITS_OUTPUT, dataType: facts.get(scores)!.dataType, shape: scoresShape },
     { name: gradOutput, dataType: facts.get(seq.input)!.dataType, shape: [...facts.get(seq.input)!.shape] },
   ];
-  return { ...seq, inputShape: facts.get(seq.input)!.shape, model, loss: options.loss, blank, maxTargetLength: S, gradOutput, nonDifferentiableNodes: result.nonDifferentiableNodes };
+  return {
+    ...seq,
+    inputShape: facts.get(seq.input)!.shape,
+    model,
+    loss: options.loss,
+    blank,
+    maxTargetLength: S,
+    gradOutput,
+    nonDifferentiableNodes: result.nonDifferentiableNodes,
+  };
 }

@@ -45,7 +45,11 @@ function identityRecogniser(layout: 'TNC' | 'NTC', batch: number | string = 'N',
   else b.node('Identity', ['x'], {}, { outputNames: [last] });
   // PaddleOCR's recognisers end in a Softmax: the head must start from its input.
   if (softmax) b.node('Softmax', ['logits'], { axis: 2 }, { outputNames: ['scores'] });
-  return { proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })] }), graph, opset: 13 };
+  return {
+    proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 13n })] }),
+    graph,
+    opset: 13,
+  };
 }
 
 /** The reference scores (T, N, C) as the identity recogniser's input (N, T, C). */
@@ -79,7 +83,10 @@ for (const layout of ['TNC', 'NTC'] as const) {
     }
     assert.ok(worst < 1e-5, `largest gradient difference to torch: ${worst}`);
     const targeted = await model.lossAndGrad(x, sequences(), 'ctc-targeted');
-    assert.deepEqual(Array.from(targeted.loss, (v) => v.toFixed(3)), Array.from(r.loss, (v) => (-v).toFixed(3)));
+    assert.deepEqual(
+      Array.from(targeted.loss, (v) => v.toFixed(3)),
+      Array.from(r.loss, (v) => (-v).toFixed(3)),
+    );
     await model.dispose();
   });
 }
@@ -123,14 +130,20 @@ test('targets that are blank, out of range or need more frames than the model em
 });
 
 test('a fixed-batch-1 recogniser: layout must be given, then the batch is run one example at a time', async () => {
-  await assert.rejects(SequenceOnnxModel.load(identityRecogniser('TNC', 1), { threads: 1 }), /cannot tell which axis of output 'scores' \[9, 1, 6\] is the batch; pass layout 'TNC' or 'NTC'/);
+  await assert.rejects(
+    SequenceOnnxModel.load(identityRecogniser('TNC', 1), { threads: 1 }),
+    /cannot tell which axis of output 'scores' \[9, 1, 6\] is the batch; pass layout 'TNC' or 'NTC'/,
+  );
   const model = await SequenceOnnxModel.load(identityRecogniser('TNC', 1), { threads: 1, layout: 'TNC' });
   assert.equal(model.fixedBatch, 1);
   const r = await model.lossAndGrad(referenceInput(), sequences(), 'ctc');
   for (let i = 0; i < N; i++) assert.ok(Math.abs(r.loss[i]! - ref.loss[i]!) <= 1e-4 * (1 + ref.loss[i]!), `loss[${i}] ${r.loss[i]} vs torch ${ref.loss[i]}`);
   assert.equal((await model.decode(referenceInput())).length, N);
   await model.dispose();
-  await assert.rejects(SequenceOnnxModel.load(identityRecogniser('NTC'), { threads: 1, layout: 'TNC' }), /layout 'TNC' was given, but output 'scores' changes size with the batch on axis 0 \(layout 'NTC'\)/);
+  await assert.rejects(
+    SequenceOnnxModel.load(identityRecogniser('NTC'), { threads: 1, layout: 'TNC' }),
+    /layout 'TNC' was given, but output 'scores' changes size with the batch on axis 0 \(layout 'NTC'\)/,
+  );
 });
 
 test('a recogniser ending in Softmax (PaddleOCR-style probabilities) is differentiated from the Softmax input', async () => {

@@ -88,13 +88,15 @@ export function emitCtcLoss(b: GraphBuilder, io: CtcHeadInputs): string {
   // Emissions y_t(l'_s): (N, T, L), then one (N, L) slice per frame.
   const index = b.op('Expand', [b.op('Unsqueeze', [ext, axes(1)]), b.int64s([1, T, L])], {}, name('emission_index'));
   const emissions = b.op('GatherElements', [logp, index], { axis: 2 }, name('emissions'));
-  const perFrame =
-    T === 1 ? [emissions] : b.node('Split', [emissions], { axis: 1, num_outputs: T }, { outputs: T, name: 'ctc/frames' });
+  const perFrame = T === 1 ? [emissions] : b.node('Split', [emissions], { axis: 1, num_outputs: T }, { outputs: T, name: 'ctc/frames' });
   const frame = (t: number): string => b.op('Squeeze', [perFrame[t]!, axes(1)], {}, name(`frame_${t}`));
 
   // Masks (0 where allowed, "impossible" elsewhere); integer-only inputs, so no gradient.
   const mask = (allowed: string, hint: string): string => b.op('Where', [allowed, zero, impossible], {}, name(hint));
-  const positions = b.int64s(Array.from({ length: L }, (_, s) => s), [1, L]);
+  const positions = b.int64s(
+    Array.from({ length: L }, (_, s) => s),
+    [1, L],
+  );
   const startMask = mask(b.op('Less', [positions, b.int64Scalar(2)]), 'start_mask');
   const twoBack = b.op('Pad', [b.op('Slice', [ext, axes(0), axes(L - 2), axes(1)]), b.int64s([0, 2, 0, 0]), b.int64Scalar(-1)], {}, name('ext_shift2'));
   const skipAllowed = b.op(

@@ -62,9 +62,14 @@ export function sequenceCriterion(options: SequenceCriterionOptions): Criterion 
     }
     options.targets.forEach((t, i) => {
       if (sameSequence(t, options.transcriptions[i]!)) {
-        throw new GibbonError('invalid_input', `targets[${i}] equals the model's transcription of example ${i}; a target must be another sequence`, { option: 'targets' });
+        throw new GibbonError('invalid_input', `targets[${i}] equals the model's transcription of example ${i}; a target must be another sequence`, {
+          option: 'targets',
+        });
       }
     });
   }
-  return new SequenceCriterion(options, Int32Array.from({ length: n }, (_, i) => i));
+  return new SequenceCriterion(
+    options,
+    Int32Array.from({ length: n }, (_, i) => i),
+  );
 }

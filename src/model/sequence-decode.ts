@@ -37,7 +37,9 @@ export class Charset {
   ) {
     this.symbols = typeof symbols === 'string' ? Array.from(symbols) : [...symbols];
     if (this.symbols.length !== classes - 1) {
-      throw new GibbonError('invalid_option', `charset has ${this.symbols.length} characters but the model has ${classes - 1} non-blank classes`, { option: 'charset' });
+      throw new GibbonError('invalid_option', `charset has ${this.symbols.length} characters but the model has ${classes - 1} non-blank classes`, {
+        option: 'charset',
+      });
     }
     this.symbols.forEach((s, i) => {
       if (this.index.has(s)) throw new GibbonError('invalid_option', `charset lists '${s}' twice`, { option: 'charset' });
@@ -49,7 +51,8 @@ export class Charset {
   encode(text: string, what = 'text'): number[] {
     return Array.from(text, (ch, i) => {
       const k = this.index.get(ch);
-      if (k === undefined) throw new GibbonError('invalid_input', `${what} '${text}' has '${ch}' at position ${i}, which is not in the model's charset`, { option: what });
+      if (k === undefined)
+        throw new GibbonError('invalid_input', `${what} '${text}' has '${ch}' at position ${i}, which is not in the model's charset`, { option: what });
       return k;
     });
   }

@@ -14,7 +14,15 @@
  * const { grad } = await model.lossAndGrad(x, ['0000'].map((t) => model.encode(t)), 'ctc-targeted');
  * ```
  */
-import { buildCtcGradientGraph, CTC_TARGET_LENGTHS_INPUT, CTC_TARGETS_INPUT, sequenceFacts, type CtcGradientGraph, type CtcLossName, type SequenceFacts } from '../autodiff/ctc-gradient-graph.js';
+import {
+  buildCtcGradientGraph,
+  CTC_TARGET_LENGTHS_INPUT,
+  CTC_TARGETS_INPUT,
+  sequenceFacts,
+  type CtcGradientGraph,
+  type CtcLossName,
+  type SequenceFacts,
+} from '../autodiff/ctc-gradient-graph.js';
 import { ctcFramesNeeded, type SequenceLayout } from '../autodiff/ctc-head.js';
 import type { NonDifferentiablePolicy } from '../autodiff/backprop.js';
 import { LOGITS_OUTPUT, LOSS_OUTPUT } from '../autodiff/gradient-graph.js';
@@ -151,7 +159,9 @@ export class SequenceOnnxModel {
   /** Decodes (N, T, C) scores. */
   decodeScores(scores: Tensor): number[][] {
     const row = this.frames * this.numClasses;
-    return Array.from({ length: scores.shape[0]! }, (_, i) => ctcGreedyDecode(scores.data.subarray(i * row, (i + 1) * row), this.frames, this.numClasses, this.blank));
+    return Array.from({ length: scores.shape[0]! }, (_, i) =>
+      ctcGreedyDecode(scores.data.subarray(i * row, (i + 1) * row), this.frames, this.numClasses, this.blank),
+    );
   }
 
   /** Decoded strings (needs a charset). */
@@ -166,24 +176,33 @@ export class SequenceOnnxModel {
   }
 
   private requireCharset(): Charset {
-    if (!this.charset) throw new GibbonError('invalid_option', 'this needs the characters of the model\'s classes; pass charset', { option: 'charset' });
+    if (!this.charset) throw new GibbonError('invalid_option', "this needs the characters of the model's classes; pass charset", { option: 'charset' });
     return this.charset;
   }
 
   /** Checks target sequences: one per example, non-blank classes, each producible in T frames. */
   checkTargets(targets: LabelSequences, n: number, what = 'targets'): void {
-    if (targets.length !== n) throw new GibbonError('invalid_input', `${what} has ${targets.length} sequences but the input has ${n} examples`, { option: what });
+    if (targets.length !== n)
+      throw new GibbonError('invalid_input', `${what} has ${targets.length} sequences but the input has ${n} examples`, { option: what });
     targets.forEach((seq, i) => {
       for (const k of seq) {
         if (!Number.isInteger(k) || k < 0 || k >= this.numClasses || k === this.blank) {
-          throw new GibbonError('invalid_input', `${what}[${i}] contains ${k}, which is not a non-blank class of this model (0…${this.numClasses - 1}, blank ${this.blank})`, {
-            option: what,
-          });
+          throw new GibbonError(
+            'invalid_input',
+            `${what}[${i}] contains ${k}, which is not a non-blank class of this model (0…${this.numClasses - 1}, blank ${this.blank})`,
+            {
+              option: what,
+            },
+          );
         }
       }
       const need = ctcFramesNeeded(seq);
       if (need > this.frames) {
-        throw new GibbonError('invalid_input', `${what}[${i}] (${seq.length} labels) needs ${need} frames but the model emits ${this.frames}; no input can produce it`, { option: what });
+        throw new GibbonError(
+          'invalid_input',
+          `${what}[${i}] (${seq.length} labels) needs ${need} frames but the model emits ${this.frames}; no input can produce it`,
+          { option: what },
+        );
       }
     });
   }
@@ -202,7 +221,10 @@ export class SequenceOnnxModel {
           inputShapes: this.options.inputShapes,
           nonDifferentiable: this.options.nonDifferentiable,
         });
-        const session = await Session.create(serializeModel(graph.model), { threads: this.options.threads ?? defaultThreads(), label: `${this.ir.path ?? 'model'} (${loss} gradient)` });
+        const session = await Session.create(serializeModel(graph.model), {
+          threads: this.options.threads ?? defaultThreads(),
+          label: `${this.ir.path ?? 'model'} (${loss} gradient)`,
+        });
         return { graph, session };
       })();
       this.graphs.set(key, entry);

@@ -22,7 +22,24 @@ const targets = lines.texts.slice(0, N).map((t, i) => targetText(t, i, lines.cha
 test('ctc-attack --target-text forces the strings, writes lines within ε and the −CTC gradient', async () => {
   const out = join(work, 'adv.npy');
   const grad = join(work, 'grad.npy');
-  const r = await gibbon('ctc-attack', CRNN_PATH, '--input', xPath, '--charset', lines.charset, '--target-text', targets.join(','), '--eps', '0.15', '--out', out, '--grad', grad, '--threads', '2');
+  const r = await gibbon(
+    'ctc-attack',
+    CRNN_PATH,
+    '--input',
+    xPath,
+    '--charset',
+    lines.charset,
+    '--target-text',
+    targets.join(','),
+    '--eps',
+    '0.15',
+    '--out',
+    out,
+    '--grad',
+    grad,
+    '--threads',
+    '2',
+  );
   assertOk(r);
   const forced = Number(/target forced on (\d+)\/6 lines/.exec(r.stdout)?.[1]);
   assert.ok(forced >= 4, r.stdout);
@@ -35,7 +52,11 @@ test('ctc-attack --target-text forces the strings, writes lines within ε and th
   const model = await SequenceOnnxModel.load(CRNN_PATH, { charset: lines.charset, threads: 2 });
   const read = await model.transcribe({ data: adv.data as Float32Array, shape: adv.shape });
   assert.equal(read.filter((s, i) => s === targets[i]).length, forced);
-  const expected = await model.lossAndGrad({ data: lines.x.data.slice(0, N * row), shape: [N, 1, 32, 128] }, targets.map((t) => model.encode(t)), 'ctc-targeted');
+  const expected = await model.lossAndGrad(
+    { data: lines.x.data.slice(0, N * row), shape: [N, 1, 32, 128] },
+    targets.map((t) => model.encode(t)),
+    'ctc-targeted',
+  );
   const g = readNpy(grad);
   let diff = 0;
   for (let i = 0; i < g.data.length; i++) diff = Math.max(diff, Math.abs(Number(g.data[i]) - expected.grad.data[i]!));
@@ -52,8 +73,17 @@ test('ctc-attack without targets changes the transcriptions (labels shown as cla
 
 test('ctc-attack errors are one line naming the option or the character', async () => {
   assertFails(await gibbon('ctc-attack', CRNN_PATH, '--input', xPath, '--target-text', '123'), /--target-text needs the characters .* add --charset/);
-  assertFails(await gibbon('ctc-attack', CRNN_PATH, '--input', xPath, '--charset', lines.charset, '--target-text', '12a4'), /string 1 '12a4' has 'a' at position 2, which is not in the model's charset/);
-  assertFails(await gibbon('ctc-attack', CRNN_PATH, '--input', xPath, '--charset', lines.charset, '--target-text', '1,2'), /--target-text has 2 strings but .* has 6 lines/);
+  assertFails(
+    await gibbon('ctc-attack', CRNN_PATH, '--input', xPath, '--charset', lines.charset, '--target-text', '12a4'),
+    /string 1 '12a4' has 'a' at position 2, which is not in the model's charset/,
+  );
+  assertFails(
+    await gibbon('ctc-attack', CRNN_PATH, '--input', xPath, '--charset', lines.charset, '--target-text', '1,2'),
+    /--target-text has 2 strings but .* has 6 lines/,
+  );
   assertFails(await gibbon('ctc-attack', CRNN_PATH, '--input', xPath, '--charset', '0123'), /charset has 4 characters but the model has 10 non-blank classes/);
-  assertFails(await gibbon('ctc-attack', CRNN_PATH, '--input', xPath, '--charset', lines.charset, '--target-text', '1'.repeat(20)), /needs 39 frames but the model emits 32/);
+  assertFails(
+    await gibbon('ctc-attack', CRNN_PATH, '--input', xPath, '--charset', lines.charset, '--target-text', '1'.repeat(20)),
+    /needs 39 frames but the model emits 32/,
+  );
 });

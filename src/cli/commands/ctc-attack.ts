@@ -37,7 +37,7 @@ export async function run(values: CtcAttackValues, terminal: Terminal): Promise<
   if (values.out) checkWritableFile(values.out, '--out');
   if (values.grad) checkWritableFile(values.grad, '--grad');
   if (values.targetText && values.charset === undefined) {
-    throw new GibbonError('invalid_option', '--target-text needs the characters of the model\'s classes: add --charset', { option: '--charset' });
+    throw new GibbonError('invalid_option', "--target-text needs the characters of the model's classes: add --charset", { option: '--charset' });
   }
   const ir = loadModel(values.model);
   const declared = ir.graph.inputs[0];
@@ -60,7 +60,9 @@ export async function run(values: CtcAttackValues, terminal: Terminal): Promise<
     if (values.targetText) {
       const texts = values.targetText.length === 1 ? new Array<string>(n).fill(values.targetText[0]!) : values.targetText;
       if (texts.length !== n) {
-        throw new GibbonError('invalid_option', `--target-text has ${texts.length} strings but ${values.input} has ${n} lines; give one, or one per line`, { option: '--target-text' });
+        throw new GibbonError('invalid_option', `--target-text has ${texts.length} strings but ${values.input} has ${n} lines; give one, or one per line`, {
+          option: '--target-text',
+        });
       }
       targets = texts.map((t, i) => model.encode(t, `--target-text string ${i + 1}`));
     }
