@@ -9,8 +9,9 @@ Writes to test/fixtures/ctc/:
     lines.x.npy             50 held-out rendered lines, float32 (50, 1, 32, 128)
     lines.json              their transcriptions, the charset, blank index and layout
 The recogniser is conv-only (no LSTM): a VGG-like stack collapses the height, and 1-D convolutions
-over the 32 frames give the per-frame class scores. CPU, two threads; about 20 minutes on a busy
-machine (it stops early once 98% of held-out lines are read right).
+over the 32 frames give the per-frame class scores. CPU, two threads; it stops once 98% of the
+held-out lines are read right (the committed model: after epoch 1, 655 s on 2 busy cores, 98.2% of
+500 validation lines, 49/50 test lines).
 """
 import json
 import os
@@ -62,6 +63,7 @@ def render(text, rng):
     y = (H - (bottom - top)) // 2 - top + rng.randint(-2, 2)
     d.text((x, y), text, fill=int(fg * 255), font=f)
     a = np.asarray(img, dtype=np.float32) / 255.0
+    # rng.gauss(…) * 0 is a no-op kept because it advances the RNG: the committed fixture depends on it.
     a = a + rng.gauss(0, 1) * 0.0 + np.random.normal(0, rng.uniform(0.0, 0.04), a.shape).astype(np.float32)
     return np.clip(a, 0.0, 1.0)
 
