@@ -177,3 +177,5 @@ export { medianFilter } from './defenses/preprocess/median-filter.js';
 export { quantize } from './defenses/preprocess/quantize.js';
 export { randomResizePad, type RandomResizePadOptions } from './defenses/preprocess/random-resize-pad.js';
 export { parsePreprocessSpec, PREPROCESS_GRAMMAR } from './defenses/preprocess/spec.js';
+export { SequenceOnnxModel, type SequenceModelOptions, type SequenceLossAndGrad, type LabelSequences } from './model/sequence-model.js';
+export { buildCtcGradientGraph, emitCtcLoss, ctcFramesNeeded, ctcGreedyDecode, Charset, sequenceCriterion, sequenceGradientOracle, runSequenceAttack, type CtcLossName, type CtcGradientGraph, type SequenceLayout, type SequenceAttackOutcome } from './sequence-api.js';

@@ -106,6 +106,8 @@ export interface RunAttackOptions<E extends number | readonly number[]> {
   readonly norm: Norm | NormName;
   /** Target class per example: makes the criterion targeted. */
   readonly targets?: LabelArray;
+  /** A criterion of the caller's own (e.g. criteria/sequence-criterion.ts) instead of one made from labels/targets. */
+  readonly criterion?: Criterion;
   /** Seed of the attack's RNG (default 0); each ε gets its own stream derived from it. */
   readonly seed?: number;
   readonly signal?: AbortSignal;
@@ -215,7 +217,8 @@ export async function runAttack<O extends Oracle>(
   checkEpsilons(epsilons, norm);
   checkShape(x, oracle);
   const n = x.shape[0]!;
-  const criterion = options.targets ? targetedMisclassification(labels, options.targets, oracle.numClasses) : misclassification(labels, oracle.numClasses);
+  const criterion =
+    options.criterion ?? (options.targets ? targetedMisclassification(labels, options.targets, oracle.numClasses) : misclassification(labels, oracle.numClasses));
   if (criterion.labels.length !== n) {
     throw new GibbonError('invalid_input', `labels has ${criterion.labels.length} entries but x has ${n} examples`, { option: 'labels' });
   }

@@ -26,6 +26,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   defend: () => import('./commands/defend.js'),
   certify: () => import('./commands/certify.js'),
   detect: () => import('./commands/detect.js'),
+  'ctc-attack': () => import('./commands/ctc-attack.js'),
 };
 
 const EXIT_OK = 0;

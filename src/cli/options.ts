@@ -40,7 +40,7 @@ export interface CommandSpec {
   readonly options: readonly OptionSpec[];
 }
 
-export type CommandName = 'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train' | 'defend' | 'certify' | 'detect';
+export type CommandName = 'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train' | 'defend' | 'certify' | 'detect' | 'ctc-attack';
 
 /** MNIST's test split, which the demo draws from. */
 export const MNIST_TEST_SIZE = 10000;
@@ -404,6 +404,25 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
       { flags: '--out <path>', description: 'fit: the detector file; eval: folder for report.json and report.html', defaultDescription: 'fit: detector.json; eval: gibbon-detection' },
       { flags: '--seed <n>', description: 'random seed (held-out split, noise inputs, attacks)', parse: integerIn(0, 0xffffffff, 'seed'), defaultValue: 0 },
       { ...batchSizeOption, defaultDescription: '128' },
+      threadsOption,
+    ],
+  },
+  {
+    name: 'ctc-attack',
+    summary: 'L∞ PGD on a CTC sequence recogniser (text lines): change each transcription, or force --target-text',
+    arguments: [{ name: 'model', description: 'ONNX recogniser: per-frame class scores (T, N, C) or (N, T, C)' }],
+    options: [
+      { flags: '--input <file>', description: 'lines (.npy), as for predict', required: true },
+      { flags: '--charset <chars>', description: 'characters of the non-blank classes, in class order (needed for --target-text)' },
+      { flags: '--blank <k>', description: 'blank class', parse: integerIn(0, 1_000_000, 'blank'), defaultValue: 0 },
+      { flags: '--layout <layout>', description: 'output layout', choices: ['TNC', 'NTC'], defaultDescription: 'found from the batch axis' },
+      { flags: '--target-text <list>', description: 'string to force: one for every line, or a comma list with one per line', parse: (raw: string) => raw.split(',') },
+      { flags: '--eps <e>', description: 'L∞ budget', parse: nonNegativeNumber('eps'), defaultValue: 0.15 },
+      { flags: '--steps <k>', description: 'PGD steps (step size ε/20, no random start)', parse: positiveInteger('steps'), defaultValue: 100 },
+      { flags: '--out <file>', description: 'write the adversarial lines (.npy, float32)' },
+      { flags: '--grad <file>', description: 'write the input gradient of the loss (+CTC of the transcription, or −CTC of the target) at the clean lines (.npy)' },
+      { flags: '--seed <n>', description: 'random seed', parse: integerIn(0, 0xffffffff, 'seed'), defaultValue: 0 },
+      { ...batchSizeOption, defaultDescription: '64' },
       threadsOption,
     ],
   },
