@@ -22,7 +22,7 @@ import { ancestorsOf } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 import { backprop, type NonDifferentiablePolicy } from './backprop.js';
 import { emitCtcLoss, SEQUENCE_LAYOUTS, type SequenceLayout } from './ctc-head.js';
-import { DEFAULT_VJP_REGISTRY, findLogits, gradOutputName, LOGITS_OUTPUT, LOSS_OUTPUT, LOSS_SUM_OUTPUT, renameValue } from './gradient-graph.js';
+import { DEFAULT_VJP_REGISTRY, findLogits, gradOutputName, LOGITS_OUTPUT, LOSS_OUTPUT, LOSS_SUM_OUTPUT, renameValue, type LogitsSource } from './gradient-graph.js';
 import { probeValues, type ValueFacts } from './probe.js';
 import type { VjpRegistry } from './registry.js';
 import { prepareSurrogates } from './surrogates.js';
@@ -38,7 +38,7 @@ export interface SequenceFacts {
   readonly inputShape: readonly (number | null)[];
   /** The value holding the per-frame scores (a final Softmax's input when the model ends in one). */
   readonly scores: string;
-  readonly scoresSource: 'output' | 'softmax-input';
+  readonly scoresSource: LogitsSource;
   readonly layout: SequenceLayout;
   /** T. */
   readonly frames: number;
