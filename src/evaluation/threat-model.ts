@@ -538,9 +538,12 @@ export function parseThreatModel(text: string, where = '', options: { baseDir?: 
   } else {
     const tooDeep = (): GibbonError =>
       threatModelError(where, '', `nests lists or mappings too deeply (a threat model is at most ${L.depth} levels deep)`, options.path);
+    // The yaml library is super-linear in the depth of flow collections ({a: {a: …}}); one linear
+    // scan refuses deep nesting before it parses.
+    if (flowDepth(text) > 2 * L.depth) throw tooDeep();
     let doc: ReturnType<typeof parseDocument>;
     try {
-      doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+      doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
     } catch (e) {
       if (e instanceof RangeError) throw tooDeep();
       throw e;
@@ -573,6 +576,28 @@ export function parseThreatModel(text: string, where = '', options: { baseDir?: 
     throw threatModelError(where, '', `nests lists or mappings more than ${L.depth} levels deep; a threat model needs a few`, options.path);
   }
   return validateThreatModel(value, where, options);
+}
+
+/** The deepest nesting of flow brackets ([ and {) outside quoted strings and comments, in one pass. */
+function flowDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = '';
+      continue;
+    }
+    // A quote opens a quoted scalar only where a token starts (not the apostrophe in it's).
+    if ((c === '"' || c === "'") && (i === 0 || /[\s:,[{]/.test(text[i - 1]!))) quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth);
+    else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return deepest;
 }
 
 /** How deeply arrays and objects nest in `value` (0 for a scalar), without recursion. */

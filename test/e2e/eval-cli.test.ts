@@ -120,7 +120,7 @@ describe('gibbon eval', () => {
       [['--data', 'flat.npy'], /--data flat.npy needs the true classes: add --labels Y.npy/, 2],
       [['--n', '20000'], /n = 20000 but mnist-test holds 10000 examples.*\(--n\)/],
     ];
-    const runs = await Promise.all(cases.map(([args]) => gibbon('eval', ...args, '--out', 'bad')));
+    const runs = await Promise.all(cases.map(([args], i) => gibbon('eval', ...args, '--out', `bad-${i}`)));
     runs.forEach((r, i) => assertFails(r, cases[i]![1], cases[i]![2]));
   });
 });
