@@ -29,6 +29,29 @@ const NAMES: Record<number, string> = {
   [DT.STRING]: 'string',
 };
 
+/** Bytes per element of the fixed-size types (strings have none: undefined). */
+const ELEMENT_BYTES: Partial<Record<number, number>> = {
+  [DT.FLOAT]: 4,
+  [DT.DOUBLE]: 8,
+  [DT.FLOAT16]: 2,
+  [DT.BFLOAT16]: 2,
+  [DT.INT64]: 8,
+  [DT.INT32]: 4,
+  [DT.INT16]: 2,
+  [DT.INT8]: 1,
+  [DT.UINT8]: 1,
+  [DT.UINT16]: 2,
+  [DT.UINT32]: 4,
+  [DT.UINT64]: 8,
+  [DT.BOOL]: 1,
+  [DT.COMPLEX64]: 8,
+  [DT.COMPLEX128]: 16,
+};
+
+export function elementBytes(dt: number): number | undefined {
+  return ELEMENT_BYTES[dt];
+}
+
 export function dataTypeName(dt: number): string {
   return NAMES[dt] ?? `dtype#${dt}`;
 }

@@ -22,26 +22,7 @@ import { isAbsolute, relative, resolve, sep, win32 } from 'node:path';
 import { TensorProto_DataLocation, type GraphProto, type TensorProto } from 'onnx-buf';
 import { GibbonError } from '../errors.js';
 import { describeKind } from '../tensor/regular-file.js';
-import { DataType as DT, dataTypeName } from './dtypes.js';
-
-/** Bytes per element of the data types external data may hold (strings have no fixed size). */
-const ELEMENT_BYTES: Partial<Record<number, number>> = {
-  [DT.FLOAT]: 4,
-  [DT.DOUBLE]: 8,
-  [DT.FLOAT16]: 2,
-  [DT.BFLOAT16]: 2,
-  [DT.INT64]: 8,
-  [DT.INT32]: 4,
-  [DT.INT16]: 2,
-  [DT.INT8]: 1,
-  [DT.UINT8]: 1,
-  [DT.UINT16]: 2,
-  [DT.UINT32]: 4,
-  [DT.UINT64]: 8,
-  [DT.BOOL]: 1,
-  [DT.COMPLEX64]: 8,
-  [DT.COMPLEX128]: 16,
-};
+import { dataTypeName, elementBytes } from './dtypes.js';
 
 const KNOWN_KEYS = new Set(['location', 'offset', 'length', 'checksum']);
 
@@ -97,7 +78,7 @@ function decimal(value: string, key: string, t: TensorProto, where: string): num
 
 /** Bytes the tensor's dims and data type declare, checked without overflow. */
 function declaredBytes(t: TensorProto, where: string): number {
-  const bytes = ELEMENT_BYTES[t.dataType];
+  const bytes = elementBytes(t.dataType);
   if (bytes === undefined) {
     throw new GibbonError('invalid_onnx', `${tensorLabel(t)} in ${where} keeps ${dataTypeName(t.dataType)} data externally; only fixed-size numeric types can be external`, {
       path: where,

@@ -5,7 +5,7 @@
 import { create } from '@bufbuild/protobuf';
 import { TensorProtoSchema, TensorProto_DataLocation, type TensorProto } from 'onnx-buf';
 import { GibbonError } from '../errors.js';
-import { DataType as DT, dataTypeName, type NumericArray } from './dtypes.js';
+import { DataType as DT, dataTypeName, elementBytes, type NumericArray } from './dtypes.js';
 
 /** A decoded constant tensor. `data` is a typed array matching `dataType`. */
 export interface ConstTensor {
@@ -34,21 +34,6 @@ function copyBytes(raw: Uint8Array): ArrayBuffer {
   new Uint8Array(buf).set(raw);
   return buf;
 }
-
-/** Bytes per element in raw_data, for the types decodeTensor reads. */
-const ELEMENT_BYTES: Record<number, number> = {
-  [DT.FLOAT]: 4,
-  [DT.DOUBLE]: 8,
-  [DT.FLOAT16]: 2,
-  [DT.BFLOAT16]: 2,
-  [DT.INT64]: 8,
-  [DT.INT32]: 4,
-  [DT.INT16]: 2,
-  [DT.INT8]: 1,
-  [DT.UINT8]: 1,
-  [DT.BOOL]: 1,
-  [DT.UINT16]: 2,
-};
 
 /** An empty array of the class decodeTensor uses for the type (float32 for float16 and others). */
 function emptyOf(dataType: number): NumericArray {
@@ -89,7 +74,7 @@ export function decodeTensor(t: TensorProto): ConstTensor {
   }
   const raw = t.rawData;
   const hasRaw = raw.byteLength > 0;
-  const width = ELEMENT_BYTES[t.dataType];
+  const width = elementBytes(t.dataType);
   if (hasRaw && width !== undefined && raw.byteLength !== n * width) {
     throw new GibbonError(
       'invalid_onnx',

@@ -7,7 +7,7 @@
  */
 import { TensorProto_DataLocation, type GraphProto, type ModelProto, type TensorProto, type ValueInfoProto } from 'onnx-buf';
 import { GibbonError } from '../errors.js';
-import { DataType as DT, dataTypeName } from './dtypes.js';
+import { DataType as DT, dataTypeName, elementBytes } from './dtypes.js';
 import { topologicalSort, type Graph } from './graph.js';
 
 export function validateGraph(g: Graph, where = 'model'): void {
@@ -38,24 +38,6 @@ export const MAX_IR_VERSION = 12n;
 /** Opset versions above this are not versions of any released operator set. */
 const MAX_ANY_OPSET = 1000n;
 
-const FIXED_ELEMENT_BYTES: Partial<Record<number, number>> = {
-  [DT.FLOAT]: 4,
-  [DT.DOUBLE]: 8,
-  [DT.FLOAT16]: 2,
-  [DT.BFLOAT16]: 2,
-  [DT.INT64]: 8,
-  [DT.INT32]: 4,
-  [DT.INT16]: 2,
-  [DT.INT8]: 1,
-  [DT.UINT8]: 1,
-  [DT.UINT16]: 2,
-  [DT.UINT32]: 4,
-  [DT.UINT64]: 8,
-  [DT.BOOL]: 1,
-  [DT.COMPLEX64]: 8,
-  [DT.COMPLEX128]: 16,
-};
-
 /** Number of elements a tensor's dims declare, or an error for negative or overflowing dims. */
 export function checkedElementCount(dims: readonly bigint[], what: string, where: string): number {
   let n = 1;
@@ -71,7 +53,7 @@ function checkTensor(t: TensorProto, what: string, where: string): void {
   const n = checkedElementCount(t.dims, what, where);
   if (t.dataType === DT.UNDEFINED) throw new GibbonError('invalid_onnx', `${what} in ${where} has no data type`, { path: where });
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL) return; // checked when the data is read
-  const bytes = FIXED_ELEMENT_BYTES[t.dataType];
+  const bytes = elementBytes(t.dataType);
   if (bytes !== undefined && t.rawData.byteLength > 0 && t.rawData.byteLength !== n * bytes) {
     throw new GibbonError(
       'invalid_onnx',
