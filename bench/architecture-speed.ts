@@ -27,6 +27,7 @@ import { Rng } from '../src/random.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { createOptimizer } from '../src/training/optimizers.js';
 import { Trainable } from '../src/training/trainable.js';
+import { median } from './timing.js';
 
 export const ARCHITECTURE_MODELS = ['resnet18_32', 'mobilenetv2_224'] as const;
 export type ArchitectureModel = (typeof ARCHITECTURE_MODELS)[number];
@@ -58,19 +59,6 @@ interface PeerResult {
   threads: number;
   images_per_s: number;
   flops_per_image: number;
-}
-
-async function median(fn: () => Promise<void>, reps: number): Promise<number> {
-  await fn();
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    await fn();
-    times.push((performance.now() - t) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
 }
 
 /** FLOP/s of a 1024×1024 by 1024×1024 float32 MatMul in onnxruntime at `threads` threads (best of 7 after warm-up). */

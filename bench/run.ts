@@ -26,6 +26,7 @@ import { madryCnn } from './models.js';
 import { linf } from '../src/norms/linf.js';
 import { UNIT_BOUNDS } from '../src/model/bounds.js';
 import { evalThroughput } from './eval-throughput.js';
+import { median } from './timing.js';
 import { oracleSpeed } from './oracle-speed.js';
 import { TRAIN_TASKS, trainStepRunner, type TrainTask } from './train-speed.js';
 import { ARCHITECTURE_MODELS, architectureSpeed, type ArchitectureModel } from './architecture-speed.js';
@@ -75,19 +76,6 @@ function randomBatch(seed: number): { x: Tensor; y: Int32Array } {
     x: { data: Float32Array.from({ length: BATCH * 784 }, r), shape: [BATCH, 1, 28, 28] },
     y: Int32Array.from({ length: BATCH }, () => Math.floor(r() * 10)),
   };
-}
-
-async function median(fn: () => Promise<void>, reps: number): Promise<number> {
-  await fn();
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    await fn();
-    times.push((performance.now() - t) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
 }
 
 /** The PGD-40 loop of the reference peer: x ← Π_{ε-ball ∩ [0,1]}(x + 0.01·sign(g)), ε = 0.3, with the shared L∞ norm. */
