@@ -9,7 +9,7 @@ import { RECURRENT_OP_TYPES } from '../autodiff/unroll-recurrent.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from '../autodiff/vjp-rule.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { dataTypeName, isFloatType } from '../onnx/dtypes.js';
-import { graphFromProto, nodeReads, producers, subgraphAttributes, topologicalSort, type Dim, type Graph, type Node, type ValueInfo } from '../onnx/graph.js';
+import { ancestorsOf, graphFromProto, nodeReads, producers, subgraphAttributes, topologicalSort, type Dim, type Graph, type Node, type ValueInfo } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 
 /**
@@ -96,19 +96,9 @@ function isControlInput(n: Node, i: number): boolean {
   return n.domain === '' && ((n.opType === 'If' && i === 0) || (n.opType === 'Loop' && i < 2));
 }
 
-/** Like ancestorsOf, but not through control inputs (a condition steers the gradient, it does not carry it). */
+/** Values the gradient flows from: not through control inputs (a condition steers the gradient, it does not carry it). */
 function gradientAncestors(g: Graph, targets: readonly string[]): Set<string> {
-  const prod = producers(g);
-  const seen = new Set<string>();
-  const stack = [...targets];
-  while (stack.length) {
-    const v = stack.pop()!;
-    if (!v || seen.has(v)) continue;
-    seen.add(v);
-    const p = prod.get(v);
-    if (p) nodeReads(p).forEach((r, i) => (i < p.inputs.length && isControlInput(p, i) ? undefined : stack.push(r)));
-  }
-  return seen;
+  return ancestorsOf(g, targets, { skip: isControlInput });
 }
 
 /** A subgraph's key across the file and its canonical form: owner node name and attribute, down the nesting. */

@@ -306,8 +306,11 @@ class MinHeap<T> {
   }
 }
 
-/** Names of all values a set of target values depends on (including themselves), through subgraph reads too. */
-export function ancestorsOf(g: Graph, targets: Iterable<string>): Set<string> {
+/**
+ * Names of all values a set of target values depends on (including themselves), through subgraph
+ * reads too; `skip(node, i)` leaves out a node's i-th input (e.g. an If's condition).
+ */
+export function ancestorsOf(g: Graph, targets: Iterable<string>, options: { skip?: (n: Node, input: number) => boolean } = {}): Set<string> {
   const prod = producers(g);
   const reads = new Map<Node, string[]>();
   const seen = new Set<string>();
@@ -320,7 +323,10 @@ export function ancestorsOf(g: Graph, targets: Iterable<string>): Set<string> {
     if (!p) continue;
     let r = reads.get(p);
     if (!r) reads.set(p, (r = nodeReads(p)));
-    for (const i of r) stack.push(i);
+    const skip = options.skip;
+    r.forEach((read, i) => {
+      if (!(skip && i < p.inputs.length && skip(p, i))) stack.push(read);
+    });
   }
   return seen;
 }
