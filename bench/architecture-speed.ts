@@ -73,7 +73,15 @@ export async function calibratePeak(threads: number): Promise<number> {
     valueInfo: [],
   };
   const rng = new Rng(1);
-  graph.initializers.set('w', encodeTensor('w', DT.FLOAT, [m, m], Float32Array.from({ length: m * m }, () => rng.uniform() - 0.5)));
+  graph.initializers.set(
+    'w',
+    encodeTensor(
+      'w',
+      DT.FLOAT,
+      [m, m],
+      Float32Array.from({ length: m * m }, () => rng.uniform() - 0.5),
+    ),
+  );
   new GraphBuilder(graph, 'peak').node('MatMul', ['a', 'w'], {}, { outputNames: ['c'] });
   const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })] });
   const session = await Session.create(serializeModel({ proto, graph, opset: 17 }), { threads, label: 'peak calibration' });

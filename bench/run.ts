@@ -234,7 +234,9 @@ async function main(): Promise<void> {
   if (tasks.has('oracle_queries')) {
     for (const r of await oracleSpeed({ threads: 1 })) {
       results.push({ model: 'mnist-standard', task: `oracle_queries_${r.oracle}`, batch: r.batch, threads: r.threads, images_per_s: r.queries_per_s });
-      log(`mnist-standard oracle ${r.oracle.padEnd(11)} batch ${String(r.batch).padStart(3)}  ${r.queries_per_s.toFixed(0).padStart(7)} queries/s  (${r.ratio.toFixed(2)}× in-process)`);
+      log(
+        `mnist-standard oracle ${r.oracle.padEnd(11)} batch ${String(r.batch).padStart(3)}  ${r.queries_per_s.toFixed(0).padStart(7)} queries/s  (${r.ratio.toFixed(2)}× in-process)`,
+      );
     }
   }
   if (values.json) process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');

@@ -50,11 +50,9 @@ export class UnsupportedOpError extends GibbonError {
 
   constructor(opType: string, nodeName: string, supportedOps: readonly string[], domain = '') {
     const qualified = domain && domain !== 'ai.onnx' ? `${domain}::${opType}` : opType;
-    super(
-      'unsupported_op',
-      `no gradient rule for op '${qualified}' at node '${nodeName}'; supported ops: ${supportedOps.join(', ')}`,
-      { node: { name: nodeName, opType } },
-    );
+    super('unsupported_op', `no gradient rule for op '${qualified}' at node '${nodeName}'; supported ops: ${supportedOps.join(', ')}`, {
+      node: { name: nodeName, opType },
+    });
     this.name = 'UnsupportedOpError';
     this.opType = opType;
     this.supportedOps = supportedOps;

@@ -134,7 +134,14 @@ export {
 export { maskingChecks, CHECK_THRESHOLDS, type CheckEvidence, type EpsEvidence } from './evaluation/checks.js';
 export { CHECKPOINT_FILE, type Checkpoint, type BatchRecord, type StageRecord } from './evaluation/checkpoint.js';
 export { formatJunit, escapeXml, type JunitOptions } from './evaluation/junit.js';
-export { certifiedAccuracyAt, certifiedAccuracyCurve, type CertifiedAccuracyCurve, type CertifiedExample, type CertificationMethod, type CertificationNorm } from './certify/result.js';
+export {
+  certifiedAccuracyAt,
+  certifiedAccuracyCurve,
+  type CertifiedAccuracyCurve,
+  type CertifiedExample,
+  type CertificationMethod,
+  type CertificationNorm,
+} from './certify/result.js';
 export {
   certifyExample,
   predictExample,
@@ -148,7 +155,16 @@ export {
   type Certificate,
 } from './certify/smoothing.js';
 export { certifySmoothing, type SmoothingData, type SmoothingRunOptions, type SmoothingRun } from './certify/smoothing-run.js';
-export { certifyIbp, buildIntervalGraph, IntervalBoundRunner, marginKey, type IbpOptions, type IbpCertification, type IntervalGraph, type IntervalGraphOptions } from './certify/ibp.js';
+export {
+  certifyIbp,
+  buildIntervalGraph,
+  IntervalBoundRunner,
+  marginKey,
+  type IbpOptions,
+  type IbpCertification,
+  type IntervalGraph,
+  type IntervalGraphOptions,
+} from './certify/ibp.js';
 export { createIntervalRegistry, DEFAULT_INTERVAL_REGISTRY, type IntervalRegistry } from './certify/ibp/registry.js';
 export { type IntervalRule, type IntervalContext, type BoundValue } from './certify/ibp/interval-rule.js';
 export { renderCertificationHtml, type CertificationPageContext } from './report/certification-html.js';
@@ -178,4 +194,17 @@ export { quantize } from './defenses/preprocess/quantize.js';
 export { randomResizePad, type RandomResizePadOptions } from './defenses/preprocess/random-resize-pad.js';
 export { parsePreprocessSpec, PREPROCESS_GRAMMAR } from './defenses/preprocess/spec.js';
 export { SequenceOnnxModel, type SequenceModelOptions, type SequenceLossAndGrad, type LabelSequences } from './model/sequence-model.js';
-export { buildCtcGradientGraph, emitCtcLoss, ctcFramesNeeded, ctcGreedyDecode, Charset, sequenceCriterion, sequenceGradientOracle, runSequenceAttack, type CtcLossName, type CtcGradientGraph, type SequenceLayout, type SequenceAttackOutcome } from './sequence-api.js';
+export {
+  buildCtcGradientGraph,
+  emitCtcLoss,
+  ctcFramesNeeded,
+  ctcGreedyDecode,
+  Charset,
+  sequenceCriterion,
+  sequenceGradientOracle,
+  runSequenceAttack,
+  type CtcLossName,
+  type CtcGradientGraph,
+  type SequenceLayout,
+  type SequenceAttackOutcome,
+} from './sequence-api.js';

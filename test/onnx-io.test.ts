@@ -52,29 +52,47 @@ test('a missing external-data file is named', () => {
   t.dataLocation = TensorProto_DataLocation.EXTERNAL;
   t.rawData = new Uint8Array(0);
   const dir = mkdtempSync(join(tmpdir(), 'gibbon-ext-'));
-  assert.throws(() => parseModel(toBinary(ModelProtoSchema, proto), { path: join(dir, 'm.onnx') }), (e: GibbonError) => e.code === 'file_not_found' && e.message.includes('nowhere.bin'));
+  assert.throws(
+    () => parseModel(toBinary(ModelProtoSchema, proto), { path: join(dir, 'm.onnx') }),
+    (e: GibbonError) => e.code === 'file_not_found' && e.message.includes('nowhere.bin'),
+  );
 });
 
 test('bytes that are not ONNX, and truncated models, are refused with the file named', () => {
-  assert.throws(() => parseModel(new TextEncoder().encode('hello, I am a text file'), { path: 'notes.txt' }), (e: GibbonError) => e.code === 'invalid_onnx' && e.message.includes('notes.txt'));
+  assert.throws(
+    () => parseModel(new TextEncoder().encode('hello, I am a text file'), { path: 'notes.txt' }),
+    (e: GibbonError) => e.code === 'invalid_onnx' && e.message.includes('notes.txt'),
+  );
   const bytes = readFileSync(MODEL);
-  assert.throws(() => parseModel(new Uint8Array(bytes.subarray(0, bytes.length >> 1)), { path: 'half.onnx' }), (e: GibbonError) => e.code === 'invalid_onnx' && e.message.includes('half.onnx'));
+  assert.throws(
+    () => parseModel(new Uint8Array(bytes.subarray(0, bytes.length >> 1)), { path: 'half.onnx' }),
+    (e: GibbonError) => e.code === 'invalid_onnx' && e.message.includes('half.onnx'),
+  );
 });
 
 test('graph errors name the node', () => {
   const proto = toModelProto(loadModel(MODEL));
   proto.graph!.node[1]!.input[0] = 'does_not_exist';
   const name = proto.graph!.node[1]!.name;
-  assert.throws(() => parseModel(toBinary(ModelProtoSchema, proto)), (e: GibbonError) => e.code === 'invalid_graph' && e.message.includes(name) && e.message.includes('does_not_exist'));
+  assert.throws(
+    () => parseModel(toBinary(ModelProtoSchema, proto)),
+    (e: GibbonError) => e.code === 'invalid_graph' && e.message.includes(name) && e.message.includes('does_not_exist'),
+  );
   const dup = toModelProto(loadModel(MODEL));
   dup.graph!.node[2]!.output[0] = dup.graph!.node[1]!.output[0]!;
-  assert.throws(() => parseModel(toBinary(ModelProtoSchema, dup)), (e: GibbonError) => e.code === 'invalid_graph' && /produced by node/.test(e.message));
+  assert.throws(
+    () => parseModel(toBinary(ModelProtoSchema, dup)),
+    (e: GibbonError) => e.code === 'invalid_graph' && /produced by node/.test(e.message),
+  );
 });
 
 test('unsupported opsets are refused', () => {
   const proto = toModelProto(loadModel(MODEL));
   proto.opsetImport[proto.opsetImport.length - 1]!.version = 7n;
-  assert.throws(() => parseModel(toBinary(ModelProtoSchema, proto), { path: 'old.onnx' }), (e: GibbonError) => e.code === 'unsupported_opset' && e.message.includes('opset 7'));
+  assert.throws(
+    () => parseModel(toBinary(ModelProtoSchema, proto), { path: 'old.onnx' }),
+    (e: GibbonError) => e.code === 'unsupported_opset' && e.message.includes('opset 7'),
+  );
 });
 
 test('dynamic batch: any N runs, with batches split at batchSize', async () => {

@@ -40,10 +40,10 @@ function network(opset: number): ModelIR {
   h = opset < 12 ? b.op('Dropout', [h], { ratio: float(0.3) }) : b.op('Dropout', [h]);
   h = opset < 13 ? b.op('Unsqueeze', [h], { axes: [1] }) : b.op('Unsqueeze', [h, b.int64s([1])]); // (N,1,5,4)
   h = opset < 18 ? b.op('ReduceMean', [h], { axes: [3], keepdims: 1 }) : b.op('ReduceMean', [h, b.int64s([3])], { keepdims: 1 }); // (N,1,5,1)
-  const [top, bottom] = opset < 13
-    ? b.node('Split', [h], { axis: 2, split: [2, 3] }, { outputs: 2 })
-    : b.node('Split', [h, b.int64s([2, 3])], { axis: 2 }, { outputs: 2 });
-  const sum = (v: string): string => (opset < 13 ? b.op('ReduceSum', [v], { axes: [2, 3], keepdims: 0 }) : b.op('ReduceSum', [v, b.int64s([2, 3])], { keepdims: 0 }));
+  const [top, bottom] =
+    opset < 13 ? b.node('Split', [h], { axis: 2, split: [2, 3] }, { outputs: 2 }) : b.node('Split', [h, b.int64s([2, 3])], { axis: 2 }, { outputs: 2 });
+  const sum = (v: string): string =>
+    opset < 13 ? b.op('ReduceSum', [v], { axes: [2, 3], keepdims: 0 }) : b.op('ReduceSum', [v, b.int64s([2, 3])], { keepdims: 0 });
   const scaled = b.op('Mul', [sum(top!), b.op('Add', [sum(bottom!), d(1)])]);
   b.node('Identity', [scaled], {}, { outputNames: ['y'] });
   const proto = create(ModelProtoSchema, { irVersion: irFor(opset), opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(opset) })] });

@@ -31,7 +31,10 @@ function worstRatio(actual: Float32Array, ref: Float32Array, absTol: number, rel
   return worst;
 }
 
-const manifest = JSON.parse(readFileSync(join(REFERENCE, 'manifest.json'), 'utf8')) as Record<string, { exercises: string[]; param_grads: Record<string, string> }>;
+const manifest = JSON.parse(readFileSync(join(REFERENCE, 'manifest.json'), 'utf8')) as Record<
+  string,
+  { exercises: string[]; param_grads: Record<string, string> }
+>;
 
 for (const [name, entry] of Object.entries(manifest)) {
   test(`${name} (${entry.exercises.join(', ')}): logits, CE input gradient and W/R/B gradients match PyTorch`, async () => {
@@ -55,7 +58,10 @@ for (const [name, entry] of Object.entries(manifest)) {
       }
       // The gradient graph computes the logits on the unrolled form, predictions on the native op.
       const logitsRef = load(join(REFERENCE, `${name}.logits.npy`)).data;
-      for (const [what, z] of [['gradient graph', r.logits.data], ['native', (await model.logits(x)).data]] as const) {
+      for (const [what, z] of [
+        ['gradient graph', r.logits.data],
+        ['native', (await model.logits(x)).data],
+      ] as const) {
         const ratio = worstRatio(z, logitsRef, 1e-5, 1e-5);
         assert.ok(ratio <= 1, `${what} logits: worst error is ${ratio.toFixed(3)}× the tolerance`);
       }

@@ -25,7 +25,10 @@ function inputs(name: string, scale = 1): Tensor {
 async function checkGradient(model: OnnxModel, x: Tensor, labels: number[], loss: LossName, h: number, tol = 5e-2): Promise<void> {
   const { grad, loss: l0 } = await model.lossAndGrad(x, labels, loss);
   assert.equal(l0.length, labels.length);
-  assert.ok(grad.data.some((v) => v !== 0), 'gradient is not all zero');
+  assert.ok(
+    grad.data.some((v) => v !== 0),
+    'gradient is not all zero',
+  );
   const order = Array.from(grad.data.keys()).sort((a, b) => Math.abs(grad.data[b]!) - Math.abs(grad.data[a]!));
   const largest = Math.abs(grad.data[order[0]!]!);
   const sum = (a: Float32Array): number => a.reduce((s, v) => s + v, 0);
@@ -163,7 +166,10 @@ test('normalisation in front of the model: raw 0–255 inputs give the logits of
   const mean = [123.675, 116.28, 103.53];
   const std = [58.395, 57.12, 57.375];
   const raw = inputs(name); // uint8 values as they are: the domain is [0, 255]
-  const normalised: Tensor = { data: Float32Array.from(raw.data, (v, i) => (v - mean[Math.floor(i / 1024) % 3]!) / std[Math.floor(i / 1024) % 3]!), shape: raw.shape };
+  const normalised: Tensor = {
+    data: Float32Array.from(raw.data, (v, i) => (v - mean[Math.floor(i / 1024) % 3]!) / std[Math.floor(i / 1024) % 3]!),
+    shape: raw.shape,
+  };
   await withModel(name, {}, async (plain) => {
     await withModel(name, { normalization: { mean, std } }, async (m) => {
       const a = await plain.logits(normalised);

@@ -218,7 +218,8 @@ export async function runAttack<O extends Oracle>(
   checkShape(x, oracle);
   const n = x.shape[0]!;
   const criterion =
-    options.criterion ?? (options.targets ? targetedMisclassification(labels, options.targets, oracle.numClasses) : misclassification(labels, oracle.numClasses));
+    options.criterion ??
+    (options.targets ? targetedMisclassification(labels, options.targets, oracle.numClasses) : misclassification(labels, oracle.numClasses));
   if (criterion.labels.length !== n) {
     throw new GibbonError('invalid_input', `labels has ${criterion.labels.length} entries but x has ${n} examples`, { option: 'labels' });
   }

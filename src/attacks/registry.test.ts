@@ -6,8 +6,21 @@ import { ATTACK_NAMES, ATTACKS, attackEntry, createAttack } from './registry.js'
 
 test('the registry has the white-box and black-box attacks under short names, each with its oracle', () => {
   const oracles: Record<string, string> = {
-    fgsm: 'gradient', pgd: 'gradient', 'mi-fgsm': 'gradient', apgd: 'gradient', 'apgd-ce': 'gradient', 'apgd-dlr': 'gradient', 'apgd-t': 'gradient',
-    cw: 'gradient', deepfool: 'gradient', fab: 'gradient', 'fab-t': 'gradient', square: 'score', nes: 'score', spsa: 'score', hsj: 'decision',
+    fgsm: 'gradient',
+    pgd: 'gradient',
+    'mi-fgsm': 'gradient',
+    apgd: 'gradient',
+    'apgd-ce': 'gradient',
+    'apgd-dlr': 'gradient',
+    'apgd-t': 'gradient',
+    cw: 'gradient',
+    deepfool: 'gradient',
+    fab: 'gradient',
+    'fab-t': 'gradient',
+    square: 'score',
+    nes: 'score',
+    spsa: 'score',
+    hsj: 'decision',
   };
   assert.deepEqual([...ATTACK_NAMES].sort(), Object.keys(oracles).sort());
   for (const e of ATTACKS) {

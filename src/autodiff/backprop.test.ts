@@ -13,16 +13,30 @@ import { gradOutputName } from './gradient-graph.js';
 import type { NonDifferentiablePolicy } from './backprop.js';
 
 function model(quantise: (b: GraphBuilder, x: string) => string): ModelIR {
-  const graph: Graph = { name: 'q', nodes: [], inputs: [{ name: 'x', dataType: DT.FLOAT, shape: [2, 3] }], outputs: [{ name: 'y', dataType: DT.FLOAT, shape: [2, 3] }], initializers: new Map(), valueInfo: [] };
+  const graph: Graph = {
+    name: 'q',
+    nodes: [],
+    inputs: [{ name: 'x', dataType: DT.FLOAT, shape: [2, 3] }],
+    outputs: [{ name: 'y', dataType: DT.FLOAT, shape: [2, 3] }],
+    initializers: new Map(),
+    valueInfo: [],
+  };
   const b = new GraphBuilder(graph);
   b.node('Mul', [quantise(b, 'x'), b.scalar(3)], {}, { outputNames: ['y'] });
-  return { proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] }), graph, opset: 18 };
+  return {
+    proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] }),
+    graph,
+    opset: 18,
+  };
 }
 
 async function gradient(m: ModelIR, policy: NonDifferentiablePolicy): Promise<{ grad: number[]; reported: string[] }> {
   const vjp = await buildVjpGraph(m, { wrt: ['x'], nonDifferentiable: policy });
   const s = await Session.create(serializeModel(vjp.model), { threads: 1 });
-  const r = await s.run({ x: { type: 'float32', data: Float32Array.of(0.11, 0.52, 0.33, 0.94, 0.25, 0.76), shape: [2, 3] }, [cotangentInputName('y')]: { type: 'float32', data: new Float32Array(6).fill(1), shape: [2, 3] } });
+  const r = await s.run({
+    x: { type: 'float32', data: Float32Array.of(0.11, 0.52, 0.33, 0.94, 0.25, 0.76), shape: [2, 3] },
+    [cotangentInputName('y')]: { type: 'float32', data: new Float32Array(6).fill(1), shape: [2, 3] },
+  });
   await s.dispose();
   return { grad: Array.from(r[gradOutputName('x')]!.data as Float32Array), reported: vjp.nonDifferentiableNodes.map((n) => n.opType) };
 }

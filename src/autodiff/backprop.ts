@@ -67,7 +67,10 @@ export function backprop(o: BackpropOptions): BackpropResult {
     const quantiser = registry.lookup(n.opType, o.opset, n.domain)?.quantised !== undefined || (isNonDifferentiable(n) && reachable.has(n.inputs[0]!));
     for (const out of n.outputs) if (out && (isFloat(out) || quantiser)) reachable.add(out);
   }
-  const needed = ancestorsOf(graph, o.seeds.map((s) => s.value));
+  const needed = ancestorsOf(
+    graph,
+    o.seeds.map((s) => s.value),
+  );
 
   const contributions = new Map<string, string[]>();
   const push = (v: string, g: string): void => {
@@ -142,7 +145,9 @@ export function backprop(o: BackpropOptions): BackpropResult {
         if (!reachable.has(v)) continue;
         const g = result[v];
         if (g === undefined) {
-          throw new GibbonError('internal', `gradient rule for ${node.opType} gave no gradient for '${v}' at node '${node.name}'`, { node: { name: node.name, opType: node.opType } });
+          throw new GibbonError('internal', `gradient rule for ${node.opType} gave no gradient for '${v}' at node '${node.name}'`, {
+            node: { name: node.name, opType: node.opType },
+          });
         }
         if (g !== null) push(v, g);
       }
@@ -199,8 +204,7 @@ function makeContext(
     known: (v) => o.facts.has(v),
     reads: () => reads,
     needsGradOf: (v) => v !== '' && reachable.has(v),
-    differentiate: (sub, builder, wrt, seeds) =>
-      backprop({ ...o, graph: sub, builder, wrt, seeds, subgraph: true }).grads,
+    differentiate: (sub, builder, wrt, seeds) => backprop({ ...o, graph: sub, builder, wrt, seeds, subgraph: true }).grads,
   };
   return ctx;
 }
@@ -209,13 +213,7 @@ function makeContext(
  * Sums a gradient shaped like `outShape` down to `inShape` under numpy broadcasting: over the
  * leading axes the input lacks and over axes where the input has size 1.
  */
-export function unbroadcast(
-  b: GraphBuilder,
-  grad: string,
-  outShape: readonly (number | null)[],
-  value: string,
-  inShape: readonly (number | null)[],
-): string {
+export function unbroadcast(b: GraphBuilder, grad: string, outShape: readonly (number | null)[], value: string, inShape: readonly (number | null)[]): string {
   const lead = outShape.length - inShape.length;
   const axes: number[] = [];
   for (let i = 0; i < outShape.length; i++) {

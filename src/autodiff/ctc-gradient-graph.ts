@@ -22,7 +22,16 @@ import { ancestorsOf } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 import { backprop, type NonDifferentiablePolicy } from './backprop.js';
 import { emitCtcLoss, SEQUENCE_LAYOUTS, type SequenceLayout } from './ctc-head.js';
-import { DEFAULT_VJP_REGISTRY, findLogits, gradOutputName, LOGITS_OUTPUT, LOSS_OUTPUT, LOSS_SUM_OUTPUT, renameValue, type LogitsSource } from './gradient-graph.js';
+import {
+  DEFAULT_VJP_REGISTRY,
+  findLogits,
+  gradOutputName,
+  LOGITS_OUTPUT,
+  LOSS_OUTPUT,
+  LOSS_SUM_OUTPUT,
+  renameValue,
+  type LogitsSource,
+} from './gradient-graph.js';
 import { probeValues, type ValueFacts } from './probe.js';
 import type { VjpRegistry } from './registry.js';
 import { prepareSurrogates } from './surrogates.js';

@@ -127,7 +127,9 @@ export function findLogits(g: Graph, output?: string): { logits: string; source:
 /** One score s (N, 1) as the two-class logits (0, s) (N, 2): softmax of them is (1 − σ(s), σ(s)). */
 export function emitBinaryLogits(b: GraphBuilder, score: string, dataType: number = DT.FLOAT): string {
   const zeros =
-    dataType === DT.FLOAT ? b.op('ConstantOfShape', [b.op('Shape', [score])], {}, { name: 'binary_zero' }) : b.op('Sub', [score, score], {}, { name: 'binary_zero' });
+    dataType === DT.FLOAT
+      ? b.op('ConstantOfShape', [b.op('Shape', [score])], {}, { name: 'binary_zero' })
+      : b.op('Sub', [score, score], {}, { name: 'binary_zero' });
   return b.op('Concat', [zeros, score], { axis: 1 }, { name: 'binary_logits' });
 }
 
@@ -214,7 +216,8 @@ export async function attachClassScores(
     }
   }
   if (after === null || after < 1) throw new GibbonError('invalid_model', `${where}; it holds no class scores`, { option: 'output' });
-  if (after > MAX_CLASSES) throw new GibbonError('invalid_model', `${where}: ${after} class scores, more than gibbon reads (${MAX_CLASSES})`, { option: 'output' });
+  if (after > MAX_CLASSES)
+    throw new GibbonError('invalid_model', `${where}: ${after} class scores, more than gibbon reads (${MAX_CLASSES})`, { option: 'output' });
   const binary = after === 1;
   if (binary) scores = emitBinaryLogits(b, scores, fact.dataType);
   return { scores, numClasses: binary ? 2 : after, source: found.source, output: found.output, binary, rawShape: shape };
@@ -226,7 +229,8 @@ export function dataInputName(g: Graph, name?: string): string {
   if (name !== undefined) {
     const v = g.inputs.find((i) => i.name === name);
     if (!v) throw new GibbonError('invalid_option', `model has no input '${name}'; inputs: ${g.inputs.map((i) => i.name).join(', ')}`, { option: 'wrt-input' });
-    if (!isFloatType(v.dataType)) throw new GibbonError('invalid_option', `input '${name}' is not a float tensor, so it cannot be differentiated`, { option: 'wrt-input' });
+    if (!isFloatType(v.dataType))
+      throw new GibbonError('invalid_option', `input '${name}' is not a float tensor, so it cannot be differentiated`, { option: 'wrt-input' });
     return name;
   }
   if (floats.length === 0) throw new GibbonError('invalid_model', 'model has no float input to differentiate');
@@ -321,9 +325,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   // Where(true, 1, loss), not Expand(1, Shape(loss)): onnxruntime infers its shape (see zerosOfShape).
   const ones = b.op('Where', [b.constant(DT.BOOL, [], Uint8Array.of(1), 'true'), b.scalar(1, lossType), lossValue], {}, { name: 'seed' });
   const seedGrad =
-    options.reduction === 'mean'
-      ? b.op('Div', [ones, b.op('Cast', [b.op('Size', [lossValue])], { to: lossType })], {}, { name: 'seed_mean' })
-      : ones;
+    options.reduction === 'mean' ? b.op('Div', [ones, b.op('Cast', [b.op('Size', [lossValue])], { to: lossType })], {}, { name: 'seed_mean' }) : ones;
   const forwardNodeCount = g.nodes.length;
   const nonDifferentiable = await prepareSurrogates(options.nonDifferentiable, g, facts, model.opset);
   const result = backprop({
@@ -381,4 +383,3 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
     straightThroughNodes: result.straightThroughNodes,
   };
 }
-

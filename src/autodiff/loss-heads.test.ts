@@ -14,9 +14,20 @@ const C = 6;
 
 /** A "classifier" whose logits are its input, so d loss / d input = d loss / d logits. */
 function identityClassifier(): ModelIR {
-  const graph: Graph = { name: 'id', nodes: [], inputs: [{ name: 'x', dataType: DT.FLOAT, shape: ['N', C] }], outputs: [{ name: 'z', dataType: DT.FLOAT, shape: ['N', C] }], initializers: new Map(), valueInfo: [] };
+  const graph: Graph = {
+    name: 'id',
+    nodes: [],
+    inputs: [{ name: 'x', dataType: DT.FLOAT, shape: ['N', C] }],
+    outputs: [{ name: 'z', dataType: DT.FLOAT, shape: ['N', C] }],
+    initializers: new Map(),
+    valueInfo: [],
+  };
   new GraphBuilder(graph).node('Identity', ['x'], {}, { outputNames: ['z'] });
-  return { proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] }), graph, opset: 18 };
+  return {
+    proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] }),
+    graph,
+    opset: 18,
+  };
 }
 
 function reference(loss: LossName, z: number[], y: number, t: number): number {
@@ -24,12 +35,18 @@ function reference(loss: LossName, z: number[], y: number, t: number): number {
   const maxOther = (k: number): number => Math.max(...z.filter((_, j) => j !== k));
   const sorted = [...z].sort((a, b) => b - a);
   switch (loss) {
-    case 'ce': return lse - z[y]!;
-    case 'ce-targeted': return -(lse - z[t]!);
-    case 'margin': return maxOther(y) - z[y]!;
-    case 'margin-targeted': return z[t]! - maxOther(t);
-    case 'dlr': return -(z[y]! - maxOther(y)) / (sorted[0]! - sorted[2]! + 1e-12);
-    case 'dlr-targeted': return -(z[y]! - z[t]!) / (sorted[0]! - (sorted[2]! + sorted[3]!) / 2 + 1e-12);
+    case 'ce':
+      return lse - z[y]!;
+    case 'ce-targeted':
+      return -(lse - z[t]!);
+    case 'margin':
+      return maxOther(y) - z[y]!;
+    case 'margin-targeted':
+      return z[t]! - maxOther(t);
+    case 'dlr':
+      return -(z[y]! - maxOther(y)) / (sorted[0]! - sorted[2]! + 1e-12);
+    case 'dlr-targeted':
+      return -(z[y]! - z[t]!) / (sorted[0]! - (sorted[2]! + sorted[3]!) / 2 + 1e-12);
   }
 }
 
@@ -37,7 +54,7 @@ test('every loss head: value and gradient', async () => {
   const model = await OnnxModel.load(identityClassifier(), { threads: 1 });
   const n = 5;
   let s = 11;
-  const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   const x = { data: Float32Array.from({ length: n * C }, () => 4 * rand() - 2), shape: [n, C] };
   const y = Int32Array.from({ length: n }, (_, i) => i % C);
   const t = Int32Array.from({ length: n }, (_, i) => (i + 2) % C);
@@ -49,8 +66,10 @@ test('every loss head: value and gradient', async () => {
       assert.ok(Math.abs(r.loss[i]! - expected) <= 1e-5 * (1 + Math.abs(expected)), `${loss}[${i}]: ${r.loss[i]} vs ${expected}`);
       for (let j = 0; j < C; j++) {
         const h = 1e-4;
-        const up = [...z]; up[j]! += h;
-        const down = [...z]; down[j]! -= h;
+        const up = [...z];
+        up[j]! += h;
+        const down = [...z];
+        down[j]! -= h;
         const numeric = (reference(loss, up, y[i]!, t[i]!) - reference(loss, down, y[i]!, t[i]!)) / (2 * h);
         const analytic = r.grad.data[i * C + j]!;
         assert.ok(Math.abs(analytic - numeric) <= 1e-3 * (1 + Math.abs(numeric)), `${loss} d/dz[${i},${j}]: ${analytic} vs ${numeric}`);

@@ -27,11 +27,27 @@ function chain(shape: (number | string)[], depth: number, width: number, classes
   let n = features;
   for (let i = 0; i < depth; i++) {
     const w = `w${i}`;
-    graph.initializers.set(w, encodeTensor(w, DT.FLOAT, [n, width], Float32Array.from({ length: n * width }, (_, k) => Math.sin(k + i) / Math.sqrt(n))));
+    graph.initializers.set(
+      w,
+      encodeTensor(
+        w,
+        DT.FLOAT,
+        [n, width],
+        Float32Array.from({ length: n * width }, (_, k) => Math.sin(k + i) / Math.sqrt(n)),
+      ),
+    );
     v = b.op('Relu', [b.op('MatMul', [v, w])]);
     n = width;
   }
-  graph.initializers.set('wo', encodeTensor('wo', DT.FLOAT, [n, classes], Float32Array.from({ length: n * classes }, (_, k) => Math.cos(k))));
+  graph.initializers.set(
+    'wo',
+    encodeTensor(
+      'wo',
+      DT.FLOAT,
+      [n, classes],
+      Float32Array.from({ length: n * classes }, (_, k) => Math.cos(k)),
+    ),
+  );
   b.node('MatMul', [v, 'wo'], {}, { outputNames: ['logits'] });
   const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })] });
   return { proto, graph, opset: 17 };
@@ -63,7 +79,10 @@ test('a declared size too large to allocate is refused before any run, naming th
 
 test('a symbolic non-batch dimension without a size names the input and the option', async () => {
   const m = chain(['N', 'H', 5], 1, 2);
-  await assert.rejects(probeValues(m), (e: GibbonError) => /input 'x' has a symbolic dimension 1 \('H'\)/.test(e.message) && e.location.option === 'inputShapes');
+  await assert.rejects(
+    probeValues(m),
+    (e: GibbonError) => /input 'x' has a symbolic dimension 1 \('H'\)/.test(e.message) && e.location.option === 'inputShapes',
+  );
   const facts = await probeValues(m, { inputShapes: { x: [null, 6, 5] } });
   assert.deepEqual(facts.get('logits')!.shape, [null, 6, 3]);
 });
@@ -71,5 +90,8 @@ test('a symbolic non-batch dimension without a size names the input and the opti
 test('values can be probed one at a time (the class-score probe fetches only what it asks for)', async () => {
   const m = chain(['N', 5], 3, 4);
   const facts = await probeValues(m, { values: ['logits'] });
-  assert.deepEqual([...facts.keys()].filter((k) => !m.graph.initializers.has(k)), ['logits']);
+  assert.deepEqual(
+    [...facts.keys()].filter((k) => !m.graph.initializers.has(k)),
+    ['logits'],
+  );
 });

@@ -105,7 +105,7 @@ async function probeAt(model: ModelIR, options: ProbeOptions, batches: readonly 
   try {
     const toFetch = wanted.filter((v) => !inputNames.has(v));
     let group = FIRST_GROUP;
-    for (let start = 0; start < toFetch.length; ) {
+    for (let start = 0; start < toFetch.length;) {
       const names = toFetch.slice(start, start + group);
       let largest = 1;
       for (let r = 0; r < batches.length; r++) {
@@ -183,7 +183,8 @@ export function concreteInputShape(
   batch: number,
 ): number[] {
   const dims = declared ?? given;
-  if (!dims) throw new GibbonError('invalid_model', `input '${name}' has no declared shape; give its shape (--input-shape, inputShapes)`, { option: 'inputShapes' });
+  if (!dims)
+    throw new GibbonError('invalid_model', `input '${name}' has no declared shape; give its shape (--input-shape, inputShapes)`, { option: 'inputShapes' });
   const shape = dims.map((d, i) => {
     const g = given?.[i];
     if (typeof g === 'number' && g > 0) return g;
@@ -218,11 +219,21 @@ function makeFeeds(model: ModelIR, batch: number, options: ProbeOptions): Record
     const shape = concreteInputShape(v.name, v.shape, options.inputShapes?.[v.name], batch);
     const n = shape.reduce((s, d) => s * d, 1);
     switch (v.dataType) {
-      case DT.FLOAT: feeds[v.name] = { type: 'float32', data: Float32Array.from({ length: n }, rand), shape }; break;
-      case DT.DOUBLE: feeds[v.name] = { type: 'float64', data: Float64Array.from({ length: n }, rand), shape }; break;
-      case DT.INT64: feeds[v.name] = { type: 'int64', data: new BigInt64Array(n), shape }; break;
-      case DT.INT32: feeds[v.name] = { type: 'int32', data: new Int32Array(n), shape }; break;
-      case DT.BOOL: feeds[v.name] = { type: 'bool', data: new Uint8Array(n), shape }; break;
+      case DT.FLOAT:
+        feeds[v.name] = { type: 'float32', data: Float32Array.from({ length: n }, rand), shape };
+        break;
+      case DT.DOUBLE:
+        feeds[v.name] = { type: 'float64', data: Float64Array.from({ length: n }, rand), shape };
+        break;
+      case DT.INT64:
+        feeds[v.name] = { type: 'int64', data: new BigInt64Array(n), shape };
+        break;
+      case DT.INT32:
+        feeds[v.name] = { type: 'int32', data: new Int32Array(n), shape };
+        break;
+      case DT.BOOL:
+        feeds[v.name] = { type: 'bool', data: new Uint8Array(n), shape };
+        break;
       default:
         throw new GibbonError('invalid_model', `input '${v.name}' has a data type gibbon cannot feed (${v.dataType})`);
     }

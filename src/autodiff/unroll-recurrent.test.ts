@@ -90,7 +90,12 @@ function build(c: Case, precision: 'float32' | 'float64', seed = 7): Built {
   const wanted = c.outputs ?? OUTPUTS[c.op];
   const outputNames = OUTPUTS[c.op].map((o) => (wanted.includes(o) ? o : ''));
   while (outputNames[outputNames.length - 1] === '') outputNames.pop();
-  const attrs: Record<string, AttrValue> = { hidden_size: HIDDEN, ...(c.direction ? { direction: c.direction } : {}), ...(layout ? { layout } : {}), ...c.attrs };
+  const attrs: Record<string, AttrValue> = {
+    hidden_size: HIDDEN,
+    ...(c.direction ? { direction: c.direction } : {}),
+    ...(layout ? { layout } : {}),
+    ...c.attrs,
+  };
   b.node(c.op, inputs, attrs, { outputNames, name: c.op });
   graph.outputs = wanted.map((name) => ({ name, dataType, shape: null }));
   const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] });
@@ -129,7 +134,10 @@ async function checkForward(c: Case): Promise<number> {
       let max = 0;
       for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i]! - y[i]!));
       assert.ok(max <= 1e-5, `${describe(c)}: ${o} differs from onnxruntime's ${c.op} by ${max}`);
-      assert.ok(x.some((v) => v !== 0), `${describe(c)}: ${o} is all zeros`);
+      assert.ok(
+        x.some((v) => v !== 0),
+        `${describe(c)}: ${o} is all zeros`,
+      );
       worst = Math.max(worst, max);
     }
   } finally {
@@ -154,9 +162,11 @@ function batchFirstY(t: AnyTensor): AnyTensor {
   const [T, D, N, H] = t.shape as [number, number, number, number];
   const src = t.data as Float32Array;
   const out = new Float32Array(src.length);
-  for (let s = 0; s < T; s++) for (let d = 0; d < D; d++) for (let n = 0; n < N; n++) {
-    out.set(src.subarray(((s * D + d) * N + n) * H, ((s * D + d) * N + n + 1) * H), ((n * T + s) * D + d) * H);
-  }
+  for (let s = 0; s < T; s++)
+    for (let d = 0; d < D; d++)
+      for (let n = 0; n < N; n++) {
+        out.set(src.subarray(((s * D + d) * N + n) * H, ((s * D + d) * N + n + 1) * H), ((n * T + s) * D + d) * H);
+      }
   return { type: 'float32', data: out, shape: [N, T, D, H] };
 }
 
@@ -167,7 +177,11 @@ async function checkGradient(c: Case): Promise<void> {
   const r = await checkModelGradient(model, feeds, { wrt, outputs, label: describe(c), maxEntries: 16, seed: 5 });
   const expected = wrt.reduce((sum, w) => sum + Math.min(feeds[w]!.data.length, 16), 0);
   assert.equal(r.checked, expected, `${describe(c)}: entries checked`);
-  for (const [k, g] of r.analytic.entries()) assert.ok(g.some((v) => v !== 0), `${describe(c)}: gradient of ${wrt[k]} is all zeros`);
+  for (const [k, g] of r.analytic.entries())
+    assert.ok(
+      g.some((v) => v !== 0),
+      `${describe(c)}: gradient of ${wrt[k]} is all zeros`,
+    );
 }
 
 async function check(c: Case): Promise<void> {
@@ -208,7 +222,7 @@ test('RNN: default Tanh, Relu, bidirectional with B and initial_h, layout 1', as
   await check({ op: 'RNN', direction: 'reverse', layout: 1, bias: true, initialH: true, attrs: { activations: ['Relu'] } });
 });
 
-test('sequence_lens that differ per row: masked steps, per-row last states, reverse from each row\'s end', async () => {
+test("sequence_lens that differ per row: masked steps, per-row last states, reverse from each row's end", async () => {
   await check({ op: 'LSTM', bias: true, initialH: true, initialC: true, seqLens: [3, 1] });
   await check({ op: 'LSTM', direction: 'bidirectional', peepholes: true, seqLens: [2, 3] });
   await check({ op: 'GRU', direction: 'reverse', bias: true, initialH: true, seqLens: [1, 3], attrs: { linear_before_reset: 1 } });
@@ -221,7 +235,12 @@ test('activations with parameters: alpha and beta consumed in order by the activ
   // Index-aligned lists would give LeakyRelu the default alpha here; onnxruntime gives it 0.1.
   await check({ op: 'RNN', direction: 'bidirectional', attrs: { activations: ['Tanh', 'LeakyRelu'], activation_alpha: floats([0.1]) } });
   await check({ op: 'RNN', direction: 'reverse', bias: true, initialH: true, attrs: { activations: ['ThresholdedRelu'], activation_alpha: floats([0.05]) } });
-  await check({ op: 'GRU', bias: true, initialH: true, attrs: { activations: ['HardSigmoid', 'Elu'], activation_alpha: floats([0.3, 0.8]), activation_beta: floats([0.6]) } });
+  await check({
+    op: 'GRU',
+    bias: true,
+    initialH: true,
+    attrs: { activations: ['HardSigmoid', 'Elu'], activation_alpha: floats([0.3, 0.8]), activation_beta: floats([0.6]) },
+  });
   await check({
     op: 'LSTM',
     bias: true,
@@ -257,19 +276,28 @@ test('gradCheck on a recurrent node (the helper every rule uses) works through t
 
 async function refusal(c: Case, pattern: RegExp): Promise<void> {
   const { model, facts } = build(c, 'float32');
-  assert.throws(() => unrollRecurrentNodes(model.graph, facts), (e: unknown) => {
-    assert.ok(e instanceof GibbonError, String(e));
-    assert.equal(e.code, 'unsupported_attribute');
-    assert.match(e.message, /'t\/LSTM_node_\d+'|'t\/GRU_node_\d+'|'t\/RNN_node_\d+'/);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => unrollRecurrentNodes(model.graph, facts),
+    (e: unknown) => {
+      assert.ok(e instanceof GibbonError, String(e));
+      assert.equal(e.code, 'unsupported_attribute');
+      assert.match(e.message, /'t\/LSTM_node_\d+'|'t\/GRU_node_\d+'|'t\/RNN_node_\d+'/);
+      assert.match(e.message, pattern);
+      return true;
+    },
+  );
 }
 
 test('unsupported settings are refused with the node and the attribute named', async () => {
   await refusal({ op: 'LSTM', attrs: { activations: ['Gelu', 'Tanh', 'Tanh'] } }, /activations contains 'Gelu'; supported: Sigmoid, Tanh/);
-  await refusal({ op: 'RNN', attrs: { activations: ['Affine'], activation_alpha: floats([2]) } }, /activation 'Affine' needs activation_alpha and activation_beta/);
-  await refusal({ op: 'LSTM', attrs: { activation_alpha: floats([0.1]) } }, /activation_alpha\/activation_beta have 1\/0 values but the activations \[Sigmoid, Tanh, Tanh\] take 0\/0/);
+  await refusal(
+    { op: 'RNN', attrs: { activations: ['Affine'], activation_alpha: floats([2]) } },
+    /activation 'Affine' needs activation_alpha and activation_beta/,
+  );
+  await refusal(
+    { op: 'LSTM', attrs: { activation_alpha: floats([0.1]) } },
+    /activation_alpha\/activation_beta have 1\/0 values but the activations \[Sigmoid, Tanh, Tanh\] take 0\/0/,
+  );
   await refusal({ op: 'GRU', attrs: { activations: ['Sigmoid'] } }, /activations=\[Sigmoid\]: expected 2 per direction/);
   await refusal({ op: 'RNN', seqLens: [4, 2] }, /sequence_lens contains 4, outside \[0, 3\]/);
 });
@@ -308,7 +336,10 @@ test('a zero initial state (ConstantOfShape, as PyTorch exports it) is unrolled 
     for (const o of OUTPUTS.LSTM) {
       const x = a[o]!.data as Float32Array;
       const y = u[o]!.data as Float32Array;
-      assert.ok(x.every((v, i) => Math.abs(v - y[i]!) <= 1e-5), `${o} differs`);
+      assert.ok(
+        x.every((v, i) => Math.abs(v - y[i]!) <= 1e-5),
+        `${o} differs`,
+      );
     }
   } finally {
     await native.dispose();
@@ -324,5 +355,8 @@ test('a zero initializer as initial state is kept (it may be a learned state who
   const node = g.nodes.find(isRecurrentNode)!;
   node.inputs = [...node.inputs.slice(0, 3), '', '', h0];
   unrollRecurrentNodes(g, facts);
-  assert.ok(g.nodes.some((n) => n.inputs.includes(h0)), 'the initial state initializer is no longer used');
+  assert.ok(
+    g.nodes.some((n) => n.inputs.includes(h0)),
+    'the initial state initializer is no longer used',
+  );
 });

@@ -139,7 +139,8 @@ function readSettings(n: Node, facts: ReadonlyMap<string, ValueFacts>): Settings
   if (layout !== 0 && layout !== 1) unsupportedAttribute(n, `layout=${layout} (valid: 0, 1)`);
 
   const x = fact(0);
-  if (x.shape.length !== 3) throw new GibbonError('invalid_model', `input X of ${kind} node '${n.name}' should have rank 3; found [${x.shape.join(', ')}]`, where);
+  if (x.shape.length !== 3)
+    throw new GibbonError('invalid_model', `input X of ${kind} node '${n.name}' should have rank 3; found [${x.shape.join(', ')}]`, where);
   const timeAxis = layout === 0 ? 0 : 1;
   const seqLength = x.shape[timeAxis];
   if (seqLength === null || seqLength === undefined) {
@@ -190,7 +191,10 @@ function readSettings(n: Node, facts: ReadonlyMap<string, ValueFacts>): Settings
     return { name: known.name, alpha, beta };
   });
   if (nextAlpha < alphas.length || nextBeta < betas.length) {
-    unsupportedAttribute(n, `activation_alpha/activation_beta have ${alphas.length}/${betas.length} values but the activations [${names.join(', ')}] take ${nextAlpha}/${nextBeta}`);
+    unsupportedAttribute(
+      n,
+      `activation_alpha/activation_beta have ${alphas.length}/${betas.length} values but the activations [${names.join(', ')}] take ${nextAlpha}/${nextBeta}`,
+    );
   }
   const activations = directions.map((_, d) => ops.slice(d * perDirection, (d + 1) * perDirection));
 
@@ -223,7 +227,8 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
   const act = (a: Activation, v: string): string => activation(b, a, clip(v), s.dataType, `${name}/${a.name}`);
   /** pre + state·Mᵀ (Mᵀ given), or pre alone for the zero state. */
   const plusState = (pre: string, state: State, mT: string): string => (state === null ? pre : op('Add', [pre, op('MatMul', [state, mT])]));
-  const splitCols = (v: string, parts: number): string[] => (parts === 1 ? [v] : b.node('Split', [v, b.int64s(Array(parts).fill(H))], { axis: 2 }, { outputs: parts, name: `${name}/Split` }));
+  const splitCols = (v: string, parts: number): string[] =>
+    parts === 1 ? [v] : b.node('Split', [v, b.int64s(Array(parts).fill(H))], { axis: 2 }, { outputs: parts, name: `${name}/Split` });
 
   // Time first: X (T, batch, input). Per step every value keeps a leading axis of 1, (1, batch, k),
   // so steps need no Squeeze/Unsqueeze (whose gradients add a Shape and a Reshape each).
@@ -263,7 +268,11 @@ function unrollNode(b: GraphBuilder, n: Node, facts: ReadonlyMap<string, ValueFa
       const rb = slice(bias, G * H, 2 * G * H, 0);
       if (s.linearBeforeReset) {
         // Wb + Rb with Rbh masked out (it is added inside r ⊙ (…) instead).
-        const keepZr = floatConstant(b, s.dataType, Array.from({ length: G * H }, (_, k) => (k < 2 * H ? 1 : 0)));
+        const keepZr = floatConstant(
+          b,
+          s.dataType,
+          Array.from({ length: G * H }, (_, k) => (k < 2 * H ? 1 : 0)),
+        );
         xw = op('Add', [xw, op('Add', [wb, op('Mul', [rb, keepZr])])]);
         recurrentBiasH = slice(rb, 2 * H, 3 * H, 0);
       } else {
@@ -380,7 +389,20 @@ function activation(b: GraphBuilder, a: Activation, x: string, dataType: number,
 }
 
 /** Ops whose output is zero wherever their first input is zero (they only move or copy values). */
-const ZERO_PRESERVING = new Set(['Identity', 'Cast', 'CastLike', 'Expand', 'Reshape', 'Squeeze', 'Unsqueeze', 'Slice', 'Transpose', 'Flatten', 'Tile', 'Gather']);
+const ZERO_PRESERVING = new Set([
+  'Identity',
+  'Cast',
+  'CastLike',
+  'Expand',
+  'Reshape',
+  'Squeeze',
+  'Unsqueeze',
+  'Slice',
+  'Transpose',
+  'Flatten',
+  'Tile',
+  'Gather',
+]);
 
 /**
  * Values that are all zeros whatever the input: ConstantOfShape of 0 (how PyTorch exports a

@@ -67,9 +67,30 @@ export interface VjpRule {
 
 /** Ops whose gradient is zero almost everywhere: marked so BPDA can substitute a surrogate. */
 export const NON_DIFFERENTIABLE_OPS: readonly string[] = [
-  'Round', 'Floor', 'Ceil', 'Sign', 'ArgMax', 'ArgMin', 'Hardmax',
-  'Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf',
-  'NonZero', 'BitShift', 'Mod', 'QuantizeLinear', 'RandomUniformLike', 'RandomNormalLike',
+  'Round',
+  'Floor',
+  'Ceil',
+  'Sign',
+  'ArgMax',
+  'ArgMin',
+  'Hardmax',
+  'Equal',
+  'Less',
+  'LessOrEqual',
+  'Greater',
+  'GreaterOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Xor',
+  'IsNaN',
+  'IsInf',
+  'NonZero',
+  'BitShift',
+  'Mod',
+  'QuantizeLinear',
+  'RandomUniformLike',
+  'RandomNormalLike',
 ];
 
 /** Ops that only move shapes and constants around: they never carry a gradient. */

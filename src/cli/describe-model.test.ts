@@ -107,14 +107,30 @@ test('nested Ifs are listed with their enclosing branch; folded Ifs and unrolled
   const dir = join(process.cwd(), 'test', 'fixtures', 'controlflow');
   const nested = describeModel(loadModel(join(dir, 'if_nested_op13.onnx')));
   const inner = nested.subgraphs.find((x) => x.path === "If '/If_1' then_branch › If '/If' else_branch")!;
-  assert.deepEqual(inner.ops.map((o) => [o.op, o.onGradientPath]), [['Gemm', 1], ['Mul', 1], ['ReduceSum', 1]]);
+  assert.deepEqual(
+    inner.ops.map((o) => [o.op, o.onGradientPath]),
+    [
+      ['Gemm', 1],
+      ['Mul', 1],
+      ['ReduceSum', 1],
+    ],
+  );
   assert.equal(nested.subgraphs.length, 4);
   const folded = describeModel(loadModel(join(dir, 'if_constant_op13.onnx')));
-  assert.deepEqual(folded.subgraphs.map((x) => x.gradient), ['folded', 'folded']);
+  assert.deepEqual(
+    folded.subgraphs.map((x) => x.gradient),
+    ['folded', 'folded'],
+  );
   const unrolled = describeModel(loadModel(join(dir, 'loop_constant_op13.onnx')));
-  assert.deepEqual(unrolled.subgraphs.map((x) => x.gradient), ['folded']);
+  assert.deepEqual(
+    unrolled.subgraphs.map((x) => x.gradient),
+    ['folded'],
+  );
   assert.deepEqual(unrolled.gradient.unsupportedElsewhere, []);
   const loop = describeModel(loadModel(join(dir, 'loop_data_op13.onnx')));
   assert.deepEqual(loop.gradient.unsupportedOnPath, ['Loop']);
-  assert.deepEqual(loop.subgraphs[0]!.ops.filter((o) => o.onGradientPath > 0).map((o) => o.op), ['Gemm', 'Tanh']);
+  assert.deepEqual(
+    loop.subgraphs[0]!.ops.filter((o) => o.onGradientPath > 0).map((o) => o.op),
+    ['Gemm', 'Tanh'],
+  );
 });

@@ -9,7 +9,18 @@ import { RECURRENT_OP_TYPES } from '../autodiff/unroll-recurrent.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from '../autodiff/vjp-rule.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { dataTypeName, isFloatType } from '../onnx/dtypes.js';
-import { ancestorsOf, graphFromProto, nodeReads, producers, subgraphAttributes, topologicalSort, type Dim, type Graph, type Node, type ValueInfo } from '../onnx/graph.js';
+import {
+  ancestorsOf,
+  graphFromProto,
+  nodeReads,
+  producers,
+  subgraphAttributes,
+  topologicalSort,
+  type Dim,
+  type Graph,
+  type Node,
+  type ValueInfo,
+} from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 
 /**

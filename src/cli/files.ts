@@ -65,7 +65,11 @@ export function readModelInputs(path: string, option: string, model: ModelInputF
     // 0…255 onto the input domain: [0, 1] divides by 255, [0, 255] keeps the values.
     const [lo, hi] = domain;
     data = Float32Array.from(t.data as Uint8Array, (v) => lo + (v / 255) * (hi - lo));
-    notes.push(lo === 0 && hi === 1 ? `note: ${path} holds uint8 pixels; scaled by 1/255 to [0, 1]` : `note: ${path} holds uint8 values; mapped from 0…255 onto the input domain [${lo}, ${hi}]`);
+    notes.push(
+      lo === 0 && hi === 1
+        ? `note: ${path} holds uint8 pixels; scaled by 1/255 to [0, 1]`
+        : `note: ${path} holds uint8 values; mapped from 0…255 onto the input domain [${lo}, ${hi}]`,
+    );
   } else {
     throw new GibbonError('invalid_input', `${path} has dtype ${t.type}; inputs must be float32, float64 or uint8 (pixels, scaled by 1/255)`, { path, option });
   }

@@ -43,7 +43,8 @@ async function main(argv: readonly string[], terminal: Terminal = processTermina
       return EXIT_OK;
     }
     const threads = (parsed.values as { threads?: number }).threads;
-    if (threads !== undefined && threads > cappedThreads(threads)) terminal.note(`--threads ${threads} is more than this machine's ${cappedThreads(threads)} cores; using ${cappedThreads(threads)}`);
+    if (threads !== undefined && threads > cappedThreads(threads))
+      terminal.note(`--threads ${threads} is more than this machine's ${cappedThreads(threads)} cores; using ${cappedThreads(threads)}`);
     const module = await COMMAND_MODULES[parsed.command]();
     await module.run(parsed.values as never, terminal);
     return EXIT_OK;

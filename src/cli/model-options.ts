@@ -25,7 +25,8 @@ function readFeed(spec: FeedSpec): InputValue {
   if (typeof spec.value === 'number') return spec.value;
   const path = spec.value;
   if (!existsSync(path)) throw new GibbonError('file_not_found', `file not found: ${path} (--feed ${spec.name})`, { path, option: '--feed' });
-  if (statSync(path).isDirectory()) throw new GibbonError('invalid_npy', `${path} is a directory, not an .npy file (--feed ${spec.name})`, { path, option: '--feed' });
+  if (statSync(path).isDirectory())
+    throw new GibbonError('invalid_npy', `${path} is a directory, not an .npy file (--feed ${spec.name})`, { path, option: '--feed' });
   try {
     return readNpy(path);
   } catch (e) {
@@ -58,7 +59,9 @@ export function modelInterfaceOptions(values: ModelInterfaceValues, dataPath?: s
   let normalization: Normalization | undefined;
   if (values.mean && values.std) {
     if (values.mean.length !== values.std.length) {
-      throw new GibbonError('invalid_option', `--mean has ${values.mean.length} values but --std has ${values.std.length}; give one per channel`, { option: '--std' });
+      throw new GibbonError('invalid_option', `--mean has ${values.mean.length} values but --std has ${values.std.length}; give one per channel`, {
+        option: '--std',
+      });
     }
     if (values.std.some((s) => !(s > 0))) throw new GibbonError('invalid_option', '--std values must be > 0', { option: '--std' });
     normalization = { mean: values.mean, std: values.std };
@@ -68,7 +71,11 @@ export function modelInterfaceOptions(values: ModelInterfaceValues, dataPath?: s
     feeds,
     output: values.output,
     outputReduce: values.outputReduce,
-    ...(values.inputShape ? { exampleShape: values.inputShape } : dataShape && dataShape.length > 0 && dataPath ? { exampleShape: dataShape.slice(1), exampleSource: { path: dataPath, shape: dataShape, option: dataOption } } : {}),
+    ...(values.inputShape
+      ? { exampleShape: values.inputShape }
+      : dataShape && dataShape.length > 0 && dataPath
+        ? { exampleShape: dataShape.slice(1), exampleSource: { path: dataPath, shape: dataShape, option: dataOption } }
+        : {}),
     normalization,
   };
 }

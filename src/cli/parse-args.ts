@@ -68,7 +68,8 @@ function checkCombinations(command: CommandName, values: Readonly<Record<string,
     return;
   }
   if (command === 'train') {
-    if ((values.arch === undefined) === (values.model === undefined)) throw new UsageError('give exactly one of --arch NAME (train from scratch) or --model FILE (fine-tune)', command);
+    if ((values.arch === undefined) === (values.model === undefined))
+      throw new UsageError('give exactly one of --arch NAME (train from scratch) or --model FILE (fine-tune)', command);
     const data = values.data as string;
     const named = data === 'mnist' || data === 'fashion-mnist';
     if (!named && values.labels === undefined) throw new UsageError(`--data ${data} needs the true classes: add --labels Y.npy`, command);
@@ -81,7 +82,8 @@ function checkCombinations(command: CommandName, values: Readonly<Record<string,
   if (command !== 'grad') return;
   const loss = values.loss as LossName;
   if ((loss as string) === 'embedding') {
-    if (values.reference === undefined) throw new UsageError("loss 'embedding' needs the reference embeddings: add --reference E.npy (predict --out on the clean inputs writes them)", command);
+    if (values.reference === undefined)
+      throw new UsageError("loss 'embedding' needs the reference embeddings: add --reference E.npy (predict --out on the clean inputs writes them)", command);
     if (values.wrt === 'params') throw new UsageError("--wrt params supports the classification losses only, not 'embedding'", command);
     if (values.target !== undefined) throw new UsageError("--target is only used by the targeted losses, not 'embedding'", command);
     return;

@@ -101,12 +101,20 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
     // 0…255 onto the threat model's input domain: [0, 1] divides by 255, [0, 255] keeps the values.
     const [lo, hi] = tm.input.bounds;
     data = Float32Array.from(t.data as Uint8Array, (v) => lo + (v / 255) * (hi - lo));
-    notes.push(lo === 0 && hi === 1 ? `note: ${xPath} holds uint8 pixels; scaled by 1/255 to [0, 1]` : `note: ${xPath} holds uint8 values; mapped from 0…255 onto the input domain [${lo}, ${hi}]`);
+    notes.push(
+      lo === 0 && hi === 1
+        ? `note: ${xPath} holds uint8 pixels; scaled by 1/255 to [0, 1]`
+        : `note: ${xPath} holds uint8 values; mapped from 0…255 onto the input domain [${lo}, ${hi}]`,
+    );
   } else {
-    throw new GibbonError('invalid_input', `${xPath} has dtype ${t.type}; inputs must be float32, float64 or uint8 (mapped from 0…255 onto input.bounds) (${fields.x})`, {
-      path: xPath,
-      option: fields.x,
-    });
+    throw new GibbonError(
+      'invalid_input',
+      `${xPath} has dtype ${t.type}; inputs must be float32, float64 or uint8 (mapped from 0…255 onto input.bounds) (${fields.x})`,
+      {
+        path: xPath,
+        option: fields.x,
+      },
+    );
   }
   checkFits(t.shape, model, xPath, fields.x, xPath);
   if (tm.input.shape) {

@@ -28,12 +28,22 @@ test('input.mean and input.std: read, kept in the threat model, and checked toge
 
 test('the model section: feeds resolved against the file, unknown fields named', () => {
   const tm = parseThreatModel(
-    ['knowledge: white-box', 'norm: linf', 'eps: [0.1]', 'input: { bounds: [-1, 1] }', 'model: { input: input, output: output, output_reduce: mean, feeds: { sr: 16000, state: s.npy } }', 'data: mnist-test'].join('\n'),
+    [
+      'knowledge: white-box',
+      'norm: linf',
+      'eps: [0.1]',
+      'input: { bounds: [-1, 1] }',
+      'model: { input: input, output: output, output_reduce: mean, feeds: { sr: 16000, state: s.npy } }',
+      'data: mnist-test',
+    ].join('\n'),
     'vad.yaml',
     { baseDir: '/models/vad' },
   );
   assert.deepEqual(tm.model, { input: 'input', output: 'output', output_reduce: 'mean', feeds: { sr: 16000, state: '/models/vad/s.npy' } });
-  assert.throws(() => validateThreatModel({ ...BASE, eps: [0.1], model: { inputs: 'x' } }), /unknown field 'model.inputs'; valid fields of model: input, feeds, output, output_reduce/);
+  assert.throws(
+    () => validateThreatModel({ ...BASE, eps: [0.1], model: { inputs: 'x' } }),
+    /unknown field 'model.inputs'; valid fields of model: input, feeds, output, output_reduce/,
+  );
   assert.throws(() => validateThreatModel({ ...BASE, eps: [0.1], model: { output_reduce: 'sum' } }), /model.output_reduce must be one of mean, max, flatten/);
 });
 
@@ -45,10 +55,18 @@ test('uint8 data is mapped from 0…255 onto input.bounds: unchanged on [0, 255]
     writeNpy(x, { type: 'uint8', data: Uint8Array.of(0, 51, 255, 102), shape: [1, 4] });
     writeNpy(y, { type: 'int64', data: BigInt64Array.of(0n), shape: [1] });
     const model = { inputShape: [null, 4], numClasses: 2 };
-    const read = (bounds: [number, number]): number[] => [...loadEvaluationData(validateThreatModel({ ...BASE, eps: [0], input: { bounds }, data: { x, labels: y } }), model).x.data];
+    const read = (bounds: [number, number]): number[] => [
+      ...loadEvaluationData(validateThreatModel({ ...BASE, eps: [0], input: { bounds }, data: { x, labels: y } }), model).x.data,
+    ];
     assert.deepEqual(read([0, 255]), [0, 51, 255, 102]);
-    assert.deepEqual(read([0, 1]).map((v) => Math.round(v * 1000) / 1000), [0, 0.2, 1, 0.4]);
-    assert.deepEqual(read([-1, 1]).map((v) => Math.round(v * 1000) / 1000), [-1, -0.6, 1, -0.2]);
+    assert.deepEqual(
+      read([0, 1]).map((v) => Math.round(v * 1000) / 1000),
+      [0, 0.2, 1, 0.4],
+    );
+    assert.deepEqual(
+      read([-1, 1]).map((v) => Math.round(v * 1000) / 1000),
+      [-1, -0.6, 1, -0.2],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

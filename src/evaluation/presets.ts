@@ -49,7 +49,13 @@ const PGD_FAST_STEPS = 20;
 export const ENSEMBLE_PRESETS: ReadonlyMap<string, readonly AttackConfig[]> = new Map([
   [
     'auto',
-    Object.freeze([config('apgd-ce', 'apgd-ce'), config('apgd-t', 'apgd-t'), config('fab-t', 'fab-t'), config('square', 'square'), config('hsj', 'hsj', {}, true)]),
+    Object.freeze([
+      config('apgd-ce', 'apgd-ce'),
+      config('apgd-t', 'apgd-t'),
+      config('fab-t', 'fab-t'),
+      config('square', 'square'),
+      config('hsj', 'hsj', {}, true),
+    ]),
   ],
   ['fast', Object.freeze([config('pgd-20', 'pgd', { steps: PGD_FAST_STEPS, relStepsize: 2.5 / PGD_FAST_STEPS, restarts: 1, randomStart: true })])],
 ]);

@@ -224,7 +224,10 @@ const schema = z.strictObject({
       shape: z.array(z.number().int().positive()).min(1).optional(),
       preprocessing: z.string().optional(),
       mean: z.array(finiteNumber).min(1).optional(),
-      std: z.array(finiteNumber.refine((v) => v > 0)).min(1).optional(),
+      std: z
+        .array(finiteNumber.refine((v) => v > 0))
+        .min(1)
+        .optional(),
     })
     .default({ bounds: [0, 1] }),
   model: z
@@ -336,15 +339,15 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
         ? ['bounds', 'shape', 'preprocessing', 'mean', 'std']
         : parent === 'model'
           ? ['input', 'feeds', 'output', 'output_reduce']
-        : parent === 'targeted'
-          ? ['targets']
-          : parent === 'data'
-            ? ['x', 'labels']
-            : parent === 'endpoint'
-              ? ENDPOINT_FIELDS
-              : parent === 'endpoint.auth'
-                ? ['env', 'scheme', 'header']
-                : THREAT_MODEL_FIELDS;
+          : parent === 'targeted'
+            ? ['targets']
+            : parent === 'data'
+              ? ['x', 'labels']
+              : parent === 'endpoint'
+                ? ENDPOINT_FIELDS
+                : parent === 'endpoint.auth'
+                  ? ['env', 'scheme', 'header']
+                  : THREAT_MODEL_FIELDS;
     return { field, text: `unknown field '${field}'; valid fields${parent ? ` of ${parent}` : ''}: ${parentShape.join(', ')}` };
   }
   const field = fieldPath(issue.path);
@@ -435,9 +438,7 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
       ? {
           model: {
             ...tm.model,
-            ...(tm.model.feeds
-              ? { feeds: Object.fromEntries(Object.entries(tm.model.feeds).map(([k, v]) => [k, typeof v === 'string' ? at(v) : v])) }
-              : {}),
+            ...(tm.model.feeds ? { feeds: Object.fromEntries(Object.entries(tm.model.feeds).map(([k, v]) => [k, typeof v === 'string' ? at(v) : v])) } : {}),
           },
         }
       : {}),

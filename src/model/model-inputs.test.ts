@@ -36,7 +36,10 @@ test('bindInputs: a number fills the declared shape, a tensor must fit it; both 
   assert.deepEqual(unboundInputs(m, 'x'), []);
   assert.deepEqual(toNumbers(decodeTensor(m.graph.initializers.get('k')!)), [3]);
   assert.equal(m.graph.initializers.get('k')!.dataType, DT.INT64);
-  assert.throws(() => bindInputs(twoExtraInputs(), { scale: { type: 'float32', data: Float32Array.of(1, 2, 3), shape: [1, 3, 1, 1] } }), /shape \[1, 3, 1, 1\] but input 'scale' is \[1, 2, 1, 1\]/);
+  assert.throws(
+    () => bindInputs(twoExtraInputs(), { scale: { type: 'float32', data: Float32Array.of(1, 2, 3), shape: [1, 3, 1, 1] } }),
+    /shape \[1, 3, 1, 1\] but input 'scale' is \[1, 2, 1, 1\]/,
+  );
   assert.throws(() => bindInputs(twoExtraInputs(), { k: 0.5 }), /holds int64 but the value has 0.5/);
   assert.throws(() => bindInputs(twoExtraInputs(), { nope: 1 }), /no input 'nope'; inputs: x, scale, k/);
   assert.throws(() => bindInputs(twoExtraInputs(), { x: 1 }, 'x'), /'x' is the input being attacked/);

@@ -27,13 +27,19 @@ function typedFor(dataType: number, values: ArrayLike<number | bigint>, name: st
   const n = values.length;
   const num = (i: number): number => Number(values[i]!);
   switch (dataType) {
-    case DT.FLOAT: return Float32Array.from({ length: n }, (_, i) => num(i));
-    case DT.DOUBLE: return Float64Array.from({ length: n }, (_, i) => num(i));
-    case DT.INT64: return BigInt64Array.from({ length: n }, (_, i) => BigInt(Math.trunc(num(i))));
-    case DT.INT32: return Int32Array.from({ length: n }, (_, i) => num(i));
-    case DT.INT8: return Int8Array.from({ length: n }, (_, i) => num(i));
+    case DT.FLOAT:
+      return Float32Array.from({ length: n }, (_, i) => num(i));
+    case DT.DOUBLE:
+      return Float64Array.from({ length: n }, (_, i) => num(i));
+    case DT.INT64:
+      return BigInt64Array.from({ length: n }, (_, i) => BigInt(Math.trunc(num(i))));
+    case DT.INT32:
+      return Int32Array.from({ length: n }, (_, i) => num(i));
+    case DT.INT8:
+      return Int8Array.from({ length: n }, (_, i) => num(i));
     case DT.UINT8:
-    case DT.BOOL: return Uint8Array.from({ length: n }, (_, i) => num(i));
+    case DT.BOOL:
+      return Uint8Array.from({ length: n }, (_, i) => num(i));
     default:
       throw new GibbonError('invalid_option', `input '${name}' has data type ${dataTypeName(dataType)}, which gibbon cannot feed`, { option: 'feed' });
   }
@@ -65,19 +71,26 @@ export function bindInputs(model: ModelIR, values: Readonly<Record<string, Input
       shape = [...value.shape];
       const fits = v.shape === null || (declared.length === shape.length && declared.every((d, i) => typeof d !== 'number' || d <= 0 || d === shape[i]));
       if (!fits) {
-        throw new GibbonError('invalid_option', `--feed ${name}: the value has shape ${shapeText(shape)} but input '${name}' is ${shapeText(declared)}`, { option: 'feed' });
+        throw new GibbonError('invalid_option', `--feed ${name}: the value has shape ${shapeText(shape)} but input '${name}' is ${shapeText(declared)}`, {
+          option: 'feed',
+        });
       }
       data = value.data as ArrayLike<number | bigint>;
     }
     if (!isFloatType(v.dataType)) {
       for (let i = 0; i < data.length; i++) {
         if (!Number.isInteger(Number(data[i]!))) {
-          throw new GibbonError('invalid_option', `--feed ${name}: input '${name}' holds ${dataTypeName(v.dataType)} but the value has ${String(data[i])} at flat index ${i}`, { option: 'feed' });
+          throw new GibbonError(
+            'invalid_option',
+            `--feed ${name}: input '${name}' holds ${dataTypeName(v.dataType)} but the value has ${String(data[i])} at flat index ${i}`,
+            { option: 'feed' },
+          );
         }
       }
     }
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(Number(data[i]!))) throw new GibbonError('invalid_option', `--feed ${name}: the value has ${String(data[i])} at flat index ${i}; it must be finite`, { option: 'feed' });
+      if (!Number.isFinite(Number(data[i]!)))
+        throw new GibbonError('invalid_option', `--feed ${name}: the value has ${String(data[i])} at flat index ${i}; it must be finite`, { option: 'feed' });
     }
     g.initializers.set(name, encodeTensor(name, v.dataType, shape, typedFor(v.dataType, data, name) as never));
     g.inputs = g.inputs.filter((i) => i.name !== name);
@@ -100,9 +113,12 @@ export function prependNormalization(model: ModelIR, input: string, norm: Normal
   const v = g.inputs.find((i) => i.name === input);
   if (!v) throw new GibbonError('internal', `no input '${input}' to normalise`);
   if (norm.mean.length !== norm.std.length) {
-    throw new GibbonError('invalid_threat_model', `input.mean has ${norm.mean.length} values but input.std has ${norm.std.length}; give one per channel`, { option: 'input.mean' });
+    throw new GibbonError('invalid_threat_model', `input.mean has ${norm.mean.length} values but input.std has ${norm.std.length}; give one per channel`, {
+      option: 'input.mean',
+    });
   }
-  if (norm.std.some((s) => !(s > 0) || !Number.isFinite(s))) throw new GibbonError('invalid_threat_model', 'input.std values must be finite and > 0', { option: 'input.std' });
+  if (norm.std.some((s) => !(s > 0) || !Number.isFinite(s)))
+    throw new GibbonError('invalid_threat_model', 'input.std values must be finite and > 0', { option: 'input.std' });
   const rank = v.shape?.length ?? 0;
   const channels = v.shape?.[1];
   const c = norm.mean.length;
@@ -122,7 +138,8 @@ export function prependNormalization(model: ModelIR, input: string, norm: Normal
   g.initializers.set(mean, encodeTensor(mean, dataType, dims, typedFor(dataType, norm.mean, input) as never));
   g.initializers.set(std, encodeTensor(std, dataType, dims, typedFor(dataType, norm.std, input) as never));
   for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? inner : i));
-  for (const o of g.outputs) if (o.name === input) throw new GibbonError('invalid_model', `input '${input}' is also an output; gibbon cannot put a normalisation in front of it`);
+  for (const o of g.outputs)
+    if (o.name === input) throw new GibbonError('invalid_model', `input '${input}' is also an output; gibbon cannot put a normalisation in front of it`);
   g.nodes.unshift(
     { name: `${input}/gibbon_sub_mean`, opType: 'Sub', domain: '', inputs: [input, mean], outputs: [centred], attributes: [] },
     { name: `${input}/gibbon_div_std`, opType: 'Div', domain: '', inputs: [centred, std], outputs: [inner], attributes: [] },

@@ -147,7 +147,11 @@ export class OnnxModel {
         const out = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(probeShape)), shape: probeShape } });
         const z = out[head.scores]!;
         if (z.shape.length !== 2 || z.shape[1] !== head.numClasses) {
-          throw new GibbonError('invalid_model', `class scores of output '${head.output}' have shape [${z.shape.join(', ')}]; expected (batch, ${head.numClasses})`, { path: original.path });
+          throw new GibbonError(
+            'invalid_model',
+            `class scores of output '${head.output}' have shape [${z.shape.join(', ')}]; expected (batch, ${head.numClasses})`,
+            { path: original.path },
+          );
         }
       } catch (e) {
         await forward.dispose();
@@ -155,9 +159,18 @@ export class OnnxModel {
       }
     }
     const trainable = new Set(trainableInitializers(original));
-    return new OnnxModel(ir, forward, input.name, shape, head.numClasses, head.source !== 'output', head.scores, { ...options, input: inputName }, head, [
-      ...trainableInitializers(ir),
-    ].filter((n) => trainable.has(n)));
+    return new OnnxModel(
+      ir,
+      forward,
+      input.name,
+      shape,
+      head.numClasses,
+      head.source !== 'output',
+      head.scores,
+      { ...options, input: inputName },
+      head,
+      [...trainableInitializers(ir)].filter((n) => trainable.has(n)),
+    );
   }
 
   /** The fixed batch size, if the model has one. */
@@ -207,8 +220,11 @@ export class OnnxModel {
     return argmaxRows(await this.logits(x));
   }
 
-
-  private gradientGraph(loss: LossName | EmbeddingLoss, wrt: 'input' | 'params', reduction: 'sum' | 'mean'): Promise<{ graph: GradientGraph; session: Session }> {
+  private gradientGraph(
+    loss: LossName | EmbeddingLoss,
+    wrt: 'input' | 'params',
+    reduction: 'sum' | 'mean',
+  ): Promise<{ graph: GradientGraph; session: Session }> {
     const key = `${loss}|${wrt}|${reduction}`;
     let entry = this.gradGraphs.get(key);
     if (!entry) {
@@ -223,7 +239,10 @@ export class OnnxModel {
           inputShapes: this.options.inputShapes,
           nonDifferentiable: this.options.nonDifferentiable,
         });
-        const session = await Session.create(serializeModel(graph.model), { threads: this.options.threads ?? defaultThreads(), label: `${this.ir.path ?? 'model'} (${loss} gradient)` });
+        const session = await Session.create(serializeModel(graph.model), {
+          threads: this.options.threads ?? defaultThreads(),
+          label: `${this.ir.path ?? 'model'} (${loss} gradient)`,
+        });
         return { graph, session };
       })();
       this.gradGraphs.set(key, entry);
@@ -274,7 +293,11 @@ export class OnnxModel {
     this.checkInput(x);
     const n = x.shape[0]!;
     if (reference.shape.length !== 2 || reference.shape[0] !== n || reference.shape[1] !== this.numClasses) {
-      throw new GibbonError('invalid_input', `reference has shape [${reference.shape.join(', ')}]; expected one embedding per example, [${n}, ${this.numClasses}]`, { option: 'reference' });
+      throw new GibbonError(
+        'invalid_input',
+        `reference has shape [${reference.shape.join(', ')}]; expected one embedding per example, [${n}, ${this.numClasses}]`,
+        { option: 'reference' },
+      );
     }
     const { session } = await this.gradientGraph(EMBEDDING_LOSS, 'input', 'sum');
     const lossOut = new Float32Array(n);
@@ -283,7 +306,11 @@ export class OnnxModel {
     const row = size(x.shape.slice(1));
     const gradName = gradOutputName(this.inputName);
     await this.eachBatch(n, async (start, end, padded) => {
-      const r = await session.run({ [this.inputName]: rowsFeed(x, start, end, padded), [REFERENCE_INPUT]: rowsFeed(reference, start, end, padded) }, [LOSS_OUTPUT, LOGITS_OUTPUT, gradName]);
+      const r = await session.run({ [this.inputName]: rowsFeed(x, start, end, padded), [REFERENCE_INPUT]: rowsFeed(reference, start, end, padded) }, [
+        LOSS_OUTPUT,
+        LOGITS_OUTPUT,
+        gradName,
+      ]);
       const k = end - start;
       lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
       logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);
@@ -300,7 +327,10 @@ export class OnnxModel {
     if (isTargetedLoss(loss)) throw new GibbonError('invalid_option', 'parameter gradients support untargeted losses only', { option: 'loss' });
     if (this.fixedBatch !== undefined && n % this.fixedBatch !== 0) {
       // Padding rows would add their own loss to the parameter gradients.
-      throw new GibbonError('invalid_input', `model has a fixed batch of ${this.fixedBatch}; parameter gradients need a multiple of that many examples, not ${n}`);
+      throw new GibbonError(
+        'invalid_input',
+        `model has a fixed batch of ${this.fixedBatch}; parameter gradients need a multiple of that many examples, not ${n}`,
+      );
     }
     const { graph, session } = await this.gradientGraph(loss, 'params', 'sum');
     const lossOut = new Float32Array(n);

@@ -5,9 +5,13 @@ import { GibbonError } from '../errors.js';
 import type { Node } from './graph.js';
 
 /** A float attribute value (plain numbers are integer attributes). */
-export class FloatAttr { constructor(readonly value: number) {} }
+export class FloatAttr {
+  constructor(readonly value: number) {}
+}
 /** A list-of-floats attribute value (plain number arrays are integer lists). */
-export class FloatsAttr { constructor(readonly value: readonly number[]) {} }
+export class FloatsAttr {
+  constructor(readonly value: readonly number[]) {}
+}
 export const float = (v: number): FloatAttr => new FloatAttr(v);
 export const floats = (v: readonly number[]): FloatsAttr => new FloatsAttr(v);
 

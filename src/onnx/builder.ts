@@ -26,7 +26,11 @@ export class GraphBuilder {
    * `used`: a set of names shared with other builders (e.g. those of a model's subgraphs, whose
    * value names must not collide with the enclosing graphs'); the graph's own names are added to it.
    */
-  constructor(readonly graph: Graph, private readonly prefix = 'gibbon', used?: Set<string>) {
+  constructor(
+    readonly graph: Graph,
+    private readonly prefix = 'gibbon',
+    used?: Set<string>,
+  ) {
     this.used = used ?? new Set<string>();
     for (const n of graph.nodes) {
       this.used.add(n.name);

@@ -204,11 +204,26 @@ function unrollLoop(pass: Pass, n: Node, out: Node[]): boolean {
       scans[i]!.push(u);
     });
   }
-  const identity = (from: string, to: string): Node => ({ name: b.fresh(`${n.name}/out`), opType: 'Identity', domain: '', inputs: [from], outputs: [to], attributes: [] });
+  const identity = (from: string, to: string): Node => ({
+    name: b.fresh(`${n.name}/out`),
+    opType: 'Identity',
+    domain: '',
+    inputs: [from],
+    outputs: [to],
+    attributes: [],
+  });
   n.outputs.forEach((o, i) => {
     if (!o) return;
     if (i < carried.length) out.push(identity(state[i]!, o));
-    else out.push({ name: b.fresh(`${n.name}/concat`), opType: 'Concat', domain: '', inputs: scans[i - carried.length]!, outputs: [o], attributes: [makeAttribute('axis', 0)] });
+    else
+      out.push({
+        name: b.fresh(`${n.name}/concat`),
+        opType: 'Concat',
+        domain: '',
+        inputs: scans[i - carried.length]!,
+        outputs: [o],
+        attributes: [makeAttribute('axis', 0)],
+      });
   });
   return true;
 }
@@ -219,9 +234,15 @@ function constantValue(n: Node): TensorProto {
   const t = a.tensor('value');
   if (t) return { ...t, name };
   if (a.has('value_float')) return encodeTensor(name, DT.FLOAT, [], Float32Array.of(a.float('value_float')));
-  if (a.has('value_floats')) { const v = a.floats('value_floats'); return encodeTensor(name, DT.FLOAT, [v.length], Float32Array.from(v)); }
+  if (a.has('value_floats')) {
+    const v = a.floats('value_floats');
+    return encodeTensor(name, DT.FLOAT, [v.length], Float32Array.from(v));
+  }
   if (a.has('value_int')) return encodeTensor(name, DT.INT64, [], BigInt64Array.of(BigInt(a.int('value_int'))));
-  if (a.has('value_ints')) { const v = a.ints('value_ints'); return encodeTensor(name, DT.INT64, [v.length], BigInt64Array.from(v, BigInt)); }
+  if (a.has('value_ints')) {
+    const v = a.ints('value_ints');
+    return encodeTensor(name, DT.INT64, [v.length], BigInt64Array.from(v, BigInt));
+  }
   throw new GibbonError('invalid_model', `Constant node '${n.name}' has no supported value attribute (sparse or string constants are not supported)`, {
     node: { name: n.name, opType: n.opType },
   });
@@ -241,7 +262,10 @@ function upgradeNodes(g: Graph, opset: number, b: GraphBuilder): void {
   const old = g.nodes;
   g.nodes = [];
   for (const n of old) {
-    if (n.domain !== '') { g.nodes.push(n); continue; }
+    if (n.domain !== '') {
+      g.nodes.push(n);
+      continue;
+    }
     const rewritten = upgradeNode(n, opset, b);
     if (rewritten) g.nodes.push(rewritten);
   }
@@ -329,7 +353,12 @@ function upgradeNode(n: Node, opset: number, b: GraphBuilder): Node | null {
     case 'Resize':
       if (opset < 11) {
         const mode = a.string('mode', 'nearest');
-        b.node('Resize', [input(0), '', input(1)], { mode, coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, { outputNames: [n.outputs[0]!], name: n.name });
+        b.node(
+          'Resize',
+          [input(0), '', input(1)],
+          { mode, coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
+          { outputNames: [n.outputs[0]!], name: n.name },
+        );
         return null;
       }
       return n;

@@ -80,16 +80,22 @@ function decimal(value: string, key: string, t: TensorProto, where: string): num
 function declaredBytes(t: TensorProto, where: string): number {
   const bytes = elementBytes(t.dataType);
   if (bytes === undefined) {
-    throw new GibbonError('invalid_onnx', `${tensorLabel(t)} in ${where} keeps ${dataTypeName(t.dataType)} data externally; only fixed-size numeric types can be external`, {
-      path: where,
-    });
+    throw new GibbonError(
+      'invalid_onnx',
+      `${tensorLabel(t)} in ${where} keeps ${dataTypeName(t.dataType)} data externally; only fixed-size numeric types can be external`,
+      {
+        path: where,
+      },
+    );
   }
   let n = bytes;
   for (const d of t.dims) {
     if (d < 0n) throw new GibbonError('invalid_onnx', `${tensorLabel(t)} in ${where} has a negative dimension ${d}`, { path: where });
     n *= Number(d);
     if (!Number.isSafeInteger(n)) {
-      throw new GibbonError('invalid_onnx', `${tensorLabel(t)} in ${where} declares dims [${t.dims.join(', ')}], more bytes than any file can hold`, { path: where });
+      throw new GibbonError('invalid_onnx', `${tensorLabel(t)} in ${where} declares dims [${t.dims.join(', ')}], more bytes than any file can hold`, {
+        path: where,
+      });
     }
   }
   return n;
@@ -99,9 +105,13 @@ function requestFor(t: TensorProto, where: string): Request {
   const info = new Map<string, string>();
   for (const e of t.externalData) {
     if (!KNOWN_KEYS.has(e.key)) {
-      throw new GibbonError('invalid_onnx', `${tensorLabel(t)} in ${where} has an unknown external-data key '${e.key.slice(0, 40)}' (known: location, offset, length, checksum)`, {
-        path: where,
-      });
+      throw new GibbonError(
+        'invalid_onnx',
+        `${tensorLabel(t)} in ${where} has an unknown external-data key '${e.key.slice(0, 40)}' (known: location, offset, length, checksum)`,
+        {
+          path: where,
+        },
+      );
     }
     if (info.has(e.key)) throw new GibbonError('invalid_onnx', `${tensorLabel(t)} in ${where} gives external-data '${e.key}' twice`, { path: where });
     info.set(e.key, e.value);
@@ -119,7 +129,11 @@ function requestFor(t: TensorProto, where: string): Request {
     );
   }
   if (expected > bufferConstants.MAX_LENGTH) {
-    throw new GibbonError('invalid_onnx', `${tensorLabel(t)} in ${where} is ${expected} bytes, more than one tensor can hold in memory (${bufferConstants.MAX_LENGTH})`, { path: where });
+    throw new GibbonError(
+      'invalid_onnx',
+      `${tensorLabel(t)} in ${where} is ${expected} bytes, more than one tensor can hold in memory (${bufferConstants.MAX_LENGTH})`,
+      { path: where },
+    );
   }
   return { tensor: t, location, offset, length, expected };
 }
@@ -130,9 +144,13 @@ function requestFor(t: TensorProto, where: string): Request {
  */
 export function confinedPath(location: string, baseDir: string, what: string, where: string): string {
   const refuse = (why: string): never => {
-    throw new GibbonError('invalid_onnx', `${what} in ${where} points to external data '${printable(location)}', ${why}; external data must be a file inside the model's folder`, {
-      path: where,
-    });
+    throw new GibbonError(
+      'invalid_onnx',
+      `${what} in ${where} points to external data '${printable(location)}', ${why}; external data must be a file inside the model's folder`,
+      {
+        path: where,
+      },
+    );
   };
   if (location.includes('\0')) refuse('a path with a NUL byte');
   if (isAbsolute(location) || win32.isAbsolute(location)) refuse('an absolute path');
@@ -148,7 +166,9 @@ export function confinedPath(location: string, baseDir: string, what: string, wh
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new GibbonError('file_not_found', `external data file ${lexical} for ${what} in ${where} not found`, { path: lexical });
     }
-    throw new GibbonError('invalid_onnx', `external data file ${lexical} for ${what} in ${where} cannot be opened (${code ?? (e as Error).message})`, { path: lexical });
+    throw new GibbonError('invalid_onnx', `external data file ${lexical} for ${what} in ${where} cannot be opened (${code ?? (e as Error).message})`, {
+      path: lexical,
+    });
   }
   const realRel = relative(folder, real);
   if (realRel === '' || realRel === '..' || realRel.startsWith(`..${sep}`) || isAbsolute(realRel)) refuse('a link that leads outside the model folder');
@@ -169,13 +189,17 @@ function openRegular(real: string, what: string, where: string): { fd: number; s
 function openRegularUnchecked(real: string, what: string, where: string): { fd: number; size: number } {
   const before = statSync(real);
   if (!before.isFile()) {
-    throw new GibbonError('invalid_onnx', `external data ${real} for ${what} in ${where} is ${describeKind(before)}; external data must be a regular file`, { path: real });
+    throw new GibbonError('invalid_onnx', `external data ${real} for ${what} in ${where} is ${describeKind(before)}; external data must be a regular file`, {
+      path: real,
+    });
   }
   const fd = openSync(real, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
   try {
     const after = fstatSync(fd);
     if (!after.isFile() || after.ino !== before.ino || after.dev !== before.dev) {
-      throw new GibbonError('invalid_onnx', `external data ${real} for ${what} in ${where} changed while it was opened; external data must be a regular file`, { path: real });
+      throw new GibbonError('invalid_onnx', `external data ${real} for ${what} in ${where} changed while it was opened; external data must be a regular file`, {
+        path: real,
+      });
     }
     return { fd, size: after.size };
   } catch (e) {
@@ -205,9 +229,13 @@ export function resolveExternalData(graph: GraphProto, baseDir: string | undefin
     .map((t) => requestFor(t, where));
   if (requests.length === 0) return;
   if (baseDir === undefined) {
-    throw new GibbonError('invalid_onnx', `${tensorLabel(requests[0]!.tensor)} has external data (${printable(requests[0]!.location)}) but the model was not read from a file, so there is no folder to read it from`, {
-      path: where,
-    });
+    throw new GibbonError(
+      'invalid_onnx',
+      `${tensorLabel(requests[0]!.tensor)} has external data (${printable(requests[0]!.location)}) but the model was not read from a file, so there is no folder to read it from`,
+      {
+        path: where,
+      },
+    );
   }
   const byFile = new Map<string, Request[]>();
   for (const r of requests) {
@@ -222,7 +250,11 @@ export function resolveExternalData(graph: GraphProto, baseDir: string | undefin
       for (const r of list) {
         const length = r.length ?? size - r.offset;
         if (r.offset > size || length > size - r.offset) {
-          throw new GibbonError('invalid_onnx', `external data for ${tensorLabel(r.tensor)} runs past the end of ${real} (offset ${r.offset} + length ${length} > ${size} bytes)`, { path: real });
+          throw new GibbonError(
+            'invalid_onnx',
+            `external data for ${tensorLabel(r.tensor)} runs past the end of ${real} (offset ${r.offset} + length ${length} > ${size} bytes)`,
+            { path: real },
+          );
         }
         if (length !== r.expected) {
           throw new GibbonError(
@@ -236,10 +268,19 @@ export function resolveExternalData(graph: GraphProto, baseDir: string | undefin
           data = readRange(fd, r.offset, length);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-          throw new GibbonError('invalid_onnx', `external data file ${real} for ${tensorLabel(r.tensor)} cannot be read (${code})`, { path: real }, { cause: e });
+          throw new GibbonError(
+            'invalid_onnx',
+            `external data file ${real} for ${tensorLabel(r.tensor)} cannot be read (${code})`,
+            { path: real },
+            { cause: e },
+          );
         }
         if (data.byteLength !== length) {
-          throw new GibbonError('invalid_onnx', `external data file ${real} ended early while reading ${tensorLabel(r.tensor)} (it changed while being read?)`, { path: real });
+          throw new GibbonError(
+            'invalid_onnx',
+            `external data file ${real} ended early while reading ${tensorLabel(r.tensor)} (it changed while being read?)`,
+            { path: real },
+          );
         }
         r.tensor.rawData = data;
         r.tensor.dataLocation = TensorProto_DataLocation.DEFAULT;

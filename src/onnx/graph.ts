@@ -178,7 +178,10 @@ export function outerReads(sub: GraphProto, depth = 1): string[] {
   while (stack.length) {
     const { graph, defined, depth: d } = stack.pop()!;
     const use = (v: string): void => {
-      if (v && !defined.has(v) && !seen.has(v)) { seen.add(v); reads.push(v); }
+      if (v && !defined.has(v) && !seen.has(v)) {
+        seen.add(v);
+        reads.push(v);
+      }
     };
     for (const n of graph.node) {
       for (const i of n.input) use(i);
@@ -201,7 +204,12 @@ export function nodeReads(n: Node): string[] {
   if (subs.length === 0) return n.inputs;
   const reads = [...n.inputs];
   const seen = new Set(reads);
-  for (const s of subs) for (const v of outerReads(s.graph)) if (!seen.has(v)) { seen.add(v); reads.push(v); }
+  for (const s of subs)
+    for (const v of outerReads(s.graph))
+      if (!seen.has(v)) {
+        seen.add(v);
+        reads.push(v);
+      }
   return reads;
 }
 
@@ -235,7 +243,8 @@ export function topologicalSort(g: Graph, options: SortOptions = {}): Node[] {
           node: { name: n.name, opType: n.opType },
         });
       }
-      if (p === n) throw new GibbonError('invalid_graph', `graph has a cycle through node '${n.name}' (${n.opType})`, { node: { name: n.name, opType: n.opType } });
+      if (p === n)
+        throw new GibbonError('invalid_graph', `graph has a cycle through node '${n.name}' (${n.opType})`, { node: { name: n.name, opType: n.opType } });
       deps.add(p);
     }
     waiting.set(n, deps.size);
@@ -263,7 +272,9 @@ export function topologicalSort(g: Graph, options: SortOptions = {}): Node[] {
   }
   if (order.length < g.nodes.length) {
     const stuck = g.nodes.find((n) => waiting.get(n)! > 0)!;
-    throw new GibbonError('invalid_graph', `graph has a cycle through node '${stuck.name}' (${stuck.opType})`, { node: { name: stuck.name, opType: stuck.opType } });
+    throw new GibbonError('invalid_graph', `graph has a cycle through node '${stuck.name}' (${stuck.opType})`, {
+      node: { name: stuck.name, opType: stuck.opType },
+    });
   }
   return order;
 }
@@ -277,7 +288,7 @@ class MinHeap<T> {
   push(x: T): void {
     const a = this.items;
     a.push(x);
-    for (let i = a.length - 1; i > 0; ) {
+    for (let i = a.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (this.less(a[i]!, a[p]!) >= 0) break;
       [a[i], a[p]] = [a[p]!, a[i]!];
@@ -291,7 +302,7 @@ class MinHeap<T> {
     const last = a.pop()!;
     if (a.length > 0) {
       a[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;

@@ -43,7 +43,12 @@ export function parseModel(bytes: Uint8Array, options: { path?: string; baseDir?
   try {
     proto = fromBinary(ModelProtoSchema, bytes);
   } catch (e) {
-    throw new GibbonError('invalid_onnx', `${where} is not a valid ONNX model (protobuf decoding failed: ${(e as Error).message}); is the file truncated or not ONNX?`, { path: options.path }, { cause: e });
+    throw new GibbonError(
+      'invalid_onnx',
+      `${where} is not a valid ONNX model (protobuf decoding failed: ${(e as Error).message}); is the file truncated or not ONNX?`,
+      { path: options.path },
+      { cause: e },
+    );
   }
   if (!proto.graph || proto.graph.node.length === 0 || proto.irVersion === 0n) {
     throw new GibbonError('invalid_onnx', `${where} is not an ONNX model (no IR version or no graph nodes found)`, { path: options.path });
@@ -51,7 +56,9 @@ export function parseModel(bytes: Uint8Array, options: { path?: string; baseDir?
   validateModelProto(proto, where);
   const opset = defaultOpset(proto, where);
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
-    throw new GibbonError('unsupported_opset', `${where} uses default-domain opset ${opset}; gibbon supports opsets ${MIN_OPSET}–${MAX_OPSET}`, { path: options.path });
+    throw new GibbonError('unsupported_opset', `${where} uses default-domain opset ${opset}; gibbon supports opsets ${MIN_OPSET}–${MAX_OPSET}`, {
+      path: options.path,
+    });
   }
   const baseDir = options.baseDir ?? (options.path ? dirname(resolve(options.path)) : undefined);
   resolveExternalData(proto.graph, baseDir, where);

@@ -45,7 +45,10 @@ export function checkedElementCount(dims: readonly bigint[], what: string, where
     if (d < 0n) throw new GibbonError('invalid_onnx', `${what} in ${where} has a negative dimension ${d} (dims [${dims.join(', ')}])`, { path: where });
     n *= Number(d);
   }
-  if (!Number.isSafeInteger(n)) throw new GibbonError('invalid_onnx', `${what} in ${where} declares dims [${dims.join(', ')}]: ${n} elements, more than any model can hold`, { path: where });
+  if (!Number.isSafeInteger(n))
+    throw new GibbonError('invalid_onnx', `${what} in ${where} declares dims [${dims.join(', ')}]: ${n} elements, more than any model can hold`, {
+      path: where,
+    });
   return n;
 }
 
@@ -89,7 +92,9 @@ export function validateModelProto(proto: ModelProto, where: string): void {
   for (const o of proto.opsetImport) {
     const domain = o.domain === 'ai.onnx' ? '' : o.domain;
     if (o.version < 1n || o.version > MAX_ANY_OPSET) {
-      throw new GibbonError('unsupported_opset', `${where} imports opset ${o.version} of domain '${domain || 'ai.onnx'}', which does not exist`, { path: where });
+      throw new GibbonError('unsupported_opset', `${where} imports opset ${o.version} of domain '${domain || 'ai.onnx'}', which does not exist`, {
+        path: where,
+      });
     }
     const previous = opsets.get(domain);
     if (previous !== undefined && previous !== o.version) {

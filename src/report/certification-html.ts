@@ -38,85 +38,85 @@ const NORM_NAMES: Record<CertifiedAccuracyCurve['norm'], string> = { l2: 'L2', l
 export function renderCertificationHtml(curve: CertifiedAccuracyCurve, title: string, context: CertificationPageContext = {}): string {
   const norm = NORM_NAMES[curve.norm];
   const body = html`<header class="page-header">
-          <div class="wrap">
-            <p class="brand">gibbon · certification</p>
-            <h1>${title}</h1>
-            <p class="subtitle">${METHOD_NAMES[curve.method]} · ${norm} threat model${context.data ? ` · ${context.data}` : ''}</p>
+      <div class="wrap">
+        <p class="brand">gibbon · certification</p>
+        <h1>${title}</h1>
+        <p class="subtitle">${METHOD_NAMES[curve.method]} · ${norm} threat model${context.data ? ` · ${context.data}` : ''}</p>
+      </div>
+    </header>
+    <main class="wrap">
+      <section class="summary">
+        ${stat('clean accuracy', formatPercent(curve.clean_accuracy), 'of the certified classifier, no perturbation')}
+        ${stat(`certified at ${norm} ${formatNumber(middleRadius(curve))}`, formatPercent(accuracyAt(curve, middleRadius(curve))), 'correct and provably constant within the radius')}
+        ${curve.abstained !== undefined ? stat('abstained', String(curve.abstained), `of ${curve.n} examples`) : stat('examples', String(curve.n), '')}
+        ${stat('time', formatSeconds(curve.seconds), '')}
+      </section>
+      <section class="grid-2">
+        <div class="card">
+          <h2 id="chart-title">Certified accuracy versus ${norm} radius</h2>
+          <figure class="chart">${trustedHtml(renderCertificationChart(curve))}</figure>
+          ${(context.notes ?? []).map((n) => html`<p class="note">${n}</p>`)}
+        </div>
+        <div>
+          <div id="threat-model" class="card">
+            <h2>Threat model</h2>
+            <table>
+              <tbody>
+                <tr>
+                  <th>norm</th>
+                  <td>${norm}</td>
+                </tr>
+                <tr>
+                  <th>method</th>
+                  <td>${curve.method}</td>
+                </tr>
+                ${Object.entries(curve.parameters).map(
+                  ([k, v]) =>
+                    html`<tr>
+                      <th>${PARAMETER_LABELS[k] ?? k}</th>
+                      <td>${String(v)}</td>
+                    </tr>`,
+                )}
+                ${
+                  context.model
+                    ? html`<tr>
+                        <th>model</th>
+                        <td class="path">${context.model}</td>
+                      </tr>`
+                    : ''
+                }
+                <tr>
+                  <th>examples</th>
+                  <td>${curve.n}</td>
+                </tr>
+              </tbody>
+            </table>
           </div>
-        </header>
-        <main class="wrap">
-          <section class="summary">
-            ${stat('clean accuracy', formatPercent(curve.clean_accuracy), 'of the certified classifier, no perturbation')}
-            ${stat(`certified at ${norm} ${formatNumber(middleRadius(curve))}`, formatPercent(accuracyAt(curve, middleRadius(curve))), 'correct and provably constant within the radius')}
-            ${curve.abstained !== undefined ? stat('abstained', String(curve.abstained), `of ${curve.n} examples`) : stat('examples', String(curve.n), '')}
-            ${stat('time', formatSeconds(curve.seconds), '')}
-          </section>
-          <section class="grid-2">
-            <div class="card">
-              <h2 id="chart-title">Certified accuracy versus ${norm} radius</h2>
-              <figure class="chart">${trustedHtml(renderCertificationChart(curve))}</figure>
-              ${(context.notes ?? []).map((n) => html`<p class="note">${n}</p>`)}
-            </div>
-            <div>
-              <div id="threat-model" class="card">
-                <h2>Threat model</h2>
-                <table>
-                  <tbody>
-                    <tr>
-                      <th>norm</th>
-                      <td>${norm}</td>
-                    </tr>
-                    <tr>
-                      <th>method</th>
-                      <td>${curve.method}</td>
-                    </tr>
-                    ${Object.entries(curve.parameters).map(
-                      ([k, v]) =>
-                        html`<tr>
-                          <th>${PARAMETER_LABELS[k] ?? k}</th>
-                          <td>${String(v)}</td>
-                        </tr>`,
-                    )}
-                    ${
-                      context.model
-                        ? html`<tr>
-                            <th>model</th>
-                            <td class="path">${context.model}</td>
-                          </tr>`
-                        : ''
-                    }
-                    <tr>
-                      <th>examples</th>
-                      <td>${curve.n}</td>
-                    </tr>
-                  </tbody>
-                </table>
-              </div>
-              <div id="table" class="card">
-                <h2>Certified accuracy</h2>
-                <table class="numbers">
-                  <thead>
-                    <tr>
-                      <th>radius</th>
-                      <th>certified accuracy</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${curve.points
-                      .filter((p) => tableRadius(curve, p.radius))
-                      .map(
-                        (p) =>
-                          html`<tr>
-                            <td>${formatNumber(p.radius)}</td>
-                            <td>${formatPercent(p.certified_accuracy)}</td>
-                          </tr>`,
-                      )}
-                  </tbody>
-                </table>
-              </div>
-            </div>
-          </section>
-        </main>`;
+          <div id="table" class="card">
+            <h2>Certified accuracy</h2>
+            <table class="numbers">
+              <thead>
+                <tr>
+                  <th>radius</th>
+                  <th>certified accuracy</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${curve.points
+                  .filter((p) => tableRadius(curve, p.radius))
+                  .map(
+                    (p) =>
+                      html`<tr>
+                        <td>${formatNumber(p.radius)}</td>
+                        <td>${formatPercent(p.certified_accuracy)}</td>
+                      </tr>`,
+                  )}
+              </tbody>
+            </table>
+          </div>
+        </div>
+      </section>
+    </main>`;
   return htmlPage({ title, styles: STYLES }, body).value;
 }
 

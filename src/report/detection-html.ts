@@ -108,8 +108,9 @@ function threatModel(report: DetectionReport): SafeHtml {
           a
             ? html`White box on classifier <em>and</em> detector: knows the weights, the detector's parameters and τ (Carlini &amp; Wagner 2017). PGD,
                 ${a.steps} steps of ${a.step_size.toPrecision(3)} with a random start, on min(margin, ${a.kappa}) − λ·max(0, (s − τ)/σ + ${a.delta}) for λ ∈
-                {${a.lambdas.join(', ')}}, through the exact gradient of the detector-equipped ONNX graph (BPDA with the identity at Round)${a.search_queries > 0 ? html`; then, against a 1-bit/quantised squeezer, a greedy search over the reachable quantised values (${a.search_queries} forward passes) and PGD again with those values fixed` : ''}. Succeeds when the
-                input is misclassified <em>and</em> not flagged. This is the number that says how much the detector protects.`
+                {${a.lambdas.join(', ')}}, through the exact gradient of the detector-equipped ONNX graph (BPDA with the identity at
+                Round)${a.search_queries > 0 ? html`; then, against a 1-bit/quantised squeezer, a greedy search over the reachable quantised values (${a.search_queries} forward passes) and PGD again with those values fixed` : ''}.
+                Succeeds when the input is misclassified <em>and</em> not flagged. This is the number that says how much the detector protects.`
             : 'not run (--plain-only): the numbers below say nothing about an attacker who knows the detector.'
         }
       </dd>
@@ -124,89 +125,88 @@ export function renderDetectionHtml(report: DetectionReport): string {
   const adaptive = attacks.find((r) => r.kind === 'adaptive');
   const c = report.detector.calibration;
   const body = html`<main>
-          <p class="brand">gibbon · detection report</p>
-          <h1>${report.detector.description}</h1>
-          <p class="subtitle">
-            on ${report.model.path} (sha256 ${report.model.sha256.slice(0, 12)}…) · ${report.data.n} clean ${report.data.in_distribution} inputs · seed
-            ${report.seed}
-          </p>
-          ${threatModel(report)}
+    <p class="brand">gibbon · detection report</p>
+    <h1>${report.detector.description}</h1>
+    <p class="subtitle">
+      on ${report.model.path} (sha256 ${report.model.sha256.slice(0, 12)}…) · ${report.data.n} clean ${report.data.in_distribution} inputs · seed ${report.seed}
+    </p>
+    ${threatModel(report)}
+    ${
+      plain && adaptive
+        ? html`<section id="verdict" class="card verdict">
+            <h2>Plain versus adaptive PGD, ε = ${report.eps}</h2>
+            <p>
+              Against PGD that ignores the detector, AUROC ${num(plain.auroc)} and ${pct(plain.undetected_success_rate)} of the attacked inputs are
+              misclassified without being flagged. Against the adaptive attack, AUROC ${num(adaptive.auroc)} and
+              <strong>${pct(adaptive.undetected_success_rate)}</strong> get through.
+            </p>
+          </section>`
+        : ''
+    }
+    <section id="results" class="card">
+      <h2>Results</h2>
+      ${resultsTable(report.rows)}
+      <p class="note">
+        Positives: the OOD inputs, or the misclassified adversarial examples; negatives: the clean test inputs, or (attacks) the clean originals of those
+        examples. TPR at 5% FPR sets the threshold on each row's negatives; τ is the calibrated threshold. Undetected success: misclassified and not flagged at
+        τ, over the ${report.data.attack_n} correctly classified inputs attacked. Clean test inputs flagged at τ: ${pct(report.clean_fpr_at_threshold)}; clean
+        accuracy ${pct(report.clean_accuracy)}.
+      </p>
+    </section>
+    <section class="charts">
+      <div class="card">
+        <h2 id="roc-ood-title">ROC: out-of-distribution inputs</h2>
+        <figure class="chart">${trustedHtml(rocChart(ood, 'roc-ood-title', 'roc-ood-'))}</figure>
+      </div>
+      <div class="card">
+        <h2 id="roc-adv-title">ROC: adversarial examples, plain (dashed) and adaptive (thick)</h2>
+        <figure class="chart">${trustedHtml(rocChart(attacks, 'roc-adv-title', 'roc-adv-'))}</figure>
+      </div>
+    </section>
+    <section id="detector" class="card">
+      <h2>Detector and calibration</h2>
+      <table>
+        <tbody>
+          <tr>
+            <th>detector file</th>
+            <td>${report.detector.path}</td>
+          </tr>
+          <tr>
+            <th>kind</th>
+            <td>${report.detector.kind}</td>
+          </tr>
           ${
-            plain && adaptive
-              ? html`<section id="verdict" class="card verdict">
-                  <h2>Plain versus adaptive PGD, ε = ${report.eps}</h2>
-                  <p>
-                    Against PGD that ignores the detector, AUROC ${num(plain.auroc)} and ${pct(plain.undetected_success_rate)} of the attacked inputs are
-                    misclassified without being flagged. Against the adaptive attack, AUROC ${num(adaptive.auroc)} and
-                    <strong>${pct(adaptive.undetected_success_rate)}</strong> get through.
-                  </p>
-                </section>`
+            report.detector.features
+              ? html`<tr>
+                  <th>features</th>
+                  <td>${report.detector.features}</td>
+                </tr>`
               : ''
           }
-          <section id="results" class="card">
-            <h2>Results</h2>
-            ${resultsTable(report.rows)}
-            <p class="note">
-              Positives: the OOD inputs, or the misclassified adversarial examples; negatives: the clean test inputs, or (attacks) the clean originals of those
-              examples. TPR at 5% FPR sets the threshold on each row's negatives; τ is the calibrated threshold. Undetected success: misclassified and not
-              flagged at τ, over the ${report.data.attack_n} correctly classified inputs attacked. Clean test inputs flagged at τ:
-              ${pct(report.clean_fpr_at_threshold)}; clean accuracy ${pct(report.clean_accuracy)}.
-            </p>
-          </section>
-          <section class="charts">
-            <div class="card">
-              <h2 id="roc-ood-title">ROC: out-of-distribution inputs</h2>
-              <figure class="chart">${trustedHtml(rocChart(ood, 'roc-ood-title', 'roc-ood-'))}</figure>
-            </div>
-            <div class="card">
-              <h2 id="roc-adv-title">ROC: adversarial examples, plain (dashed) and adaptive (thick)</h2>
-              <figure class="chart">${trustedHtml(rocChart(attacks, 'roc-adv-title', 'roc-adv-'))}</figure>
-            </div>
-          </section>
-          <section id="detector" class="card">
-            <h2>Detector and calibration</h2>
-            <table>
-              <tbody>
-                <tr>
-                  <th>detector file</th>
-                  <td>${report.detector.path}</td>
-                </tr>
-                <tr>
-                  <th>kind</th>
-                  <td>${report.detector.kind}</td>
-                </tr>
-                ${
-                  report.detector.features
-                    ? html`<tr>
-                        <th>features</th>
-                        <td>${report.detector.features}</td>
-                      </tr>`
-                    : ''
-                }
-                <tr>
-                  <th>threshold τ</th>
-                  <td>${report.detector.threshold.toPrecision(6)} (flag when score &gt; τ)</td>
-                </tr>
-                <tr>
-                  <th>calibration data</th>
-                  <td>${c.data}</td>
-                </tr>
-                <tr>
-                  <th>calibration FPR</th>
-                  <td>${pct(c.fpr)} of ${c.calibration_examples} (target ${pct(report.detector.target_fpr)})</td>
-                </tr>
-                <tr>
-                  <th>clean score</th>
-                  <td>mean ${c.score_mean.toPrecision(5)}, std ${c.score_std.toPrecision(5)}</td>
-                </tr>
-                <tr>
-                  <th>time</th>
-                  <td>${report.seconds.toFixed(1)} s</td>
-                </tr>
-              </tbody>
-            </table>
-          </section>
-        </main>`;
+          <tr>
+            <th>threshold τ</th>
+            <td>${report.detector.threshold.toPrecision(6)} (flag when score &gt; τ)</td>
+          </tr>
+          <tr>
+            <th>calibration data</th>
+            <td>${c.data}</td>
+          </tr>
+          <tr>
+            <th>calibration FPR</th>
+            <td>${pct(c.fpr)} of ${c.calibration_examples} (target ${pct(report.detector.target_fpr)})</td>
+          </tr>
+          <tr>
+            <th>clean score</th>
+            <td>mean ${c.score_mean.toPrecision(5)}, std ${c.score_std.toPrecision(5)}</td>
+          </tr>
+          <tr>
+            <th>time</th>
+            <td>${report.seconds.toFixed(1)} s</td>
+          </tr>
+        </tbody>
+      </table>
+    </section>
+  </main>`;
   const title = `gibbon detection report — ${report.detector.kind} on ${report.model.path}`;
   const page = htmlPage({ title, styles: STYLES, gibbonVersion: report.gibbon_version, dataImages: true }, body);
   return `${page.value.replace(/\n\s+/g, '\n')}\n`;

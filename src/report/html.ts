@@ -25,56 +25,59 @@ export function renderReportHtml(input: Report): string {
   const failed = report.masking_checks.filter((c) => !c.passed);
   const title = `gibbon report — ${baseName(report.model.path)}`;
   const body = html`<header class="page-header">
-          <div class="wrap">
-            <p class="brand">gibbon · robustness report</p>
-            <h1>${baseName(report.model.path)}</h1>
-            <p class="subtitle">${subtitle(report, normLabel)}</p>
+      <div class="wrap">
+        <p class="brand">gibbon · robustness report</p>
+        <h1>${baseName(report.model.path)}</h1>
+        <p class="subtitle">${subtitle(report, normLabel)}</p>
+      </div>
+    </header>
+    <main class="wrap">
+      ${summaryCards(report, failed)} ${failed.length > 0 ? maskingAlert(failed) : ''} ${report.warnings.length > 0 ? warningsBox(report.warnings) : ''}
+      <section id="robustness" class="grid-2 stretch">
+        <div class="card chart-card">
+          <h2 id="chart-title">Robust accuracy versus ε</h2>
+          <figure id="robustness-chart" class="chart">${trustedHtml(renderRobustnessChart(report, normLabel))}</figure>
+          <p class="note">
+            Worst case per example over all attacks (solid) and per attack row (dashed: cumulative after each ensemble stage; alone for check runs); ε = 0 is
+            clean accuracy.
+          </p>
+        </div>
+        <div id="accuracy" class="card">
+          <h2>Clean versus robust accuracy</h2>
+          ${accuracyTable(report)}
+          <p class="note">An example counts as robust at ε only if every attack failed on it, so robust accuracy is never above any single attack’s.</p>
+        </div>
+      </section>
+      ${querySection(report)} ${gallerySection(report, normLabel)}
+      <section id="attacks" class="card">
+        <h2>Attacks</h2>
+        ${attacksTable(report.attacks, normLabel)}
+      </section>
+      <section id="masking-checks" class="card">
+        <h2>Gradient-masking checks</h2>
+        <p class="lead">
+          Signs that gradients are hidden rather than the model robust (Carlini et al. 2019, “On Evaluating Adversarial Robustness”; Athalye et al. 2018).
+        </p>
+        ${checksTable(report.masking_checks)}
+      </section>
+      <section class="grid-2 even">
+        <div id="threat-model" class="card">
+          <h2>Threat model</h2>
+          ${threatModelTable(report.threat_model)}
+        </div>
+        <div>
+          <div id="model" class="card">
+            <h2>Model</h2>
+            ${modelTable(report)}
           </div>
-        </header>
-        <main class="wrap">
-          ${summaryCards(report, failed)} ${failed.length > 0 ? maskingAlert(failed) : ''} ${report.warnings.length > 0 ? warningsBox(report.warnings) : ''}
-          <section id="robustness" class="grid-2 stretch">
-            <div class="card chart-card">
-              <h2 id="chart-title">Robust accuracy versus ε</h2>
-              <figure id="robustness-chart" class="chart">${trustedHtml(renderRobustnessChart(report, normLabel))}</figure>
-              <p class="note">Worst case per example over all attacks (solid) and per attack row (dashed: cumulative after each ensemble stage; alone for check runs); ε = 0 is clean accuracy.</p>
-            </div>
-            <div id="accuracy" class="card">
-              <h2>Clean versus robust accuracy</h2>
-              ${accuracyTable(report)}
-              <p class="note">An example counts as robust at ε only if every attack failed on it, so robust accuracy is never above any single attack’s.</p>
-            </div>
-          </section>
-          ${querySection(report)} ${gallerySection(report, normLabel)}
-          <section id="attacks" class="card">
-            <h2>Attacks</h2>
-            ${attacksTable(report.attacks, normLabel)}
-          </section>
-          <section id="masking-checks" class="card">
-            <h2>Gradient-masking checks</h2>
-            <p class="lead">
-              Signs that gradients are hidden rather than the model robust (Carlini et al. 2019, “On Evaluating Adversarial Robustness”; Athalye et al. 2018).
-            </p>
-            ${checksTable(report.masking_checks)}
-          </section>
-          <section class="grid-2 even">
-            <div id="threat-model" class="card">
-              <h2>Threat model</h2>
-              ${threatModelTable(report.threat_model)}
-            </div>
-            <div>
-              <div id="model" class="card">
-                <h2>Model</h2>
-                ${modelTable(report)}
-              </div>
-              <div id="run" class="card">
-                <h2>Run and environment</h2>
-                ${runTable(report)}
-              </div>
-            </div>
-          </section>
-        </main>
-        <footer class="wrap page-footer">report.json schema version ${report.schema_version} · written by gibbon ${report.gibbon_version}</footer>`;
+          <div id="run" class="card">
+            <h2>Run and environment</h2>
+            ${runTable(report)}
+          </div>
+        </div>
+      </section>
+    </main>
+    <footer class="wrap page-footer">report.json schema version ${report.schema_version} · written by gibbon ${report.gibbon_version}</footer>`;
   return htmlPage({ title, styles: STYLES, gibbonVersion: report.gibbon_version, dataImages: true }, body).value;
 }
 
@@ -207,7 +210,8 @@ function attacksTable(attacks: AttackRecord[], normLabel: string): SafeHtml {
       </tbody>
     </table>
     <p class="note">
-      Robust accuracy on all examples after each ensemble stage (cumulative; check runs alone); mean ‖δ‖ over the examples it fooled; queries count examples × model evaluations.
+      Robust accuracy on all examples after each ensemble stage (cumulative; check runs alone); mean ‖δ‖ over the examples it fooled; queries count examples ×
+      model evaluations.
     </p>`;
 }
 

@@ -18,14 +18,14 @@ export interface PageHead {
 /** One self-contained HTML document around `body`. */
 export function htmlPage(head: PageHead, body: SafeHtml): SafeHtml {
   const policy = `default-src 'none';${head.dataImages ? ' img-src data:;' : ''} style-src 'unsafe-inline'`;
-  const generator = head.gibbonVersion === undefined ? '' : html`
-        <meta name="generator" content="gibbon ${head.gibbonVersion}" />`;
+  const generator = head.gibbonVersion === undefined ? '' : html` <meta name="generator" content="gibbon ${head.gibbonVersion}" />`;
   return html`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta http-equiv="Content-Security-Policy" content="${trustedHtml(policy)}" />${generator}
+        <meta http-equiv="Content-Security-Policy" content="${trustedHtml(policy)}" />
+        ${generator}
         <title>${head.title}</title>
         <style>
           ${trustedHtml(head.styles)}

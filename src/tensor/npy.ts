@@ -67,14 +67,23 @@ function parseHeader(text: string, where: string): Map<string, HeaderValue> {
   };
   const value = (): HeaderValue => {
     ws();
-    if (text.startsWith('True', i)) { i += 4; return true; }
-    if (text.startsWith('False', i)) { i += 5; return false; }
+    if (text.startsWith('True', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('False', i)) {
+      i += 5;
+      return false;
+    }
     if (text[i] === '(') {
       i++;
       const dims: number[] = [];
       for (;;) {
         ws();
-        if (text[i] === ')') { i++; return dims; }
+        if (text[i] === ')') {
+          i++;
+          return dims;
+        }
         const m = /^[0-9]+/.exec(text.slice(i, i + 40));
         if (!m) return fail('shape entries must be non-negative integers');
         const d = Number(m[0]);
@@ -93,7 +102,10 @@ function parseHeader(text: string, where: string): Map<string, HeaderValue> {
   expect('{');
   for (;;) {
     ws();
-    if (text[i] === '}') { i++; break; }
+    if (text[i] === '}') {
+      i++;
+      break;
+    }
     const key = str();
     expect(':');
     if (out.has(key)) fail(`duplicate key '${key}'`);
@@ -126,21 +138,31 @@ export function parseNpy(bytes: Uint8Array, where = '<buffer>'): AnyTensor {
     throw new GibbonError('invalid_npy', `${where} declares a ${headerLen}-byte .npy header; at most ${MAX_NPY_HEADER_BYTES} are accepted`, { path: where });
   }
   if (start + headerLen > bytes.byteLength) {
-    throw new GibbonError('invalid_npy', `${where} is truncated: its .npy header declares ${headerLen} bytes, the file has ${bytes.byteLength - start} after the preamble`, { path: where });
+    throw new GibbonError(
+      'invalid_npy',
+      `${where} is truncated: its .npy header declares ${headerLen} bytes, the file has ${bytes.byteLength - start} after the preamble`,
+      { path: where },
+    );
   }
   const header = parseHeader(latin(start, start + headerLen), where);
   const descr = header.get('descr');
   const fortran = header.get('fortran_order');
   const shape = header.get('shape');
   if (typeof descr !== 'string' || typeof fortran !== 'boolean' || !Array.isArray(shape)) {
-    throw new GibbonError('invalid_npy', `${where}: the .npy header needs 'descr' (a string), 'fortran_order' (True/False) and 'shape' (a tuple)`, { path: where });
+    throw new GibbonError('invalid_npy', `${where}: the .npy header needs 'descr' (a string), 'fortran_order' (True/False) and 'shape' (a tuple)`, {
+      path: where,
+    });
   }
   const unknown = [...header.keys()].filter((k) => k !== 'descr' && k !== 'fortran_order' && k !== 'shape');
   if (unknown.length > 0) throw new GibbonError('invalid_npy', `${where}: unknown .npy header key '${unknown[0]!.slice(0, 40)}'`, { path: where });
   if (fortran) throw new GibbonError('invalid_npy', `${where} is in Fortran order; save it in C order (numpy.ascontiguousarray)`, { path: where });
   const type = DESCR_TO_TYPE[descr];
   if (!type) {
-    throw new GibbonError('invalid_npy', `${where} has dtype '${descr.slice(0, 40)}'; supported: float32, float64, int64, int32, uint8, int8, bool (little-endian)`, { path: where });
+    throw new GibbonError(
+      'invalid_npy',
+      `${where} has dtype '${descr.slice(0, 40)}'; supported: float32, float64, int64, int32, uint8, int8, bool (little-endian)`,
+      { path: where },
+    );
   }
   const count = size(shape);
   const dataStart = start + headerLen;
@@ -150,17 +172,32 @@ export function parseNpy(bytes: Uint8Array, where = '<buffer>'): AnyTensor {
     throw new GibbonError('invalid_npy', `${where} declares shape (${shape.join(', ')}), more data than gibbon can hold in memory`, { path: where });
   }
   if (bytes.byteLength - dataStart < needed) {
-    throw new GibbonError('invalid_npy', `${where} is truncated: shape (${shape.join(', ')}) needs ${needed} bytes of data, found ${bytes.byteLength - dataStart}`, { path: where });
+    throw new GibbonError(
+      'invalid_npy',
+      `${where} is truncated: shape (${shape.join(', ')}) needs ${needed} bytes of data, found ${bytes.byteLength - dataStart}`,
+      { path: where },
+    );
   }
   const buf = bytes.slice(dataStart, dataStart + needed).buffer;
   let data: TypedData;
   switch (type) {
-    case 'float32': data = new Float32Array(buf); break;
-    case 'float64': data = new Float64Array(buf); break;
-    case 'int64': data = new BigInt64Array(buf); break;
-    case 'int32': data = new Int32Array(buf); break;
-    case 'int8': data = new Int8Array(buf); break;
-    default: data = new Uint8Array(buf);
+    case 'float32':
+      data = new Float32Array(buf);
+      break;
+    case 'float64':
+      data = new Float64Array(buf);
+      break;
+    case 'int64':
+      data = new BigInt64Array(buf);
+      break;
+    case 'int32':
+      data = new Int32Array(buf);
+      break;
+    case 'int8':
+      data = new Int8Array(buf);
+      break;
+    default:
+      data = new Uint8Array(buf);
   }
   return { type, data, shape };
 }

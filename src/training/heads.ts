@@ -32,8 +32,14 @@ export interface EmittedHead {
 
 export function emitTrainingHead(b: GraphBuilder, head: HeadSpec, logits: string, numClasses: number): EmittedHead {
   const onehot = (labels: string): string =>
-    b.op('OneHot', [labels, b.int64s([numClasses], []), b.constant(DT.FLOAT, [2], Float32Array.of(0, 1), 'onehot_values')], { axis: -1 }, { name: 'head/onehot' });
-  const rows = (v: string): string => b.op('Cast', [b.op('Gather', [b.op('Shape', [v]), b.int64s([0], [])], { axis: 0 })], { to: DT.FLOAT }, { name: 'head/rows' });
+    b.op(
+      'OneHot',
+      [labels, b.int64s([numClasses], []), b.constant(DT.FLOAT, [2], Float32Array.of(0, 1), 'onehot_values')],
+      { axis: -1 },
+      { name: 'head/onehot' },
+    );
+  const rows = (v: string): string =>
+    b.op('Cast', [b.op('Gather', [b.op('Shape', [v]), b.int64s([0], [])], { axis: 0 })], { to: DT.FLOAT }, { name: 'head/rows' });
   const labelsInput = { name: HEAD_LABELS, dataType: DT.INT64, shape: ['batch'] as (number | string | null)[] };
   switch (head.type) {
     case 'ce': {
@@ -57,7 +63,11 @@ export function emitTrainingHead(b: GraphBuilder, head: HeadSpec, logits: string
       // KL(p‖q) = Σ p (log p − log q), with 0·log 0 = 0.
       const logp = b.op('Log', [b.op('Max', [p, b.scalar(1e-30)])]);
       const kl = b.op('ReduceSum', [b.op('Mul', [p, b.op('Sub', [logp, logq])])], { keepdims: 0 }, { name: 'head/kl' });
-      return { loss: kl, cotangent: b.op('Sub', [q, p], {}, { name: 'head/kl_grad' }), inputs: [{ name: HEAD_PROBS, dataType: DT.FLOAT, shape: ['batch', numClasses] }] };
+      return {
+        loss: kl,
+        cotangent: b.op('Sub', [q, p], {}, { name: 'head/kl_grad' }),
+        inputs: [{ name: HEAD_PROBS, dataType: DT.FLOAT, shape: ['batch', numClasses] }],
+      };
     }
     case 'trades': {
       const [zc, za] = b.node('Split', [logits], { axis: 0, num_outputs: 2 }, { outputs: 2, name: 'head/split' }) as [string, string];
@@ -74,10 +84,7 @@ export function emitTrainingHead(b: GraphBuilder, head: HeadSpec, logits: string
       const klSum = b.op('ReduceSum', [klRow], { keepdims: 0 });
       const loss = b.op('Div', [b.op('Add', [ce, b.op('Mul', [beta, klSum])]), n], {}, { name: 'head/trades' });
       const betaOverN = b.op('Div', [beta, n]);
-      const gClean = b.op('Add', [
-        b.op('Div', [b.op('Sub', [p, y]), n]),
-        b.op('Mul', [betaOverN, b.op('Mul', [p, b.op('Sub', [r, klRow])])]),
-      ]);
+      const gClean = b.op('Add', [b.op('Div', [b.op('Sub', [p, y]), n]), b.op('Mul', [betaOverN, b.op('Mul', [p, b.op('Sub', [r, klRow])])])]);
       const gAdv = b.op('Mul', [betaOverN, b.op('Sub', [q, p])]);
       return {
         loss,
@@ -111,7 +118,12 @@ export function emitIbpHead(b: GraphBuilder, logitsLower: string, marginLower: s
   const halves = (v: string, name: string): [string, string] => b.node('Split', [v], { axis: 0, num_outputs: 2 }, { outputs: 2, name }) as [string, string];
   const [z] = halves(logitsLower, 'head/ibp_split_logits');
   const [, margin] = halves(marginLower, 'head/ibp_split_margin');
-  const onehot = b.op('OneHot', [labels, b.int64s([numClasses], []), b.constant(DT.FLOAT, [2], Float32Array.of(0, 1), 'onehot_values')], { axis: -1 }, { name: 'head/onehot' });
+  const onehot = b.op(
+    'OneHot',
+    [labels, b.int64s([numClasses], []), b.constant(DT.FLOAT, [2], Float32Array.of(0, 1), 'onehot_values')],
+    { axis: -1 },
+    { name: 'head/onehot' },
+  );
   const [yClean, yBox] = halves(onehot, 'head/ibp_split_labels');
   const worst = b.op('Neg', [margin], {}, { name: 'head/ibp_worst_logits' });
   const n = b.op('Cast', [b.op('Gather', [b.op('Shape', [z]), b.int64s([0], [])], { axis: 0 })], { to: DT.FLOAT }, { name: 'head/rows' });
@@ -119,9 +131,19 @@ export function emitIbpHead(b: GraphBuilder, logitsLower: string, marginLower: s
     b.op('Neg', [b.op('ReduceSum', [b.op('Mul', [b.op('LogSoftmax', [logits], { axis: 1 }), y])], { keepdims: 0 })], {}, { name });
   const kappa = HEAD_KAPPA;
   const rest = b.op('Sub', [b.scalar(1), kappa], {}, { name: 'head/ibp_one_minus_kappa' });
-  const loss = b.op('Div', [b.op('Add', [b.op('Mul', [kappa, ce(z, yClean, 'head/ibp_ce_clean')]), b.op('Mul', [rest, ce(worst, yBox, 'head/ibp_ce_worst')])]), n], {}, { name: 'head/ibp' });
+  const loss = b.op(
+    'Div',
+    [b.op('Add', [b.op('Mul', [kappa, ce(z, yClean, 'head/ibp_ce_clean')]), b.op('Mul', [rest, ce(worst, yBox, 'head/ibp_ce_worst')])]), n],
+    {},
+    { name: 'head/ibp' },
+  );
   const gClean = b.op('Mul', [b.op('Div', [kappa, n]), b.op('Sub', [b.op('Softmax', [z], { axis: 1 }), yClean])], {}, { name: 'head/ibp_grad_clean' });
-  const gMargin = b.op('Mul', [b.op('Div', [b.op('Neg', [rest]), n]), b.op('Sub', [b.op('Softmax', [worst], { axis: 1 }), yBox])], {}, { name: 'head/ibp_grad_margin' });
+  const gMargin = b.op(
+    'Mul',
+    [b.op('Div', [b.op('Neg', [rest]), n]), b.op('Sub', [b.op('Softmax', [worst], { axis: 1 }), yBox])],
+    {},
+    { name: 'head/ibp_grad_margin' },
+  );
   const zeros = b.op('Mul', [gClean, b.scalar(0)], {}, { name: 'head/ibp_zeros' });
   return {
     loss,

@@ -25,7 +25,13 @@ after(() => rmSync(work, { recursive: true, force: true }));
 const mnist = loadLabelledData({ name: 'mnist', split: 'train', limit: 3500 });
 function mnistPart(start: number, n: number): Dataset {
   const per = 28 * 28;
-  return { x: mnist.x.slice(start * per, (start + n) * per), y: mnist.y.slice(start, start + n), n, shape: [1, 28, 28], source: `mnist:train[${start}:${start + n}]` };
+  return {
+    x: mnist.x.slice(start * per, (start + n) * per),
+    y: mnist.y.slice(start, start + n),
+    n,
+    shape: [1, 28, 28],
+    source: `mnist:train[${start}:${start + n}]`,
+  };
 }
 
 test('the IBP step: κ = 1 gives the clean CE gradients; κ = 0 matches finite differences of the worst-case loss', async () => {
@@ -95,7 +101,15 @@ describe('IBP training on MNIST at ε 0.1', () => {
   test('resume is bit for bit; a different κ_final is a different run', async () => {
     const small = mnistPart(0, 512);
     const held = mnistPart(3000, 64);
-    const options = (checkpointPath: string): TrainOptions => ({ ...base, method: 'ibp', epochs: 2, epsRampEpochs: 2, batchSize: 64, threads: 1, checkpointPath });
+    const options = (checkpointPath: string): TrainOptions => ({
+      ...base,
+      method: 'ibp',
+      epochs: 2,
+      epsRampEpochs: 2,
+      batchSize: 64,
+      threads: 1,
+      checkpointPath,
+    });
     const straightPath = join(work, 'straight.ckpt');
     const resumedPath = join(work, 'resumed.ckpt');
     const straight = await train(buildArchitecture('mlp', { seed: 5 }), small, held, options(straightPath));
@@ -122,9 +136,18 @@ describe('IBP training on MNIST at ε 0.1', () => {
 test('IBP training refuses BatchNorm/Dropout models, L2 and κ outside [0, 1]', async () => {
   const data = mnistPart(0, 64);
   const o: TrainOptions = { method: 'ibp', eps: 0.1, epochs: 1, lr: 1e-3, optimizer: { type: 'adam' }, threads: 1 };
-  await assert.rejects(train(buildArchitecture('mlp', { seed: 1, dropout: 0.5 }), data, undefined, o), isGibbonError('unsupported_op', /without BatchNorm or Dropout.*1 Dropout/));
+  await assert.rejects(
+    train(buildArchitecture('mlp', { seed: 1, dropout: 0.5 }), data, undefined, o),
+    isGibbonError('unsupported_op', /without BatchNorm or Dropout.*1 Dropout/),
+  );
   await assert.rejects(train(buildArchitecture('resnet', { seed: 1 }), data, undefined, o), isGibbonError('unsupported_op', /BatchNormalization/));
   await assert.rejects(train(buildArchitecture('mlp', { seed: 1 }), data, undefined, { ...o, norm: 'l2' }), isGibbonError('invalid_option', /L∞ boxes/));
-  await assert.rejects(train(buildArchitecture('mlp', { seed: 1 }), data, undefined, { ...o, kappaFinal: 1.5 }), isGibbonError('invalid_option', /--kappa-final/));
-  await assert.rejects(train(buildArchitecture('mlp', { seed: 1 }), data, undefined, { ...o, eps: 0 }), isGibbonError('invalid_option', /--eps must be a positive/));
+  await assert.rejects(
+    train(buildArchitecture('mlp', { seed: 1 }), data, undefined, { ...o, kappaFinal: 1.5 }),
+    isGibbonError('invalid_option', /--kappa-final/),
+  );
+  await assert.rejects(
+    train(buildArchitecture('mlp', { seed: 1 }), data, undefined, { ...o, eps: 0 }),
+    isGibbonError('invalid_option', /--eps must be a positive/),
+  );
 });

@@ -62,13 +62,17 @@ export function defaultAdversary(method: MethodName, eps: number): { steps: numb
 export function checkAdversary(method: MethodName, o: AdversaryOptions): void {
   if (method === 'standard' || method === 'gaussian') return;
   if (method === 'ibp') {
-    if (!(o.eps > 0 && Number.isFinite(o.eps))) throw new GibbonError('invalid_option', `--eps must be a positive number for method 'ibp'; got ${o.eps}`, { option: 'eps' });
+    if (!(o.eps > 0 && Number.isFinite(o.eps)))
+      throw new GibbonError('invalid_option', `--eps must be a positive number for method 'ibp'; got ${o.eps}`, { option: 'eps' });
     if (o.norm !== 'linf') throw new GibbonError('invalid_option', `method 'ibp' bounds L∞ boxes; got --norm ${o.norm} (use linf)`, { option: 'norm' });
     return;
   }
-  if (!(o.eps > 0 && Number.isFinite(o.eps))) throw new GibbonError('invalid_option', `--eps must be a positive number for method '${method}'; got ${o.eps}`, { option: 'eps' });
-  if (!(Number.isInteger(o.steps) && o.steps >= 1)) throw new GibbonError('invalid_option', `--steps must be a positive integer; got ${o.steps}`, { option: 'steps' });
-  if (!(o.stepSize > 0 && Number.isFinite(o.stepSize))) throw new GibbonError('invalid_option', `--step-size must be a positive number; got ${o.stepSize}`, { option: 'stepSize' });
+  if (!(o.eps > 0 && Number.isFinite(o.eps)))
+    throw new GibbonError('invalid_option', `--eps must be a positive number for method '${method}'; got ${o.eps}`, { option: 'eps' });
+  if (!(Number.isInteger(o.steps) && o.steps >= 1))
+    throw new GibbonError('invalid_option', `--steps must be a positive integer; got ${o.steps}`, { option: 'steps' });
+  if (!(o.stepSize > 0 && Number.isFinite(o.stepSize)))
+    throw new GibbonError('invalid_option', `--step-size must be a positive number; got ${o.stepSize}`, { option: 'stepSize' });
 }
 
 /** PGD (CE ascent) from a random start in the ε-ball. */
@@ -102,7 +106,8 @@ export async function tradesExamples(model: Trainable, x: Tensor, o: AdversaryOp
 export const DEFAULT_SIGMA = 0.25;
 
 export function checkSigma(sigma: number): void {
-  if (!(sigma > 0 && Number.isFinite(sigma))) throw new GibbonError('invalid_option', `--sigma must be a positive number for method 'gaussian'; got ${sigma}`, { option: 'sigma' });
+  if (!(sigma > 0 && Number.isFinite(sigma)))
+    throw new GibbonError('invalid_option', `--sigma must be a positive number for method 'gaussian'; got ${sigma}`, { option: 'sigma' });
 }
 
 /** x + N(0, σ²I), drawn from `rng` (one draw per value, in order, so a seed fixes the batch). */
@@ -116,7 +121,8 @@ export function gaussianExamples(x: Tensor, sigma: number, rng: Rng): Tensor {
 export const DEFAULT_KAPPA_FINAL = 0.5;
 
 export function checkKappa(kappa: number): void {
-  if (!(kappa >= 0 && kappa <= 1)) throw new GibbonError('invalid_option', `--kappa-final must be a number in [0, 1] for method 'ibp'; got ${kappa}`, { option: 'kappaFinal' });
+  if (!(kappa >= 0 && kappa <= 1))
+    throw new GibbonError('invalid_option', `--kappa-final must be a number in [0, 1] for method 'ibp'; got ${kappa}`, { option: 'kappaFinal' });
 }
 
 /**

@@ -71,23 +71,40 @@ export class Trainable {
     const params = options.params ? [...options.params] : trainableInitializers(source);
     const threads = options.threads;
     const compile = async (label: string, mode: 'train' | 'eval', head: HeadSpec, grads: { params: boolean; input: boolean }): Promise<Compiled> => {
-      const graph = await buildTrainingGraph(source, { mode, head, params, paramGrads: grads.params, inputGrad: grads.input, inputShapes: options.inputShapes });
+      const graph = await buildTrainingGraph(source, {
+        mode,
+        head,
+        params,
+        paramGrads: grads.params,
+        inputGrad: grads.input,
+        inputShapes: options.inputShapes,
+      });
       const session = await Session.create(serializeModel(graph.model), { threads, label, spinning: false });
       return { graph, session };
     };
-    const train = await compile('training graph', 'train', options.trades ? { type: 'trades' } : { type: 'ce', reduction: 'mean' }, { params: true, input: false });
+    const train = await compile('training graph', 'train', options.trades ? { type: 'trades' } : { type: 'ce', reduction: 'mean' }, {
+      params: true,
+      input: false,
+    });
     const attack = await compile('attack graph', 'eval', { type: 'ce', reduction: 'sum' }, { params: false, input: true });
     const kl = options.klAttack ? await compile('KL attack graph', 'eval', { type: 'kl' }, { params: false, input: true }) : undefined;
     let ibp: { graph: IbpTrainingGraph; session: Session } | undefined;
     if (options.ibp) {
       // The bound graph bounds the inference model; batch statistics and dropout masks have no interval form here.
       if (train.graph.batchNorms.length > 0 || train.graph.dropouts.length > 0) {
-        const what = [train.graph.batchNorms.length > 0 ? `${train.graph.batchNorms.length} BatchNormalization` : '', train.graph.dropouts.length > 0 ? `${train.graph.dropouts.length} Dropout` : '']
+        const what = [
+          train.graph.batchNorms.length > 0 ? `${train.graph.batchNorms.length} BatchNormalization` : '',
+          train.graph.dropouts.length > 0 ? `${train.graph.dropouts.length} Dropout` : '',
+        ]
           .filter((s) => s !== '')
           .join(' and ');
-        throw new GibbonError('unsupported_op', `IBP training needs a model without BatchNorm or Dropout in training mode; this one has ${what} node(s) (use --arch mlp or cnn without dropout)`, {
-          option: 'method',
-        });
+        throw new GibbonError(
+          'unsupported_op',
+          `IBP training needs a model without BatchNorm or Dropout in training mode; this one has ${what} node(s) (use --arch mlp or cnn without dropout)`,
+          {
+            option: 'method',
+          },
+        );
       }
       const graph = await buildIbpTrainingGraph(source, { params, inputShapes: options.inputShapes });
       ibp = { graph, session: await Session.create(serializeModel(graph.model), { threads, label: 'IBP training graph', spinning: false }) };
@@ -243,7 +260,11 @@ export class Trainable {
     feeds[g.input] = this.inputFeed(x, n);
     feeds[HEAD_LABELS] = this.labelsFeed(y);
     const out = await this.attack.session.run(feeds);
-    return { grad: out[gradOutputName(g.input)]!.data as Float32Array, logits: out[LOGITS_OUTPUT]!.data as Float32Array, loss: Number(out[LOSS_OUTPUT]!.data[0]) };
+    return {
+      grad: out[gradOutputName(g.input)]!.data as Float32Array,
+      logits: out[LOGITS_OUTPUT]!.data as Float32Array,
+      loss: Number(out[LOSS_OUTPUT]!.data[0]),
+    };
   }
 
   /** Eval-mode gradient of Σ KL(p ‖ softmax(f(x))) with respect to x (TRADES' inner maximisation). */
@@ -291,6 +312,12 @@ export class Trainable {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.train.session.dispose(), this.attack.session.dispose(), this.kl?.session.dispose(), this.forward.session.dispose(), this.ibp?.session.dispose()]);
+    await Promise.all([
+      this.train.session.dispose(),
+      this.attack.session.dispose(),
+      this.kl?.session.dispose(),
+      this.forward.session.dispose(),
+      this.ibp?.session.dispose(),
+    ]);
   }
 }

@@ -49,8 +49,6 @@ function initializers(model: ModelIR): Map<string, Float32Array> {
   return new Map([...model.graph.initializers].map(([k, t]) => [k, decodeTensor(t).data as Float32Array]));
 }
 
-
-
 describe('fine-tuning the reference mnist_cnn', () => {
   const { x, y } = referenceInputs(200);
   async function accuracies(model: OnnxModel): Promise<{ clean: number; pgd: number }> {
@@ -301,12 +299,18 @@ describe('gaussian noise augmentation (Cohen et al. 2019)', () => {
     assert.ok(trained.length >= 4, `trained initializers: ${trained.join(', ')}`);
     for (const name of trained) assert.ok(!same(a.get(name)!, clean.get(name)!), `${name} is the same with and without noise`);
 
-    await assert.rejects(train(model(), data, heldOut, { ...options(straightPath), sigma: 0.5, resume: true }), isGibbonError('invalid_checkpoint', /sigma: checkpoint 0\.25, now 0\.5/));
+    await assert.rejects(
+      train(model(), data, heldOut, { ...options(straightPath), sigma: 0.5, resume: true }),
+      isGibbonError('invalid_checkpoint', /sigma: checkpoint 0\.25, now 0\.5/),
+    );
   });
 
   test('σ must be positive and finite', async () => {
     for (const sigma of [0, -1, Number.NaN]) {
-      await assert.rejects(train(model(), data, undefined, options(join(work, 'never.ckpt'), { sigma })), isGibbonError('invalid_option', /--sigma must be a positive number for method 'gaussian'/));
+      await assert.rejects(
+        train(model(), data, undefined, options(join(work, 'never.ckpt'), { sigma })),
+        isGibbonError('invalid_option', /--sigma must be a positive number for method 'gaussian'/),
+      );
     }
   });
 });

@@ -17,7 +17,19 @@ import { Rng } from '../random.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { fingerprintDifference, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { certifyIbp } from '../certify/ibp.js';
-import { checkAdversary, checkKappa, checkSigma, DEFAULT_KAPPA_FINAL, DEFAULT_SIGMA, gaussianExamples, ibpRampProgress, pgdExamples, tradesExamples, type AdversaryOptions, type MethodName } from './methods.js';
+import {
+  checkAdversary,
+  checkKappa,
+  checkSigma,
+  DEFAULT_KAPPA_FINAL,
+  DEFAULT_SIGMA,
+  gaussianExamples,
+  ibpRampProgress,
+  pgdExamples,
+  tradesExamples,
+  type AdversaryOptions,
+  type MethodName,
+} from './methods.js';
 import { clipGradNorm, createOptimizer, type OptimizerSpec } from './optimizers.js';
 import { learningRate, type ScheduleSpec } from './schedules.js';
 import { Trainable } from './trainable.js';
@@ -111,8 +123,10 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
   const bounds = o.bounds ?? { lower: 0, upper: 1 };
   const adversary: AdversaryOptions = { norm, eps, steps: o.steps ?? 0, stepSize: o.stepSize ?? 0, bounds };
   checkAdversary(o.method, adversary);
-  if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new GibbonError('invalid_option', `--epochs must be a positive integer; got ${o.epochs}`, { option: 'epochs' });
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new GibbonError('invalid_option', `--batch-size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
+  if (!(Number.isInteger(o.epochs) && o.epochs >= 1))
+    throw new GibbonError('invalid_option', `--epochs must be a positive integer; got ${o.epochs}`, { option: 'epochs' });
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new GibbonError('invalid_option', `--batch-size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new GibbonError('invalid_option', `--lr must be a positive number; got ${o.lr}`, { option: 'lr' });
   if (data.n < 1) throw new GibbonError('invalid_input', `no training examples in ${data.source}`);
   const beta = o.beta ?? 6;
@@ -122,7 +136,13 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
   if (o.method === 'ibp') checkKappa(kappaFinal);
   const schedule = o.schedule ?? { type: 'constant' };
 
-  const model = await Trainable.create(source, { params: o.params, threads: o.threads, trades: o.method === 'trades', klAttack: o.method === 'trades', ibp: o.method === 'ibp' });
+  const model = await Trainable.create(source, {
+    params: o.params,
+    threads: o.threads,
+    trades: o.method === 'trades',
+    klAttack: o.method === 'trades',
+    ibp: o.method === 'ibp',
+  });
   try {
     checkData(model, data);
     if (heldOut) checkData(model, heldOut);
@@ -157,7 +177,10 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
     if (o.resume && o.checkpointPath && existsSync(o.checkpointPath)) {
       const ck = readCheckpoint<CheckpointHeader>(o.checkpointPath);
       const diff = fingerprintDifference(ck.fingerprint, fingerprint);
-      if (diff) throw new GibbonError('invalid_checkpoint', `${o.checkpointPath} belongs to a different training run (${diff}); remove it or drop --resume`, { path: o.checkpointPath });
+      if (diff)
+        throw new GibbonError('invalid_checkpoint', `${o.checkpointPath} belongs to a different training run (${diff}); remove it or drop --resume`, {
+          path: o.checkpointPath,
+        });
       model.restore(ck.tensors);
       const buffers: Record<string, Float32Array> = {};
       for (const name of ck.header.optimizer.buffers) buffers[name] = ck.tensors[`optimizer/${name}`]!;
@@ -239,11 +262,16 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
       }
       for (const [name, w] of model.weights) {
         if (!w.every(Number.isFinite)) {
-          throw new GibbonError('training_diverged', `weights of '${name}' became non-finite in epoch ${epoch + 1}; ${kept(o.checkpointPath, epoch)}; lower --lr or set --clip-grad`);
+          throw new GibbonError(
+            'training_diverged',
+            `weights of '${name}' became non-finite in epoch ${epoch + 1}; ${kept(o.checkpointPath, epoch)}; lower --lr or set --clip-grad`,
+          );
         }
       }
       const trainSeconds = (performance.now() - started) / 1000;
-      const evaluation = heldOut ? await evaluateHeldOut(model, heldOut, { ...adversary, steps: o.evalSteps ?? 10, stepSize: eps / 4 }, batchSize, seed, epoch) : null;
+      const evaluation = heldOut
+        ? await evaluateHeldOut(model, heldOut, { ...adversary, steps: o.evalSteps ?? 10, stepSize: eps / 4 }, batchSize, seed, epoch)
+        : null;
       const ibpAccuracy = kappa !== undefined && heldOut ? await certifiedHeldOut(model, heldOut, eps, bounds, batchSize, o.threads) : null;
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -281,7 +309,14 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
 }
 
 /** Clean and PGD accuracy of the eval-mode model on held-out data (PGD skipped when ε is 0). */
-export async function evaluateHeldOut(model: Trainable, data: Dataset, adversary: AdversaryOptions, batchSize: number, seed: number, epoch: number): Promise<{ clean: number; pgd: number | null }> {
+export async function evaluateHeldOut(
+  model: Trainable,
+  data: Dataset,
+  adversary: AdversaryOptions,
+  batchSize: number,
+  seed: number,
+  epoch: number,
+): Promise<{ clean: number; pgd: number | null }> {
   const per = data.shape.reduce((a, c) => a * c, 1);
   const c = model.numClasses;
   let clean = 0;
@@ -311,19 +346,28 @@ function checkData(model: Trainable, data: Dataset): void {
   const expected = model.inputShape.slice(1);
   const ok = expected.length === data.shape.length && expected.every((d, i) => d === null || d === data.shape[i]);
   if (!ok) {
-    throw new GibbonError('invalid_input', `${data.source}: examples of shape [${data.shape.join(', ')}] do not fit the model's input [${expected.map((d) => d ?? '?').join(', ')}]`);
+    throw new GibbonError(
+      'invalid_input',
+      `${data.source}: examples of shape [${data.shape.join(', ')}] do not fit the model's input [${expected.map((d) => d ?? '?').join(', ')}]`,
+    );
   }
   const per = data.shape.reduce((a, c) => a * c, 1);
   for (let i = 0; i < data.x.length; i++) {
     const v = data.x[i]!;
     if (!Number.isFinite(v)) {
-      throw new GibbonError('invalid_input', `${data.source}: example ${Math.floor(i / per)} contains ${Number.isNaN(v) ? 'NaN' : v} (at value ${i % per}); training needs finite inputs`);
+      throw new GibbonError(
+        'invalid_input',
+        `${data.source}: example ${Math.floor(i / per)} contains ${Number.isNaN(v) ? 'NaN' : v} (at value ${i % per}); training needs finite inputs`,
+      );
     }
   }
   for (let i = 0; i < data.n; i++) {
     const label = data.y[i]!;
     if (!(label >= 0 && label < model.numClasses)) {
-      throw new GibbonError('invalid_input', `${data.source}: label ${label} of example ${i} does not fit the model's ${model.numClasses} classes (0–${model.numClasses - 1})`);
+      throw new GibbonError(
+        'invalid_input',
+        `${data.source}: label ${label} of example ${i} does not fit the model's ${model.numClasses} classes (0–${model.numClasses - 1})`,
+      );
     }
   }
 }

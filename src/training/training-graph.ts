@@ -87,9 +87,16 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
   const params = options.params ? [...options.params] : trainable;
   for (const p of params) {
     if (!source.graph.initializers.has(p)) {
-      throw new GibbonError('invalid_option', `cannot train '${p}': the model has no initializer of that name (trainable: ${trainable.slice(0, 12).join(', ')}${trainable.length > 12 ? ', …' : ''})`, { option: 'params' });
+      throw new GibbonError(
+        'invalid_option',
+        `cannot train '${p}': the model has no initializer of that name (trainable: ${trainable.slice(0, 12).join(', ')}${trainable.length > 12 ? ', …' : ''})`,
+        { option: 'params' },
+      );
     }
-    if (!trainable.includes(p)) throw new GibbonError('invalid_option', `cannot train '${p}': it is not a float parameter (BatchNorm running statistics are updated, not trained)`, { option: 'params' });
+    if (!trainable.includes(p))
+      throw new GibbonError('invalid_option', `cannot train '${p}': it is not a float parameter (BatchNorm running statistics are updated, not trained)`, {
+        option: 'params',
+      });
   }
   const model = canonicalize(source);
   const g = model.graph;
@@ -99,7 +106,8 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
   }
   const input = dataInputs[0]!.name;
   const reserved = [LOSS_OUTPUT, HEAD_LABELS, HEAD_PROBS, HEAD_BETA];
-  for (const v of g.inputs) if (reserved.includes(v.name)) throw new GibbonError('invalid_model', `model has an input named '${v.name}', which gibbon reserves`);
+  for (const v of g.inputs)
+    if (reserved.includes(v.name)) throw new GibbonError('invalid_model', `model has an input named '${v.name}', which gibbon reserves`);
 
   const found = findLogits(g, undefined);
   const logits = found.logits;
@@ -201,13 +209,20 @@ function rewriteBatchNorm(n: Node, b: GraphBuilder, facts: Map<string, ValueFact
   const eps = attrs.float('epsilon', 1e-5);
   const momentum = attrs.float('momentum', 0.9);
   if (n.outputs.slice(1).some((o) => o !== '')) {
-    throw new GibbonError('unsupported_op', `BatchNormalization node '${n.name}' already outputs training statistics; export the model in eval mode`, { node: { name: n.name, opType: n.opType } });
+    throw new GibbonError('unsupported_op', `BatchNormalization node '${n.name}' already outputs training statistics; export the model in eval mode`, {
+      node: { name: n.name, opType: n.opType },
+    });
   }
   const shape = facts.get(x)?.shape;
-  if (!shape || shape.length < 2 || shape[1] === null) throw new GibbonError('invalid_model', `BatchNormalization node '${n.name}': input '${x}' needs a static channel dimension`, { node: { name: n.name, opType: n.opType } });
+  if (!shape || shape.length < 2 || shape[1] === null)
+    throw new GibbonError('invalid_model', `BatchNormalization node '${n.name}': input '${x}' needs a static channel dimension`, {
+      node: { name: n.name, opType: n.opType },
+    });
   const spatial = shape.slice(2);
   if (spatial.some((d) => d === null)) {
-    throw new GibbonError('unsupported_op', `BatchNormalization node '${n.name}': training needs static spatial dimensions; found [${shape.join(', ')}]`, { node: { name: n.name, opType: n.opType } });
+    throw new GibbonError('unsupported_op', `BatchNormalization node '${n.name}': training needs static spatial dimensions; found [${shape.join(', ')}]`, {
+      node: { name: n.name, opType: n.opType },
+    });
   }
   const channels = shape[1]!;
   const start = b.graph.nodes.length;
@@ -228,15 +243,24 @@ function rewriteBatchNorm(n: Node, b: GraphBuilder, facts: Map<string, ValueFact
 /** Dropout in training mode: y = x · mask, the mask fed as an input. */
 function rewriteDropout(n: Node, b: GraphBuilder, facts: Map<string, ValueFacts>, out: DropoutInfo[]): Node[] {
   const [x, ratioInput = ''] = n.inputs;
-  if (n.outputs[1]) throw new GibbonError('unsupported_op', `Dropout node '${n.name}': training with its mask output used is not supported`, { node: { name: n.name, opType: n.opType } });
+  if (n.outputs[1])
+    throw new GibbonError('unsupported_op', `Dropout node '${n.name}': training with its mask output used is not supported`, {
+      node: { name: n.name, opType: n.opType },
+    });
   let ratio = 0.5;
   if (ratioInput !== '') {
     const c = facts.get(ratioInput)?.constant;
-    if (!c) throw new GibbonError('unsupported_op', `Dropout node '${n.name}': its ratio '${ratioInput}' is not a constant`, { node: { name: n.name, opType: n.opType } });
+    if (!c)
+      throw new GibbonError('unsupported_op', `Dropout node '${n.name}': its ratio '${ratioInput}' is not a constant`, {
+        node: { name: n.name, opType: n.opType },
+      });
     ratio = c[0]!;
   }
   const shape = facts.get(x!)!.shape;
-  if (shape.slice(1).some((d) => d === null)) throw new GibbonError('unsupported_op', `Dropout node '${n.name}': training needs static non-batch dimensions`, { node: { name: n.name, opType: n.opType } });
+  if (shape.slice(1).some((d) => d === null))
+    throw new GibbonError('unsupported_op', `Dropout node '${n.name}': training needs static non-batch dimensions`, {
+      node: { name: n.name, opType: n.opType },
+    });
   const start = b.graph.nodes.length;
   if (ratio === 0) {
     b.node('Identity', [x!], {}, { outputNames: [n.outputs[0]!] });

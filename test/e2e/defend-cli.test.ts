@@ -60,7 +60,10 @@ test('a bad SPEC fails with one line naming it and nothing is written', async ()
     await gibbon('defend', MODEL, '--preprocess', 'bit-depth:4,medain:2', '--out', 'bad.onnx'),
     /--preprocess 'bit-depth:4,medain:2': unknown step 'medain' in 'medain:2'; give a comma list of bit-depth:BITS, median:SIZE, quantize:LEVELS, resize-pad:MIN_SCALE/,
   );
-  assertFails(await gibbon('defend', MODEL, '--preprocess', 'quantize:300', '--out', 'bad.onnx'), /quantisation levels must be an integer from 2 to 256; got 300/);
+  assertFails(
+    await gibbon('defend', MODEL, '--preprocess', 'quantize:300', '--out', 'bad.onnx'),
+    /quantisation levels must be an integer from 2 to 256; got 300/,
+  );
   assertFails(await gibbon('defend', MODEL, '--out', 'bad.onnx'), /required option '--preprocess <spec>' not specified/, 2);
   assert.equal(existsSync(join(work, 'bad.onnx')), false);
 });

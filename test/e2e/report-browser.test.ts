@@ -19,7 +19,8 @@ import { REPOSITORY_ROOT, sampleReport } from '../../src/report/testing/sample-r
 const CHROMIUM = process.env['GIBBON_CHROMIUM'] ?? '/usr/bin/chromium';
 const ARTIFACTS = join(REPOSITORY_ROOT, 'test-artifacts');
 // The README's copy is refreshed only on request (GIBBON_UPDATE_SCREENSHOT=1), so test runs leave the tree clean.
-const README_SCREENSHOT = process.env.GIBBON_UPDATE_SCREENSHOT === '1' ? join(REPOSITORY_ROOT, 'docs', 'report-screenshot.png') : join(ARTIFACTS, 'report-readme.png');
+const README_SCREENSHOT =
+  process.env.GIBBON_UPDATE_SCREENSHOT === '1' ? join(REPOSITORY_ROOT, 'docs', 'report-screenshot.png') : join(ARTIFACTS, 'report-readme.png');
 
 const work = mkdtempSync(join(tmpdir(), 'gibbon-report-browser-'));
 let context: BrowserContext | undefined;

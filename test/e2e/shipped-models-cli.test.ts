@@ -52,7 +52,9 @@ test('several inputs: --feed and --wrt-input, and the error that names the input
   assertFails(await gibbon('predict', model(name), '--input', x(name)), /inputs 'state', 'sr' besides 'input'.*--feed state=/);
   const feeds = ['--feed', `state=${join(ZOO, `${name}.feeds`, 'state.npy')}`, '--feed', 'sr=16000', '--wrt-input', 'input', '--output', 'output'];
   const out = join(work, 'vad.grad.npy');
-  assertOk(await gibbon('grad', model(name), '--input', x(name), '--labels', labels(name, [0, 1, 0]), '--loss', 'ce', '--out', out, ...feeds, '--domain', '-1,1'));
+  assertOk(
+    await gibbon('grad', model(name), '--input', x(name), '--labels', labels(name, [0, 1, 0]), '--loss', 'ce', '--out', out, ...feeds, '--domain', '-1,1'),
+  );
   assert.deepEqual(readNpy(out).shape, [3, 512]);
   assertFails(await gibbon('predict', model(name), '--input', x(name), '--feed', 'state'), /NAME=FILE.npy or NAME=NUMBER/, 2);
   assertFails(await gibbon('predict', model(name), '--input', x(name), '--feed', 'nosuch=1', '--feed', 'sr=1', '--feed', 'state=0'), /no input 'nosuch'/);
@@ -97,7 +99,22 @@ test('uint8 inputs on a 0–255 normalised model: eval with input.mean/std in th
   // Without mean/std the model would see raw pixels: predictions differ from the normalised reading.
   const [a, b] = [join(work, 'raw.npy'), join(work, 'normalised.npy')];
   assertOk(await gibbon('predict', model(name), '--input', x(name), '--domain', '0,255', '--out', a));
-  assertOk(await gibbon('predict', model(name), '--input', x(name), '--domain', '0,255', '--mean', '123.675,116.28,103.53', '--std', '58.395,57.12,57.375', '--out', b));
+  assertOk(
+    await gibbon(
+      'predict',
+      model(name),
+      '--input',
+      x(name),
+      '--domain',
+      '0,255',
+      '--mean',
+      '123.675,116.28,103.53',
+      '--std',
+      '58.395,57.12,57.375',
+      '--out',
+      b,
+    ),
+  );
   const [za, zb] = [toFloat32(readNpy(a)), toFloat32(readNpy(b))];
   assert.ok(za.some((v, i) => Math.abs(v - zb[i]!) > 1e-3));
   assertFails(await gibbon('predict', model(name), '--input', x(name), '--mean', '1,2,3'), /--mean and --std go together/, 2);

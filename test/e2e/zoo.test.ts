@@ -115,7 +115,22 @@ for (const [name, e] of Object.entries(manifest.models)) {
     writeNpy(yPath, { type: 'int32', data: labels, shape: [n] });
 
     const gPath = join(work, `${name}.grad.npy`);
-    const g = await gibbon('grad', model, '--input', xPath, '--labels', yPath, '--loss', 'ce', '--out', gPath, ...modelOptions(e), ...domainOptions(e), '--threads', '1');
+    const g = await gibbon(
+      'grad',
+      model,
+      '--input',
+      xPath,
+      '--labels',
+      yPath,
+      '--loss',
+      'ce',
+      '--out',
+      gPath,
+      ...modelOptions(e),
+      ...domainOptions(e),
+      '--threads',
+      '1',
+    );
     assertOk(g);
     const grad = toFloat32(readNpy(gPath));
     assert.equal(grad.length, x.length);
@@ -150,16 +165,24 @@ for (const [name, e] of Object.entries(manifest.models)) {
       const tol = 0.03 * Math.max(Math.abs(fd), Math.abs(analytic)) + 1e-4 + (4e-7 * (1 + zmax)) / h;
       assert.ok(Math.abs(fd - analytic) <= tol, `${name} example ${i}: finite difference ${fd} vs gradient ${analytic}`);
     }
-    assert.ok(grad.some((gi) => gi !== 0), `${name}: the gradient is all zeros`);
+    assert.ok(
+      grad.some((gi) => gi !== 0),
+      `${name}: the gradient is all zeros`,
+    );
     if (quantised) assert.match(g.stderr, /straight-through estimate/, `${name}: grad should say its gradient is a straight-through estimate`);
 
     const threat = join(work, `${name}.threat.yaml`);
-    const domain = e.mean ? `  bounds: [${e.domain.join(', ')}]\n  mean: [${e.mean.join(', ')}]\n  std: [${e.std!.join(', ')}]\n` : `  bounds: [${e.domain.join(', ')}]\n`;
+    const domain = e.mean
+      ? `  bounds: [${e.domain.join(', ')}]\n  mean: [${e.mean.join(', ')}]\n  std: [${e.std!.join(', ')}]\n`
+      : `  bounds: [${e.domain.join(', ')}]\n`;
     writeFileSync(threat, `knowledge: white-box\nnorm: linf\neps: [${0.05 * range}]\ninput:\n${domain}data: { x: ${xPath}, labels: ${yPath} }\nseed: 0\n`);
     const out = join(work, `${name}.report`);
     const ev = await gibbon('eval', model, '--threat', threat, '--attacks', 'auto', '--out', out, ...modelOptions(e), '--threads', '1');
     assertOk(ev);
-    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { clean_accuracy: number; robust_accuracy: { eps: number; accuracy: number }[] };
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+      clean_accuracy: number;
+      robust_accuracy: { eps: number; accuracy: number }[];
+    };
     assert.equal(report.clean_accuracy, 1, `${name}: labels are the model's own predictions`);
     assert.ok(report.robust_accuracy[0]!.accuracy <= 1);
   });

@@ -160,7 +160,10 @@ function mutateModel(rng: Rng, m: ModelProto): void {
               t.dataLocation = TensorProto_DataLocation.EXTERNAL;
               t.externalData = [
                 create(StringStringEntryProtoSchema, { key: 'location', value: pick(rng, INTERESTING_TEXT) }),
-                create(StringStringEntryProtoSchema, { key: pick(rng, ['offset', 'length', 'checksum', 'evil']), value: pick(rng, ['0', '-1', '1e3', '48', String(2n ** 62n), 'x']) }),
+                create(StringStringEntryProtoSchema, {
+                  key: pick(rng, ['offset', 'length', 'checksum', 'evil']),
+                  value: pick(rng, ['0', '-1', '1e3', '48', String(2n ** 62n), 'x']),
+                }),
               ];
             }
             break;
@@ -196,7 +199,25 @@ const THREAT_SEEDS = [
   '{"knowledge": "decision", "norm": "l2", "eps": [1, 2], "input": {"bounds": [-1, 1], "shape": [3, 8, 8]}, "query_budget": 500, "data": "mnist-test"}',
 ];
 
-const INTERESTING_VALUES: unknown[] = [null, true, -1, 0, 1.5, 1e308, -1e308, 2 ** 53 + 2, 'x', '../../etc/passwd', '/dev/zero', [], {}, [[[[]]]], { a: { b: { c: 1 } } }, 'http://user:pw@127.0.0.1/', 'file:///etc/passwd'];
+const INTERESTING_VALUES: unknown[] = [
+  null,
+  true,
+  -1,
+  0,
+  1.5,
+  1e308,
+  -1e308,
+  2 ** 53 + 2,
+  'x',
+  '../../etc/passwd',
+  '/dev/zero',
+  [],
+  {},
+  [[[[]]]],
+  { a: { b: { c: 1 } } },
+  'http://user:pw@127.0.0.1/',
+  'file:///etc/passwd',
+];
 
 function mutateThreatObject(rng: Rng, value: unknown): unknown {
   if (Array.isArray(value)) {
@@ -235,7 +256,10 @@ function buildCorpus(): Corpus {
   const zoo = join(ROOT, 'test', 'fixtures', 'zoo');
   const models = [
     encode(linearModel()),
-    externalModel({ location: 'weights.bin', offset: '0', length: String(W.byteLength) }, { location: 'weights.bin', offset: String(W.byteLength), length: '12' }),
+    externalModel(
+      { location: 'weights.bin', offset: '0', length: String(W.byteLength) },
+      { location: 'weights.bin', offset: String(W.byteLength), length: '12' },
+    ),
     nestedGraphModel(3),
     ...readdirSync(zoo)
       .filter((f) => f.endsWith('.onnx'))
@@ -289,11 +313,17 @@ function execute(corpus: Corpus, seed: number, index: number, keep: (input: Uint
       break;
     }
     case 'threat-text': {
-      let text = new TextDecoder().decode(mutateBytes(rng, new TextEncoder().encode(pick(rng, THREAT_SEEDS)), new TextEncoder().encode(pick(rng, THREAT_SEEDS))));
+      let text = new TextDecoder().decode(
+        mutateBytes(rng, new TextEncoder().encode(pick(rng, THREAT_SEEDS)), new TextEncoder().encode(pick(rng, THREAT_SEEDS))),
+      );
       if (rng() < 0.02) {
         // Deep nesting and alias fan-out: what a recursive or expanding parser chokes on.
         const depth = pick(rng, [100, 10_000, 100_000]);
-        text += pick(rng, [`\nextra: ${'['.repeat(depth)}${']'.repeat(depth)}`, `\nextra: ${'{a: '.repeat(depth)}1${'}'.repeat(depth)}`, '\na: &a [1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c]']);
+        text += pick(rng, [
+          `\nextra: ${'['.repeat(depth)}${']'.repeat(depth)}`,
+          `\nextra: ${'{a: '.repeat(depth)}1${'}'.repeat(depth)}`,
+          '\na: &a [1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c]',
+        ]);
       }
       keep(text);
       parseThreatModel(text, 'fuzz.yaml', { baseDir: corpus.scratch, json: rng() < 0.3 });
@@ -323,7 +353,6 @@ function parseYamlLoosely(text: string): unknown {
   return v;
 }
 
-
 interface Finding {
   readonly index: number;
   readonly target: string;
@@ -333,7 +362,14 @@ interface Finding {
 
 /** The worker: runs executions [from, to) and posts findings; progress goes through shared memory. */
 function workerMain(): void {
-  const { seed, from, to, only, slowMs, progress } = workerData as { seed: number; from: number; to: number; only?: number; slowMs: number; progress: SharedArrayBuffer };
+  const { seed, from, to, only, slowMs, progress } = workerData as {
+    seed: number;
+    from: number;
+    to: number;
+    only?: number;
+    slowMs: number;
+    progress: SharedArrayBuffer;
+  };
   const counter = new Int32Array(progress);
   const corpus = buildCorpus();
   const targets = new Map<string, number>();
@@ -350,14 +386,23 @@ function workerMain(): void {
         target = pick(rngFor(seed, i), TARGETS);
         if (!(e instanceof GibbonError)) {
           const err = e as Error;
-          parentPort!.postMessage({ finding: { index: i, target, kind: 'crash', text: `${err?.name}: ${err?.message}\n${(err?.stack ?? '').split('\n').slice(1, 5).join('\n')}` } satisfies Finding });
+          parentPort!.postMessage({
+            finding: {
+              index: i,
+              target,
+              kind: 'crash',
+              text: `${err?.name}: ${err?.message}\n${(err?.stack ?? '').split('\n').slice(1, 5).join('\n')}`,
+            } satisfies Finding,
+          });
         }
       }
       targets.set(target, (targets.get(target) ?? 0) + 1);
       const ms = performance.now() - started;
       if (ms > slowMs) parentPort!.postMessage({ finding: { index: i, target, kind: 'slow', text: `${ms.toFixed(0)} ms` } satisfies Finding });
       if ((i & 1023) === 0 && process.memoryUsage().rss > RSS_CAP) {
-        parentPort!.postMessage({ finding: { index: i, target, kind: 'memory', text: `resident memory ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB` } satisfies Finding });
+        parentPort!.postMessage({
+          finding: { index: i, target, kind: 'memory', text: `resident memory ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB` } satisfies Finding,
+        });
       }
       Atomics.add(counter, 0, 1);
     }
@@ -451,8 +496,12 @@ async function main(): Promise<number> {
     perTarget.set(t, (perTarget.get(t) ?? 0) + 1);
   }
   console.log(`executions: ${executions} (${[...perTarget].map(([t, n]) => `${t} ${n}`).join(', ')})`);
-  console.log(`crashes: ${findings.filter((f) => f.kind === 'crash').length}, slow or hung: ${findings.filter((f) => f.kind === 'slow').length}, memory: ${findings.filter((f) => f.kind === 'memory').length}; unique: ${unique.size}`);
-  console.log(`time: ${seconds.toFixed(1)} s (${(executions / seconds).toFixed(0)} executions/s), seed ${o.seed}, peak main-thread RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `crashes: ${findings.filter((f) => f.kind === 'crash').length}, slow or hung: ${findings.filter((f) => f.kind === 'slow').length}, memory: ${findings.filter((f) => f.kind === 'memory').length}; unique: ${unique.size}`,
+  );
+  console.log(
+    `time: ${seconds.toFixed(1)} s (${(executions / seconds).toFixed(0)} executions/s), seed ${o.seed}, peak main-thread RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+  );
   return findings.length === 0 ? 0 : 1;
 }
 

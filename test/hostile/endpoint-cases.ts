@@ -68,7 +68,7 @@ const ROUTES: Record<string, Handler> = {
     }, 5);
     res.on('close', () => clearInterval(timer));
   },
-  'trickle'(_req, res) {
+  trickle(_req, res) {
     res.writeHead(200, { 'content-type': 'application/json' });
     const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(' ')), 200);
     res.on('close', () => clearInterval(timer));
@@ -191,11 +191,23 @@ export async function startHostileServer(): Promise<HostileServer> {
   };
 }
 
-const THREAT = ['knowledge: scores', 'norm: linf', 'eps: [0.1]', 'input: { bounds: [0, 1], shape: [4] }', 'query_budget: 20', 'data: { x: x.npy, labels: y.npy }', 'n: 4'];
+const THREAT = [
+  'knowledge: scores',
+  'norm: linf',
+  'eps: [0.1]',
+  'input: { bounds: [0, 1], shape: [4] }',
+  'query_budget: 20',
+  'data: { x: x.npy, labels: y.npy }',
+  'n: 4',
+];
 
 let counter = 0;
 
-async function evalEndpoint(ctx: HostileContext, url: string, extra: string[] = []): Promise<{ file: string; r: Awaited<ReturnType<HostileContext['gibbon']>> }> {
+async function evalEndpoint(
+  ctx: HostileContext,
+  url: string,
+  extra: string[] = [],
+): Promise<{ file: string; r: Awaited<ReturnType<HostileContext['gibbon']>> }> {
   const file = `tm-endpoint-${++counter}.yaml`;
   const endpoint = ['endpoint:', `  url: "${url}"`, '  num_classes: 3', '  timeout_ms: 2000', '  retries: 0', ...extra.map((l) => `  ${l}`)];
   writeFileSync(join(ctx.ws.models, file), [...THREAT, ...endpoint].join('\n'));
@@ -285,7 +297,14 @@ interface CheckpointShape {
 
 /** Arguments of the evaluation whose checkpoint the cases forge (also used to make it). */
 export const EVAL_ARGS = ['eval', 'model.onnx', '--threat', 'tm-checkpoint.yaml', '--attacks', 'fgsm', '--batch-size', '2'];
-export const CHECKPOINT_THREAT = ['knowledge: white-box', 'norm: linf', 'eps: [0.1]', 'input: { bounds: [0, 1], shape: [4] }', 'data: { x: x.npy, labels: y.npy }', 'n: 10'].join('\n');
+export const CHECKPOINT_THREAT = [
+  'knowledge: white-box',
+  'norm: linf',
+  'eps: [0.1]',
+  'input: { bounds: [0, 1], shape: [4] }',
+  'data: { x: x.npy, labels: y.npy }',
+  'n: 10',
+].join('\n');
 
 interface ReportNumbers {
   clean_accuracy: unknown;

@@ -67,12 +67,20 @@ export function npyCases(): HostileCase[] {
     inputCase('bad magic', new TextEncoder().encode('\x93NUMPZ\x01\x00hello world')),
     inputCase('empty file', new Uint8Array(0)),
     inputCase('format version 9', npy(header('<f4', '(1, 4)'), f32(rows(1)), 9), /version 9/),
-    inputCase('a 200 KB header', () => npy(`{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4), 'pad': '${'x'.repeat(200_000)}'}`, f32(rows(1)), 2), /header/),
-    inputCase('a header length beyond the file', () => {
-      const b = npy(header('<f4', '(1, 4)'), f32(rows(1)));
-      new DataView(b.buffer).setUint16(8, 60_000, true);
-      return b;
-    }, /truncated/),
+    inputCase(
+      'a 200 KB header',
+      () => npy(`{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4), 'pad': '${'x'.repeat(200_000)}'}`, f32(rows(1)), 2),
+      /header/,
+    ),
+    inputCase(
+      'a header length beyond the file',
+      () => {
+        const b = npy(header('<f4', '(1, 4)'), f32(rows(1)));
+        new DataView(b.buffer).setUint16(8, 60_000, true);
+        return b;
+      },
+      /truncated/,
+    ),
     inputCase('negative shape', npy(header('<f4', '(-1, 4)'), f32(rows(1))), /shape entries must be non-negative integers/),
     inputCase('fractional shape', npy(header('<f4', '(1.5, 4)'), f32(rows(1))), /expected , or \)/),
     inputCase('shape of 10^15 rows', npy(header('<f4', '(1000000000000000, 4)'), f32(rows(1))), /more data than|truncated/),
@@ -83,7 +91,11 @@ export function npyCases(): HostileCase[] {
     inputCase('complex128', npy(header('<c16', '(1, 4)'), new Uint8Array(64)), /'<c16'/),
     inputCase('object dtype (pickle)', npy(header('|O', '(1, 4)'), new Uint8Array(32)), /'\|O'/),
     inputCase('a header that is an expression', npy("__import__('os').system('true')"), /malformed/),
-    inputCase('a header with a duplicate key', npy(`{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (1, 4), }`, f32(rows(1))), /duplicate key/),
+    inputCase(
+      'a header with a duplicate key',
+      npy(`{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (1, 4), }`, f32(rows(1))),
+      /duplicate key/,
+    ),
     inputCase('a header without shape', npy(`{'descr': '<f4', 'fortran_order': False}`, f32(rows(1))), /shape/),
     inputCase('a header with an unknown key', npy(`{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4), 'evil': 1}`, f32(rows(1))), /malformed|evil/),
     inputCase('NaN values', npy(header('<f4', '(2, 4)'), f32([...rows(1), 0, Number.NaN, 0, 0])), /NaN/),
@@ -155,7 +167,12 @@ const withLine = (drop: string, ...extra: string[]): string => [...THREAT_BASE.f
 
 export function threatModelCases(): HostileCase[] {
   const bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  for (let i = 1; i < 10; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+  for (let i = 1; i < 10; i++)
+    bomb.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+        .fill(`*${String.fromCharCode(96 + i)}`)
+        .join(',')}]`,
+    );
   return [
     threatCase('an alias bomb (billion laughs)', () => [...THREAT_BASE, ...bomb].join('\n'), /alias|a|b|c|d|e|f|g|h|i|j/),
     threatCase('eps as text', withLine('eps', 'eps: lots'), /eps/),
@@ -183,7 +200,16 @@ export function threatModelCases(): HostileCase[] {
     threatCase('data.x is a FIFO', withLine('data', 'data: { x: fifo, labels: y.npy }'), /fifo/),
     threatCase('data.x climbing out with ../', withLine('data', 'data: { x: ../../../../../../etc/shadow, labels: y.npy }'), /shadow/),
     threatCase('surrogate pointing at /etc/passwd', withLine('knowledge', 'knowledge: transfer', 'surrogate: /etc/passwd'), /passwd|surrogate/),
-    threatCase('JSON with a prototype-polluting key', () => JSON.stringify({ knowledge: 'white-box', norm: 'linf', eps: [0.1], __proto__: { polluted: 1 }, constructor: { prototype: { x: 1 } } }).replace('"eps"', '"__proto__":{"admin":true},"eps"'), /__proto__|constructor|field/, 'json'),
+    threatCase(
+      'JSON with a prototype-polluting key',
+      () =>
+        JSON.stringify({ knowledge: 'white-box', norm: 'linf', eps: [0.1], __proto__: { polluted: 1 }, constructor: { prototype: { x: 1 } } }).replace(
+          '"eps"',
+          '"__proto__":{"admin":true},"eps"',
+        ),
+      /__proto__|constructor|field/,
+      'json',
+    ),
     {
       group: 'threat-model',
       name: 'threat model path is a FIFO',

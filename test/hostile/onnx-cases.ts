@@ -98,7 +98,16 @@ export function onnxCases(): HostileCase[] {
     });
   }
   cases.push({ group: 'onnx', name: 'empty file', run: (ctx) => predictFails(ctx, fileName('empty'), new Uint8Array(0)) });
-  cases.push({ group: 'onnx', name: 'random bytes', run: (ctx) => predictFails(ctx, fileName('random'), Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)) });
+  cases.push({
+    group: 'onnx',
+    name: 'random bytes',
+    run: (ctx) =>
+      predictFails(
+        ctx,
+        fileName('random'),
+        Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251),
+      ),
+  });
   cases.push({ group: 'onnx', name: 'a text file', run: (ctx) => predictFails(ctx, fileName('text'), new TextEncoder().encode('name: not a model\n')) });
   cases.push({ group: 'onnx', name: 'protobuf nested 100 000 graphs deep', run: (ctx) => predictFails(ctx, fileName('nested'), nestedGraphModel(100_000)) });
   cases.push(mutated('IR version -1', (m) => (m.irVersion = -1n), /IR version -1/));
@@ -110,17 +119,45 @@ export function onnxCases(): HostileCase[] {
   cases.push(mutated('opset 500 (future)', (m) => (m.opsetImport[0]!.version = 500n), /opset 500/));
   cases.push(mutated('two conflicting default opsets', (m) => m.opsetImport.push({ ...m.opsetImport[0]!, version: 17n }), /twice/));
   cases.push(mutated('no opset import', (m) => (m.opsetImport = []), /opset/));
-  cases.push(mutated('duplicate initializer names', (m) => m.graph!.initializer.push(encodeTensor('W', DT.FLOAT, [FEATURES, CLASSES], new Float32Array(12))), /two initializers named 'W'/));
   cases.push(
-    mutated('duplicate node outputs', (m) => m.graph!.node.push(create(NodeProtoSchema, { name: 'again', opType: 'Relu', input: ['x'], output: ['h'] })), /'h'/),
+    mutated(
+      'duplicate initializer names',
+      (m) => m.graph!.initializer.push(encodeTensor('W', DT.FLOAT, [FEATURES, CLASSES], new Float32Array(12))),
+      /two initializers named 'W'/,
+    ),
   );
-  cases.push(mutated('raw data shorter than dims', (m) => (m.graph!.initializer[0]!.rawData = m.graph!.initializer[0]!.rawData.subarray(0, 20)), /'W'.*20 bytes/));
+  cases.push(
+    mutated(
+      'duplicate node outputs',
+      (m) => m.graph!.node.push(create(NodeProtoSchema, { name: 'again', opType: 'Relu', input: ['x'], output: ['h'] })),
+      /'h'/,
+    ),
+  );
+  cases.push(
+    mutated('raw data shorter than dims', (m) => (m.graph!.initializer[0]!.rawData = m.graph!.initializer[0]!.rawData.subarray(0, 20)), /'W'.*20 bytes/),
+  );
   cases.push(mutated('raw data longer than dims', (m) => (m.graph!.initializer[0]!.dims = [2n, 3n]), /'W'.*48 bytes/));
   cases.push(mutated('negative initializer dims', (m) => (m.graph!.initializer[0]!.dims = [-4n, -3n]), /negative dimension/));
   cases.push(mutated('initializer dims of 2^62 elements', (m) => (m.graph!.initializer[0]!.dims = [2n ** 31n, 2n ** 31n]), /'W'/));
   cases.push(mutated('initializer without data type', (m) => (m.graph!.initializer[1]!.dataType = 0), /'B'.*no data type/));
-  cases.push(mutated('float data count mismatch', (m) => { const t = m.graph!.initializer[1]!; t.rawData = new Uint8Array(0); t.floatData = [1, 2]; }, /'B'/));
-  cases.push(mutated('graph input with a negative dimension', (m) => (m.graph!.input[0] = valueInfoToProto({ name: 'x', dataType: DT.FLOAT, shape: ['N', -4] })), /negative dimension/));
+  cases.push(
+    mutated(
+      'float data count mismatch',
+      (m) => {
+        const t = m.graph!.initializer[1]!;
+        t.rawData = new Uint8Array(0);
+        t.floatData = [1, 2];
+      },
+      /'B'/,
+    ),
+  );
+  cases.push(
+    mutated(
+      'graph input with a negative dimension',
+      (m) => (m.graph!.input[0] = valueInfoToProto({ name: 'x', dataType: DT.FLOAT, shape: ['N', -4] })),
+      /negative dimension/,
+    ),
+  );
   cases.push({
     group: 'onnx',
     name: 'graph input declared [1, 10^9, 10^9] (no allocation from a declared shape)',
@@ -134,10 +171,14 @@ export function onnxCases(): HostileCase[] {
     },
   });
   cases.push(
-    mutated('a cycle', (m) => {
-      m.graph!.node[0]!.input[0] = 'logits';
-      m.graph!.input[0]!.name = 'unused';
-    }, /cycle|not produced/),
+    mutated(
+      'a cycle',
+      (m) => {
+        m.graph!.node[0]!.input[0] = 'logits';
+        m.graph!.input[0]!.name = 'unused';
+      },
+      /cycle|not produced/,
+    ),
   );
   cases.push(mutated('a node input nobody produces', (m) => (m.graph!.node[1]!.input[1] = 'nowhere'), /'nowhere'/));
   cases.push(mutated('graph output nobody produces', (m) => (m.graph!.output[0]!.name = 'ghost'), /'ghost'/));
@@ -146,23 +187,40 @@ export function onnxCases(): HostileCase[] {
   cases.push(mutated('an unknown op', (m) => (m.graph!.node[1]!.opType = 'TotallyMadeUp'), /TotallyMadeUp|add/));
   cases.push(mutated('an op from an unknown domain', (m) => (m.graph!.node[1]!.domain = 'evil.domain'), /evil\.domain|add/));
   cases.push(
-    mutated('wrong dtype: int64 weights in a float MatMul', (m) => {
-      m.graph!.initializer[0] = encodeTensor('W', DT.INT64, [FEATURES, CLASSES], BigInt64Array.from({ length: 12 }, (_, i) => BigInt(i)));
-    }, /model|matmul|W/i),
+    mutated(
+      'wrong dtype: int64 weights in a float MatMul',
+      (m) => {
+        m.graph!.initializer[0] = encodeTensor(
+          'W',
+          DT.INT64,
+          [FEATURES, CLASSES],
+          BigInt64Array.from({ length: 12 }, (_, i) => BigInt(i)),
+        );
+      },
+      /model|matmul|W/i,
+    ),
   );
   cases.push(
-    mutated('zero classes: W is [4, 0]', (m) => {
-      m.graph!.initializer[0] = encodeTensor('W', DT.FLOAT, [FEATURES, 0], new Float32Array(0));
-      m.graph!.initializer[1] = encodeTensor('B', DT.FLOAT, [0], new Float32Array(0));
-      m.graph!.output[0] = valueInfoToProto({ name: 'logits', dataType: DT.FLOAT, shape: ['N', 0] });
-    }, /class/),
+    mutated(
+      'zero classes: W is [4, 0]',
+      (m) => {
+        m.graph!.initializer[0] = encodeTensor('W', DT.FLOAT, [FEATURES, 0], new Float32Array(0));
+        m.graph!.initializer[1] = encodeTensor('B', DT.FLOAT, [0], new Float32Array(0));
+        m.graph!.output[0] = valueInfoToProto({ name: 'logits', dataType: DT.FLOAT, shape: ['N', 0] });
+      },
+      /class/,
+    ),
   );
   cases.push(
-    mutated('a run that fails inside onnxruntime (Reshape to a wrong size)', (m) => {
-      m.graph!.initializer.push(encodeTensor('bad_shape', DT.INT64, [1], BigInt64Array.of(7n)));
-      m.graph!.node.push(create(NodeProtoSchema, { name: 'reshape', opType: 'Reshape', input: ['logits', 'bad_shape'], output: ['out'] }));
-      m.graph!.output[0] = valueInfoToProto({ name: 'out', dataType: DT.FLOAT, shape: null });
-    }, /onnxruntime|reshape|shape/i),
+    mutated(
+      'a run that fails inside onnxruntime (Reshape to a wrong size)',
+      (m) => {
+        m.graph!.initializer.push(encodeTensor('bad_shape', DT.INT64, [1], BigInt64Array.of(7n)));
+        m.graph!.node.push(create(NodeProtoSchema, { name: 'reshape', opType: 'Reshape', input: ['logits', 'bad_shape'], output: ['out'] }));
+        m.graph!.output[0] = valueInfoToProto({ name: 'out', dataType: DT.FLOAT, shape: null });
+      },
+      /onnxruntime|reshape|shape/i,
+    ),
   );
   cases.push({
     group: 'onnx',
@@ -205,7 +263,12 @@ export function onnxCases(): HostileCase[] {
 const wBytes = String(W.byteLength);
 const bBytes = String(B.byteLength);
 
-function externalCase(name: string, wEntries: Record<string, string>, pattern: RegExp, bEntries: Record<string, string> = { location: 'weights.bin', offset: wBytes, length: bBytes }): HostileCase {
+function externalCase(
+  name: string,
+  wEntries: Record<string, string>,
+  pattern: RegExp,
+  bEntries: Record<string, string> = { location: 'weights.bin', offset: wBytes, length: bBytes },
+): HostileCase {
   return {
     group: 'external-data',
     name,
@@ -232,7 +295,10 @@ export function externalDataCases(): HostileCase[] {
     name: "the secret's bytes inside the folder change the predictions (so reading the secret would show)",
     async run(ctx) {
       const name = fileName('ext-inside');
-      writeFileSync(join(ctx.ws.models, name), externalModel({ location: 'inside.bin', offset: '0', length: wBytes }, { location: 'inside.bin', offset: wBytes, length: bBytes }));
+      writeFileSync(
+        join(ctx.ws.models, name),
+        externalModel({ location: 'inside.bin', offset: '0', length: wBytes }, { location: 'inside.bin', offset: wBytes, length: bBytes }),
+      );
       const r = await ctx.gibbon(['predict', name, '--input', 'x.npy']);
       assertCleanSuccess(r, name);
       const secretPredictions = argmaxRows(linearLogits(ctx.ws.x, ctx.ws.secretW, ctx.ws.secretB));
@@ -245,7 +311,10 @@ export function externalDataCases(): HostileCase[] {
     name: 'a symlink inside the folder to a file inside the folder is fine',
     async run(ctx) {
       const name = fileName('ext-link-in');
-      writeFileSync(join(ctx.ws.models, name), externalModel({ location: 'link-in.bin', offset: '0', length: wBytes }, { location: 'weights.bin', offset: wBytes, length: bBytes }));
+      writeFileSync(
+        join(ctx.ws.models, name),
+        externalModel({ location: 'link-in.bin', offset: '0', length: wBytes }, { location: 'weights.bin', offset: wBytes, length: bBytes }),
+      );
       const r = await ctx.gibbon(['predict', name, '--input', 'x.npy']);
       assertCleanSuccess(r, name);
       assert.deepEqual(printedPredictions(r.stdout), argmaxRows(linearLogits(ctx.ws.x)));
@@ -267,7 +336,10 @@ export function externalDataCases(): HostileCase[] {
       async run(ctx) {
         const loc = location(ctx);
         const file = fileName('ext-escape');
-        writeFileSync(join(ctx.ws.models, file), externalModel({ location: loc, offset: '0', length: wBytes }, { location: loc, offset: wBytes, length: bBytes }));
+        writeFileSync(
+          join(ctx.ws.models, file),
+          externalModel({ location: loc, offset: '0', length: wBytes }, { location: loc, offset: wBytes, length: bBytes }),
+        );
         const r = await ctx.gibbon(['predict', file, '--input', 'x.npy']);
         assertCleanFailure(r, /inside the model's folder/, file);
         assert.match(r.stderr, literal(loc.slice(0, 60)), 'the error names the location');

@@ -54,7 +54,13 @@ export function makeWorkspace(): Workspace {
   const model = join(models, 'model.onnx');
   writeFileSync(model, encode(linearModel()));
   writeFileSync(join(models, 'weights.bin'), weightsFile());
-  writeFileSync(join(models, 'external.onnx'), externalModel({ location: 'weights.bin', offset: '0', length: String(W.byteLength) }, { location: 'weights.bin', offset: String(W.byteLength), length: '12' }));
+  writeFileSync(
+    join(models, 'external.onnx'),
+    externalModel(
+      { location: 'weights.bin', offset: '0', length: String(W.byteLength) },
+      { location: 'weights.bin', offset: String(W.byteLength), length: '12' },
+    ),
+  );
 
   const secretW = Float32Array.from({ length: FEATURES * CLASSES }, (_, i) => (i % 2 ? 40 : -40) + i);
   const secretB = Float32Array.of(1000, -1000, 7);

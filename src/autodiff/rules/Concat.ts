@@ -13,7 +13,9 @@ export const concatVjp: VjpRule = {
     const sizes = inputs.map((x) => ctx.shape(x)[axis] ?? dimOf(b, x, axis));
     const parts = b.node('Split', [ctx.dY()!, int64Vector(b, sizes)], { axis }, { outputs: inputs.length, name: 'Concat_dX' });
     const result: GradMap = {};
-    inputs.forEach((_, i) => { result[String(i)] = ctx.needsGrad(i) ? parts[i]! : null; });
+    inputs.forEach((_, i) => {
+      result[String(i)] = ctx.needsGrad(i) ? parts[i]! : null;
+    });
     return result;
   },
 };

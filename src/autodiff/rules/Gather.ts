@@ -37,7 +37,11 @@ export const gatherVjp: VjpRule = {
     }
     // Inner axis: flatten the index dims of dY into one and scatter element-wise along `axis`.
     const post = rank - axis - 1;
-    const flatShape = dimParts(b, X, xShape.map((d, i) => (i === axis ? -1 : d)));
+    const flatShape = dimParts(
+      b,
+      X,
+      xShape.map((d, i) => (i === axis ? -1 : d)),
+    );
     const updates = b.op('Reshape', [dY, int64Vector(b, flatShape)], {}, { name: 'Gather_updates' });
     const lined = b.op('Reshape', [idx, b.int64s([...new Array<number>(axis).fill(1), -1, ...new Array<number>(post).fill(1)])], {}, { name: 'Gather_idx' });
     const spread = b.op('Expand', [lined, b.op('Shape', [updates])], {}, { name: 'Gather_idx' });

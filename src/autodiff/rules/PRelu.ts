@@ -17,9 +17,7 @@ export const pReluVjp: VjpRule = {
     return {
       // slope broadcasts one way onto X, so dX already has X's shape.
       X: ctx.needsGrad(0) ? b.op('Where', [positive, dY, b.op('Mul', [dY, slope])], {}, { name: 'PRelu_dX' }) : null,
-      slope: ctx.needsGrad(1)
-        ? ctx.unbroadcast(b.op('Where', [positive, zero, b.op('Mul', [dY, X])], {}, { name: 'PRelu_dslope' }), slope)
-        : null,
+      slope: ctx.needsGrad(1) ? ctx.unbroadcast(b.op('Where', [positive, zero, b.op('Mul', [dY, X])], {}, { name: 'PRelu_dslope' }), slope) : null,
     };
   },
 };

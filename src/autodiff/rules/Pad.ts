@@ -29,7 +29,10 @@ export const padVjp: VjpRule = {
     }
     const begin = new Array<number>(rank).fill(0);
     const end = new Array<number>(rank).fill(0);
-    axes.forEach((a, k) => { begin[a] = pads[k]!; end[a] = pads[k + axes.length]!; });
+    axes.forEach((a, k) => {
+      begin[a] = pads[k]!;
+      end[a] = pads[k + axes.length]!;
+    });
     const dY = ctx.dY()!;
 
     let dX: string | null = null;

@@ -23,7 +23,15 @@ interface ResizeAttrs {
   excludeOutside: boolean;
 }
 
-const COORDINATE_MODES = ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_half_pixel_for_nn', 'tf_crop_and_resize'];
+const COORDINATE_MODES = [
+  'half_pixel',
+  'half_pixel_symmetric',
+  'pytorch_half_pixel',
+  'align_corners',
+  'asymmetric',
+  'tf_half_pixel_for_nn',
+  'tf_crop_and_resize',
+];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
 export const resizeVjp: VjpRule = {
@@ -47,7 +55,12 @@ export const resizeVjp: VjpRule = {
     if (!COORDINATE_MODES.includes(a.coordinates)) ctx.unsupported(`coordinate_transformation_mode='${a.coordinates}'`);
     if (a.mode === 'nearest' && !NEAREST_MODES.includes(a.nearest)) ctx.unsupported(`nearest_mode='${a.nearest}'`);
     const antialias = attrs.int('antialias', 0) !== 0 && a.mode !== 'nearest';
-    const axes = attrs.ints('axes', xShape.map((_, i) => i)).map((d) => normalizeAxis(d, rank));
+    const axes = attrs
+      .ints(
+        'axes',
+        xShape.map((_, i) => i),
+      )
+      .map((d) => normalizeAxis(d, rank));
 
     const given = (i: number): readonly number[] | undefined => {
       const name = ctx.input(i);
@@ -80,7 +93,7 @@ export const resizeVjp: VjpRule = {
     axes.forEach((d, k) => {
       const n = xShape[d];
       const m = yShape[d];
-      const scale = scales ? Math.fround(scales[k]!) : common ?? (n && m !== null && m !== undefined ? Math.fround(m / n) : undefined);
+      const scale = scales ? Math.fround(scales[k]!) : (common ?? (n && m !== null && m !== undefined ? Math.fround(m / n) : undefined));
       const window: readonly [number, number] = roi ? [roi[k]!, roi[k + axes.length]!] : [0, 1];
       if (n === null || n === undefined || m === null || m === undefined) {
         // An axis left alone (typically the batch) needs no sizes.
@@ -127,10 +140,14 @@ function sourceCoordinate(mode: string, j: number, p: AxisResize): number {
   const { n, m, scale } = p;
   const halfPixel = (): number => f(f(f(j + 0.5) / scale) - 0.5);
   switch (mode) {
-    case 'asymmetric': return f(j / scale);
-    case 'pytorch_half_pixel': return m > 1 ? halfPixel() : 0;
-    case 'tf_half_pixel_for_nn': return f(f(j + 0.5) / scale);
-    case 'align_corners': return m === 1 ? 0 : f(f(j * (n - 1)) / (m - 1));
+    case 'asymmetric':
+      return f(j / scale);
+    case 'pytorch_half_pixel':
+      return m > 1 ? halfPixel() : 0;
+    case 'tf_half_pixel_for_nn':
+      return f(f(j + 0.5) / scale);
+    case 'align_corners':
+      return m === 1 ? 0 : f(f(j * (n - 1)) / (m - 1));
     case 'half_pixel_symmetric': {
       const adjustment = f(m / f(scale * n));
       const offset = f(f(n / 2) * f(1 - adjustment));
@@ -140,17 +157,22 @@ function sourceCoordinate(mode: string, j: number, p: AxisResize): number {
       const [start, end] = p.roi;
       return f(m > 1 ? start * (n - 1) + (j * (end - start) * (n - 1)) / (m - 1) : 0.5 * (start + end) * (n - 1));
     }
-    default: return halfPixel();
+    default:
+      return halfPixel();
   }
 }
 
 function nearestIndex(rule: string, x: number): number {
   switch (rule) {
-    case 'floor': return Math.floor(x);
-    case 'ceil': return Math.ceil(x);
+    case 'floor':
+      return Math.floor(x);
+    case 'ceil':
+      return Math.ceil(x);
     // C's round: halves away from zero.
-    case 'round_prefer_ceil': return Math.sign(x) * Math.round(Math.abs(x));
-    default: return x === Math.trunc(x) + 0.5 ? Math.floor(x) : Math.sign(x) * Math.round(Math.abs(x));
+    case 'round_prefer_ceil':
+      return Math.sign(x) * Math.round(Math.abs(x));
+    default:
+      return x === Math.trunc(x) + 0.5 ? Math.floor(x) : Math.sign(x) * Math.round(Math.abs(x));
   }
 }
 

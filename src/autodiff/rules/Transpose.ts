@@ -10,7 +10,9 @@ export const transposeVjp: VjpRule = {
     const reversed = Array.from({ length: rank }, (_, i) => rank - 1 - i);
     const perm = ctx.attrs.ints('perm', reversed);
     const inverse = new Array<number>(rank);
-    perm.forEach((p, i) => { inverse[p] = i; });
+    perm.forEach((p, i) => {
+      inverse[p] = i;
+    });
     return { data: ctx.b.op('Transpose', [ctx.dY()!], { perm: inverse }, { name: 'Transpose_dX' }) };
   },
 };

@@ -64,7 +64,10 @@ export function int64Vector(b: GraphBuilder, parts: readonly (number | string)[]
   const pieces: string[] = [];
   let run: number[] = [];
   for (const p of parts) {
-    if (typeof p === 'number') { run.push(p); continue; }
+    if (typeof p === 'number') {
+      run.push(p);
+      continue;
+    }
     if (run.length) pieces.push(b.int64s(run));
     run = [];
     pieces.push(p);

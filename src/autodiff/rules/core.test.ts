@@ -4,7 +4,12 @@ import { float } from '../../onnx/attributes.js';
 import { gradCheck } from '../testing/gradcheck.js';
 
 test('Gemm: transposes, alpha/beta, broadcast bias', async () => {
-  for (const [transA, transB] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+  for (const [transA, transB] of [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ] as const) {
     const r = await gradCheck({
       opType: 'Gemm',
       attrs: { transA, transB, alpha: float(0.7), beta: float(1.3) },
@@ -17,7 +22,13 @@ test('Gemm: transposes, alpha/beta, broadcast bias', async () => {
 test('Add/Sub/Mul/Div broadcast both ways', async () => {
   for (const opType of ['Add', 'Sub', 'Mul', 'Div']) {
     await gradCheck({ opType, inputs: [{ shape: [2, 3, 4] }, { shape: [3, 1], low: 0.5, high: 1.5 }] });
-    await gradCheck({ opType, inputs: [{ shape: [1, 4], low: 0.5, high: 1.5 }, { shape: [3, 1], low: 0.5, high: 1.5 }] });
+    await gradCheck({
+      opType,
+      inputs: [
+        { shape: [1, 4], low: 0.5, high: 1.5 },
+        { shape: [3, 1], low: 0.5, high: 1.5 },
+      ],
+    });
   }
 });
 

@@ -104,15 +104,46 @@ test('Gelu (opset 20), exact and tanh approximation', async () => {
 });
 
 test('Pow: both gradients under broadcasting, constant and integer exponents', async () => {
-  await gradCheck({ opType: 'Pow', inputs: [{ shape: S, low: 0.5, high: 2 }, { shape: [3, 1], low: -1.5, high: 2.5 }] });
-  await gradCheck({ opType: 'Pow', inputs: [{ shape: [1, 4], low: 0.5, high: 2 }, { shape: S, low: 0.5, high: 2.5 }] });
+  await gradCheck({
+    opType: 'Pow',
+    inputs: [
+      { shape: S, low: 0.5, high: 2 },
+      { shape: [3, 1], low: -1.5, high: 2.5 },
+    ],
+  });
+  await gradCheck({
+    opType: 'Pow',
+    inputs: [
+      { shape: [1, 4], low: 0.5, high: 2 },
+      { shape: S, low: 0.5, high: 2.5 },
+    ],
+  });
   // x² (the fast path) and x³ as an int64 exponent, on negative bases too.
-  await gradCheck({ opType: 'Pow', inputs: [{ shape: S, low: -2, high: 2 }, { shape: [], data: [2], constant: true }] });
-  await gradCheck({ opType: 'Pow', inputs: [{ shape: S, low: -2, high: 2 }, { shape: [1], data: [3], type: 'int64' }] });
+  await gradCheck({
+    opType: 'Pow',
+    inputs: [
+      { shape: S, low: -2, high: 2 },
+      { shape: [], data: [2], constant: true },
+    ],
+  });
+  await gradCheck({
+    opType: 'Pow',
+    inputs: [
+      { shape: S, low: -2, high: 2 },
+      { shape: [1], data: [3], type: 'int64' },
+    ],
+  });
 });
 
 test('Pow gradients at a zero base stay finite', async () => {
-  const r = await vjpOf((b, [x, e]) => b.op('Pow', [x!, e!]), [{ shape: [3], data: [0, 0, 2] }, { shape: [3], data: [2, 1.5, 3] }], [1, 1, 1]);
+  const r = await vjpOf(
+    (b, [x, e]) => b.op('Pow', [x!, e!]),
+    [
+      { shape: [3], data: [0, 0, 2] },
+      { shape: [3], data: [2, 1.5, 3] },
+    ],
+    [1, 1, 1],
+  );
   assert.deepEqual([...r.grads[0]!], [0, 0, 12]);
   assert.deepEqual([...r.grads[1]!].slice(0, 2), [0, 0]);
   assert.ok(Math.abs(r.grads[1]![2]! - 8 * Math.log(2)) < 1e-12);
@@ -136,7 +167,15 @@ test('Clip: constant bounds, one bound, none, and bounds as differentiated input
 
 test('Clip passes the gradient at its bounds (PyTorch clamp convention)', async () => {
   const build = (b: GraphBuilder, [x, lo, hi]: string[]): string => b.op('Clip', [x!, lo!, hi!]);
-  const r = await vjpOf(build, [{ shape: [5], data: [-2, -1, 0, 1, 2] }, { shape: [], data: [-1] }, { shape: [], data: [1] }], [1, 2, 3, 4, 5]);
+  const r = await vjpOf(
+    build,
+    [
+      { shape: [5], data: [-2, -1, 0, 1, 2] },
+      { shape: [], data: [-1] },
+      { shape: [], data: [1] },
+    ],
+    [1, 2, 3, 4, 5],
+  );
   assert.deepEqual([...r.grads[0]!], [0, 2, 3, 4, 0]);
   assert.deepEqual([...r.grads[1]!], [1]);
   assert.deepEqual([...r.grads[2]!], [5]);
@@ -152,11 +191,29 @@ test('Max/Min: two and three inputs under broadcasting', async () => {
 });
 
 test('Max/Min split the gradient equally among tied inputs', async () => {
-  const data = [{ shape: [3], data: [1, 5, 2] }, { shape: [3], data: [1, 5, 3] }, { shape: [3], data: [1, 4, 0] }];
+  const data = [
+    { shape: [3], data: [1, 5, 2] },
+    { shape: [3], data: [1, 5, 3] },
+    { shape: [3], data: [1, 4, 0] },
+  ];
   const max = await vjpOf((b, xs) => b.op('Max', xs), data, [6, 6, 6]);
-  assert.deepEqual(max.grads.map((g) => [...g]), [[2, 3, 0], [2, 3, 6], [2, 0, 0]]);
+  assert.deepEqual(
+    max.grads.map((g) => [...g]),
+    [
+      [2, 3, 0],
+      [2, 3, 6],
+      [2, 0, 0],
+    ],
+  );
   const min = await vjpOf((b, xs) => b.op('Min', xs), data, [6, 6, 6]);
-  assert.deepEqual(min.grads.map((g) => [...g]), [[2, 0, 0], [2, 0, 0], [2, 6, 6]]);
+  assert.deepEqual(
+    min.grads.map((g) => [...g]),
+    [
+      [2, 0, 0],
+      [2, 0, 0],
+      [2, 6, 6],
+    ],
+  );
   // A value maxed with itself still receives the whole gradient once.
   const self = await vjpOf((b, [x]) => b.op('Max', [x!, x!]), [{ shape: [2], data: [1, -1] }], [1, 1]);
   assert.deepEqual([...self.grads[0]!], [1, 1]);
@@ -164,7 +221,10 @@ test('Max/Min split the gradient equally among tied inputs', async () => {
 
 test('Sum and Mean: variadic under broadcasting', async () => {
   // onnxruntime has Mean only in float32.
-  for (const [opType, precision] of [['Sum', 'float64'], ['Mean', 'float32']] as const) {
+  for (const [opType, precision] of [
+    ['Sum', 'float64'],
+    ['Mean', 'float32'],
+  ] as const) {
     const r = await gradCheck({ opType, precision, inputs: [{ shape: S }, { shape: [1, 4] }, { shape: [3, 1] }] });
     assert.equal(r.analytic[1]!.length, 4);
     await gradCheck({ opType, precision, inputs: [{ shape: [3, 4] }] });
@@ -202,7 +262,14 @@ test('Dropout in training mode scales the gradient by mask / (1 − ratio)', asy
 
 test('Dropout with a non-constant training_mode is reported, not approximated', async () => {
   await assert.rejects(
-    vjpOf((b, [x, mode]) => b.op('Dropout', [x!, '', mode!]), [{ shape: [3], data: [1, 2, 3] }, { shape: [], data: [0], type: 'bool', grad: false }], [1, 1, 1]),
+    vjpOf(
+      (b, [x, mode]) => b.op('Dropout', [x!, '', mode!]),
+      [
+        { shape: [3], data: [1, 2, 3] },
+        { shape: [], data: [0], type: 'bool', grad: false },
+      ],
+      [1, 1, 1],
+    ),
     (e: unknown) => (e as { code?: string }).code === 'unsupported_attribute' && /training_mode/.test(String(e)),
   );
 });
@@ -212,7 +279,10 @@ test('Round on the path: zero gradient by default, straight-through with nonDiff
   const feeds = [{ shape: [4], data: [0.1, 0.4, -0.7, 1.3] }];
   const zero = await vjpOf(build, feeds, [1, -1, 2, 0.5]);
   assert.deepEqual([...zero.grads[0]!], [0, 0, 0, 0]);
-  assert.deepEqual(zero.nonDifferentiableNodes.map((n) => n.opType), ['Round']);
+  assert.deepEqual(
+    zero.nonDifferentiableNodes.map((n) => n.opType),
+    ['Round'],
+  );
   const straight = await vjpOf(build, feeds, [1, -1, 2, 0.5], { nonDifferentiable: 'identity' });
   assert.deepEqual([...straight.grads[0]!], [6, -6, 12, 3]);
 });
@@ -250,7 +320,9 @@ async function vjpOf(
     const name = `x${i}`;
     const bool = inp.type === 'bool';
     graph.inputs.push({ name, dataType: bool ? DT.BOOL : DT.DOUBLE, shape: [...inp.shape] });
-    feeds[name] = bool ? { type: 'bool', data: Uint8Array.from(inp.data), shape: inp.shape } : { type: 'float64', data: Float64Array.from(inp.data), shape: inp.shape };
+    feeds[name] = bool
+      ? { type: 'bool', data: Uint8Array.from(inp.data), shape: inp.shape }
+      : { type: 'float64', data: Float64Array.from(inp.data), shape: inp.shape };
     return name;
   });
   const built = build(b, names);

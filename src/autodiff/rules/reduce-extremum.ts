@@ -21,7 +21,10 @@ export function extremumVjp(ctx: VjpContext, arg: 'ArgMax' | 'ArgMin'): GradMap 
     const size = shape[axis];
     if (size !== null && size !== undefined) {
       const at = b.op(arg, [X], { axis, keepdims: 1, select_last_index: 0 }, { name: `${op}_arg` });
-      const positions = b.int64s(Array.from({ length: size }, (_, i) => i), shape.map((_, i) => (i === axis ? size : 1)));
+      const positions = b.int64s(
+        Array.from({ length: size }, (_, i) => i),
+        shape.map((_, i) => (i === axis ? size : 1)),
+      );
       const hit = b.op('Cast', [b.op('Equal', [positions, at])], { to: type }, { name: `${op}_onehot` });
       return { data: b.op('Mul', [hit, dY], {}, { name: `${op}_dX` }), axes: null };
     }

@@ -38,7 +38,10 @@ test('Reshape, Transpose and Expand', async () => {
 test('Concat: three inputs on axis 1, a constant one, and a negative axis', async () => {
   const r = await gradCheck({ opType: 'Concat', attrs: { axis: 1 }, inputs: [{ shape: [2, 1, 3] }, { shape: [2, 2, 3] }, { shape: [2, 3, 3] }] });
   assert.equal(r.analytic.length, 3);
-  assert.deepEqual(r.analytic.map((g) => g.length), [6, 12, 18]);
+  assert.deepEqual(
+    r.analytic.map((g) => g.length),
+    [6, 12, 18],
+  );
   await gradCheck({ opType: 'Concat', attrs: { axis: -1 }, inputs: [{ shape: [2, 3] }, { shape: [2, 2], constant: true }, { shape: [2, 1] }] });
 });
 
@@ -121,18 +124,34 @@ test('GatherElements with repeated indices; TopK values', async () => {
 
 test('MatMul: batched, broadcast and 1-D operands (numpy semantics)', async () => {
   const shapes: [number[], number[]][] = [
-    [[3, 4], [4, 5]],
-    [[2, 3, 4], [4, 5]],
+    [
+      [3, 4],
+      [4, 5],
+    ],
+    [
+      [2, 3, 4],
+      [4, 5],
+    ],
     [[4], [2, 4, 5]],
-    [[2, 1, 3, 4], [3, 4, 2]],
-    [[3, 4], [2, 4, 5]],
+    [
+      [2, 1, 3, 4],
+      [3, 4, 2],
+    ],
+    [
+      [3, 4],
+      [2, 4, 5],
+    ],
     [[2, 3, 4], [4]],
     [[4], [4]],
     [[4], [4, 3]],
   ];
   for (const [a, b] of shapes) {
     const r = await gradCheck({ opType: 'MatMul', inputs: [{ shape: a }, { shape: b }] });
-    assert.deepEqual(r.analytic.map((g) => g.length), [count(a), count(b)], `${a} x ${b}`);
+    assert.deepEqual(
+      r.analytic.map((g) => g.length),
+      [count(a), count(b)],
+      `${a} x ${b}`,
+    );
   }
 });
 
@@ -158,13 +177,34 @@ test('Resize linear and cubic under several coordinate modes', async () => {
       inputs: [x, omitted, omitted, i64([1, 2, 5, 3])],
     });
   }
-  await gradCheck({ opType: 'Resize', precision: 'float32', attrs: { mode: 'linear' }, inputs: [x, omitted, { shape: [4], data: [1, 1, 2, 2], constant: true }] });
+  await gradCheck({
+    opType: 'Resize',
+    precision: 'float32',
+    attrs: { mode: 'linear' },
+    inputs: [x, omitted, { shape: [4], data: [1, 1, 2, 2], constant: true }],
+  });
   await gradCheck({ opType: 'Resize', precision: 'float32', attrs: { mode: 'cubic' }, inputs: [x, omitted, omitted, i64([1, 2, 6, 7])] });
   // Fractional scales (the coordinates use the given scale, not out/in), opset-19 symmetric half pixels, aspect-ratio policy.
   const fractional = { shape: [4], data: [1, 1, 1.7, 0.6], constant: true };
-  await gradCheck({ opType: 'Resize', precision: 'float32', attrs: { mode: 'cubic', coordinate_transformation_mode: 'asymmetric' }, inputs: [x, omitted, fractional] });
-  await gradCheck({ opType: 'Resize', opset: 19, precision: 'float32', attrs: { mode: 'linear', coordinate_transformation_mode: 'half_pixel_symmetric' }, inputs: [x, omitted, fractional] });
-  await gradCheck({ opType: 'Resize', precision: 'float32', attrs: { mode: 'linear', keep_aspect_ratio_policy: 'not_larger', axes: [2, 3] }, inputs: [x, omitted, omitted, i64([5, 5])] });
+  await gradCheck({
+    opType: 'Resize',
+    precision: 'float32',
+    attrs: { mode: 'cubic', coordinate_transformation_mode: 'asymmetric' },
+    inputs: [x, omitted, fractional],
+  });
+  await gradCheck({
+    opType: 'Resize',
+    opset: 19,
+    precision: 'float32',
+    attrs: { mode: 'linear', coordinate_transformation_mode: 'half_pixel_symmetric' },
+    inputs: [x, omitted, fractional],
+  });
+  await gradCheck({
+    opType: 'Resize',
+    precision: 'float32',
+    attrs: { mode: 'linear', keep_aspect_ratio_policy: 'not_larger', axes: [2, 3] },
+    inputs: [x, omitted, omitted, i64([5, 5])],
+  });
   await gradCheck({
     opType: 'Resize',
     precision: 'float32',
@@ -181,7 +221,12 @@ test('Resize linear and cubic under several coordinate modes', async () => {
 
 test('Resize fails precisely on what it cannot differentiate', async () => {
   await assert.rejects(
-    gradCheck({ opType: 'Resize', precision: 'float32', attrs: { mode: 'linear', antialias: 1 }, inputs: [{ shape: [1, 1, 4, 4] }, omitted, omitted, i64([1, 1, 2, 2])] }),
+    gradCheck({
+      opType: 'Resize',
+      precision: 'float32',
+      attrs: { mode: 'linear', antialias: 1 },
+      inputs: [{ shape: [1, 1, 4, 4] }, omitted, omitted, i64([1, 1, 2, 2])],
+    }),
     (e: unknown) => e instanceof GibbonError && e.code === 'unsupported_attribute' && /antialias=1 when downscaling axis 2/.test(e.message),
   );
 });

@@ -62,9 +62,11 @@ export type GradCheckResult = ModelGradCheckResult;
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 4294967296;
   };
 }
@@ -79,7 +81,10 @@ export async function gradCheck(spec: GradCheckSpec): Promise<GradCheckResult> {
   const wrt: string[] = [];
   const nodeInputs: string[] = [];
   spec.inputs.forEach((inp, i) => {
-    if (inp.omitted) { nodeInputs.push(''); return; }
+    if (inp.omitted) {
+      nodeInputs.push('');
+      return;
+    }
     const n = inp.shape.reduce((a, c) => a * c, 1);
     const low = inp.low ?? -1;
     const high = inp.high ?? 1;
@@ -88,7 +93,14 @@ export async function gradCheck(spec: GradCheckSpec): Promise<GradCheckResult> {
     const type = inp.type ?? 'float';
     if (type === 'int64' || type === 'bool' || inp.constant) {
       const dt = type === 'int64' ? DT.INT64 : type === 'bool' ? DT.BOOL : floatType;
-      const arr = type === 'int64' ? BigInt64Array.from(data, (v) => BigInt(v)) : type === 'bool' ? Uint8Array.from(data) : precision === 'float64' ? Float64Array.from(data) : Float32Array.from(data);
+      const arr =
+        type === 'int64'
+          ? BigInt64Array.from(data, (v) => BigInt(v))
+          : type === 'bool'
+            ? Uint8Array.from(data)
+            : precision === 'float64'
+              ? Float64Array.from(data)
+              : Float32Array.from(data);
       const cname = b.constant(dt, inp.shape, arr, name);
       nodeInputs.push(cname);
       return;

@@ -35,7 +35,7 @@ export interface ModelGradCheckResult {
 
 export async function checkModelGradient(model: ModelIR, feeds: Record<string, AnyTensor>, o: ModelGradCheckOptions): Promise<ModelGradCheckResult> {
   let s = (o.seed ?? 99) >>> 0 || 1;
-  const random = o.random ?? ((): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296));
+  const random = o.random ?? ((): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
   const label = o.label ? `${o.label}: ` : '';
   const forward = await Session.create(serializeModel(model), { threads: 1, label: `${label}forward` });
   const vjp = await buildVjpGraph(model, { wrt: o.wrt, outputs: o.outputs, registry: o.registry });

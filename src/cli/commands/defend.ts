@@ -29,12 +29,17 @@ export async function run(values: DefendValues, terminal: Terminal): Promise<voi
   await check.dispose();
   saveModel(defended, values.out);
 
-  const lines = [`${shownPath(values.out)}: ${shownPath(values.model)} behind ${transforms.length} preprocessing step${transforms.length === 1 ? '' : 's'} (${classes} classes)`];
+  const lines = [
+    `${shownPath(values.out)}: ${shownPath(values.model)} behind ${transforms.length} preprocessing step${transforms.length === 1 ? '' : 's'} (${classes} classes)`,
+  ];
   transforms.forEach((t, i) => lines.push(`  ${i + 1}. ${t.name.padEnd(16)} ${t.description}`));
   const masking = transforms.filter((t) => t.levels !== undefined);
   const random = transforms.filter((t) => t.randomized);
   const flags = [...(masking.length ? ['--bpda'] : []), ...(random.length ? ['--eot 10'] : [])];
-  if (masking.length) lines.push(`note: ${masking.map((t) => t.name).join(', ')} ${masking.length === 1 ? 'has' : 'have'} a zero gradient almost everywhere; plain gradient attacks overstate robustness (use BPDA)`);
+  if (masking.length)
+    lines.push(
+      `note: ${masking.map((t) => t.name).join(', ')} ${masking.length === 1 ? 'has' : 'have'} a zero gradient almost everywhere; plain gradient attacks overstate robustness (use BPDA)`,
+    );
   if (random.length) lines.push(`note: ${random.map((t) => t.name).join(', ')} draws new randomness on every run; average gradients over passes (EOT)`);
   lines.push(`evaluate adaptively: gibbon eval ${shownPath(values.out)}${flags.length ? ` ${flags.join(' ')}` : ''}`);
   terminal.out(lines.join('\n'));

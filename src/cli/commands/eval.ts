@@ -144,13 +144,13 @@ function evaluatedModelOptions(tm: ThreatModel, values: EvalValues): OnnxModelOp
   const dataPath = tm.data === MNIST_TEST ? undefined : tm.data.x;
   const options = modelInterfaceOptions(
     {
-    inputShape: values.inputShape ?? tm.input.shape,
-    feed: [...threatFeeds.filter((f) => !given.has(f.name)), ...(values.feed ?? [])],
-    wrtInput: values.wrtInput ?? m.input,
-    output: values.output ?? m.output,
-    outputReduce: values.outputReduce ?? m.output_reduce,
-    mean: tm.input.mean,
-    std: tm.input.std,
+      inputShape: values.inputShape ?? tm.input.shape,
+      feed: [...threatFeeds.filter((f) => !given.has(f.name)), ...(values.feed ?? [])],
+      wrtInput: values.wrtInput ?? m.input,
+      output: values.output ?? m.output,
+      outputReduce: values.outputReduce ?? m.output_reduce,
+      mean: tm.input.mean,
+      std: tm.input.std,
     },
     tm.input.shape ? undefined : dataPath,
     values.data !== undefined ? '--data' : 'data.x',

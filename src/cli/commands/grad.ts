@@ -43,13 +43,19 @@ function readReference(path: string, n: number, dims: number): Tensor {
     if (e instanceof GibbonError) throw new GibbonError(e.code, e.message, { ...e.location, path, option }, { cause: e });
     throw e;
   }
-  if (t.type !== 'float32' && t.type !== 'float64') throw new GibbonError('invalid_input', `${path} has dtype ${t.type}; reference embeddings must be float32 or float64`, { path, option });
+  if (t.type !== 'float32' && t.type !== 'float64')
+    throw new GibbonError('invalid_input', `${path} has dtype ${t.type}; reference embeddings must be float32 or float64`, { path, option });
   if (t.shape.length !== 2 || t.shape[0] !== n || t.shape[1] !== dims) {
-    throw new GibbonError('invalid_input', `${path} has shape [${t.shape.join(', ')}]; expected one embedding of the model's ${dims} values per example, [${n}, ${dims}]`, { path, option });
+    throw new GibbonError(
+      'invalid_input',
+      `${path} has shape [${t.shape.join(', ')}]; expected one embedding of the model's ${dims} values per example, [${n}, ${dims}]`,
+      { path, option },
+    );
   }
   const data = toFloat32(t);
   const bad = data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new GibbonError('invalid_input', `${path} contains ${data[bad]} at flat index ${bad}; reference embeddings must be finite`, { path, option });
+  if (bad >= 0)
+    throw new GibbonError('invalid_input', `${path} contains ${data[bad]} at flat index ${bad}; reference embeddings must be finite`, { path, option });
   return { data, shape: [...t.shape] };
 }
 
@@ -113,7 +119,10 @@ export async function run(values: GradValues, terminal: Terminal): Promise<void>
       progress.stop();
     }
     const estimated = values.loss === 'embedding' ? [] : (await model.gradientGraphFor(values.loss, values.wrt)).straightThroughNodes;
-    if (estimated.length > 0) terminal.note(`straight-through estimate (rounding taken as the identity) at ${estimated.length} quantising node(s): ${estimated.map((d) => `${d.name} (${d.opType})`).join(', ')}`);
+    if (estimated.length > 0)
+      terminal.note(
+        `straight-through estimate (rounding taken as the identity) at ${estimated.length} quantising node(s): ${estimated.map((d) => `${d.name} (${d.opType})`).join(', ')}`,
+      );
     const seconds = (performance.now() - started) / 1000;
     lines.unshift(`loss ${values.loss} summed over ${n} examples: ${lossSum.toPrecision(6)} (${seconds.toFixed(2)} s)`);
     terminal.out(lines.join('\n'));

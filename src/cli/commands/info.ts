@@ -45,7 +45,10 @@ export function renderInfo(d: ModelDescription): string {
           ? 'replaced by the branch its constant condition takes'
           : 'unrolled (constant trip count)'
         : x.gradient === 'path'
-          ? `on the gradient path: ${x.ops.filter((o) => o.onGradientPath > 0).map((o) => o.op).join(', ')}`
+          ? `on the gradient path: ${x.ops
+              .filter((o) => o.onGradientPath > 0)
+              .map((o) => o.op)
+              .join(', ')}`
           : 'off the gradient path';
     rows.push([i === 0 ? 'subgraphs' : '', `${x.path}: ${x.nodes} node${x.nodes === 1 ? '' : 's'} (${opList(x.ops)}) — ${state}`]);
   });

@@ -71,7 +71,9 @@ export async function run(values: PredictValues, terminal: Terminal): Promise<vo
     }
     if (values.out) {
       writeNpy(values.out, { type: 'float32', data: logits.data, shape: logits.shape });
-      lines.push(`wrote logits [${logits.shape.join(', ')}]${model.outputsProbabilities ? ` (the scores before the final ${model.classScores.source === 'sigmoid-input' ? 'Sigmoid' : 'Softmax'})` : ''}${model.classScores.binary ? ' (one score s read as the two classes (0, s))' : ''} to ${values.out}`);
+      lines.push(
+        `wrote logits [${logits.shape.join(', ')}]${model.outputsProbabilities ? ` (the scores before the final ${model.classScores.source === 'sigmoid-input' ? 'Sigmoid' : 'Softmax'})` : ''}${model.classScores.binary ? ' (one score s read as the two classes (0, s))' : ''} to ${values.out}`,
+      );
     }
     terminal.out(lines.join('\n'));
   } finally {

@@ -71,7 +71,9 @@ function toDataset(d: LabelledData): Dataset {
 
 export function epochLine(r: EpochRecord, epochs: number): string {
   const robust = r.heldout_pgd_accuracy !== null ? `, PGD ${pct(r.heldout_pgd_accuracy)} at ε ${r.heldout_eps}` : '';
-  const ramp = (r.eps !== r.heldout_eps && r.method !== 'standard' ? ` · trained at ε ${r.eps}` : '') + (r.kappa !== undefined && r.kappa !== null ? ` · κ ${r.kappa}` : '');
+  const ramp =
+    (r.eps !== r.heldout_eps && r.method !== 'standard' ? ` · trained at ε ${r.eps}` : '') +
+    (r.kappa !== undefined && r.kappa !== null ? ` · κ ${r.kappa}` : '');
   const certified = r.heldout_ibp_accuracy !== undefined && r.heldout_ibp_accuracy !== null ? `, IBP-certified ${pct(r.heldout_ibp_accuracy)}` : '';
   const held = r.heldout_n > 0 ? ` · held-out ${r.heldout_n}: clean ${pct(r.heldout_clean_accuracy)}${robust}${certified}` : '';
   return `epoch ${r.epoch}/${epochs} · loss ${r.loss.toFixed(4)} · train acc ${pct(r.train_accuracy)}${ramp}${held} · ${r.seconds.toFixed(1)} s (${Math.round(r.images_per_s)} img/s)`;
@@ -84,7 +86,11 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
   const checkpointPath = companionPath(v.out, '.ckpt');
   const logPath = companionPath(v.out, '.log.jsonl');
   checkWritableFile(logPath, '--out');
-  const trainInputs = [{ path: v.model, option: '--model' }, { path: v.data, option: '--data' }, { path: v.labels, option: '--labels' }];
+  const trainInputs = [
+    { path: v.model, option: '--model' },
+    { path: v.data, option: '--data' },
+    { path: v.labels, option: '--labels' },
+  ];
   for (const path of [v.out, checkpointPath, logPath]) checkOutputIsNotAnInput({ path, option: '--out' }, trainInputs);
   if (!v.resume && existsSync(checkpointPath)) {
     terminal.note(`note: ${checkpointPath} exists from an earlier run; it will be overwritten (use --resume to continue it)`);
@@ -96,8 +102,11 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
   const label = v.model ?? `--arch ${v.arch}`;
 
   const named = v.data === 'mnist' || v.data === 'fashion-mnist';
-  const all = named ? loadLabelledData({ name: v.data as 'mnist' | 'fashion-mnist', split: 'train', limit: v.n !== undefined ? v.n + v.heldout : undefined }) : loadLabelledData({ x: v.data, y: v.labels!, limit: v.n !== undefined ? v.n + v.heldout : undefined });
-  if (v.heldout >= all.n) throw new GibbonError('invalid_option', `--heldout ${v.heldout} leaves no training examples out of ${all.n} in ${all.source}`, { option: 'heldout' });
+  const all = named
+    ? loadLabelledData({ name: v.data as 'mnist' | 'fashion-mnist', split: 'train', limit: v.n !== undefined ? v.n + v.heldout : undefined })
+    : loadLabelledData({ x: v.data, y: v.labels!, limit: v.n !== undefined ? v.n + v.heldout : undefined });
+  if (v.heldout >= all.n)
+    throw new GibbonError('invalid_option', `--heldout ${v.heldout} leaves no training examples out of ${all.n} in ${all.source}`, { option: 'heldout' });
   const { train: trainPart, heldOut } = splitHeldOut(all, v.heldout, v.seed);
   const batchSize = v.batchSize ?? 128;
   const batches = Math.ceil(trainPart.n / batchSize);
@@ -106,7 +115,13 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
 
   terminal.note(
     `training ${label} on ${trainPart.n} examples of ${all.source} (${v.heldout} held out) · ${v.method}` +
-      (v.method === 'standard' ? '' : v.method === 'gaussian' ? ` σ ${v.sigma}` : v.method === 'ibp' ? ` L∞ ε ${v.eps}, κ → ${v.kappaFinal}` : ` ${v.norm === 'linf' ? 'L∞' : 'L2'} ε ${v.eps}, ${plural(v.steps ?? adversary.steps, 'step')} of ${v.stepSize ?? adversary.stepSize}`) +
+      (v.method === 'standard'
+        ? ''
+        : v.method === 'gaussian'
+          ? ` σ ${v.sigma}`
+          : v.method === 'ibp'
+            ? ` L∞ ε ${v.eps}, κ → ${v.kappaFinal}`
+            : ` ${v.norm === 'linf' ? 'L∞' : 'L2'} ε ${v.eps}, ${plural(v.steps ?? adversary.steps, 'step')} of ${v.stepSize ?? adversary.stepSize}`) +
       ` · ${v.epochs} epochs of ${batches} steps · ${v.optimizer} lr ${v.lr ?? (v.optimizer === 'sgd' ? 0.01 : 1e-3)} ${v.schedule}`,
   );
   let bar: Progress | undefined;
@@ -128,7 +143,10 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
       optimizer: optimizerSpec(v),
       schedule: scheduleSteps,
       clipGrad: v.clipGrad,
-      params: v.params?.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+      params: v.params
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
       seed: v.seed,
       threads: v.threads,
       evalSteps: v.evalSteps,
@@ -148,7 +166,9 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
     });
     if (result.resumedFromEpoch > 0) terminal.note(`resumed after epoch ${result.resumedFromEpoch} from ${checkpointPath}`);
     saveModel(result.model, v.out);
-    terminal.out(`wrote ${v.out} (${result.seconds.toFixed(0)} s of training over ${result.history.length} epochs); log ${logPath}; checkpoint ${checkpointPath}`);
+    terminal.out(
+      `wrote ${v.out} (${result.seconds.toFixed(0)} s of training over ${result.history.length} epochs); log ${logPath}; checkpoint ${checkpointPath}`,
+    );
   } finally {
     bar?.stop();
   }

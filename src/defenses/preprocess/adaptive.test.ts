@@ -64,8 +64,14 @@ async function pgd(oracle: GradientOracle): Promise<{ robust: number; adversaria
 
 test('the defended model keeps the input and output names, records its steps, and classifies as before', async () => {
   const defended = applyInputTransforms(target, [bitDepth(4), medianFilter(2)]);
-  assert.deepEqual(defended.graph.inputs.map((v) => v.name), target.graph.inputs.map((v) => v.name));
-  assert.deepEqual(defended.graph.outputs.map((v) => v.name), target.graph.outputs.map((v) => v.name));
+  assert.deepEqual(
+    defended.graph.inputs.map((v) => v.name),
+    target.graph.inputs.map((v) => v.name),
+  );
+  assert.deepEqual(
+    defended.graph.outputs.map((v) => v.name),
+    target.graph.outputs.map((v) => v.name),
+  );
   assert.equal(defended.proto.metadataProps.find((p) => p.key === PREPROCESS_METADATA_KEY)?.value, 'bit-depth:4,median:2');
   // Applying again puts the new steps in front of the old ones.
   const twice = applyInputTransforms(defended, [quantize(16)]);

@@ -18,6 +18,9 @@ test('bit-depth b equals Round(x·(2^b − 1))/(2^b − 1) in plain JS, for b = 
 
 test('bit-depth rejects a non-integer or out-of-range depth, naming the option', () => {
   for (const bad of [0, 17, 2.5]) {
-    assert.throws(() => bitDepth(bad), (e: unknown) => e instanceof GibbonError && e.code === 'invalid_option' && /bit depth must be an integer from 1 to 16; got/.test(e.message));
+    assert.throws(
+      () => bitDepth(bad),
+      (e: unknown) => e instanceof GibbonError && e.code === 'invalid_option' && /bit depth must be an integer from 1 to 16; got/.test(e.message),
+    );
   }
 });

@@ -42,7 +42,10 @@ test('median 2×2 of two bright pixels side by side: a window keeps them only wh
   x.data[5] = 1;
   x.data[6] = 1;
   const y = await runModel(transformModel([medianFilter(2)], [1, 4, 4]), x);
-  assert.deepEqual([...y.data].map((v, i) => (v === 1 ? i : -1)).filter((i) => i >= 0), [6, 10]);
+  assert.deepEqual(
+    [...y.data].map((v, i) => (v === 1 ? i : -1)).filter((i) => i >= 0),
+    [6, 10],
+  );
 });
 
 test('median: gradients through the defended graph match finite differences (k = 2 and 3)', async () => {
@@ -54,15 +57,28 @@ test('median: gradients through the defended graph match finite differences (k =
   ranks.forEach((p, r) => (data[p] = r / n));
   for (const k of [2, 3]) {
     const feeds = { x: { type: 'float32' as const, data: Float32Array.from(data), shape: [2, 2, 6, 6] } };
-    const r = await checkModelGradient(transformModel([medianFilter(k)], [2, 6, 6]), feeds, { wrt: ['x'], step: 4e-3, atol: 3e-3, rtol: 1e-2, maxEntries: 50, label: `median ${k}` });
+    const r = await checkModelGradient(transformModel([medianFilter(k)], [2, 6, 6]), feeds, {
+      wrt: ['x'],
+      step: 4e-3,
+      atol: 3e-3,
+      rtol: 1e-2,
+      maxEntries: 50,
+      label: `median ${k}`,
+    });
     assert.equal(r.checked, 50);
     // Every output pixel sends its cotangent to exactly one input pixel.
-    assert.ok(r.analytic[0]!.some((g) => g === 0), 'some pixels are nobody\'s median');
+    assert.ok(
+      r.analytic[0]!.some((g) => g === 0),
+      "some pixels are nobody's median",
+    );
   }
 });
 
 test('median rejects bad sizes and inputs without static C, H, W', () => {
-  assert.throws(() => medianFilter(0), (e: unknown) => e instanceof GibbonError && e.code === 'invalid_option' && /median filter size must be an integer from 1 to 9; got 0/.test(e.message));
+  assert.throws(
+    () => medianFilter(0),
+    (e: unknown) => e instanceof GibbonError && e.code === 'invalid_option' && /median filter size must be an integer from 1 to 9; got 0/.test(e.message),
+  );
   const model = transformModel([], [1, 4, 4]);
   assert.throws(() => medianFilter(2).emit(new GraphBuilder(model.graph), 'x', [null, 1, null, 4]), /static C, H and W; got \[\?, 1, \?, 4\]/);
 });

@@ -45,11 +45,9 @@ export function medianFilter(size: number): InputTransform {
     emit(b, x, shape) {
       const [, channels, height, width] = shape;
       if (shape.length !== 4 || typeof channels !== 'number' || typeof height !== 'number' || typeof width !== 'number') {
-        throw new GibbonError(
-          'invalid_model',
-          `median filter: the input must be NCHW with static C, H and W; got [${shape.map((d) => d ?? '?').join(', ')}]`,
-          { option: 'size' },
-        );
+        throw new GibbonError('invalid_model', `median filter: the input must be NCHW with static C, H and W; got [${shape.map((d) => d ?? '?').join(', ')}]`, {
+          option: 'size',
+        });
       }
       if (size === 1) return b.op('Identity', [x], {}, { name: 'median' });
       const padded = b.op('Pad', [x, b.int64s([0, 0, before, before, 0, 0, after, after])], { mode: 'edge' }, { name: 'median_pad' });

@@ -28,6 +28,9 @@ test('quantize(16) and bitDepth(4) agree to one float32 ulp on random images', a
 
 test('quantize rejects levels outside 2…256', () => {
   for (const bad of [1, 257, 3.5]) {
-    assert.throws(() => quantize(bad), (e: unknown) => e instanceof GibbonError && e.code === 'invalid_option' && /quantisation levels must be an integer from 2 to 256/.test(e.message));
+    assert.throws(
+      () => quantize(bad),
+      (e: unknown) => e instanceof GibbonError && e.code === 'invalid_option' && /quantisation levels must be an integer from 2 to 256/.test(e.message),
+    );
   }
 });

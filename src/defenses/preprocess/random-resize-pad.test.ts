@@ -132,7 +132,10 @@ test('resize-pad draws inside the graph: new values per row and per run, the sha
 
 test('resize-pad rejects a minimum scale outside (0, 1] and inputs without static H, W', () => {
   for (const bad of [0, 1.5, Number.NaN]) {
-    assert.throws(() => randomResizePad(bad), (e: unknown) => e instanceof GibbonError && /minimum scale must be a number in \(0, 1\]/.test(e.message));
+    assert.throws(
+      () => randomResizePad(bad),
+      (e: unknown) => e instanceof GibbonError && /minimum scale must be a number in \(0, 1\]/.test(e.message),
+    );
   }
   const model = transformModel([], [1, 4, 4]);
   assert.throws(() => randomResizePad(0.9).emit(new GraphBuilder(model.graph), 'x', [null, 1, null, null]), /static H and W; got \[\?, 1, \?, \?\]/);

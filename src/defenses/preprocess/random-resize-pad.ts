@@ -94,7 +94,13 @@ function resampling(b: GraphBuilder, scale: string, offsetDraw: string, length: 
   const size = b.op('Max', [b.op('Round', [b.op('Mul', [scale, b.scalar(length)])]), b.scalar(1)], {}, { name: `resize_pad_${hint}_size` });
   const room = b.op('Sub', [b.scalar(length), size]);
   const offset = b.op('Min', [b.op('Floor', [b.op('Mul', [offsetDraw, b.op('Add', [room, b.scalar(1)])])]), room], {}, { name: `resize_pad_${hint}_offset` });
-  const index = (dims: number[]): string => b.constant(DT.FLOAT, dims, Float32Array.from({ length }, (_, i) => i), `resize_pad_${hint}_index`);
+  const index = (dims: number[]): string =>
+    b.constant(
+      DT.FLOAT,
+      dims,
+      Float32Array.from({ length }, (_, i) => i),
+      `resize_pad_${hint}_index`,
+    );
   const out = index([1, length, 1]);
   const source = index([1, 1, length]);
   // Where output pixel i samples the source axis (half-pixel centres), [N, L, 1].

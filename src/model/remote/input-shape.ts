@@ -17,4 +17,3 @@ export function checkInputShape(shape: readonly (number | null)[] | undefined, o
   }
   return Object.freeze([null, ...(shape.slice(1) as number[])]);
 }
-
