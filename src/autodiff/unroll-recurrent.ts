@@ -31,6 +31,7 @@ import { topologicalSort, type Graph, type Node } from '../onnx/graph.js';
 import { decodeTensor, toNumbers } from '../onnx/tensor-proto.js';
 import type { ModelIR } from '../onnx/model.js';
 import { probeValues, type ProbeOptions, type ValueFacts } from './probe.js';
+import { isScanNode, unrollScanNodes } from './unroll-scan.js';
 import { activation, GATES, readSettings, type Activation } from './recurrent-settings.js';
 
 /** Op types this pass rewrites (default ONNX domain). */
@@ -41,12 +42,16 @@ export function isRecurrentNode(n: Node): boolean {
 }
 
 /**
- * Rewrites every LSTM/GRU/RNN node of the model's graph in place (probing value shapes first, only
- * when there is such a node). Returns the number of nodes unrolled.
+ * Rewrites every LSTM/GRU/RNN node, and every Scan with a static sequence length (unroll-scan.ts), of
+ * the model's graph in place (probing value shapes first, only when there is such a node). Returns
+ * the number of nodes unrolled.
  */
 export async function unrollRecurrent(model: ModelIR, probe: ProbeOptions = {}): Promise<number> {
-  if (!model.graph.nodes.some(isRecurrentNode)) return 0;
-  return unrollRecurrentNodes(model.graph, await probeValues(model, probe));
+  const g = model.graph;
+  if (!g.nodes.some((n) => isRecurrentNode(n) || isScanNode(n))) return 0;
+  const facts = await probeValues(model, probe);
+  const scans = unrollScanNodes(new GraphBuilder(g, 'unroll_scan'), facts, model.opset, isRecurrentNode);
+  return scans + unrollRecurrentNodes(g, facts);
 }
 
 /** Rewrites every LSTM/GRU/RNN node of `g` in place, given the probe's facts of its values. */

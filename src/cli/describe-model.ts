@@ -143,7 +143,7 @@ function classify(opType: string, domain: string, opset: number, registry: VjpRe
   const defaultDomain = domain === '' || domain === 'ai.onnx';
   if (defaultDomain && SHAPE_OPS.includes(opType)) return 'shape';
   if (defaultDomain && NON_DIFFERENTIABLE_OPS.includes(opType)) return 'non-differentiable';
-  if (defaultDomain && RECURRENT_OP_TYPES.includes(opType)) return 'rule'; // unrolled before backprop
+  if (defaultDomain && (RECURRENT_OP_TYPES.includes(opType) || opType === 'Scan')) return 'rule'; // unrolled before backprop
   return registry.lookup(opType, opset, domain) ? 'rule' : 'unsupported';
 }
 
