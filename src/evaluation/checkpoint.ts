@@ -16,7 +16,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { GibbonError } from '../errors.js';
 import { removeDeadTemporaries } from '../storage/atomic-write.js';
-import { fingerprintDifferences, firstIssue, readRecordCheckpoint, sha256Hex, writeRecordCheckpoint, type RecordCheckpoint } from '../storage/checkpoint-file.js';
+import {
+  fingerprintDifferences,
+  firstIssue,
+  readRecordCheckpoint,
+  sha256Hex,
+  writeRecordCheckpoint,
+  type RecordCheckpoint,
+} from '../storage/checkpoint-file.js';
 import type { GalleryItem } from '../report/index.js';
 import type { PlannedStage } from './plan.js';
 import type { EvaluationOptions } from './run-context.js';

@@ -53,7 +53,8 @@ export function planStages(ensemble: Ensemble, tm: ThreatModel, facts: AttackFac
       leftOut(config, `it needs ${ORACLE_WORDS[oracle]}, which knowledge '${tm.knowledge}' does not allow`);
       continue;
     }
-    if (!entry.norms.includes(tm.norm)) throw refuse(`attack '${config.label}' supports the norms ${entry.norms.join(', ')}, not the threat model's ${tm.norm}`);
+    if (!entry.norms.includes(tm.norm))
+      throw refuse(`attack '${config.label}' supports the norms ${entry.norms.join(', ')}, not the threat model's ${tm.norm}`);
     const probe = createAttack(config.attack, config.options);
     const unfit = probe.inapplicable?.(facts);
     if (unfit !== undefined) {

@@ -37,7 +37,14 @@ function unboundedEps(tm: ThreatModel, exampleSize: number): number {
 }
 
 /** A white-box attack on the model itself, on the examples `indices` of the batch. */
-async function gradientRun(ctx: RunContext, id: StageIdentity, attack: Attack<Oracle>, batch: BatchInputs, indices: Int32Array, eps: number): Promise<StageRun> {
+async function gradientRun(
+  ctx: RunContext,
+  id: StageIdentity,
+  attack: Attack<Oracle>,
+  batch: BatchInputs,
+  indices: Int32Array,
+  eps: number,
+): Promise<StageRun> {
   const { x, labels, targets } = subset(batch, indices);
   const outcome = await runAttack(attack, gradientOracleOf(ctx, ctx.options.model), x, labels, {
     eps,

@@ -51,7 +51,13 @@ interface StageTotals {
 type Warnings = Map<string, { code: string; message: string; batches: number }>;
 
 /** Per stage label, in order of first appearance, its totals at the ε of index k; warnings are collected by (stage, ε, code). */
-function stageTotals(records: readonly BatchRecord[], k: number, eps: number, iterativeLabels: ReadonlySet<string>, warnings: Warnings): Map<string, StageTotals> {
+function stageTotals(
+  records: readonly BatchRecord[],
+  k: number,
+  eps: number,
+  iterativeLabels: ReadonlySet<string>,
+  warnings: Warnings,
+): Map<string, StageTotals> {
   const totals = new Map<string, StageTotals>();
   for (const r of records) {
     for (const s of r.eps[k]!.stages) {
@@ -85,7 +91,13 @@ function stageTotals(records: readonly BatchRecord[], k: number, eps: number, it
 }
 
 /** The attack rows and the masking checks' evidence at one ε. */
-function summariseEps(eps: number, totals: Map<string, StageTotals>, correct: ReadonlySet<number>, n: number, checks: boolean): { rows: AttackRecord[]; evidence: EpsEvidence } {
+function summariseEps(
+  eps: number,
+  totals: Map<string, StageTotals>,
+  correct: ReadonlySet<number>,
+  n: number,
+  checks: boolean,
+): { rows: AttackRecord[]; evidence: EpsEvidence } {
   const robustAfter = (counted: (t: StageTotals) => boolean): number => {
     const union = new Set<number>();
     for (const t of totals.values()) if (counted(t)) for (const i of t.broken) union.add(i);

@@ -135,7 +135,8 @@ export function readRecordCheckpoint<R extends { readonly index: number }, F ext
   file.records.forEach((record: unknown, k) => {
     const index = (record as { index?: unknown } | null)?.index;
     let problem = kind.recordProblem(record, file);
-    if (!problem && file.version !== UNCHECKSUMMED_VERSION && file.checksums![k] !== recordChecksum(file.fingerprint, record)) problem = 'its checksum does not match';
+    if (!problem && file.version !== UNCHECKSUMMED_VERSION && file.checksums![k] !== recordChecksum(file.fingerprint, record))
+      problem = 'its checksum does not match';
     if (!problem && seen.has((record as R).index)) problem = `its ${kind.unit} is already in the checkpoint`;
     if (problem) {
       damaged.push(`record ${k}${typeof index === 'number' ? ` (${kind.unit} ${index})` : ''}: ${problem}`);

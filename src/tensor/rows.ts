@@ -55,7 +55,10 @@ export interface LabelledBatch {
 }
 
 /** The examples `indices` of a batch, in that order: inputs, labels and targets gathered together. */
-export function subset(batch: LabelledBatch, indices: ArrayLike<number>): { readonly x: Tensor; readonly labels: Int32Array; readonly targets: Int32Array | undefined } {
+export function subset(
+  batch: LabelledBatch,
+  indices: ArrayLike<number>,
+): { readonly x: Tensor; readonly labels: Int32Array; readonly targets: Int32Array | undefined } {
   return { x: gatherRows(batch.x, indices), labels: gatherValues(batch.labels, indices), targets: batch.targets && gatherValues(batch.targets, indices) };
 }
 
