@@ -10,9 +10,10 @@
  * schema only.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { GibbonError } from '../errors.js';
 import { writeFileAtomically } from './atomic-write.js';
+import { readJsonFile } from './json-file.js';
 
 /** A JSON checkpoint larger than this is not one (ours hold a few MB even for 10⁵ examples). */
 export const MAX_CHECKPOINT_BYTES = 512 * 1024 * 1024;
@@ -63,17 +64,11 @@ export function readJsonCheckpoint<T>(path: string, kind: CheckpointKind): T | u
       { path },
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new GibbonError(
-      'invalid_checkpoint',
-      `${path} is not valid JSON (${(e as Error).message}); delete it to start the ${kind.run} over`,
-      { path },
-      { cause: e },
-    );
-  }
+  const value = readJsonFile(
+    path,
+    (reason, cause) =>
+      new GibbonError('invalid_checkpoint', `${path} is not valid JSON (${reason}); delete it to start the ${kind.run} over`, { path }, { cause }),
+  );
   const versions: readonly number[] = typeof kind.version === 'number' ? [kind.version] : kind.version;
   const c = (value !== null && typeof value === 'object' && !Array.isArray(value) ? value : {}) as Partial<Record<string, unknown>>;
   if (c.format !== kind.format || !versions.includes(c.version as number) || !kind.hasFields(c)) {
