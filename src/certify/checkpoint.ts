@@ -13,27 +13,22 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomically } from '../storage/atomic-write.js';
-import { fingerprintDifferences, readJsonCheckpoint, recordChecksum } from '../storage/checkpoint-file.js';
+import { firstIssue, readRecordCheckpoint, writeRecordCheckpoint, type RecordCheckpoint } from '../storage/checkpoint-file.js';
 import type { CertifiedExample } from './result.js';
+
+export { fingerprintChanges } from '../storage/checkpoint-file.js';
 
 export const CERTIFICATION_CHECKPOINT_FILE = 'certification-checkpoint.json';
 const FORMAT = 'gibbon-certification-checkpoint';
 /** 2: records have checksums (format 1 is still read, its records checked by the schema only). */
 const VERSION = 2;
 
-export interface CertificationCheckpoint {
+export interface CertificationCheckpoint extends RecordCheckpoint<CertifiedExample> {
   readonly format: typeof FORMAT;
-  readonly version: number;
   /** What the run is: a resumed run must match it exactly. */
   readonly fingerprint: Readonly<Record<string, number | string>>;
   /** Seconds spent so far (over all resumed runs). */
   readonly seconds: number;
-  readonly records: readonly CertifiedExample[];
-  /** SHA-256 of (fingerprint, record) per record, same order. */
-  readonly checksums?: readonly string[];
-  /** Records dropped when the checkpoint was read, and why (never written). */
-  readonly damaged?: readonly string[];
 }
 
 export function checkpointPath(dir: string): string {
@@ -46,9 +41,8 @@ export function writeCertificationCheckpoint(
   records: readonly CertifiedExample[],
   seconds: number,
 ): void {
-  const checksums = records.map((r) => recordChecksum(fingerprint, r));
-  const checkpoint: CertificationCheckpoint = { format: FORMAT, version: VERSION, fingerprint, seconds, records, checksums };
-  writeFileAtomically(checkpointPath(dir), JSON.stringify(checkpoint));
+  const checkpoint: CertificationCheckpoint = { format: FORMAT, version: VERSION, fingerprint, seconds, records };
+  writeRecordCheckpoint(checkpointPath(dir), checkpoint);
 }
 
 const count = z.number().int().min(0);
@@ -64,10 +58,7 @@ const recordSchema = z.object({
 /** Why `value` is not a certified example of this run (of `n` examples, when the fingerprint says), or undefined. */
 function recordProblem(value: unknown, n: number | undefined): string | undefined {
   const parsed = recordSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return `${issue.path.join('.') || 'the record'}: ${issue.message}`;
-  }
+  if (!parsed.success) return firstIssue(parsed.error, 'the record');
   const r = parsed.data;
   if (n !== undefined && r.index >= n) return `example ${r.index} is not one of the run's ${n}`;
   if (r.correct !== (r.prediction === r.label)) return `correct is ${r.correct} but the prediction is ${r.prediction} and the label ${r.label}`;
@@ -77,41 +68,12 @@ function recordProblem(value: unknown, n: number | undefined): string | undefine
 
 /** The checkpoint in `dir`, or undefined when there is none. */
 export function readCertificationCheckpoint(dir: string): CertificationCheckpoint | undefined {
-  const file = readJsonCheckpoint<CertificationCheckpoint>(checkpointPath(dir), {
+  return readRecordCheckpoint<CertifiedExample, CertificationCheckpoint>(checkpointPath(dir), {
     run: 'certification',
     format: FORMAT,
     version: [1, VERSION],
-    hasFields: (c) =>
-      Array.isArray(c.records) &&
-      typeof c.fingerprint === 'object' &&
-      c.fingerprint !== null &&
-      !Array.isArray(c.fingerprint) &&
-      typeof c.seconds === 'number' &&
-      Number.isFinite(c.seconds) &&
-      (c.version === 1 || (Array.isArray(c.checksums) && c.checksums.length === c.records.length)),
+    unit: 'example',
+    hasFields: (c) => typeof c.seconds === 'number' && Number.isFinite(c.seconds),
+    recordProblem: (record, file) => recordProblem(record, typeof file.fingerprint.n === 'number' ? file.fingerprint.n : undefined),
   });
-  if (!file) return undefined;
-  const n = typeof file.fingerprint.n === 'number' ? file.fingerprint.n : undefined;
-  const records: CertifiedExample[] = [];
-  const damaged: string[] = [];
-  const seen = new Set<number>();
-  file.records.forEach((record: unknown, k) => {
-    const index = (record as { index?: unknown } | null)?.index;
-    let problem = recordProblem(record, n);
-    if (!problem && file.version !== 1 && file.checksums![k] !== recordChecksum(file.fingerprint, record)) problem = 'its checksum does not match';
-    if (!problem && seen.has((record as CertifiedExample).index)) problem = 'its example is already in the checkpoint';
-    if (problem) {
-      damaged.push(`record ${k}${typeof index === 'number' ? ` (example ${index})` : ''}: ${problem}`);
-      return;
-    }
-    seen.add((record as CertifiedExample).index);
-    records.push(record as CertifiedExample);
-  });
-  const { checksums: _, ...rest } = file;
-  return { ...rest, records, ...(damaged.length > 0 ? { damaged } : {}) };
-}
-
-/** `key: was → now` for every fingerprint entry that differs. */
-export function fingerprintChanges(was: Readonly<Record<string, unknown>>, now: Readonly<Record<string, unknown>>): string[] {
-  return fingerprintDifferences(was, now).map((k) => `${k}: ${JSON.stringify(was[k])} → ${JSON.stringify(now[k])}`);
 }

@@ -14,46 +14,28 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { removeDeadTemporaries, writeFileAtomically } from '../storage/atomic-write.js';
-import { readJsonCheckpoint, recordChecksum } from '../storage/checkpoint-file.js';
+import { GibbonError } from '../errors.js';
+import { removeDeadTemporaries } from '../storage/atomic-write.js';
+import {
+  fingerprintDifferences,
+  firstIssue,
+  readRecordCheckpoint,
+  sha256Hex,
+  writeRecordCheckpoint,
+  type RecordCheckpoint,
+} from '../storage/checkpoint-file.js';
 import type { GalleryItem } from '../report/index.js';
+import type { PlannedStage } from './plan.js';
+import type { EvaluationOptions } from './run-context.js';
+import type { StageRecord } from './stage.js';
+import { threatModelRecord } from './threat-model.js';
+
+export type { StageRecord } from './stage.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 const FORMAT = 'gibbon-evaluation-checkpoint';
 /** 2: records have checksums. Format 1 files (no checksums) are still read, their records checked by the schema only. */
 const VERSION = 2;
-
-/** One attack (or reference run) on one batch at one ε. Example indices are batch-local. */
-export interface StageRecord {
-  /** Label in reports: 'apgd-ce', 'fgsm (check)' … */
-  readonly label: string;
-  /** Registry name, or 'noise'. */
-  readonly attack: string;
-  /** 'ensemble' counts towards robust accuracy as a stage of the cascade; 'check' is a masking-check reference run (also counted). */
-  readonly role: 'ensemble' | 'check';
-  /** Oracle the attack was given ('none' for random noise). */
-  readonly oracle: 'gradient' | 'score' | 'decision' | 'none';
-  /** Examples it was given. */
-  readonly attacked: number;
-  /** Examples it made adversarial (batch-local indices, increasing). */
-  readonly broken: readonly number[];
-  /** Perturbation norm of each broken example. */
-  readonly norms: readonly number[];
-  /** Largest perturbation norm over all examples it was given (budget check). */
-  readonly maxNorm: number;
-  readonly queries: number;
-  readonly steps: number;
-  readonly seconds: number;
-  /** Examples whose first input gradient was exactly zero, of those where it was measured. */
-  readonly zeroGradient: number;
-  readonly gradientMeasured: number;
-  /** Examples left robust whose best loss never rose above the starting loss, of those measured. */
-  readonly flatLoss: number;
-  readonly lossMeasured: number;
-  readonly warnings: readonly { readonly code: string; readonly severity: 'info' | 'warning'; readonly message: string }[];
-  /** Query-based attacks: the queries each broken example took (same order as `broken`). Optional, added after format 1. */
-  readonly brokenQueries?: readonly number[];
-}
 
 export interface EpsRecord {
   readonly eps: number;
@@ -78,18 +60,10 @@ export interface BatchRecord {
   readonly seconds: number;
 }
 
-export interface Checkpoint {
+export interface Checkpoint extends RecordCheckpoint<BatchRecord> {
   readonly format: typeof FORMAT;
-  readonly version: number;
-  /** What the evaluation is: a resumed run must match it exactly. */
-  readonly fingerprint: Readonly<Record<string, unknown>>;
   readonly batches: number;
   readonly finished: boolean;
-  readonly records: readonly BatchRecord[];
-  /** SHA-256 of (fingerprint, record) for each record, same order (written by writeCheckpoint). */
-  readonly checksums?: readonly string[];
-  /** Records that were dropped when the checkpoint was read, and why (never written). */
-  readonly damaged?: readonly string[];
 }
 
 export function newCheckpoint(fingerprint: Record<string, unknown>, batches: number): Checkpoint {
@@ -98,11 +72,7 @@ export function newCheckpoint(fingerprint: Record<string, unknown>, batches: num
 
 /** Writes the checkpoint to dir/checkpoint.json atomically (temporary file, fsync, rename), with a checksum per record. */
 export function writeCheckpoint(dir: string, checkpoint: Checkpoint): string {
-  const path = join(dir, CHECKPOINT_FILE);
-  const { damaged: _, ...rest } = checkpoint;
-  const file: Checkpoint = { ...rest, version: VERSION, checksums: checkpoint.records.map((r) => recordChecksum(checkpoint.fingerprint, r)) };
-  writeFileAtomically(path, JSON.stringify(file), { fsync: true, what: 'the checkpoint' });
-  return path;
+  return writeRecordCheckpoint(join(dir, CHECKPOINT_FILE), { ...checkpoint, version: VERSION }, 'the checkpoint');
 }
 
 const count = z.number().int().min(0);
@@ -195,10 +165,7 @@ function stageProblem(stage: z.infer<typeof stageSchema>, size: number, where: s
 /** Why `value` is not a record of this evaluation, or undefined when it is one. */
 function recordProblem(value: unknown, expected: Expected): string | undefined {
   const parsed = batchSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return `${issue.path.join('.') || 'the record'}: ${issue.message}`;
-  }
+  if (!parsed.success) return firstIssue(parsed.error, 'the record');
   const r = parsed.data;
   if (r.index >= expected.batches) return `batch index ${r.index} is not below ${expected.batches}`;
   if (expected.batchSize !== undefined && expected.n !== undefined) {
@@ -233,44 +200,90 @@ function recordProblem(value: unknown, expected: Expected): string | undefined {
  * check of the predicted and target classes.
  */
 export function readCheckpoint(dir: string, options: { numClasses?: number } = {}): Checkpoint | undefined {
-  const path = join(dir, CHECKPOINT_FILE);
-  const file = readJsonCheckpoint<Checkpoint>(path, {
+  const file = readRecordCheckpoint<BatchRecord, Checkpoint>(join(dir, CHECKPOINT_FILE), {
     run: 'evaluation',
     format: FORMAT,
     version: [1, VERSION],
-    hasFields: (c) =>
-      Array.isArray(c.records) &&
-      typeof c.batches === 'number' &&
-      Number.isInteger(c.batches) &&
-      c.batches > 0 &&
-      typeof c.fingerprint === 'object' &&
-      c.fingerprint !== null &&
-      !Array.isArray(c.fingerprint) &&
-      (c.version === 1 || (Array.isArray(c.checksums) && c.checksums.length === c.records.length)),
+    unit: 'batch',
+    hasFields: (c) => typeof c.batches === 'number' && Number.isInteger(c.batches) && c.batches > 0,
+    recordProblem: (record, checkpoint) => recordProblem(record, expectedFrom(checkpoint, options.numClasses)),
   });
-  if (!file) return undefined;
-  const expected = expectedFrom(file, options.numClasses);
-  const records: BatchRecord[] = [];
-  const damaged: string[] = [];
-  const seen = new Set<number>();
-  file.records.forEach((record: unknown, k) => {
-    const index = (record as { index?: unknown } | null)?.index;
-    const name = `record ${k}${typeof index === 'number' ? ` (batch ${index})` : ''}`;
-    let problem = recordProblem(record, expected);
-    if (!problem && file.version !== 1 && file.checksums![k] !== recordChecksum(file.fingerprint, record)) problem = 'its checksum does not match';
-    if (!problem && seen.has((record as BatchRecord).index)) problem = 'its batch is already in the checkpoint';
-    if (problem) {
-      damaged.push(`${name}: ${problem}`);
-      return;
-    }
-    seen.add((record as BatchRecord).index);
-    records.push(record as BatchRecord);
-  });
-  const { checksums: _, ...rest } = file;
-  return { ...rest, finished: file.finished === true && damaged.length === 0, records, ...(damaged.length > 0 ? { damaged } : {}) };
+  return file && { ...file, finished: file.finished === true && file.damaged === undefined };
 }
 
 /** Removes temporary files that killed runs left behind while writing the checkpoint or the report (never those of a live process). */
 export function removeStaleTemporaries(dir: string): void {
   removeDeadTemporaries(dir, [CHECKPOINT_FILE, 'report.json', 'report.html']);
+}
+
+/** What `evaluationFingerprint` needs besides the options and the plan. */
+export interface FingerprintFacts {
+  readonly batchSize: number;
+  readonly checks: boolean;
+  readonly gallerySize: number;
+  readonly version: string;
+}
+
+/** What identifies an evaluation: a resumed run must agree on all of it. */
+export function evaluationFingerprint(options: EvaluationOptions, stages: readonly PlannedStage[], facts: FingerprintFacts): Record<string, unknown> {
+  const data = options.data;
+  return {
+    gibbon: facts.version,
+    // A model without a file hash (built in memory) is identified by the path it was given.
+    model: options.model.ir.sha256 ?? `path:${options.modelPath}`,
+    surrogate: options.surrogate?.ir.sha256 ?? null,
+    threat_model: threatModelRecord(options.threatModel),
+    data: { source: data.source, n: data.labels.length, sha256: sha256Hex(data.x.data, data.labels) },
+    attacks: stages.map((s) => ({ label: s.config.label, attack: s.config.attack, options: s.config.options })),
+    batch_size: facts.batchSize,
+    checks: facts.checks,
+    bpda: options.bpda ?? false,
+    ...(options.bpdaSurrogates?.length ? { bpda_surrogates: options.bpdaSurrogates } : {}),
+    ...((options.eotSamples ?? 1) > 1 ? { eot_samples: options.eotSamples } : {}),
+    gallery: facts.gallerySize,
+  };
+}
+
+/** How a run starts from its output folder. */
+export interface OpenCheckpointOptions {
+  readonly fingerprint: Record<string, unknown>;
+  readonly batches: number;
+  readonly numClasses: number;
+  /** Continue the evaluation in the folder (else an unfinished one there is refused). */
+  readonly resume: boolean;
+  /** Receives a note per damaged record dropped. */
+  readonly notes: string[];
+}
+
+/**
+ * The checkpoint a run starts from: a new one, or, resuming, the one in `out` (which must be of
+ * the same evaluation). Without `resume`, an unfinished evaluation in `out` is refused rather
+ * than overwritten; a finished one is replaced. Stale temporaries of killed runs are removed.
+ */
+export function openCheckpoint(out: string | undefined, o: OpenCheckpointOptions): Checkpoint {
+  const fresh = newCheckpoint(o.fingerprint, o.batches);
+  if (!out) return fresh;
+  removeStaleTemporaries(out);
+  const existing = readCheckpoint(out, { numClasses: o.numClasses });
+  const where = `${out}/${CHECKPOINT_FILE}`;
+  if (existing && o.resume) {
+    for (const d of existing.damaged ?? []) o.notes.push(`${where} is damaged: ${d}; that record is dropped and its batch computed again`);
+    const differ = fingerprintDifferences(existing.fingerprint, o.fingerprint);
+    if (differ.length > 0) {
+      throw new GibbonError(
+        'invalid_checkpoint',
+        `${where} belongs to a different evaluation (it differs in: ${differ.join(', ')}); resume with the same model, threat model, data, attacks and batch size, or use another output folder`,
+        { path: where, option: 'resume' },
+      );
+    }
+    return existing;
+  }
+  if (existing && !existing.finished) {
+    throw new GibbonError(
+      'invalid_checkpoint',
+      `${where} holds an unfinished evaluation (${existing.records.length} of ${existing.batches} batches done); resume it (--resume), or delete it or choose another output folder to start over`,
+      { path: where, option: 'resume' },
+    );
+  }
+  return fresh;
 }

@@ -5,7 +5,7 @@
  * escaping `html` template. A pure function of its inputs.
  */
 import type { CertifiedAccuracyCurve } from '../certify/result.js';
-import { FONT_FAMILY, fractionAxis, renderSvgChart } from './chart.js';
+import { fractionAxis, renderSvgChart, xAxis } from './chart.js';
 import { formatNumber, formatPercent, formatSeconds } from './format.js';
 import { htmlPage } from './page.js';
 import { html, trustedHtml, type SafeHtml } from './safe-html.js';
@@ -60,7 +60,7 @@ export function renderCertificationHtml(curve: CertifiedAccuracyCurve, title: st
         <div>
           <div id="threat-model" class="card">
             <h2>Threat model</h2>
-            <table>
+            <table class="kv">
               <tbody>
                 <tr>
                   <th>norm</th>
@@ -94,11 +94,11 @@ export function renderCertificationHtml(curve: CertifiedAccuracyCurve, title: st
           </div>
           <div id="table" class="card">
             <h2>Certified accuracy</h2>
-            <table class="numbers">
+            <table class="data">
               <thead>
                 <tr>
-                  <th>radius</th>
-                  <th>certified accuracy</th>
+                  <th class="num">radius</th>
+                  <th class="num">certified accuracy</th>
                 </tr>
               </thead>
               <tbody>
@@ -107,8 +107,8 @@ export function renderCertificationHtml(curve: CertifiedAccuracyCurve, title: st
                   .map(
                     (p) =>
                       html`<tr>
-                        <td>${formatNumber(p.radius)}</td>
-                        <td>${formatPercent(p.certified_accuracy)}</td>
+                        <td class="num">${formatNumber(p.radius)}</td>
+                        <td class="num">${formatPercent(p.certified_accuracy)}</td>
                       </tr>`,
                   )}
               </tbody>
@@ -117,11 +117,11 @@ export function renderCertificationHtml(curve: CertifiedAccuracyCurve, title: st
         </div>
       </section>
     </main>`;
-  return htmlPage({ title, styles: STYLES }, body).value;
+  return htmlPage({ title }, body).value;
 }
 
 function stat(label: string, value: string, note: string): SafeHtml {
-  return html`<div class="stat">
+  return html`<div class="stat stat-accent">
     <p class="stat-label">${label}</p>
     <p class="stat-value">${value}</p>
     <p class="stat-note">${note}</p>
@@ -151,16 +151,7 @@ export function renderCertificationChart(curve: CertifiedAccuracyCurve): string 
   if (last && last.certified_accuracy > 0) points.push([last.radius * 1.0001, 0]);
   return renderSvgChart(
     {
-      xAxis: {
-        type: 'value',
-        min: 0,
-        name: `${NORM_NAMES[curve.norm]} radius`,
-        nameLocation: 'middle',
-        nameGap: 30,
-        nameTextStyle: { fontSize: 13, color: '#1f2328' },
-        splitLine: { lineStyle: { color: '#eaeef2' } },
-        axisLine: { lineStyle: { color: '#8c959f' } },
-      },
+      xAxis: xAxis(`${NORM_NAMES[curve.norm]} radius`, { type: 'value', min: 0 }),
       yAxis: fractionAxis('certified accuracy'),
       series: [
         {
@@ -178,34 +169,3 @@ export function renderCertificationChart(curve: CertifiedAccuracyCurve): string 
     'cert-',
   );
 }
-
-const STYLES = `
-:root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa; --accent: #0b57d0; }
-* { box-sizing: border-box; }
-body { margin: 0; font-family: ${FONT_FAMILY}; font-size: 14px; line-height: 1.5; color: var(--ink); background: var(--soft); }
-.wrap { max-width: 1200px; margin: 0 auto; padding: 0 24px; }
-.page-header { background: #0d1b2a; color: #fff; padding: 22px 0 20px; margin-bottom: 20px; }
-.brand { margin: 0; font-size: 12px; letter-spacing: .08em; text-transform: uppercase; color: #9fb3c8; }
-h1 { margin: 2px 0 4px; font-size: 24px; font-weight: 650; word-break: break-all; }
-.subtitle { margin: 0; color: #c9d6e3; }
-h2 { font-size: 16px; margin: 0 0 12px; font-weight: 650; }
-section { margin-bottom: 16px; }
-.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 18px 20px; margin-bottom: 16px; }
-.grid-2 { display: grid; grid-template-columns: minmax(0, 1.35fr) minmax(0, 1fr); gap: 16px; align-items: start; }
-@media (max-width: 900px) { .grid-2 { grid-template-columns: 1fr; } }
-.summary { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 16px; }
-@media (max-width: 900px) { .summary { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
-.stat { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 14px 18px; border-top: 4px solid var(--accent); }
-.stat p { margin: 0; }
-.stat-label { color: var(--muted); font-size: 13px; }
-.stat-value { font-size: 28px; font-weight: 700; font-variant-numeric: tabular-nums; color: var(--accent); }
-.stat-note { color: var(--muted); font-size: 12px; }
-.chart { margin: 0; }
-.chart svg { width: 100%; height: auto; display: block; }
-.note { color: var(--muted); font-size: 13px; margin: 8px 0 0; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); }
-th { color: var(--muted); font-weight: 600; }
-.numbers td { font-variant-numeric: tabular-nums; }
-.path { word-break: break-all; }
-`;

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type * as EChartsModule from 'echarts';
 import type { Report } from './schema.js';
 import { formatEps, formatPercent } from './format.js';
+import { FONT_FAMILY } from './page.js';
 
 // ECharts' single-file CommonJS build loads in ~0.15 s; its ESM entry points are hundreds of
 // modules (~0.7–1.3 s), which every CLI command that imports the report would pay.
@@ -16,7 +17,6 @@ const echarts = createRequire(import.meta.url)('echarts') as typeof EChartsModul
 
 export const CHART_WIDTH = 640;
 export const CHART_HEIGHT = 330;
-export const FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
 
 const WORST_CASE_COLOUR = '#0b57d0';
 // Tableau 10 without its blue, which is the worst case's.
@@ -44,17 +44,7 @@ export function renderRobustnessChart(report: Report, normLabel: string): string
   return renderSvgChart(
     {
       legend: { top: 8, left: 'center', itemWidth: 22, itemGap: 28, textStyle: { fontSize: 12, color: '#1f2328' }, data: [worstName, ...names] },
-      xAxis: {
-        type: 'value',
-        min: 0,
-        name: `ε (${normLabel})`,
-        nameLocation: 'middle',
-        nameGap: 30,
-        nameTextStyle: { fontSize: 13, color: '#1f2328' },
-        axisLabel: { formatter: (v: number) => formatEps(v) },
-        splitLine: { lineStyle: { color: '#eaeef2' } },
-        axisLine: { lineStyle: { color: '#8c959f' } },
-      },
+      xAxis: xAxis(`ε (${normLabel})`, { type: 'value', min: 0, axisLabel: { formatter: (v: number) => formatEps(v) } }),
       yAxis: fractionAxis('accuracy'),
       series: [
         ...perAttack.map((a, i) => ({
@@ -129,17 +119,7 @@ export function renderQueryChart(report: Report): string {
   return renderSvgChart(
     {
       legend: { top: 8, left: 'center', itemWidth: 22, itemGap: 20, textStyle: { fontSize: 12, color: '#1f2328' }, data: series.map((x) => x.name) },
-      xAxis: {
-        type: 'log',
-        min: 1,
-        max: most,
-        name: 'queries per example',
-        nameLocation: 'middle',
-        nameGap: 30,
-        nameTextStyle: { fontSize: 13, color: '#1f2328' },
-        splitLine: { lineStyle: { color: '#eaeef2' } },
-        axisLine: { lineStyle: { color: '#8c959f' } },
-      },
+      xAxis: xAxis('queries per example', { type: 'log', min: 1, max: most }),
       yAxis: fractionAxis('success rate'),
       series,
     },
@@ -174,6 +154,19 @@ function tidySvg(svg: string, titleId: string, prefix: string): string {
       const kept = attributes.replace(/\s+xmlns(:\w+)?="[^"]*"/g, '').replace(/\s+(width|height)="[^"]*"/g, '');
       return `<svg${kept} role="img" aria-labelledby="${titleId}" preserveAspectRatio="xMidYMid meet">`;
     });
+}
+
+/** A horizontal axis in the house look, named below it; `scale` says its type, range and labels. */
+export function xAxis(name: string, scale: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ...scale,
+    name,
+    nameLocation: 'middle',
+    nameGap: 30,
+    nameTextStyle: { fontSize: 13, color: '#1f2328' },
+    splitLine: { lineStyle: { color: '#eaeef2' } },
+    axisLine: { lineStyle: { color: '#8c959f' } },
+  };
 }
 
 /** An axis from 0% to 100% (accuracy, success rate, true- and false-positive rates), shared by the pages' charts; `nameGap` 42 suits a y axis, 30 an x axis. */

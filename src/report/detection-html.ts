@@ -6,7 +6,7 @@
  * function of the report; all report text goes through the escaping `html` template.
  */
 import type { DetectionReport, DetectionRow } from '../defenses/detectors/evaluate-detector.js';
-import { FONT_FAMILY, fractionAxis, renderSvgChart } from './chart.js';
+import { fractionAxis, renderSvgChart } from './chart.js';
 import { formatPercent } from './format.js';
 import { htmlPage } from './page.js';
 import { html, trustedHtml, type SafeHtml } from './safe-html.js';
@@ -54,17 +54,17 @@ function rocChart(rows: readonly DetectionRow[], titleId: string, prefix: string
 }
 
 function resultsTable(rows: readonly DetectionRow[]): SafeHtml {
-  return html`<table>
+  return html`<table class="data">
     <thead>
       <tr>
         <th>inputs to flag</th>
-        <th>positives</th>
-        <th>AUROC</th>
-        <th>TPR at 5% FPR</th>
-        <th>TPR at τ</th>
-        <th>FPR at τ</th>
-        <th>misclassified</th>
-        <th>undetected success</th>
+        <th class="num">positives</th>
+        <th class="num">AUROC</th>
+        <th class="num">TPR at 5% FPR</th>
+        <th class="num">TPR at τ</th>
+        <th class="num">FPR at τ</th>
+        <th class="num">misclassified</th>
+        <th class="num">undetected success</th>
       </tr>
     </thead>
     <tbody>
@@ -72,13 +72,13 @@ function resultsTable(rows: readonly DetectionRow[]): SafeHtml {
         (r) =>
           html`<tr class="${r.kind}">
             <td>${r.name}</td>
-            <td>${r.positives}</td>
-            <td>${num(r.auroc)}</td>
-            <td>${pct(r.tpr_at_5_fpr)}</td>
-            <td>${pct(r.tpr_at_threshold)}</td>
-            <td>${pct(r.fpr_at_threshold)}</td>
-            <td>${r.attacked !== undefined ? pct(r.misclassified_rate) : ''}</td>
-            <td>${r.attacked !== undefined ? html`<strong>${pct(r.undetected_success_rate)}</strong>` : ''}</td>
+            <td class="num">${r.positives}</td>
+            <td class="num">${num(r.auroc)}</td>
+            <td class="num">${pct(r.tpr_at_5_fpr)}</td>
+            <td class="num">${pct(r.tpr_at_threshold)}</td>
+            <td class="num">${pct(r.fpr_at_threshold)}</td>
+            <td class="num">${r.attacked !== undefined ? pct(r.misclassified_rate) : ''}</td>
+            <td class="num">${r.attacked !== undefined ? html`<strong>${pct(r.undetected_success_rate)}</strong>` : ''}</td>
           </tr>`,
       )}
     </tbody>
@@ -124,114 +124,95 @@ export function renderDetectionHtml(report: DetectionReport): string {
   const plain = attacks.filter((r) => r.kind === 'plain' && r.name.startsWith('PGD')).at(-1);
   const adaptive = attacks.find((r) => r.kind === 'adaptive');
   const c = report.detector.calibration;
-  const body = html`<main>
-    <p class="brand">gibbon · detection report</p>
-    <h1>${report.detector.description}</h1>
-    <p class="subtitle">
-      on ${report.model.path} (sha256 ${report.model.sha256.slice(0, 12)}…) · ${report.data.n} clean ${report.data.in_distribution} inputs · seed ${report.seed}
-    </p>
-    ${threatModel(report)}
-    ${
-      plain && adaptive
-        ? html`<section id="verdict" class="card verdict">
-            <h2>Plain versus adaptive PGD, ε = ${report.eps}</h2>
-            <p>
-              Against PGD that ignores the detector, AUROC ${num(plain.auroc)} and ${pct(plain.undetected_success_rate)} of the attacked inputs are
-              misclassified without being flagged. Against the adaptive attack, AUROC ${num(adaptive.auroc)} and
-              <strong>${pct(adaptive.undetected_success_rate)}</strong> get through.
-            </p>
-          </section>`
-        : ''
-    }
-    <section id="results" class="card">
-      <h2>Results</h2>
-      ${resultsTable(report.rows)}
-      <p class="note">
-        Positives: the OOD inputs, or the misclassified adversarial examples; negatives: the clean test inputs, or (attacks) the clean originals of those
-        examples. TPR at 5% FPR sets the threshold on each row's negatives; τ is the calibrated threshold. Undetected success: misclassified and not flagged at
-        τ, over the ${report.data.attack_n} correctly classified inputs attacked. Clean test inputs flagged at τ: ${pct(report.clean_fpr_at_threshold)}; clean
-        accuracy ${pct(report.clean_accuracy)}.
-      </p>
-    </section>
-    <section class="charts">
-      <div class="card">
-        <h2 id="roc-ood-title">ROC: out-of-distribution inputs</h2>
-        <figure class="chart">${trustedHtml(rocChart(ood, 'roc-ood-title', 'roc-ood-'))}</figure>
+  const body = html`<header class="page-header">
+      <div class="wrap">
+        <p class="brand">gibbon · detection report</p>
+        <h1>${report.detector.description}</h1>
+        <p class="subtitle">
+          on ${report.model.path} (sha256 ${report.model.sha256.slice(0, 12)}…) · ${report.data.n} clean ${report.data.in_distribution} inputs · seed
+          ${report.seed}
+        </p>
       </div>
-      <div class="card">
-        <h2 id="roc-adv-title">ROC: adversarial examples, plain (dashed) and adaptive (thick)</h2>
-        <figure class="chart">${trustedHtml(rocChart(attacks, 'roc-adv-title', 'roc-adv-'))}</figure>
-      </div>
-    </section>
-    <section id="detector" class="card">
-      <h2>Detector and calibration</h2>
-      <table>
-        <tbody>
-          <tr>
-            <th>detector file</th>
-            <td>${report.detector.path}</td>
-          </tr>
-          <tr>
-            <th>kind</th>
-            <td>${report.detector.kind}</td>
-          </tr>
-          ${
-            report.detector.features
-              ? html`<tr>
-                  <th>features</th>
-                  <td>${report.detector.features}</td>
-                </tr>`
-              : ''
-          }
-          <tr>
-            <th>threshold τ</th>
-            <td>${report.detector.threshold.toPrecision(6)} (flag when score &gt; τ)</td>
-          </tr>
-          <tr>
-            <th>calibration data</th>
-            <td>${c.data}</td>
-          </tr>
-          <tr>
-            <th>calibration FPR</th>
-            <td>${pct(c.fpr)} of ${c.calibration_examples} (target ${pct(report.detector.target_fpr)})</td>
-          </tr>
-          <tr>
-            <th>clean score</th>
-            <td>mean ${c.score_mean.toPrecision(5)}, std ${c.score_std.toPrecision(5)}</td>
-          </tr>
-          <tr>
-            <th>time</th>
-            <td>${report.seconds.toFixed(1)} s</td>
-          </tr>
-        </tbody>
-      </table>
-    </section>
-  </main>`;
+    </header>
+    <main class="wrap">
+      ${threatModel(report)}
+      ${
+        plain && adaptive
+          ? html`<section id="verdict" class="card verdict">
+              <h2>Plain versus adaptive PGD, ε = ${report.eps}</h2>
+              <p>
+                Against PGD that ignores the detector, AUROC ${num(plain.auroc)} and ${pct(plain.undetected_success_rate)} of the attacked inputs are
+                misclassified without being flagged. Against the adaptive attack, AUROC ${num(adaptive.auroc)} and
+                <strong>${pct(adaptive.undetected_success_rate)}</strong> get through.
+              </p>
+            </section>`
+          : ''
+      }
+      <section id="results" class="card">
+        <h2>Results</h2>
+        ${resultsTable(report.rows)}
+        <p class="note">
+          Positives: the OOD inputs, or the misclassified adversarial examples; negatives: the clean test inputs, or (attacks) the clean originals of those
+          examples. TPR at 5% FPR sets the threshold on each row's negatives; τ is the calibrated threshold. Undetected success: misclassified and not flagged
+          at τ, over the ${report.data.attack_n} correctly classified inputs attacked. Clean test inputs flagged at τ: ${pct(report.clean_fpr_at_threshold)};
+          clean accuracy ${pct(report.clean_accuracy)}.
+        </p>
+      </section>
+      <section class="charts">
+        <div class="card">
+          <h2 id="roc-ood-title">ROC: out-of-distribution inputs</h2>
+          <figure class="chart">${trustedHtml(rocChart(ood, 'roc-ood-title', 'roc-ood-'))}</figure>
+        </div>
+        <div class="card">
+          <h2 id="roc-adv-title">ROC: adversarial examples, plain (dashed) and adaptive (thick)</h2>
+          <figure class="chart">${trustedHtml(rocChart(attacks, 'roc-adv-title', 'roc-adv-'))}</figure>
+        </div>
+      </section>
+      <section id="detector" class="card">
+        <h2>Detector and calibration</h2>
+        <table class="kv">
+          <tbody>
+            <tr>
+              <th>detector file</th>
+              <td>${report.detector.path}</td>
+            </tr>
+            <tr>
+              <th>kind</th>
+              <td>${report.detector.kind}</td>
+            </tr>
+            ${
+              report.detector.features
+                ? html`<tr>
+                    <th>features</th>
+                    <td>${report.detector.features}</td>
+                  </tr>`
+                : ''
+            }
+            <tr>
+              <th>threshold τ</th>
+              <td>${report.detector.threshold.toPrecision(6)} (flag when score &gt; τ)</td>
+            </tr>
+            <tr>
+              <th>calibration data</th>
+              <td>${c.data}</td>
+            </tr>
+            <tr>
+              <th>calibration FPR</th>
+              <td>${pct(c.fpr)} of ${c.calibration_examples} (target ${pct(report.detector.target_fpr)})</td>
+            </tr>
+            <tr>
+              <th>clean score</th>
+              <td>mean ${c.score_mean.toPrecision(5)}, std ${c.score_std.toPrecision(5)}</td>
+            </tr>
+            <tr>
+              <th>time</th>
+              <td>${report.seconds.toFixed(1)} s</td>
+            </tr>
+          </tbody>
+        </table>
+      </section>
+    </main>`;
   const title = `gibbon detection report — ${report.detector.kind} on ${report.model.path}`;
-  const page = htmlPage({ title, styles: STYLES, gibbonVersion: report.gibbon_version, dataImages: true }, body);
+  const page = htmlPage({ title, gibbonVersion: report.gibbon_version, dataImages: true }, body);
   return `${page.value.replace(/\n\s+/g, '\n')}\n`;
 }
-
-const STYLES = `
-  body { margin: 0; background: #f6f8fa; color: #1f2328; font-family: ${FONT_FAMILY}; font-size: 15px; line-height: 1.5; }
-  main { max-width: 1120px; margin: 0 auto; padding: 24px; }
-  .brand { color: #59636e; margin: 0; font-size: 13px; letter-spacing: .04em; text-transform: uppercase; }
-  h1 { margin: 4px 0; font-size: 24px; }
-  .subtitle { color: #59636e; margin: 0 0 16px; }
-  .card { background: #fff; border: 1px solid #d1d9e0; border-radius: 8px; padding: 16px 20px; margin-bottom: 16px; }
-  .verdict { border-left: 4px solid #cf222e; }
-  h2 { font-size: 17px; margin: 0 0 10px; }
-  dt { font-weight: 600; margin-top: 8px; }
-  dd { margin: 2px 0 0 0; }
-  table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-  th, td { text-align: right; padding: 5px 8px; border-bottom: 1px solid #eaeef2; }
-  th:first-child, td:first-child { text-align: left; }
-  tr.adaptive td { background: #fff5f5; }
-  .note { color: #59636e; font-size: 13px; }
-  .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px; margin-bottom: 16px; }
-  .charts .card { margin-bottom: 0; }
-  figure.chart { margin: 0; }
-  figure.chart svg { width: 100%; height: auto; }
-  #detector th { text-align: left; width: 30%; }
-  #detector td { text-align: left; }
-`;

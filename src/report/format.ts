@@ -41,3 +41,25 @@ const NORM_SYMBOLS: Record<string, string> = { linf: 'L∞', l2: 'L2', l1: 'L1',
 export function formatNormName(norm: string): string {
   return NORM_SYMBOLS[norm.toLowerCase()] ?? norm;
 }
+
+const LABELS: Record<string, string> = { eps: 'ε', epsilon: 'ε', epsilons: 'ε', n: 'n' };
+
+/** 'iterative-weaker-than-single-step' → 'Iterative weaker than single step'; 'eps' → 'ε'. */
+export function humanise(id: string): string {
+  if (LABELS[id] !== undefined) return LABELS[id];
+  const words = id.replace(/[-_]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A change of accuracy in percentage points: 0.05 → '+5.0 pt', −0.2 → '−20.0 pt'. */
+export function signedPoints(difference: number): string {
+  const points = difference * 100;
+  return `${points > 0 ? '+' : points < 0 ? '−' : '±'}${Math.abs(points).toFixed(1)} pt`;
+}
+
+/** ISO time as 'YYYY-MM-DD HH:MM UTC' (the report's own text when it is not a valid time). */
+export function formatCreated(created: string): string {
+  const time = new Date(created);
+  if (Number.isNaN(time.getTime())) return created;
+  return `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -2,10 +2,11 @@
  * report.json: written pretty-printed with a stable key order (the schema's), read back with the
  * schema version and every field checked. The format is documented in docs/report-schema.md.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GibbonError } from '../errors.js';
 import { writeFileAtomically } from '../storage/atomic-write.js';
+import { readJsonFile } from '../storage/json-file.js';
 import { parseReport } from './parse.js';
 import type { Report } from './schema.js';
 
@@ -30,12 +31,7 @@ export function formatReportJson(report: Report): string {
 /** Reads and validates a report.json written by this or an earlier compatible gibbon. */
 export function readReportJson(path: string): Report {
   if (!existsSync(path)) throw new GibbonError('file_not_found', `file not found: ${path}`, { path });
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new GibbonError('invalid_input', `${path} is not valid JSON: ${(error as Error).message}`, { path }, { cause: error });
-  }
+  const value = readJsonFile(path, (reason, cause) => new GibbonError('invalid_input', `${path} is not valid JSON: ${reason}`, { path }, { cause }));
   return parseReport(value, path);
 }
 

@@ -21,6 +21,15 @@ const DESCR_TO_TYPE: Record<string, ElementType> = {
   '|b1': 'bool',
 };
 
+/** The typed array each element type is read into (uint8 and bool: Uint8Array). */
+const TYPED_ARRAYS: Partial<Record<ElementType, new (buffer: ArrayBuffer) => TypedData>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  int8: Int8Array,
+};
+
 const TYPE_TO_DESCR: Partial<Record<ElementType, string>> = {
   float32: '<f4',
   float64: '<f8',
@@ -179,26 +188,7 @@ export function parseNpy(bytes: Uint8Array, where = '<buffer>'): AnyTensor {
     );
   }
   const buf = bytes.slice(dataStart, dataStart + needed).buffer;
-  let data: TypedData;
-  switch (type) {
-    case 'float32':
-      data = new Float32Array(buf);
-      break;
-    case 'float64':
-      data = new Float64Array(buf);
-      break;
-    case 'int64':
-      data = new BigInt64Array(buf);
-      break;
-    case 'int32':
-      data = new Int32Array(buf);
-      break;
-    case 'int8':
-      data = new Int8Array(buf);
-      break;
-    default:
-      data = new Uint8Array(buf);
-  }
+  const data: TypedData = new (TYPED_ARRAYS[type] ?? Uint8Array)(buf);
   return { type, data, shape };
 }
 

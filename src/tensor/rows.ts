@@ -47,6 +47,21 @@ export function gatherValues<T extends Float32Array | Int32Array | Uint8Array>(v
   return out;
 }
 
+/** Examples with their labels and, when the attack is targeted, their target classes. */
+export interface LabelledBatch {
+  readonly x: Tensor;
+  readonly labels: Int32Array;
+  readonly targets?: Int32Array | undefined;
+}
+
+/** The examples `indices` of a batch, in that order: inputs, labels and targets gathered together. */
+export function subset(
+  batch: LabelledBatch,
+  indices: ArrayLike<number>,
+): { readonly x: Tensor; readonly labels: Int32Array; readonly targets: Int32Array | undefined } {
+  return { x: gatherRows(batch.x, indices), labels: gatherValues(batch.labels, indices), targets: batch.targets && gatherValues(batch.targets, indices) };
+}
+
 /**
  * Calls fn on each batch [start, end) of n rows, in order; `padded` is the row count to feed:
  * the model's fixed batch size if it has one (the last batch is then padded), else end − start.

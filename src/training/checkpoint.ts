@@ -12,11 +12,13 @@
  * header without it and of the data block) must match, so a damaged or edited checkpoint is
  * refused by name instead of resuming from wrong weights.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { GibbonError } from '../errors.js';
 import { writeFileAtomically } from '../storage/atomic-write.js';
+import { firstIssue, sha256Hex } from '../storage/checkpoint-file.js';
+
+export { fingerprintDifference } from '../storage/checkpoint-file.js';
 
 const MAGIC = 'GIBBONCK';
 const FORMAT = 'gibbon-training-checkpoint';
@@ -34,10 +36,9 @@ export interface CheckpointContents<H> {
   tensors: Record<string, Float32Array>;
 }
 
+/** SHA-256 of the header's text (without the checksum) and of the data block. */
 function checksum(headerText: string, data: readonly Uint8Array[]): string {
-  const hash = createHash('sha256').update(headerText);
-  for (const chunk of data) hash.update(chunk);
-  return hash.digest('hex');
+  return sha256Hex(headerText, ...data);
 }
 
 export function writeCheckpoint<H>(path: string, c: CheckpointContents<H>): void {
@@ -89,10 +90,7 @@ export function readCheckpoint<H>(path: string): CheckpointContents<H> {
     throw bad(`format ${String(v?.format)} v${String(v?.version)}, expected ${FORMAT} v${VERSION}`);
   }
   const parsed = headerSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw bad(`header field ${issue.path.join('.') || '(top)'}: ${issue.message}`);
-  }
+  if (!parsed.success) throw bad(`header field ${firstIssue(parsed.error, '(top)')}`);
   const h = parsed.data;
   const dataStart = 12 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -116,13 +114,4 @@ export function readCheckpoint<H>(path: string): CheckpointContents<H> {
     tensors[e.name] = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + e.length * 4));
   }
   return { fingerprint: h.fingerprint, epoch: h.epoch, header: h.header as H, tensors };
-}
-
-/** Names the fields in which two fingerprints differ ('' when they agree). */
-export function fingerprintDifference(a: Record<string, unknown>, b: Record<string, unknown>): string {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-  return keys
-    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-    .map((k) => `${k}: checkpoint ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`)
-    .join('; ');
 }
