@@ -23,6 +23,7 @@ test('batch axis: the one axis that follows the batch, or the one of the fixed b
   assert.equal(batchAxisOf([32, null, 11], undefined, 'z'), 1);
   assert.equal(batchAxisOf([null, 5, null], undefined, 'z'), 0);
   assert.equal(batchAxisOf([1, 32, 11], 1, 'z'), 0);
+  assert.equal(batchAxisOf([null, 5], 1, 'z'), 0);
   assert.equal(batchAxisOf([32, 1, 11], 1, 'z'), 1);
   assert.equal(batchAxisOf([32, 4, 11], 4, 'z'), 1);
   const fails = (shape: (number | null)[], fixed: number | undefined, pattern: RegExp): void =>

@@ -9,8 +9,9 @@ import { GibbonError } from '../errors.js';
 /**
  * The batch axis of an output of probed `shape`. With a dynamic batch the probe runs at two batch
  * sizes and marks the dimensions that followed it as null: the batch is the one null axis (axis 0
- * when it is among several). With a fixed batch B (one probe run, no null) it is axis 0 when that
- * has size B, else the only axis of size B. Anything else cannot be read one row per example.
+ * when it is among several). With a fixed batch B (one probe run) it is axis 0 when that has size B
+ * or is null (a declared (batch, classes) output is not probed), else the only axis of size B.
+ * Anything else cannot be read one row per example.
  */
 export function batchAxisOf(shape: readonly (number | null)[], fixedBatch: number | undefined, output: string): number {
   const shown = `[${shape.map((d) => d ?? 'N').join(', ')}]`;
@@ -20,7 +21,7 @@ export function batchAxisOf(shape: readonly (number | null)[], fixedBatch: numbe
     const why = dynamic.length === 0 ? 'does not change size with the batch' : `changes size with the batch on axes ${dynamic.join(', ')}`;
     throw new GibbonError('invalid_model', `output '${output}' ${shown} ${why}; class scores need one row per example`, { option: 'output' });
   }
-  if (shape[0] === fixedBatch) return 0;
+  if (shape[0] === fixedBatch || shape[0] === null) return 0;
   const sized = shape.flatMap((d, i) => (d === fixedBatch ? [i] : []));
   if (sized.length === 1) return sized[0]!;
   throw new GibbonError(
