@@ -19,7 +19,8 @@ import { ancestorsOf, producers, topologicalSort, type Graph } from '../onnx/gra
 import type { ModelIR } from '../onnx/model.js';
 import { backprop, type NonDifferentiablePolicy } from './backprop.js';
 import { EMBEDDING_LOSS, emitEmbeddingHead, emitLossHead, isTargetedLoss, LOSS_NAMES, type EmbeddingLoss, type LossName } from './loss-heads.js';
-import { probeValues, type ValueFacts } from './probe.js';
+import { fixedBatchOf, probeValues, type ValueFacts } from './probe.js';
+import { batchAxisOf } from './batch-axis.js';
 import { probeWithBranches } from './branch-probe.js';
 import { createVjpRegistry, type VjpRegistry } from './registry.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from './vjp-rule.js';
@@ -146,7 +147,7 @@ export interface ClassScores {
   readonly output: string;
   /** One score s read as two classes, logits (0, s): softmax gives (1 − σ(s), σ(s)). */
   readonly binary: boolean;
-  /** Shape of the value the scores come from (before any reduction), batch as null. */
+  /** Shape of the value the scores come from (before any reduction), batch first and as null. */
   readonly rawShape: readonly (number | null)[];
 }
 
@@ -186,13 +187,15 @@ export async function attachClassScores(
       ? { shape: [null, last], dataType: g.outputs.find((o) => o.name === found.output)!.dataType || DT.FLOAT }
       : (await probeValues(model, { values: [found.logits], inputShapes: options.inputShapes })).get(found.logits);
   if (!fact) throw new GibbonError('internal', `could not learn the shape of '${found.logits}'`);
-  const shape = fact.shape.map((d, i) => (i === 0 ? null : d));
+  if (fact.shape.length < 2)
+    throw new GibbonError('invalid_model', `output '${found.output}' has shape [N]; class scores need (batch, classes)`, { option: 'output' });
+  const batch = batchAxisOf(fact.shape, fixedBatchOf(model, options.inputShapes), found.output);
+  const where = `output '${found.output}' has shape [${fact.shape.map((d, i) => (i === batch ? 'N' : d)).join(', ')}]`;
+  const order = [batch, ...[...fact.shape.keys()].filter((a) => a !== batch)];
+  const shape = order.map((a, i) => (i === 0 ? null : fact.shape[a]!));
   const b = new GraphBuilder(g, 'gibbon_head');
-  const where = `output '${found.output}' has shape [N, ${shape.slice(1).join(', ')}]`;
-  if (shape.length < 2) {
-    throw new GibbonError('invalid_model', `${where.replace('[N, ]', '[N]')}; class scores need (batch, classes)`, { option: 'output' });
-  }
-  let scores = found.logits;
+  // Batch first: a (T, N, C) sequence output becomes (N, T, C), so reductions never mix examples.
+  let scores = batch === 0 ? found.logits : b.op('Transpose', [found.logits], { perm: order }, { name: 'batch_first' });
   let after = shape[1]!;
   if (shape.length > 2) {
     const axis = classAxis(shape);
@@ -202,7 +205,7 @@ export async function attachClassScores(
     if (!reduce) {
       throw new GibbonError(
         'invalid_option',
-        `${where}, not (batch, classes); say how to read class scores from it: --output-reduce mean or max (over axes ${others.join(', ')}, classes on axis ${axis}) or flatten`,
+        `${where}, not (batch, classes); say how to read class scores from it: --output-reduce mean or max (over axes ${others.map((i) => order[i]).join(', ')}, classes on axis ${order[axis]}) or flatten`,
         { option: 'output-reduce' },
       );
     }

@@ -82,18 +82,8 @@ async function predictLogits(name: string, e: ZooEntry, xPath: string): Promise<
   return { data: toFloat32(t), classes: t.shape[1]! };
 }
 
-/**
- * Open finding, run (and reported as a TODO) but not counted as a failure until fixed: the input
- * gradient of crnn_ctc_op12 (mean over time of its (T, N, C) scores) disagrees with finite
- * differences by ~2× (0.0049 against 0.0026 on example 0, the same at steps 1e-3 and 1e-2, so not
- * a kink); its BiLSTM part alone agrees, so the cause lies in its conv/MaxPool layers.
- */
-const OPEN: Record<string, string> = {
-  crnn_ctc_op12: 'gradient 2× off finite differences before the BiLSTM (conv/MaxPool), under investigation',
-};
-
 for (const [name, e] of Object.entries(manifest.models)) {
-  test(`zoo ${name} (${e.exercises.join(', ')}): info, predict, grad agrees with finite differences, eval --attacks auto`, { todo: OPEN[name] }, async () => {
+  test(`zoo ${name} (${e.exercises.join(', ')}): info, predict, grad agrees with finite differences, eval --attacks auto`, async () => {
     const model = join(ZOO, e.file);
     const info = await gibbon('info', model);
     assertOk(info);

@@ -1,10 +1,5 @@
 /** ReduceMax: dX = dY at the maximum (first one over a single axis, ties shared over several axes). */
-import type { VjpRule } from '../vjp-rule.js';
-import { extremumVjp } from './reduce-extremum.js';
+import { extremumDx } from './reduce-extremum.js';
+import { reductionRule } from './reduce-axes.js';
 
-export const reduceMaxVjp: VjpRule = {
-  opType: 'ReduceMax',
-  sinceVersion: 18,
-  inputs: ['data', 'axes'],
-  vjp: (ctx) => extremumVjp(ctx, 'ArgMax'),
-};
+export const reduceMaxVjp = reductionRule('ReduceMax', 18, (ctx, r) => extremumDx(ctx, r, 'ArgMax'));

@@ -1,30 +1,21 @@
 /** ReduceMean: Y = Σ X / count, so dX = expand(dY / count, shape(X)). */
-import type { VjpRule } from '../vjp-rule.js';
 import { scalarLike, shapeOf } from './common.js';
-import { keepDims, reducedAxes } from './reduce-axes.js';
+import { reductionRule } from './reduce-axes.js';
 
-export const reduceMeanVjp: VjpRule = {
-  opType: 'ReduceMean',
-  sinceVersion: 18,
-  inputs: ['data', 'axes'],
-  vjp(ctx) {
-    const { b } = ctx;
-    const X = ctx.input(0);
-    const shape = ctx.shape(X);
-    const axes = reducedAxes(ctx);
-    const dY = keepDims(ctx, ctx.dY()!, axes);
-    if (axes && axes.length === 0) return { data: dY, axes: null };
-    const reduced = (axes ?? shape.map((_, i) => i)).map((a) => shape[a]);
-    let scale: string;
-    if (reduced.every((d) => d !== null)) {
-      scale = scalarLike(ctx, X, 1 / (reduced as number[]).reduce((p, d) => p * d, 1));
-    } else {
-      // The batch axis is reduced: count = |X| / |Y| at run time.
-      const type = ctx.dataType(X);
-      const sizeOf = (v: string): string => b.op('Cast', [b.op('Size', [v])], { to: type });
-      scale = b.op('Div', [sizeOf(ctx.output(0)), sizeOf(X)], {}, { name: 'ReduceMean_scale' });
-    }
-    const scaled = b.op('Mul', [dY, scale], {}, { name: 'ReduceMean_share' });
-    return { data: b.op('Expand', [scaled, shapeOf(b, X, shape)], {}, { name: 'ReduceMean_dX' }), axes: null };
-  },
-};
+export const reduceMeanVjp = reductionRule('ReduceMean', 18, (ctx, { X, axes, dY }) => {
+  const { b } = ctx;
+  const shape = ctx.shape(X);
+  if (axes && axes.length === 0) return dY;
+  const reduced = (axes ?? shape.map((_, i) => i)).map((a) => shape[a]);
+  let scale: string;
+  if (reduced.every((d) => d !== null)) {
+    scale = scalarLike(ctx, X, 1 / (reduced as number[]).reduce((p, d) => p * d, 1));
+  } else {
+    // The batch axis is reduced: count = |X| / |Y| at run time.
+    const type = ctx.dataType(X);
+    const sizeOf = (v: string): string => b.op('Cast', [b.op('Size', [v])], { to: type });
+    scale = b.op('Div', [sizeOf(ctx.output(0)), sizeOf(X)], {}, { name: 'ReduceMean_scale' });
+  }
+  const scaled = b.op('Mul', [dY, scale], {}, { name: 'ReduceMean_share' });
+  return b.op('Expand', [scaled, shapeOf(b, X, shape)], {}, { name: 'ReduceMean_dX' });
+});

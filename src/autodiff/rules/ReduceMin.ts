@@ -1,10 +1,5 @@
 /** ReduceMin: dX = dY at the minimum (first one over a single axis, ties shared over several axes). */
-import type { VjpRule } from '../vjp-rule.js';
-import { extremumVjp } from './reduce-extremum.js';
+import { extremumDx } from './reduce-extremum.js';
+import { reductionRule } from './reduce-axes.js';
 
-export const reduceMinVjp: VjpRule = {
-  opType: 'ReduceMin',
-  sinceVersion: 18,
-  inputs: ['data', 'axes'],
-  vjp: (ctx) => extremumVjp(ctx, 'ArgMin'),
-};
+export const reduceMinVjp = reductionRule('ReduceMin', 18, (ctx, r) => extremumDx(ctx, r, 'ArgMin'));

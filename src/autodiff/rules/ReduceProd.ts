@@ -4,37 +4,24 @@
  * and 0 otherwise.
  */
 import { DataType as DT } from '../../onnx/dtypes.js';
-import type { VjpRule } from '../vjp-rule.js';
 import { scalarLike } from './common.js';
-import { keepDims, reducedAxes } from './reduce-axes.js';
+import { reductionRule } from './reduce-axes.js';
 
-export const reduceProdVjp: VjpRule = {
-  opType: 'ReduceProd',
-  sinceVersion: 18,
-  inputs: ['data', 'axes'],
-  vjp(ctx) {
-    const { b } = ctx;
-    const X = ctx.input(0);
-    const axes = reducedAxes(ctx);
-    const dY = keepDims(ctx, ctx.dY()!, axes);
-    if (axes && axes.length === 0) return { data: dY, axes: null };
-    const axesInput = axes ? [b.int64s(axes)] : [];
-    const zero = scalarLike(ctx, X, 0);
-    const one = scalarLike(ctx, X, 1);
-    const isZero = b.op('Equal', [X, zero], {}, { name: 'ReduceProd_zero' });
-    const nonZero = b.op('Where', [isZero, one, X]);
-    const p = b.op('ReduceProd', [nonZero, ...axesInput], { keepdims: 1 }, { name: 'ReduceProd_nonzero' });
-    const zeros = b.op('ReduceSum', [b.op('Cast', [isZero], { to: DT.INT64 }), ...axesInput], { keepdims: 1 }, { name: 'ReduceProd_zeros' });
-    const others = b.op(
-      'Where',
-      [
-        b.op('Equal', [zeros, b.int64s([0])]),
-        b.op('Div', [p, nonZero]),
-        b.op('Where', [b.op('And', [b.op('Equal', [zeros, b.int64s([1])]), isZero]), p, zero]),
-      ],
-      {},
-      { name: 'ReduceProd_others' },
-    );
-    return { data: b.op('Mul', [others, dY], {}, { name: 'ReduceProd_dX' }), axes: null };
-  },
-};
+export const reduceProdVjp = reductionRule('ReduceProd', 18, (ctx, { X, axes, dY }) => {
+  const { b } = ctx;
+  if (axes && axes.length === 0) return dY;
+  const axesInput = axes ? [b.int64s(axes)] : [];
+  const zero = scalarLike(ctx, X, 0);
+  const one = scalarLike(ctx, X, 1);
+  const isZero = b.op('Equal', [X, zero], {}, { name: 'ReduceProd_zero' });
+  const nonZero = b.op('Where', [isZero, one, X]);
+  const p = b.op('ReduceProd', [nonZero, ...axesInput], { keepdims: 1 }, { name: 'ReduceProd_nonzero' });
+  const zeros = b.op('ReduceSum', [b.op('Cast', [isZero], { to: DT.INT64 }), ...axesInput], { keepdims: 1 }, { name: 'ReduceProd_zeros' });
+  const others = b.op(
+    'Where',
+    [b.op('Equal', [zeros, b.int64s([0])]), b.op('Div', [p, nonZero]), b.op('Where', [b.op('And', [b.op('Equal', [zeros, b.int64s([1])]), isZero]), p, zero])],
+    {},
+    { name: 'ReduceProd_others' },
+  );
+  return b.op('Mul', [others, dY], {}, { name: 'ReduceProd_dX' });
+});

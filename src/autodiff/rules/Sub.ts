@@ -1,15 +1,13 @@
-/** Sub: dA = unbroadcast(dY), dB = −unbroadcast(dY). */
+/** Sub: dA = unbroadcast(dY), dB = −unbroadcast(dY), i.e. Add's gradient with dB negated. */
 import type { VjpRule } from '../vjp-rule.js';
+import { addVjp } from './Add.js';
 
 export const subVjp: VjpRule = {
   opType: 'Sub',
   sinceVersion: 14,
   inputs: ['A', 'B'],
   vjp(ctx) {
-    const dY = ctx.dY()!;
-    return {
-      A: ctx.needsGrad(0) ? ctx.unbroadcast(dY, ctx.input(0)) : null,
-      B: ctx.needsGrad(1) ? ctx.b.op('Neg', [ctx.unbroadcast(dY, ctx.input(1))], {}, { name: 'Sub_dB' }) : null,
-    };
+    const { A, B } = addVjp.vjp(ctx);
+    return { A, B: B ? ctx.b.op('Neg', [B], {}, { name: 'Sub_dB' }) : null };
   },
 };

@@ -87,3 +87,10 @@ export function floatTensor(b: GraphBuilder, dataType: number, dims: readonly nu
   const f32 = b.constant(DT.FLOAT, dims, Float32Array.from(values), 'f32');
   return dataType === DT.FLOAT ? f32 : b.op('Cast', [f32], { to: dataType });
 }
+
+/** Elements per (n, c) of an (N, C, D₁, D₂, …) value: a number when static, else an int64 scalar computed at run time. */
+export function spatialCount(ctx: VjpContext, X: string): number | string {
+  const spatial: Shape = ctx.shape(X).slice(2);
+  if (isStatic(spatial)) return spatial.reduce((a, d) => a * d, 1);
+  return ctx.b.op('ReduceProd', [ctx.b.op('Shape', [X], { start: 2 })], { keepdims: 0 });
+}

@@ -1,5 +1,5 @@
 /** Axes handling shared by the Reduce* rules (opset 18 form: axes as an optional input). */
-import type { VjpContext } from '../vjp-rule.js';
+import type { VjpContext, VjpRule } from '../vjp-rule.js';
 import { normalizeAxis } from './common.js';
 
 /** The reduced axes (normalised), or null when all axes are reduced. */
@@ -22,4 +22,27 @@ export function keepDims(ctx: VjpContext, dY: string, axes: number[] | null): st
   const all = axes ?? Array.from({ length: rank }, (_, i) => i);
   if (all.length === 0) return dY;
   return ctx.b.op('Unsqueeze', [dY, ctx.b.int64s(all)], {}, { name: 'reduce_keepdims' });
+}
+
+/** What a Reduce* rule's dX is made of: the data X, the reduced axes (null: all), and dY and Y with the reduced axes kept. */
+export interface Reduction {
+  readonly X: string;
+  readonly axes: number[] | null;
+  readonly dY: string;
+  /** The reduction's output, emitted on first use. */
+  readonly Y: () => string;
+}
+
+/** A Reduce* rule (inputs data and axes) from its dX; the axes get no gradient. */
+export function reductionRule(opType: string, sinceVersion: number, dX: (ctx: VjpContext, r: Reduction) => string): VjpRule {
+  return {
+    opType,
+    sinceVersion,
+    inputs: ['data', 'axes'],
+    vjp(ctx) {
+      const axes = reducedAxes(ctx);
+      const r = { X: ctx.input(0), axes, dY: keepDims(ctx, ctx.dY()!, axes), Y: () => keepDims(ctx, ctx.output(0), axes) };
+      return { data: dX(ctx, r), axes: null };
+    },
+  };
 }

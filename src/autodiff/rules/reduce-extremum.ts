@@ -3,18 +3,15 @@
  * the first extremum (as PyTorch's max(dim)/min(dim)); over several axes it is shared equally
  * between tied extrema (as amax/amin), so Σ dX = dY either way.
  */
-import type { GradMap, VjpContext } from '../vjp-rule.js';
+import type { VjpContext } from '../vjp-rule.js';
 import { shapeOf } from './common.js';
-import { keepDims, reducedAxes } from './reduce-axes.js';
+import type { Reduction } from './reduce-axes.js';
 
-export function extremumVjp(ctx: VjpContext, arg: 'ArgMax' | 'ArgMin'): GradMap {
+export function extremumDx(ctx: VjpContext, { X, axes, dY, Y }: Reduction, arg: 'ArgMax' | 'ArgMin'): string {
   const { b } = ctx;
   const op = ctx.node.opType;
-  const X = ctx.input(0);
   const type = ctx.dataType(X);
-  const axes = reducedAxes(ctx);
-  const dY = keepDims(ctx, ctx.dY()!, axes);
-  if (axes && axes.length === 0) return { data: dY, axes: null };
+  if (axes && axes.length === 0) return dY;
   const shape = ctx.shape(X);
   if (axes && axes.length === 1) {
     const axis = axes[0]!;
@@ -26,13 +23,11 @@ export function extremumVjp(ctx: VjpContext, arg: 'ArgMax' | 'ArgMin'): GradMap 
         shape.map((_, i) => (i === axis ? size : 1)),
       );
       const hit = b.op('Cast', [b.op('Equal', [positions, at])], { to: type }, { name: `${op}_onehot` });
-      return { data: b.op('Mul', [hit, dY], {}, { name: `${op}_dX` }), axes: null };
+      return b.op('Mul', [hit, dY], {}, { name: `${op}_dX` });
     }
   }
-  const m = keepDims(ctx, ctx.output(0), axes);
-  const mask = b.op('Cast', [b.op('Equal', [X, m])], { to: type }, { name: `${op}_mask` });
+  const mask = b.op('Cast', [b.op('Equal', [X, Y()])], { to: type }, { name: `${op}_mask` });
   const count = b.op('ReduceSum', axes ? [mask, b.int64s(axes)] : [mask], { keepdims: 1 }, { name: `${op}_count` });
   const share = b.op('Div', [dY, count]);
-  const dX = b.op('Mul', [mask, b.op('Expand', [share, shapeOf(b, X, shape)])], {}, { name: `${op}_dX` });
-  return { data: dX, axes: null };
+  return b.op('Mul', [mask, b.op('Expand', [share, shapeOf(b, X, shape)])], {}, { name: `${op}_dX` });
 }
