@@ -41,7 +41,16 @@ import { GibbonError } from '../errors.js';
 import type { Bounds } from '../model/bounds.js';
 import { eotOracle } from '../model/eot.js';
 import { transferOracle } from '../model/transfer.js';
-import { decisionOracle, gradientOracle, scoreOracle, type DifferentiableModel, type GradientOracle, type Oracle, type OracleKind } from '../model/oracles.js';
+import {
+  decisionOracle,
+  gradientOracle,
+  scoreOracle,
+  type ClassifierModel,
+  type DifferentiableModel,
+  type GradientOracle,
+  type Oracle,
+  type OracleKind,
+} from '../model/oracles.js';
 import { normByName } from '../norms/index.js';
 import type { Norm } from '../norms/norm.js';
 import { deriveSeed, Rng } from '../random.js';
@@ -65,11 +74,15 @@ import { assembleAdversarials, saveBatchAdversarials, type BrokenExample } from 
 import { oracleKindOf, type AttackConfig, type Ensemble } from './presets.js';
 import { ALLOWED_ORACLES, threatModelRecord, type Knowledge, type ThreatModel } from './threat-model.js';
 
-/** What the runner needs of a model (OnnxModel has it all). */
-export interface EvaluationModel extends DifferentiableModel {
+/** What the runner needs of the model under evaluation: class scores (an HTTP endpoint gives no more). */
+export interface EvaluationTarget extends ClassifierModel {
   /** True when the model ends in Softmax (logits are then the scores feeding it). */
   readonly outputsProbabilities: boolean;
   readonly ir: { readonly sha256?: string };
+}
+
+/** And of a model it may differentiate (OnnxModel has it all). */
+export interface EvaluationModel extends EvaluationTarget, DifferentiableModel {
   /** The gradient graph of a loss, for the non-differentiable ops on its path. */
   gradientGraphFor(loss: LossName): Promise<{ readonly nonDifferentiableNodes: readonly { readonly name: string; readonly opType: string }[] }>;
 }
@@ -91,7 +104,9 @@ export interface EvaluationProgress {
 }
 
 export interface EvaluationOptions {
-  readonly model: EvaluationModel;
+  readonly model: EvaluationTarget;
+  /** The same model's gradients, for white-box knowledge (usually the same object as `model`; an endpoint has none). */
+  readonly white?: EvaluationModel;
   /** The model's path as the user gave it (for the report). */
   readonly modelPath: string;
   /** The surrogate whose gradients a transfer attacker uses (knowledge 'transfer' only). */
@@ -385,6 +400,12 @@ function stageRecord(
   };
 }
 
+/** The evaluated model's gradients; evaluate() has refused white-box knowledge without them. */
+function whiteOf(options: EvaluationOptions): EvaluationModel {
+  if (!options.white) throw new GibbonError('internal', 'a white-box stage ran without the model’s gradients');
+  return options.white;
+}
+
 /** A gradient oracle of `model`, averaged over `eotSamples` passes when EOT is on. */
 function gradientOracleOf(ctx: RunContext, model: DifferentiableModel): GradientOracle {
   return eotOracle(gradientOracle(model, { bounds: ctx.bounds }), ctx.options.eotSamples ?? 1);
@@ -415,7 +436,7 @@ async function runEnsembleStage(ctx: RunContext, stage: PlannedStage, batch: Bat
     // target queries count (model/transfer.ts).
     const target = decisionOracle(options.model, { bounds: ctx.bounds, queryBudget: tm.query_budget });
     oracle = transferOracle(gradientOracleOf(ctx, options.surrogate!), target);
-  } else if (kind === 'gradient') oracle = gradientOracleOf(ctx, options.model);
+  } else if (kind === 'gradient') oracle = gradientOracleOf(ctx, whiteOf(options));
   else if (kind === 'score') oracle = scoreOracle(options.model, { bounds: ctx.bounds, queryBudget: tm.query_budget });
   else oracle = decisionOracle(options.model, { bounds: ctx.bounds, queryBudget: tm.query_budget });
   const outcome = await runAttack(attack, oracle, x, labels, { eps, norm: ctx.norm, targets, seed, signal: options.signal, onProgress });
@@ -428,7 +449,7 @@ async function runSingleStep(ctx: RunContext, batch: BatchInputs, indices: Int32
   const x = gatherRows(batch.x, indices);
   const labels = gatherValues(batch.labels, indices);
   const targets = batch.targets && gatherValues(batch.targets, indices);
-  const outcome = await runAttack(createAttack('fgsm'), gradientOracleOf(ctx, ctx.options.model), x, labels, {
+  const outcome = await runAttack(createAttack('fgsm'), gradientOracleOf(ctx, whiteOf(ctx.options)), x, labels, {
     eps,
     norm: ctx.norm,
     targets,
@@ -491,7 +512,7 @@ async function runUnbounded(ctx: RunContext, batch: BatchInputs, indices: Int32A
   const labels = gatherValues(batch.labels, indices);
   const targets = batch.targets && gatherValues(batch.targets, indices);
   const attack = createAttack('pgd', { steps: UNBOUNDED_STEPS, relStepsize: 2.5 / UNBOUNDED_STEPS });
-  const outcome = await runAttack(attack, gradientOracleOf(ctx, ctx.options.model), x, labels, {
+  const outcome = await runAttack(attack, gradientOracleOf(ctx, whiteOf(ctx.options)), x, labels, {
     eps,
     norm: ctx.norm,
     targets,
@@ -716,6 +737,11 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
       throw new GibbonError('invalid_option', `the surrogate has ${s.numClasses} classes but the model has ${model.numClasses}`, { option: 'surrogate' });
     }
   }
+  if (tm.knowledge === 'white-box' && !options.white) {
+    throw new GibbonError('invalid_option', `knowledge 'white-box' needs the gradients of ${options.modelPath}, which gives scores or decisions only`, {
+      option: 'knowledge',
+    });
+  }
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
@@ -781,7 +807,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
 
   let nonDifferentiable: { node: string; op_type: string }[] = [];
   if (tm.knowledge === 'white-box') {
-    const graph = await model.gradientGraphFor('ce');
+    const graph = await whiteOf(options).gradientGraphFor('ce');
     nonDifferentiable = graph.nonDifferentiableNodes.map((d) => ({ node: d.name, op_type: d.opType }));
   }
 
