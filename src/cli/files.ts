@@ -6,7 +6,8 @@ import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from
 import { dirname, resolve } from 'node:path';
 import { GibbonError } from '../errors.js';
 import { acquireLock, heldByThisProcess, LOCK_FILE, lockOutputFolder, type OutputLock } from '../storage/output-lock.js';
-import { readNpy, toFloat32 } from '../tensor/npy.js';
+import { inputValues } from '../tensor/input-values.js';
+import { readNpy } from '../tensor/npy.js';
 import type { AnyTensor, Tensor } from '../tensor/tensor.js';
 
 /** What the checks need to know about a model (OnnxModel has it). */
@@ -58,21 +59,12 @@ export interface ModelInputs {
  */
 export function readModelInputs(path: string, option: string, model: ModelInputFacts, domain: readonly [number, number] = [0, 1]): ModelInputs {
   const t = readNpyFor(path, option);
-  const notes: string[] = [];
-  let data: Float32Array;
-  if (t.type === 'float32' || t.type === 'float64') data = toFloat32(t);
-  else if (t.type === 'uint8') {
-    // 0…255 onto the input domain: [0, 1] divides by 255, [0, 255] keeps the values.
-    const [lo, hi] = domain;
-    data = Float32Array.from(t.data as Uint8Array, (v) => lo + (v / 255) * (hi - lo));
-    notes.push(
-      lo === 0 && hi === 1
-        ? `note: ${path} holds uint8 pixels; scaled by 1/255 to [0, 1]`
-        : `note: ${path} holds uint8 values; mapped from 0…255 onto the input domain [${lo}, ${hi}]`,
-    );
-  } else {
+  const values = inputValues(t, path, domain);
+  if (!values) {
     throw new GibbonError('invalid_input', `${path} has dtype ${t.type}; inputs must be float32, float64 or uint8 (pixels, scaled by 1/255)`, { path, option });
   }
+  const { data } = values;
+  const notes = values.note ? [values.note] : [];
   const expected = model.inputShape;
   const fits = t.shape.length === expected.length && expected.every((d, i) => i === 0 || d === null || d === t.shape[i]);
   if (!fits) {

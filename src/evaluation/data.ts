@@ -7,7 +7,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { loadMnist } from '../data/mnist.js';
 import { GibbonError } from '../errors.js';
-import { readNpy, toFloat32 } from '../tensor/npy.js';
+import { inputValues } from '../tensor/input-values.js';
+import { readNpy } from '../tensor/npy.js';
 import type { AnyTensor, Tensor } from '../tensor/tensor.js';
 import { MNIST_TEST, type ModelFacts, type ThreatModel } from './threat-model.js';
 
@@ -94,28 +95,16 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
   }
   const { x: xPath, labels: yPath } = tm.data;
   const t = readFile(xPath, fields.x);
-  const notes: string[] = [];
-  let data: Float32Array;
-  if (t.type === 'float32' || t.type === 'float64') data = toFloat32(t);
-  else if (t.type === 'uint8') {
-    // 0…255 onto the threat model's input domain: [0, 1] divides by 255, [0, 255] keeps the values.
-    const [lo, hi] = tm.input.bounds;
-    data = Float32Array.from(t.data as Uint8Array, (v) => lo + (v / 255) * (hi - lo));
-    notes.push(
-      lo === 0 && hi === 1
-        ? `note: ${xPath} holds uint8 pixels; scaled by 1/255 to [0, 1]`
-        : `note: ${xPath} holds uint8 values; mapped from 0…255 onto the input domain [${lo}, ${hi}]`,
-    );
-  } else {
+  const values = inputValues(t, xPath, tm.input.bounds);
+  if (!values) {
     throw new GibbonError(
       'invalid_input',
       `${xPath} has dtype ${t.type}; inputs must be float32, float64 or uint8 (mapped from 0…255 onto input.bounds) (${fields.x})`,
-      {
-        path: xPath,
-        option: fields.x,
-      },
+      { path: xPath, option: fields.x },
     );
   }
+  const { data } = values;
+  const notes = values.note ? [values.note] : [];
   checkFits(t.shape, model, xPath, fields.x, xPath);
   if (tm.input.shape) {
     const own = t.shape.slice(1);
