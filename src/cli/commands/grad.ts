@@ -7,12 +7,11 @@
 import { join } from 'node:path';
 import type { EmbeddingLoss, LossName } from '../../autodiff/loss-heads.js';
 import { GibbonError } from '../../errors.js';
-import { OnnxModel } from '../../model/onnx-model.js';
 import { existsSync } from 'node:fs';
 import { readNpy, toFloat32, writeNpy } from '../../tensor/npy.js';
 import { concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
-import { checkOutputIsNotAnInput, checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from '../files.js';
-import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
+import { checkOutputIsNotAnInput, checkWritableFile, fileNameFor, prepareOutputFolder, readClasses } from '../files.js';
+import { openModelWithInputs, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -68,9 +67,8 @@ export async function run(values: GradValues, terminal: Terminal): Promise<void>
     { path: values.target, option: '--target' },
   ]);
   const batch = values.batchSize ?? DEFAULT_BATCH;
-  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch, ...modelInterfaceOptions(values, values.input) });
+  const { model, x, notes } = await openModelWithInputs(values, batch);
   try {
-    const { x, notes } = readModelInputs(values.input, '--input', model, values.domain);
     const n = x.shape[0]!;
     const embedding = values.loss === 'embedding';
     const reference = embedding ? readReference(values.reference!, n, model.numClasses) : undefined;

@@ -2,8 +2,8 @@
 import { OnnxModel } from '../../model/onnx-model.js';
 import { writeNpy } from '../../tensor/npy.js';
 import { argmaxRows, concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
-import { checkOutputIsNotAnInput, checkWritableFile, readClasses, readModelInputs } from '../files.js';
-import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
+import { checkOutputIsNotAnInput, checkWritableFile, readClasses } from '../files.js';
+import { openModelWithInputs, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -47,9 +47,8 @@ export async function run(values: PredictValues, terminal: Terminal): Promise<vo
     { path: values.labels, option: '--labels' },
   ]);
   const batch = values.batchSize ?? DEFAULT_BATCH;
-  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch, ...modelInterfaceOptions(values, values.input) });
+  const { model, x, notes } = await openModelWithInputs(values, batch);
   try {
-    const { x, notes } = readModelInputs(values.input, '--input', model, values.domain);
     const n = x.shape[0]!;
     const labels = values.labels ? readClasses(values.labels, '--labels', n, values.input, model.numClasses) : undefined;
     for (const note of notes) terminal.note(note);
