@@ -10,7 +10,7 @@ import type { InputValue, Normalization } from '../model/model-inputs.js';
 import { OnnxModel, type OnnxModelOptions } from '../model/onnx-model.js';
 import { readNpy } from '../tensor/npy.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { readModelInputs } from './files.js';
+import { readModelInputs, type PathOption } from './files.js';
 import type { FeedSpec } from './options.js';
 
 export interface ModelInterfaceValues {
@@ -98,4 +98,14 @@ export async function openModelWithInputs(values: ModelAndInputValues, batchSize
     await model.dispose();
     throw e;
   }
+}
+
+/** The files a command on MODEL and --input reads (--labels and --target when given), for checkOutputIsNotAnInput. */
+export function modelCommandInputs(values: ModelAndInputValues & { readonly labels?: string; readonly target?: string }): PathOption[] {
+  return [
+    { path: values.model, option: 'MODEL' },
+    { path: values.input, option: '--input' },
+    { path: values.labels, option: '--labels' },
+    { path: values.target, option: '--target' },
+  ];
 }

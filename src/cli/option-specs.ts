@@ -72,3 +72,8 @@ export const batchSizeOption: OptionSpec = {
   parse: positiveInteger('batch size'),
   defaultDescription: '256',
 };
+
+/** A command on one ONNX model file, its MODEL argument. */
+export function onModel(name: CommandName, summary: string, model: string, options: readonly OptionSpec[]): CommandSpec {
+  return { name, summary, arguments: [{ name: 'model', description: model }], options };
+}

@@ -5,7 +5,7 @@
 import { ARCHITECTURES } from '../training/architectures.js';
 import { METHODS } from '../training/methods.js';
 import { accuracyBar, epsilonList, integerIn, nonNegativeList, nonNegativeNumber, positiveInteger, positiveNumber } from './option-values.js';
-import { batchSizeOption, threadsOption, type CommandSpec } from './option-specs.js';
+import { batchSizeOption, onModel, threadsOption, type CommandSpec } from './option-specs.js';
 
 export const DEFENSE_COMMANDS: readonly CommandSpec[] = [
   {
@@ -117,11 +117,11 @@ export const DEFENSE_COMMANDS: readonly CommandSpec[] = [
       threadsOption,
     ],
   },
-  {
-    name: 'defend',
-    summary: 'put preprocessing defenses (bit depth, median filter, quantisation, random resize-pad) in front of a model and write it as one ONNX model',
-    arguments: [{ name: 'model', description: 'ONNX model file' }],
-    options: [
+  onModel(
+    'defend',
+    'put preprocessing defenses (bit depth, median filter, quantisation, random resize-pad) in front of a model and write it as one ONNX model',
+    'ONNX model file',
+    [
       {
         flags: '--preprocess <spec>',
         description:
@@ -130,12 +130,12 @@ export const DEFENSE_COMMANDS: readonly CommandSpec[] = [
       },
       { flags: '--out <file>', description: 'the defended model (.onnx)', required: true },
     ],
-  },
-  {
-    name: 'certify',
-    summary: 'certified accuracy against radius: randomized smoothing (L2, Cohen et al. 2019) or interval bound propagation (L∞)',
-    arguments: [{ name: 'model', description: 'ONNX classifier (for smoothing: the base classifier, ideally trained with Gaussian noise)' }],
-    options: [
+  ),
+  onModel(
+    'certify',
+    'certified accuracy against radius: randomized smoothing (L2, Cohen et al. 2019) or interval bound propagation (L∞)',
+    'ONNX classifier (for smoothing: the base classifier, ideally trained with Gaussian noise)',
+    [
       {
         flags: '--method <name>',
         description: 'smoothing (randomized smoothing) | ibp (interval bound propagation)',
@@ -165,7 +165,7 @@ export const DEFENSE_COMMANDS: readonly CommandSpec[] = [
       { flags: '--resume', description: 'continue the certification checkpointed in --out (same model, data and options)' },
       threadsOption,
     ],
-  },
+  ),
   {
     name: 'detect',
     summary: "detectors of adversarial and out-of-distribution inputs: 'fit' one on clean training data, or 'eval' it (OOD, plain and adaptive attacks)",

@@ -5,7 +5,7 @@
  */
 import { EMBEDDING_LOSS, LOSS_NAMES } from '../autodiff/loss-heads.js';
 import { accuracyBar, bpdaSurrogateList, epsilonList, integerIn, nonNegativeNumber, positiveInteger } from './option-values.js';
-import { batchSizeOption, DOMAIN_OPTIONS, MODEL_INTERFACE_OPTIONS, threadsOption, type CommandName, type CommandSpec } from './option-specs.js';
+import { batchSizeOption, DOMAIN_OPTIONS, MODEL_INTERFACE_OPTIONS, onModel, threadsOption, type CommandName, type CommandSpec } from './option-specs.js';
 import { DEFENSE_COMMANDS } from './options-defenses.js';
 
 export { InvalidValue, type BpdaSurrogateSpec, type FeedSpec, type ValueParser } from './option-values.js';
@@ -23,52 +23,42 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
     arguments: [{ name: 'model', description: 'ONNX model file' }],
     options: [{ flags: '--json', description: 'print the description as JSON' }],
   },
-  {
-    name: 'predict',
-    summary: 'classify the examples of an .npy file; optionally write the logits and report accuracy',
-    arguments: [{ name: 'model', description: 'ONNX model file' }],
-    options: [
-      {
-        flags: '--input <file>',
-        description: 'inputs (.npy, float32/float64, or uint8 mapped from 0…255 onto --domain), shaped like the model input',
-        required: true,
-      },
-      { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example): report accuracy' },
-      { flags: '--out <file>', description: 'write the logits (N, classes) as float32 .npy' },
-      ...MODEL_INTERFACE_OPTIONS,
-      ...DOMAIN_OPTIONS,
-      batchSizeOption,
-      threadsOption,
-    ],
-  },
-  {
-    name: 'grad',
-    summary: 'gradient of the loss summed over the batch, with respect to the input or the parameters',
-    arguments: [{ name: 'model', description: 'ONNX model file' }],
-    options: [
-      { flags: '--input <file>', description: 'inputs (.npy), as for predict', required: true },
-      { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example); required except with --loss embedding' },
-      {
-        flags: '--loss <name>',
-        description: "loss head (each grows towards attack success); 'embedding': squared distance of the output embedding from --reference",
-        choices: [...LOSS_NAMES, EMBEDDING_LOSS],
-        required: true,
-      },
-      { flags: '--target <file>', description: 'target classes (.npy) for the targeted losses' },
-      { flags: '--reference <file>', description: "--loss embedding: reference embeddings (.npy, float, (N, D)), e.g. the clean inputs' from predict --out" },
-      {
-        flags: '--wrt <what>',
-        description: "'input': one .npy shaped like the input; 'params': a folder with <initializer>.npy per trainable initializer",
-        choices: ['input', 'params'],
-        defaultValue: 'input',
-      },
-      { flags: '--out <path>', description: 'output .npy file (--wrt input) or folder (--wrt params)', required: true },
-      ...MODEL_INTERFACE_OPTIONS,
-      ...DOMAIN_OPTIONS,
-      batchSizeOption,
-      threadsOption,
-    ],
-  },
+  onModel('predict', 'classify the examples of an .npy file; optionally write the logits and report accuracy', 'ONNX model file', [
+    {
+      flags: '--input <file>',
+      description: 'inputs (.npy, float32/float64, or uint8 mapped from 0…255 onto --domain), shaped like the model input',
+      required: true,
+    },
+    { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example): report accuracy' },
+    { flags: '--out <file>', description: 'write the logits (N, classes) as float32 .npy' },
+    ...MODEL_INTERFACE_OPTIONS,
+    ...DOMAIN_OPTIONS,
+    batchSizeOption,
+    threadsOption,
+  ]),
+  onModel('grad', 'gradient of the loss summed over the batch, with respect to the input or the parameters', 'ONNX model file', [
+    { flags: '--input <file>', description: 'inputs (.npy), as for predict', required: true },
+    { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example); required except with --loss embedding' },
+    {
+      flags: '--loss <name>',
+      description: "loss head (each grows towards attack success); 'embedding': squared distance of the output embedding from --reference",
+      choices: [...LOSS_NAMES, EMBEDDING_LOSS],
+      required: true,
+    },
+    { flags: '--target <file>', description: 'target classes (.npy) for the targeted losses' },
+    { flags: '--reference <file>', description: "--loss embedding: reference embeddings (.npy, float, (N, D)), e.g. the clean inputs' from predict --out" },
+    {
+      flags: '--wrt <what>',
+      description: "'input': one .npy shaped like the input; 'params': a folder with <initializer>.npy per trainable initializer",
+      choices: ['input', 'params'],
+      defaultValue: 'input',
+    },
+    { flags: '--out <path>', description: 'output .npy file (--wrt input) or folder (--wrt params)', required: true },
+    ...MODEL_INTERFACE_OPTIONS,
+    ...DOMAIN_OPTIONS,
+    batchSizeOption,
+    threadsOption,
+  ]),
   {
     name: 'demo',
     summary: 'FGSM (Goodfellow et al. 2015) on MNIST test images: clean versus adversarial accuracy',
@@ -135,11 +125,11 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
       threadsOption,
     ],
   },
-  {
-    name: 'ctc-attack',
-    summary: 'L∞ PGD on a CTC sequence recogniser (text lines): change each transcription, or force --target-text',
-    arguments: [{ name: 'model', description: 'ONNX recogniser: per-frame class scores (T, N, C) or (N, T, C)' }],
-    options: [
+  onModel(
+    'ctc-attack',
+    'L∞ PGD on a CTC sequence recogniser (text lines): change each transcription, or force --target-text',
+    'ONNX recogniser: per-frame class scores (T, N, C) or (N, T, C)',
+    [
       { flags: '--input <file>', description: 'lines (.npy), as for predict', required: true },
       { flags: '--charset <chars>', description: 'characters of the non-blank classes, in class order (needed for --target-text)' },
       { flags: '--blank <k>', description: 'blank class', parse: integerIn(0, 1_000_000, 'blank'), defaultValue: 0 },
@@ -160,7 +150,7 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
       { ...batchSizeOption, defaultDescription: '64' },
       threadsOption,
     ],
-  },
+  ),
 ];
 
 const ORDER: readonly CommandName[] = ['info', 'predict', 'grad', 'demo', 'eval', 'train', 'defend', 'certify', 'detect', 'ctc-attack'];

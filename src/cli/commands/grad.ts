@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { readNpy, toFloat32, writeNpy } from '../../tensor/npy.js';
 import { concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
 import { checkOutputIsNotAnInput, checkWritableFile, fileNameFor, prepareOutputFolder, readClasses } from '../files.js';
-import { openModelWithInputs, type ModelInterfaceValues } from '../model-options.js';
+import { modelCommandInputs, openModelWithInputs, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -60,12 +60,7 @@ function readReference(path: string, n: number, dims: number): Tensor {
 
 export async function run(values: GradValues, terminal: Terminal): Promise<void> {
   if (values.wrt === 'input') checkWritableFile(values.out, '--out');
-  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, [
-    { path: values.model, option: 'MODEL' },
-    { path: values.input, option: '--input' },
-    { path: values.labels, option: '--labels' },
-    { path: values.target, option: '--target' },
-  ]);
+  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, modelCommandInputs(values));
   const batch = values.batchSize ?? DEFAULT_BATCH;
   const { model, x, notes } = await openModelWithInputs(values, batch);
   try {

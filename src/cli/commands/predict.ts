@@ -3,7 +3,7 @@ import { OnnxModel } from '../../model/onnx-model.js';
 import { writeNpy } from '../../tensor/npy.js';
 import { argmaxRows, concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
 import { checkOutputIsNotAnInput, checkWritableFile, readClasses } from '../files.js';
-import { openModelWithInputs, type ModelInterfaceValues } from '../model-options.js';
+import { modelCommandInputs, openModelWithInputs, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -41,11 +41,7 @@ export function percent(k: number, n: number): string {
 
 export async function run(values: PredictValues, terminal: Terminal): Promise<void> {
   if (values.out) checkWritableFile(values.out, '--out');
-  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, [
-    { path: values.model, option: 'MODEL' },
-    { path: values.input, option: '--input' },
-    { path: values.labels, option: '--labels' },
-  ]);
+  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, modelCommandInputs(values));
   const batch = values.batchSize ?? DEFAULT_BATCH;
   const { model, x, notes } = await openModelWithInputs(values, batch);
   try {
