@@ -86,7 +86,8 @@ export { estimateGradient, SCORE_LOSSES, type ScoreLoss } from './attacks/gradie
 export { eotOracle, randomizedModel, type RandomTransform, type TransformSample } from './model/eot.js';
 export { transferOracle } from './model/transfer.js';
 export type { BpdaSurrogate, SurrogatePolicy, NonDifferentiablePolicy } from './autodiff/surrogates.js';
-export { HttpModel, EndpointError, type HttpModelOptions, type HttpModelStats, type EndpointAuth } from './model/remote/http-model.js';
+export { HttpModel, EndpointError, type HttpModelOptions, type HttpModelStats, type EndpointAuth, type EndpointContext } from './model/remote/http-model.js';
+export { endpointSchema, ENDPOINT_LIMITS, type Endpoint } from './model/remote/endpoint.js';
 export { FunctionModel, type FunctionModelOptions, type ScoreFunction } from './model/remote/function-model.js';
 export { train, type TrainOptions, type TrainResult, type EpochRecord, type Dataset } from './training/trainer.js';
 export { Trainable, type TrainableOptions } from './training/trainable.js';
@@ -127,10 +128,12 @@ export {
   DEFAULT_BATCH_SIZE,
   NOISE_SAMPLES,
   type EvaluationModel,
+  type EvaluationTarget,
   type EvaluationOptions,
   type EvaluationProgress,
   type EvaluationResult,
 } from './evaluation/runner.js';
+export { openModels, type OpenedModels, type OpenModelsOptions, type EvaluatedModelFacts } from './evaluation/open-models.js';
 export { maskingChecks, CHECK_THRESHOLDS, type CheckEvidence, type EpsEvidence } from './evaluation/checks.js';
 export { CHECKPOINT_FILE, type Checkpoint, type BatchRecord, type StageRecord } from './evaluation/checkpoint.js';
 export { formatJunit, escapeXml, type JunitOptions } from './evaluation/junit.js';

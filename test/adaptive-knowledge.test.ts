@@ -35,7 +35,17 @@ async function run(
   ensemble: Ensemble,
   extra: Partial<Parameters<typeof evaluate>[0]> = {},
 ): Promise<{ report: Report; stages: readonly string[]; notes: readonly string[] }> {
-  return evaluate({ model, modelPath: TARGET, threatModel: tm, data: loadEvaluationData(tm, model), ensemble, batchSize: 100, threads: 2, ...extra });
+  return evaluate({
+    model,
+    white: model,
+    modelPath: TARGET,
+    threatModel: tm,
+    data: loadEvaluationData(tm, model),
+    ensemble,
+    batchSize: 100,
+    threads: 2,
+    ...extra,
+  });
 }
 
 /** The model with x + N(0, σ²) noise (RandomNormalLike, seeded per session) in front of its first op. */

@@ -60,6 +60,7 @@ describe('a model behind an input quantiser (Round), L∞ ε = 0.3, 100 MNIST te
     data = loadEvaluationData(threatModel(), masked);
     const result = await evaluate({
       model: masked,
+      white: masked,
       modelPath: 'mnist-standard behind Round(4x)/4',
       threatModel: threatModel(),
       data,

@@ -30,7 +30,17 @@ function threatModel(fields: Record<string, unknown>): ThreatModel {
 
 async function run(model: OnnxModel, tm: ThreatModel, attacks: string, extra: Partial<EvaluationOptions> = {}): Promise<Report> {
   const data = loadEvaluationData(tm, model);
-  const result = await evaluate({ model, modelPath: MODEL, threatModel: tm, data, ensemble: resolveEnsemble(attacks), batchSize: 64, threads: 2, ...extra });
+  const result = await evaluate({
+    model,
+    white: model,
+    modelPath: MODEL,
+    threatModel: tm,
+    data,
+    ensemble: resolveEnsemble(attacks),
+    batchSize: 64,
+    threads: 2,
+    ...extra,
+  });
   return result.report;
 }
 
@@ -131,7 +141,7 @@ describe('checkpoints and resume', () => {
   const tm = threatModel({ eps: [0.1, 0.3], n: 48 });
   const options = (out: string, extra: Partial<EvaluationOptions> = {}): EvaluationOptions => {
     const data = loadEvaluationData(tm, model);
-    return { model, modelPath: MODEL, threatModel: tm, data, ensemble: resolveEnsemble('fast'), batchSize: 16, out, threads: 2, ...extra };
+    return { model, white: model, modelPath: MODEL, threatModel: tm, data, ensemble: resolveEnsemble('fast'), batchSize: 16, out, threads: 2, ...extra };
   };
 
   test('aborted after 2 batches and resumed: the numbers of an uninterrupted run, no batch repeated', async () => {

@@ -9,6 +9,7 @@ import { loadLabelledData, type LabelledData } from '../data/datasets.js';
 import { checkpointPath, fingerprintChanges, readCertificationCheckpoint } from '../certify/checkpoint.js';
 import type { CertifiedExample } from '../certify/result.js';
 import { writeFileAtomically } from '../storage/atomic-write.js';
+import { lockOutputFolderForRun, prepareOutputFolder } from './files.js';
 import { packageVersion } from './package-root.js';
 import type { Terminal } from './terminal.js';
 
@@ -75,6 +76,25 @@ export function resumeCertification(
     terminal.note(`note: no checkpoint in ${out}; starting from the first example`);
   }
   return { done: [], secondsBefore: 0 };
+}
+
+/**
+ * Takes OUT for a run (created and locked) and its checkpoint. The records depend on the method,
+ * the model, the data and the method's `options` (not on the batch size or threads: they change no
+ * number), which make the checkpoint's fingerprint.
+ */
+export function startCertification(
+  v: { readonly out: string; readonly resume?: boolean },
+  method: string,
+  modelHash: string,
+  data: Pick<LabelledData, 'source' | 'n'>,
+  options: Record<string, number | string>,
+  terminal: Terminal,
+): CertificationStart & { readonly fingerprint: Record<string, number | string> } {
+  prepareOutputFolder(v.out, '--out');
+  lockOutputFolderForRun(v.out, '--out');
+  const fingerprint = { method, model_sha256: modelHash, data: data.source, n: data.n, ...options };
+  return { fingerprint, ...resumeCertification(v.out, v.resume, fingerprint, terminal) };
 }
 
 /** certification.json: the fields every method writes first, then the method's own (`rest`). */

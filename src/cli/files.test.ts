@@ -1,21 +1,14 @@
 /** The CLI's file checks: output probes leave nothing behind; initializer names become safe file names. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, linkSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, linkSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GibbonError } from '../errors.js';
 import { checkOutputIsNotAnInput, checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from './files.js';
 import { writeNpy } from '../tensor/npy.js';
+import { withTempDir } from '../../test/helpers/temp-dir.js';
 
-function withDir(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'gibbon-files-'));
-  try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (fn: (dir: string) => void): void => withTempDir('files', fn);
 
 test('fileNameFor keeps plain names and %-escapes the rest', () => {
   assert.equal(fileNameFor('conv1.weight'), 'conv1.weight');

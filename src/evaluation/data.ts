@@ -100,10 +100,7 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
     throw new GibbonError(
       'invalid_input',
       `${xPath} has dtype ${t.type}; inputs must be float32, float64 or uint8 (mapped from 0…255 onto input.bounds) (${fields.x})`,
-      {
-        path: xPath,
-        option: fields.x,
-      },
+      { path: xPath, option: fields.x },
     );
   }
   const { data } = values;

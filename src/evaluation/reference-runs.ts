@@ -13,7 +13,7 @@ import { Rng } from '../random.js';
 import { gatherRows, rowSize, subset } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { stageSeed } from './plan.js';
-import { criterionFor, gradientOracleOf, type BatchInputs, type RunContext } from './run-context.js';
+import { criterionFor, gradientOracleOf, whiteOf, type BatchInputs, type RunContext } from './run-context.js';
 import { emptyRun, emptyStage, stageRun, type StageIdentity, type StageRecord, type StageRun } from './stage.js';
 import type { ThreatModel } from './threat-model.js';
 
@@ -46,7 +46,7 @@ async function gradientRun(
   eps: number,
 ): Promise<StageRun> {
   const { x, labels, targets } = subset(batch, indices);
-  const outcome = await runAttack(attack, gradientOracleOf(ctx, ctx.options.model), x, labels, {
+  const outcome = await runAttack(attack, gradientOracleOf(ctx, whiteOf(ctx.options)), x, labels, {
     eps,
     norm: ctx.norm,
     targets,

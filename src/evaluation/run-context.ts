@@ -4,12 +4,13 @@
  * gallery work on it.
  */
 import type { LossName } from '../autodiff/loss-heads.js';
+import { GibbonError } from '../errors.js';
 import { misclassification } from '../criteria/misclassification.js';
 import { targetedMisclassification } from '../criteria/targeted-misclassification.js';
 import type { Criterion } from '../criteria/criterion.js';
 import type { Bounds } from '../model/bounds.js';
 import { eotOracle } from '../model/eot.js';
-import { gradientOracle, type DifferentiableModel, type GradientOracle } from '../model/oracles.js';
+import { gradientOracle, type ClassifierModel, type DifferentiableModel, type GradientOracle } from '../model/oracles.js';
 import type { Norm } from '../norms/norm.js';
 import type { Report } from '../report/index.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -18,11 +19,15 @@ import type { Ensemble } from './presets.js';
 import type { PlannedStage } from './plan.js';
 import type { ThreatModel } from './threat-model.js';
 
-/** What the runner needs of a model (OnnxModel has it all). */
-export interface EvaluationModel extends DifferentiableModel {
+/** What the runner needs of the model under evaluation: class scores (an HTTP endpoint gives no more). */
+export interface EvaluationTarget extends ClassifierModel {
   /** True when the model ends in Softmax (logits are then the scores feeding it). */
   readonly outputsProbabilities: boolean;
   readonly ir: { readonly sha256?: string };
+}
+
+/** And of a model it may differentiate (OnnxModel has it all). */
+export interface EvaluationModel extends EvaluationTarget, DifferentiableModel {
   /** The gradient graph of a loss, for the non-differentiable ops on its path. */
   gradientGraphFor(loss: LossName): Promise<{ readonly nonDifferentiableNodes: readonly { readonly name: string; readonly opType: string }[] }>;
 }
@@ -44,7 +49,9 @@ export interface EvaluationProgress {
 }
 
 export interface EvaluationOptions {
-  readonly model: EvaluationModel;
+  readonly model: EvaluationTarget;
+  /** The same model's gradients, for white-box knowledge (usually the same object as `model`; an endpoint has none). */
+  readonly white?: EvaluationModel;
   /** The model's path as the user gave it (for the report). */
   readonly modelPath: string;
   /** The surrogate whose gradients a transfer attacker uses (knowledge 'transfer' only). */
@@ -112,6 +119,12 @@ export interface BatchInputs {
   readonly x: Tensor;
   readonly labels: Int32Array;
   readonly targets: Int32Array | undefined;
+}
+
+/** The evaluated model's gradients; evaluate() has refused white-box knowledge without them. */
+export function whiteOf(options: EvaluationOptions): EvaluationModel {
+  if (!options.white) throw new GibbonError('internal', 'a white-box stage ran without the model’s gradients');
+  return options.white;
 }
 
 /** A gradient oracle of `model`, averaged over `eotSamples` passes when EOT is on. */

@@ -36,11 +36,20 @@ import { evaluationFingerprint, openCheckpoint, writeCheckpoint, type BatchRecor
 import { galleryItems, saveFirstBreaks } from './gallery.js';
 import { chooseTargets, knowledgeAllowsChecks, planStages, stageSeed, type PlannedStage } from './plan.js';
 import { forwardDifference, runNoise, runSingleStep, runUnbounded, NOISE_LABEL, SINGLE_STEP_LABEL, UNBOUNDED_LABEL } from './reference-runs.js';
-import { progressBase, unitDone, gradientOracleOf, type BatchInputs, type EvaluationOptions, type EvaluationResult, type RunContext } from './run-context.js';
+import {
+  progressBase,
+  unitDone,
+  gradientOracleOf,
+  whiteOf,
+  type BatchInputs,
+  type EvaluationOptions,
+  type EvaluationResult,
+  type RunContext,
+} from './run-context.js';
 import { emptyRun, stageRun, type FirstBreaks, type StageRecord, type StageRun } from './stage.js';
 import { summarise } from './summary.js';
 
-export type { EvaluationModel, EvaluationOptions, EvaluationProgress, EvaluationResult } from './run-context.js';
+export type { EvaluationModel, EvaluationTarget, EvaluationOptions, EvaluationProgress, EvaluationResult } from './run-context.js';
 export { NOISE_SAMPLES, NOISE_LABEL, SINGLE_STEP_LABEL } from './reference-runs.js';
 
 export const DEFAULT_BATCH_SIZE = 128;
@@ -55,7 +64,7 @@ function oracleFor(ctx: RunContext, stage: PlannedStage): Oracle {
     // target queries count (model/transfer.ts).
     return transferOracle(gradientOracleOf(ctx, options.surrogate!), decisionOracle(options.model, limits));
   }
-  if (stage.oracle === 'gradient') return gradientOracleOf(ctx, options.model);
+  if (stage.oracle === 'gradient') return gradientOracleOf(ctx, whiteOf(options));
   return stage.oracle === 'score' ? scoreOracle(options.model, limits) : decisionOracle(options.model, limits);
 }
 
@@ -157,6 +166,11 @@ function checkOptions(options: EvaluationOptions, batchSize: number, eotSamples:
       throw new GibbonError('invalid_option', `the surrogate has ${s.numClasses} classes but the model has ${model.numClasses}`, { option: 'surrogate' });
     }
   }
+  if (tm.knowledge === 'white-box' && !options.white) {
+    throw new GibbonError('invalid_option', `knowledge 'white-box' needs the gradients of ${options.modelPath}, which gives scores or decisions only`, {
+      option: 'knowledge',
+    });
+  }
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
   if (!Number.isInteger(eotSamples) || eotSamples < 1)
@@ -216,7 +230,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
 
   let nonDifferentiable: { node: string; op_type: string }[] = [];
   if (tm.knowledge === 'white-box') {
-    const graph = await model.gradientGraphFor('ce');
+    const graph = await whiteOf(options).gradientGraphFor('ce');
     nonDifferentiable = graph.nonDifferentiableNodes.map((d) => ({ node: d.name, op_type: d.opType }));
   }
 

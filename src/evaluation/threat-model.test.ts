@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GibbonError } from '../errors.js';
+import { HttpModel } from '../model/remote/http-model.js';
 import { writeNpy } from '../tensor/npy.js';
 import { loadEvaluationData } from './data.js';
 import {
   checkThreatModelFitsModel,
   DEFAULT_QUERY_BUDGET,
-  endpointModelOptions,
   loadThreatModel,
   parseThreatModel,
   readThreatModel,
@@ -164,7 +164,7 @@ test('data whose shape does not fit the model is refused, naming the field', () 
 
 const ENDPOINT_TM = { ...VALID, knowledge: 'scores', input: { bounds: [0, 1], shape: [1, 28, 28] }, endpoint: { url: 'http://127.0.0.1:8080/predict' } };
 
-test('an endpoint section is read from YAML and becomes HttpModel options; absent fields are left to HttpModel', () => {
+test('an endpoint section is read from YAML and opened by HttpModel as checked; absent fields are left to HttpModel', async () => {
   const tm = parseThreatModel(
     [
       'knowledge: decision',
@@ -188,21 +188,26 @@ test('an endpoint section is read from YAML and becomes HttpModel options; absen
   );
   assert.equal(tm.endpoint?.outputs, 'label');
   assert.ok(Object.isFrozen(tm.endpoint));
-  assert.deepEqual(endpointModelOptions(tm), {
+  assert.deepEqual(tm.endpoint, {
     url: 'https://models.example.com/v1/mnist:predict',
-    inputShape: [null, 1, 28, 28],
-    numClasses: 10,
     request: 'single',
-    inputPath: 'data.instances',
-    outputPath: 'predictions.*.label',
+    input_path: 'data.instances',
+    output_path: 'predictions.*.label',
     outputs: 'label',
+    num_classes: 10,
     headers: { 'x-model-version': '3' },
     auth: { env: 'GIBBON_TOKEN', scheme: 'Bearer' },
-    timeoutMs: 5000,
+    timeout_ms: 5000,
     retries: 2,
-    rateLimit: 10,
+    rate_limit: 10,
   });
-  assert.deepEqual(endpointModelOptions(validateThreatModel(ENDPOINT_TM)), { url: 'http://127.0.0.1:8080/predict', inputShape: [null, 1, 28, 28] });
+  // The checked section is what HttpModel opens (a given num_classes: no request is sent).
+  const model = await HttpModel.open(tm.endpoint!, { inputShape: [null, ...tm.input.shape!], env: { GIBBON_TOKEN: 't' } });
+  assert.deepEqual(
+    [model.url, model.numClasses, model.decisionOnly, model.inputShape],
+    ['https://models.example.com/v1/mnist:predict', 10, true, [null, 1, 28, 28]],
+  );
+  assert.deepEqual(validateThreatModel(ENDPOINT_TM).endpoint, { url: 'http://127.0.0.1:8080/predict' });
   assert.deepEqual(withOverrides(validateThreatModel(ENDPOINT_TM), { n: 5 }).endpoint, ENDPOINT_TM.endpoint);
 });
 
@@ -309,7 +314,7 @@ test('absurd values are refused naming the field: tiny and huge ε, huge bounds,
     query_budget: 1e8,
     endpoint: { ...endpoint, timeout_ms: 86_400_000, max_response_bytes: 1024 },
   });
-  assert.deepEqual([ok.eps, ok.n, ok.query_budget, endpointModelOptions(ok).maxResponseBytes], [[1e-7, 1], 1e9, 1e8, 1024]);
+  assert.deepEqual([ok.eps, ok.n, ok.query_budget, ok.endpoint?.max_response_bytes], [[1e-7, 1], 1e9, 1e8, 1024]);
 });
 
 test('hostile files: a YAML alias bomb, deep nesting, a huge file and a device are refused with one clean error', () => {

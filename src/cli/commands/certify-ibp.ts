@@ -17,8 +17,7 @@ import { writeCertificationCheckpoint } from '../../certify/checkpoint.js';
 import { buildIntervalGraph, certifyIbp, checkEpsilons, marginKey, type IbpCertification } from '../../certify/ibp.js';
 import { renderCertificationHtml } from '../../report/certification-html.js';
 import { formatPercent as pct } from '../../report/format.js';
-import { certificationJson, loadCertificationData, resumeCertification, writeCertificationFiles } from '../certification-run.js';
-import { lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
+import { certificationJson, loadCertificationData, startCertification, writeCertificationFiles } from '../certification-run.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -51,19 +50,14 @@ export async function runIbpCertify(v: IbpCertifyValues, terminal: Terminal): Pr
       option: 'labels',
     });
   }
-  prepareOutputFolder(v.out, '--out');
-  lockOutputFolderForRun(v.out, '--out');
-
-  // Everything the records depend on (not the batch size or threads: they change no number).
-  const fingerprint: Record<string, number | string> = {
-    method: 'ibp',
-    model_sha256: modelHash,
-    data: data.source,
-    n: data.n,
-    eps: eps.join(','),
-    elided: graph.elided ? 'yes' : 'no',
-  };
-  const { done, secondsBefore } = resumeCertification(v.out, v.resume, fingerprint, terminal);
+  const { fingerprint, done, secondsBefore } = startCertification(
+    v,
+    'ibp',
+    modelHash,
+    data,
+    { eps: eps.join(','), elided: graph.elided ? 'yes' : 'no' },
+    terminal,
+  );
 
   terminal.note(
     `certifying ${data.n} examples of ${data.source} · interval bound propagation, L∞, ε ${eps.join(', ')}${graph.elided ? ' · final layer elided' : ''}` +

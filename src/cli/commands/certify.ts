@@ -24,8 +24,7 @@ import { checkSmoothingOptions } from '../../certify/smoothing.js';
 import { renderCertificationHtml } from '../../report/certification-html.js';
 import { formatPercent as pct } from '../../report/format.js';
 import { argmaxRows } from '../../tensor/tensor.js';
-import { certificationJson, checkDataOptions, loadCertificationData, resumeCertification, writeCertificationFiles } from '../certification-run.js';
-import { lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
+import { certificationJson, checkDataOptions, loadCertificationData, startCertification, writeCertificationFiles } from '../certification-run.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -86,22 +85,14 @@ async function runSmoothing(v: CertifyValues, terminal: Terminal): Promise<void>
   checkDataOptions(v); // before the model is read: a bad option is the first thing reported
   const modelHash = fileHash(v.model);
   const data = loadCertificationData(v);
-  prepareOutputFolder(v.out, '--out');
-  lockOutputFolderForRun(v.out, '--out');
-
-  // Everything the records depend on (not the batch size or threads: they change no number).
-  const fingerprint: Record<string, number | string> = {
-    method: 'randomized-smoothing',
-    model_sha256: modelHash,
-    data: data.source,
-    n: data.n,
-    sigma: options.sigma,
-    n0: options.n0,
-    samples: options.n,
-    alpha: options.alpha,
-    seed: v.seed,
-  };
-  const { done, secondsBefore } = resumeCertification(v.out, v.resume, fingerprint, terminal);
+  const { fingerprint, done, secondsBefore } = startCertification(
+    v,
+    'randomized-smoothing',
+    modelHash,
+    data,
+    { sigma: options.sigma, n0: options.n0, samples: options.n, alpha: options.alpha, seed: v.seed },
+    terminal,
+  );
 
   const model = await OnnxModel.load(v.model, { batchSize: options.batchSize, threads: v.threads });
   let bar: Progress | undefined;

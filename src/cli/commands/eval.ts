@@ -14,18 +14,10 @@ import { ADVERSARIALS_MANIFEST } from '../../evaluation/adversarial-export.js';
 import { loadEvaluationData, THREAT_MODEL_DATA_FIELDS } from '../../evaluation/data.js';
 import { formatJunit } from '../../evaluation/junit.js';
 import { resolveEnsemble } from '../../evaluation/presets.js';
-import { evaluate, type EvaluationModel, type EvaluationProgress } from '../../evaluation/runner.js';
-import {
-  checkThreatModelFitsModel,
-  endpointModelOptions,
-  loadThreatModel,
-  MNIST_TEST,
-  withOverrides,
-  type DataSource,
-  type ThreatModel,
-} from '../../evaluation/threat-model.js';
-import { OnnxModel, type OnnxModelOptions } from '../../model/onnx-model.js';
-import { HttpModel } from '../../model/remote/http-model.js';
+import { evaluate, type EvaluationProgress } from '../../evaluation/runner.js';
+import { openModels } from '../../evaluation/open-models.js';
+import { loadThreatModel, MNIST_TEST, withOverrides, type DataSource, type ThreatModel } from '../../evaluation/threat-model.js';
+import type { OnnxModelOptions } from '../../model/onnx-model.js';
 import { formatPercent as pct } from '../../report/format.js';
 import type { Report } from '../../report/index.js';
 import { BelowThresholdError } from '../below-threshold.js';
@@ -114,25 +106,6 @@ function checkLines(report: Report): string[] {
 }
 
 /**
- * An endpoint as the runner's model. The runner's type asks for gradients, which an endpoint
- * cannot give; the threat model allows an endpoint only scores, decision or transfer knowledge,
- * under which the runner never asks for them.
- */
-function endpointEvaluationModel(http: HttpModel): EvaluationModel {
-  const noGradients = (): Promise<never> =>
-    Promise.reject(new GibbonError('invalid_option', `${http.url} is an HTTP endpoint: it gives scores or decisions, not gradients`, { option: 'endpoint' }));
-  return {
-    numClasses: http.numClasses,
-    inputShape: http.inputShape,
-    logits: (x) => http.logits(x),
-    outputsProbabilities: http.outputs === 'probabilities',
-    ir: {},
-    lossAndGrad: noGradients,
-    gradientGraphFor: noGradients,
-  };
-}
-
-/**
  * How the evaluated ONNX file is read: the command line's --feed, --wrt-input, --output,
  * --output-reduce and --input-shape over the threat model's `model` section; the normalisation
  * from input.mean/std; symbolic sizes from input.shape or the data.
@@ -177,28 +150,18 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   checkOutputIsNotAnInput({ path: values.junit, option: '--junit' }, inputs);
   if (values.saveAdversarials) prepareOutputFolder(values.saveAdversarials, '--save-adversarials');
 
-  if (tm.endpoint && values.model !== undefined) {
-    throw new GibbonError('invalid_option', `both MODEL (${values.model}) and the threat model's endpoint name the model to evaluate; give one of them`, {
-      option: 'endpoint',
-    });
-  }
   const batchSize = values.batchSize ?? DEFAULT_BATCH;
   const modelOptions = { threads: values.threads, batchSize, nonDifferentiable: values.bpda ? ('identity' as const) : ('zero' as const) };
   // BPDA surrogates (--bpda-surrogate) replace ops of the evaluated model only, not of a transfer surrogate.
   const bpda = bpdaPolicy(values.bpda ?? false, values.bpdaSurrogate);
-  const http = tm.endpoint ? await HttpModel.connect(endpointModelOptions(tm)) : undefined;
-  const path = http ? http.url : (values.model ?? defaultModelPath());
-  const model: EvaluationModel = http
-    ? endpointEvaluationModel(http)
-    : await OnnxModel.load(path, { ...modelOptions, ...evaluatedModelOptions(tm, values), nonDifferentiable: bpda.policy });
-  let surrogate: OnnxModel | undefined;
+  const models = await openModels(tm, tm.endpoint ? values.model : (values.model ?? defaultModelPath()), {
+    model: tm.endpoint ? undefined : { ...modelOptions, ...evaluatedModelOptions(tm, values), nonDifferentiable: bpda.policy },
+    surrogate: modelOptions,
+  });
+  const { target: model, endpoint: http } = models;
+  const path = models.facts.path;
   let bar: Progress | undefined;
   try {
-    checkThreatModelFitsModel(tm, model, path);
-    if (tm.surrogate) {
-      surrogate = await OnnxModel.load(tm.surrogate, modelOptions);
-      checkThreatModelFitsModel(tm, surrogate, tm.surrogate);
-    }
     const fields =
       values.data !== undefined || values.n !== undefined
         ? {
@@ -217,8 +180,9 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
     };
     const result = await evaluate({
       model,
+      white: models.white,
       modelPath: path,
-      surrogate,
+      surrogate: models.surrogate,
       threatModel: tm,
       data: evaluationData,
       ensemble,
@@ -276,8 +240,6 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       );
     }
   } finally {
-    await surrogate?.dispose();
-    if (model instanceof OnnxModel) await model.dispose();
-    await http?.dispose();
+    await models.dispose();
   }
 }

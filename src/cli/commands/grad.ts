@@ -7,12 +7,11 @@
 import { join } from 'node:path';
 import type { EmbeddingLoss, LossName } from '../../autodiff/loss-heads.js';
 import { GibbonError } from '../../errors.js';
-import { OnnxModel } from '../../model/onnx-model.js';
 import { existsSync } from 'node:fs';
 import { readNpy, toFloat32, writeNpy } from '../../tensor/npy.js';
 import { concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
-import { checkOutputIsNotAnInput, checkWritableFile, fileNameFor, prepareOutputFolder, readClasses, readModelInputs } from '../files.js';
-import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
+import { checkOutputIsNotAnInput, checkWritableFile, fileNameFor, prepareOutputFolder, readClasses } from '../files.js';
+import { modelCommandInputs, openModelWithInputs, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -61,16 +60,10 @@ function readReference(path: string, n: number, dims: number): Tensor {
 
 export async function run(values: GradValues, terminal: Terminal): Promise<void> {
   if (values.wrt === 'input') checkWritableFile(values.out, '--out');
-  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, [
-    { path: values.model, option: 'MODEL' },
-    { path: values.input, option: '--input' },
-    { path: values.labels, option: '--labels' },
-    { path: values.target, option: '--target' },
-  ]);
+  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, modelCommandInputs(values));
   const batch = values.batchSize ?? DEFAULT_BATCH;
-  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch, ...modelInterfaceOptions(values, values.input) });
+  const { model, x, notes } = await openModelWithInputs(values, batch);
   try {
-    const { x, notes } = readModelInputs(values.input, '--input', model, values.domain);
     const n = x.shape[0]!;
     const embedding = values.loss === 'embedding';
     const reference = embedding ? readReference(values.reference!, n, model.numClasses) : undefined;

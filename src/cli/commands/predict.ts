@@ -2,8 +2,8 @@
 import { OnnxModel } from '../../model/onnx-model.js';
 import { writeNpy } from '../../tensor/npy.js';
 import { argmaxRows, concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
-import { checkOutputIsNotAnInput, checkWritableFile, readClasses, readModelInputs } from '../files.js';
-import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
+import { checkOutputIsNotAnInput, checkWritableFile, readClasses } from '../files.js';
+import { modelCommandInputs, openModelWithInputs, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
@@ -41,15 +41,10 @@ export function percent(k: number, n: number): string {
 
 export async function run(values: PredictValues, terminal: Terminal): Promise<void> {
   if (values.out) checkWritableFile(values.out, '--out');
-  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, [
-    { path: values.model, option: 'MODEL' },
-    { path: values.input, option: '--input' },
-    { path: values.labels, option: '--labels' },
-  ]);
+  checkOutputIsNotAnInput({ path: values.out, option: '--out' }, modelCommandInputs(values));
   const batch = values.batchSize ?? DEFAULT_BATCH;
-  const model = await OnnxModel.load(values.model, { threads: values.threads, batchSize: batch, ...modelInterfaceOptions(values, values.input) });
+  const { model, x, notes } = await openModelWithInputs(values, batch);
   try {
-    const { x, notes } = readModelInputs(values.input, '--input', model, values.domain);
     const n = x.shape[0]!;
     const labels = values.labels ? readClasses(values.labels, '--labels', n, values.input, model.numClasses) : undefined;
     for (const note of notes) terminal.note(note);
