@@ -5,6 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GibbonError } from '../errors.js';
+import { describeChannelDomain, uint8OntoChannels, type ChannelDomain } from '../model/channel-domain.js';
 import { acquireLock, heldByThisProcess, LOCK_FILE, lockOutputFolder, type OutputLock } from '../storage/output-lock.js';
 import { readNpy, toFloat32 } from '../tensor/npy.js';
 import type { AnyTensor, Tensor } from '../tensor/tensor.js';
@@ -56,14 +57,17 @@ export interface ModelInputs {
  * Reads model inputs: float32 or float64 values as they are, uint8 as pixels scaled by 1/255 (gibbon's
  * images live in [0, 1]). The shape must match the model input and every value must be finite.
  */
-export function readModelInputs(path: string, option: string, model: ModelInputFacts, domain: readonly [number, number] = [0, 1]): ModelInputs {
+export function readModelInputs(path: string, option: string, model: ModelInputFacts, domain: readonly [number, number] | ChannelDomain = [0, 1]): ModelInputs {
   const t = readNpyFor(path, option);
   const notes: string[] = [];
   let data: Float32Array;
   if (t.type === 'float32' || t.type === 'float64') data = toFloat32(t);
-  else if (t.type === 'uint8') {
+  else if (t.type === 'uint8' && !Array.isArray(domain)) {
+    data = uint8OntoChannels(t.data as Uint8Array, t.shape, domain as ChannelDomain);
+    notes.push(`note: ${path} holds uint8 values; mapped from 0…255 onto ${describeChannelDomain(domain as ChannelDomain)}`);
+  } else if (t.type === 'uint8') {
     // 0…255 onto the input domain: [0, 1] divides by 255, [0, 255] keeps the values.
-    const [lo, hi] = domain;
+    const [lo, hi] = domain as readonly [number, number];
     data = Float32Array.from(t.data as Uint8Array, (v) => lo + (v / 255) * (hi - lo));
     notes.push(
       lo === 0 && hi === 1

@@ -6,6 +6,7 @@
 import { EMBEDDING_LOSS, LOSS_NAMES } from '../autodiff/loss-heads.js';
 import { ARCHITECTURES } from '../training/architectures.js';
 import { METHODS } from '../training/methods.js';
+import { parseChannelDomain } from '../model/channel-domain.js';
 
 /** A bad value on the command line; the message completes "option '--x <v>' argument 'v' is invalid." */
 export class InvalidValue extends Error {}
@@ -144,12 +145,19 @@ export const feedSpec: ValueParser = (raw) => {
   return { name, value: value !== '' && Number.isFinite(n) && /^[-+0-9.eE]+$/.test(value) ? n : value } satisfies FeedSpec;
 };
 
-/** LOW,HIGH with LOW < HIGH. */
+/** LOW,HIGH with LOW < HIGH, or per-channel bounds LOW:HIGH,LOW:HIGH,… (model/channel-domain.ts). */
 export const domainRange: ValueParser = (raw) => {
+  if (raw.includes(':')) {
+    try {
+      return parseChannelDomain(raw);
+    } catch (e) {
+      throw new InvalidValue((e as Error).message);
+    }
+  }
   const parts = raw.split(',').map((s) => s.trim());
   const v = parts.map(Number);
   if (parts.length !== 2 || parts.some((p) => p === '') || v.some((x) => !Number.isFinite(x)) || !(v[0]! < v[1]!)) {
-    throw new InvalidValue('give the input domain as LOW,HIGH with LOW < HIGH, e.g. 0,255 or -1,1');
+    throw new InvalidValue('give the input domain as LOW,HIGH with LOW < HIGH, e.g. 0,255 or -1,1, or per channel as LOW:HIGH,…, e.g. 0:1,-100:100');
   }
   return v;
 };
@@ -185,7 +193,12 @@ export const MODEL_INTERFACE_OPTIONS: readonly OptionSpec[] = [
 
 /** The input domain on the command line (eval takes it from the threat model). */
 export const DOMAIN_OPTIONS: readonly OptionSpec[] = [
-  { flags: '--domain <low,high>', description: 'input domain; uint8 .npy inputs are mapped from 0…255 onto it', parse: domainRange, defaultDescription: '0,1' },
+  {
+    flags: '--domain <low,high>',
+    description: 'input domain, or per channel (axis 1) as low:high,low:high,…; uint8 .npy inputs are mapped from 0…255 onto it',
+    parse: domainRange,
+    defaultDescription: '0,1',
+  },
   { flags: '--mean <list>', description: 'per-channel mean subtracted before the model (with --std): the model takes raw inputs', parse: numberList('--mean') },
   { flags: '--std <list>', description: 'per-channel standard deviation divided out before the model (with --mean)', parse: numberList('--std') },
 ];

@@ -45,6 +45,7 @@ import { OUTPUT_KINDS, type OutputKind } from '../model/remote/class-scores.js';
 import { INPUT_FORMATS, REQUEST_MODES, type HttpModelOptions, type InputFormat, type RequestMode } from '../model/remote/http-model.js';
 import { parseJsonPath } from '../model/remote/json-path.js';
 import type { NormName } from '../norms/norm.js';
+import { checkChannelsFitModel, checkInputBounds } from './channel-bounds.js';
 
 export const KNOWLEDGE = ['white-box', 'scores', 'decision', 'transfer'] as const;
 /** What the attacker may ask: gradients, scores, decisions, or a surrogate's gradients plus decisions. */
@@ -67,6 +68,11 @@ export interface InputDomain {
   /** Per-channel (axis 1) mean and standard deviation: the model takes (x − mean) / std of inputs x in bounds. */
   readonly mean?: readonly number[];
   readonly std?: readonly number[];
+  /** Per-channel (axis 1) bounds in raw units; bounds is then [0, 1], the unit space attacks run in (channel-bounds.ts). */
+  readonly lower?: readonly number[];
+  readonly upper?: readonly number[];
+  /** With lower/upper: what ε means (written by gibbon, for reports). */
+  readonly attack_space?: string;
 }
 
 /** How the model file is read (ONNX models only): its other inputs, the attacked input, the class-score output. */
@@ -220,7 +226,19 @@ const schema = z.strictObject({
   targeted: z.union([z.literal(false), z.strictObject({ targets: z.enum(TARGET_CHOICES) })]).default(false),
   input: z
     .strictObject({
-      bounds: z.tuple([finiteNumber.refine((v) => Math.abs(v) <= L.bound), finiteNumber.refine((v) => Math.abs(v) <= L.bound)]).refine(([lo, hi]) => lo < hi),
+      bounds: z
+        .tuple([finiteNumber.refine((v) => Math.abs(v) <= L.bound), finiteNumber.refine((v) => Math.abs(v) <= L.bound)])
+        .refine(([lo, hi]) => lo < hi)
+        .optional(),
+      lower: z
+        .array(finiteNumber.refine((v) => Math.abs(v) <= L.bound))
+        .min(1)
+        .optional(),
+      upper: z
+        .array(finiteNumber.refine((v) => Math.abs(v) <= L.bound))
+        .min(1)
+        .optional(),
+      attack_space: z.string().optional(),
       shape: z.array(z.number().int().positive()).min(1).optional(),
       preprocessing: z.string().optional(),
       mean: z.array(finiteNumber).min(1).optional(),
@@ -262,6 +280,10 @@ const EXPECTED: Readonly<Record<string, string>> = {
   'input.shape': 'one example’s shape without the batch dimension, e.g. [1, 28, 28]',
   'input.shape[]': 'a positive integer',
   'input.preprocessing': 'a text saying how raw inputs were scaled, e.g. "pixels / 255"',
+  'input.lower': 'per-channel lower bounds in raw units (with input.upper), e.g. [0, -100, 0]',
+  'input.lower[]': `a number from -${L.bound} to ${L.bound}`,
+  'input.upper': 'per-channel upper bounds in raw units (with input.lower), e.g. [1, 100, 5000]',
+  'input.upper[]': `a number from -${L.bound} to ${L.bound}`,
   'input.mean': 'per-channel means subtracted before the model, e.g. [123.675, 116.28, 103.53]',
   'input.mean[]': 'a finite number',
   'input.std': 'per-channel standard deviations divided out before the model, e.g. [58.395, 57.12, 57.375]',
@@ -336,7 +358,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
     const field = parent ? `${parent}.${issue.keys[0]!}` : issue.keys[0]!;
     const parentShape =
       parent === 'input'
-        ? ['bounds', 'shape', 'preprocessing', 'mean', 'std']
+        ? ['bounds', 'shape', 'preprocessing', 'mean', 'std', 'lower', 'upper']
         : parent === 'model'
           ? ['input', 'feeds', 'output', 'output_reduce']
           : parent === 'targeted'
@@ -381,7 +403,8 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
   const fail = (field: string, message: string): never => {
     throw threatModelError(where, field, message, options.path);
   };
-  const [lower, upper] = tm.input.bounds;
+  const checked = checkInputBounds(tm.input, fail);
+  const [lower, upper] = checked.bounds;
   const range = upper - lower;
   const eps = [...new Set(tm.eps)].sort((a, b) => a - b);
   if (tm.norm === 'linf') {
@@ -433,6 +456,7 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
       ...(tm.input.shape ? { shape: [...tm.input.shape] } : {}),
       ...(tm.input.preprocessing !== undefined ? { preprocessing: tm.input.preprocessing } : {}),
       ...(tm.input.mean && tm.input.std ? { mean: [...tm.input.mean], std: [...tm.input.std] } : {}),
+      ...checked.fields,
     },
     ...(tm.model
       ? {
@@ -716,6 +740,7 @@ export function checkThreatModelFitsModel(tm: ThreatModel, model: ModelFacts, mo
       );
     }
   }
+  checkChannelsFitModel(tm.input, model.inputShape, modelPath);
   if (tm.norm === 'l2') {
     const dims = (shape ?? modelShape).reduce<number>((a, d) => a * (d ?? 1), 1);
     const [lower, upper] = tm.input.bounds;
