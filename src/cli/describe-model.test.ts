@@ -73,7 +73,7 @@ test('ops, gradient support, the gradient path, output kind and parameters', () 
     nonDifferentiable: ['Round'],
     nonDifferentiableOnPath: ['Round'],
   });
-  assert.deepEqual(d.output, { kind: 'probabilities', scores: 'scores' });
+  assert.deepEqual(d.output, { kind: 'probabilities', scores: 'scores', activation: 'Softmax', binary: false });
   assert.deepEqual(d.parameters, { tensors: 4, values: 4 + 12 + 3 + 4 });
   assert.deepEqual(d.constants, { tensors: 1, values: 1 });
   assert.deepEqual(d.inputs, [{ name: 'input', dtype: 'float32', shape: ['batch', 4] }]);
@@ -133,4 +133,25 @@ test('nested Ifs are listed with their enclosing branch; folded Ifs and unrolled
     loop.subgraphs[0]!.ops.filter((o) => o.onGradientPath > 0).map((o) => o.op),
     ['Gemm', 'Tanh'],
   );
+});
+
+test('one score: a final Sigmoid over (N, 1) and a bare (N, 1) score are binary classifiers, in text and JSON', () => {
+  const zoo = join(process.cwd(), 'test', 'fixtures', 'zoo');
+  const sigmoid = describeModel(loadModel(join(zoo, 'sigmoid_detector_op13.onnx')));
+  assert.equal(sigmoid.output.kind, 'one-score');
+  assert.equal(sigmoid.output.activation, 'Sigmoid');
+  assert.equal(sigmoid.output.binary, true);
+  assert.notEqual(sigmoid.output.scores, 'score', 'the scores are the Sigmoid input');
+  assert.match(
+    renderInfo(sigmoid),
+    /score {2}float32 \[N, 1\] {2}— one score \(binary; final Sigmoid, gradients start from its input '[^']+'; read as the two-class logits \(0, s\)\)/,
+  );
+  const m = model();
+  m.graph.nodes = m.graph.nodes.filter((n) => n.opType !== 'Softmax');
+  m.graph.outputs = [{ name: 'scores', dataType: DT.FLOAT, shape: ['batch', 1] }];
+  const bare = describeModel(m);
+  assert.deepEqual(bare.output, { kind: 'one-score', scores: 'scores', activation: null, binary: true });
+  assert.match(renderInfo(bare), /— one score \(binary; read as the two-class logits \(0, s\)\)/);
+  const tenClasses = describeModel(loadModel(join(zoo, 'softmax_cnn_op10.onnx')));
+  assert.deepEqual([tenClasses.output.kind, tenClasses.output.activation, tenClasses.output.binary], ['probabilities', 'Softmax', false]);
 });

@@ -1,7 +1,7 @@
 /**
  * What `gibbon info` reports about a model, as data: inputs and outputs, opsets, op counts, which
  * ops gibbon can differentiate (and which lie on the gradient path from the input to the class
- * scores), whether the model outputs probabilities, and its parameters. Pure: no onnxruntime.
+ * scores), whether the model outputs probabilities or one (binary) score, and its parameters. Pure: no onnxruntime.
  */
 import { DEFAULT_VJP_REGISTRY, findLogits, trainableInitializers } from '../autodiff/gradient-graph.js';
 import type { VjpRegistry } from '../autodiff/registry.js';
@@ -77,10 +77,18 @@ export interface ModelDescription {
     readonly nonDifferentiableOnPath: readonly string[];
   };
   readonly output: {
-    /** 'probabilities': the output is a Softmax, and gradients start from the logits feeding it. */
-    readonly kind: 'logits' | 'probabilities' | 'log-probabilities';
-    /** The value gibbon uses as class scores. */
+    /**
+     * 'probabilities': the output is a Softmax (or a Sigmoid per class), and gradients start from the
+     * logits feeding it; 'one-score': one value per example (N, 1), a binary classifier read as the
+     * two-class logits (0, s), behind a final Sigmoid if there is one.
+     */
+    readonly kind: 'logits' | 'probabilities' | 'log-probabilities' | 'one-score';
+    /** The value gibbon uses as class scores (for one score, s). */
     readonly scores: string;
+    /** The activation that ends the graph, looked through (LogSoftmax is used as it is). */
+    readonly activation: 'Softmax' | 'Sigmoid' | 'LogSoftmax' | null;
+    /** One score read as two classes. */
+    readonly binary: boolean;
   };
   readonly parameters: { readonly tensors: number; readonly values: number };
   /** Initializers that are not trained (e.g. BatchNorm running statistics, integer shapes). */
@@ -272,13 +280,24 @@ export function describeModel(model: ModelIR, registry: VjpRegistry = DEFAULT_VJ
     else constants = { tensors: constants.tensors + 1, values: constants.values + n };
   }
 
-  let kind: ModelDescription['output']['kind'] = scores.source === 'softmax-input' ? 'probabilities' : 'logits';
-  if (kind === 'logits') {
+  let activation: ModelDescription['output']['activation'] =
+    scores.source === 'softmax-input' ? 'Softmax' : scores.source === 'sigmoid-input' ? 'Sigmoid' : null;
+  if (activation === null) {
     const prod = producers(cg);
     let v = scores.output;
     for (let p = prod.get(v); p && p.opType === 'Identity'; p = prod.get(v)) v = p.inputs[0]!;
-    if (prod.get(v)?.opType === 'LogSoftmax') kind = 'log-probabilities';
+    if (prod.get(v)?.opType === 'LogSoftmax') activation = 'LogSoftmax';
   }
+  // One score per example, as declared (attachClassScores reads (N, 1) and (N, 1, …, 1) as two classes).
+  const declared = g.outputs.find((o) => o.name === scores.output)?.shape ?? cg.outputs.find((o) => o.name === scores.output)?.shape;
+  const binary = !!declared && declared.length >= 2 && declared.slice(1).every((d) => d === 1);
+  const kind: ModelDescription['output']['kind'] = binary
+    ? 'one-score'
+    : activation === 'LogSoftmax'
+      ? 'log-probabilities'
+      : activation === null
+        ? 'logits'
+        : 'probabilities';
 
   const proto = model.proto;
   const producer = [proto.producerName, proto.producerVersion].filter((s) => s).join(' ') || 'unknown';
@@ -301,7 +320,7 @@ export function describeModel(model: ModelIR, registry: VjpRegistry = DEFAULT_VJ
       nonDifferentiable: pick('non-differentiable', undefined),
       nonDifferentiableOnPath: pick('non-differentiable', true),
     },
-    output: { kind, scores: scores.logits },
+    output: { kind, scores: scores.logits, activation, binary },
     parameters: params,
     constants,
   };

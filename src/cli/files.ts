@@ -5,6 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GibbonError } from '../errors.js';
+import { describeChannelDomain, uint8OntoChannels, type ChannelDomain } from '../model/channel-domain.js';
 import { acquireLock, heldByThisProcess, LOCK_FILE, lockOutputFolder, type OutputLock } from '../storage/output-lock.js';
 import { inputValues } from '../tensor/input-values.js';
 import { readNpy } from '../tensor/npy.js';
@@ -57,9 +58,16 @@ export interface ModelInputs {
  * Reads model inputs: float32 or float64 values as they are, uint8 as pixels scaled by 1/255 (gibbon's
  * images live in [0, 1]). The shape must match the model input and every value must be finite.
  */
-export function readModelInputs(path: string, option: string, model: ModelInputFacts, domain: readonly [number, number] = [0, 1]): ModelInputs {
+export function readModelInputs(path: string, option: string, model: ModelInputFacts, domain: readonly [number, number] | ChannelDomain = [0, 1]): ModelInputs {
   const t = readNpyFor(path, option);
-  const values = inputValues(t, path, domain);
+  const channels = Array.isArray(domain) ? undefined : (domain as ChannelDomain);
+  const values =
+    t.type === 'uint8' && channels
+      ? {
+          data: uint8OntoChannels(t.data as Uint8Array, t.shape, channels),
+          note: `note: ${path} holds uint8 values; mapped from 0…255 onto ${describeChannelDomain(channels)}`,
+        }
+      : inputValues(t, path, channels ? [0, 1] : (domain as readonly [number, number]));
   if (!values)
     throw new GibbonError('invalid_input', `${path} has dtype ${t.type}; inputs must be float32, float64 or uint8 (pixels, scaled by 1/255)`, { path, option });
   const { data } = values;

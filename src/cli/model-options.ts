@@ -3,6 +3,7 @@
  * --wrt-input, --output, --output-reduce, --mean/--std) as OnnxModel options. Files named by
  * --feed are read here; errors name the option.
  */
+import type { ChannelDomain } from '../model/channel-domain.js';
 import { existsSync, statSync } from 'node:fs';
 import { GibbonError } from '../errors.js';
 import type { OutputReduction } from '../autodiff/gradient-graph.js';
@@ -85,7 +86,8 @@ export function modelInterfaceOptions(values: ModelInterfaceValues, dataPath?: s
 export interface ModelAndInputValues extends ModelInterfaceValues {
   readonly model: string;
   readonly input: string;
-  readonly domain?: readonly [number, number];
+  /** The input domain, or per-channel bounds (uint8 inputs are mapped onto it; predict and grad work in raw units). */
+  readonly domain?: readonly [number, number] | ChannelDomain;
   readonly threads?: number;
 }
 

@@ -54,7 +54,12 @@ export const MODEL_INTERFACE_OPTIONS: readonly OptionSpec[] = [
 
 /** The input domain on the command line (eval takes it from the threat model). */
 export const DOMAIN_OPTIONS: readonly OptionSpec[] = [
-  { flags: '--domain <low,high>', description: 'input domain; uint8 .npy inputs are mapped from 0…255 onto it', parse: domainRange, defaultDescription: '0,1' },
+  {
+    flags: '--domain <low,high>',
+    description: 'input domain, or per channel (axis 1) as low:high,low:high,…; uint8 .npy inputs are mapped from 0…255 onto it',
+    parse: domainRange,
+    defaultDescription: '0,1',
+  },
   { flags: '--mean <list>', description: 'per-channel mean subtracted before the model (with --std): the model takes raw inputs', parse: numberList('--mean') },
   { flags: '--std <list>', description: 'per-channel standard deviation divided out before the model (with --mean)', parse: numberList('--std') },
 ];

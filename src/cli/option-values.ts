@@ -3,6 +3,8 @@
  * `InvalidValue` saying what a valid one looks like (numbers, lists, shapes, feeds, BPDA surrogates).
  * Files are checked by the commands, not here.
  */
+import { parseChannelDomain } from '../model/channel-domain.js';
+
 export class InvalidValue extends Error {}
 
 export type ValueParser = (raw: string) => unknown;
@@ -104,12 +106,19 @@ export const feedSpec: ValueParser = (raw) => {
   return { name, value: value !== '' && Number.isFinite(n) && /^[-+0-9.eE]+$/.test(value) ? n : value } satisfies FeedSpec;
 };
 
-/** LOW,HIGH with LOW < HIGH. */
+/** LOW,HIGH with LOW < HIGH, or per-channel bounds LOW:HIGH,LOW:HIGH,… (model/channel-domain.ts). */
 export const domainRange: ValueParser = (raw) => {
+  if (raw.includes(':')) {
+    try {
+      return parseChannelDomain(raw);
+    } catch (e) {
+      throw new InvalidValue((e as Error).message);
+    }
+  }
   const parts = raw.split(',').map((s) => s.trim());
   const v = parts.map(Number);
   if (parts.length !== 2 || parts.some((p) => p === '') || v.some((x) => !Number.isFinite(x)) || !(v[0]! < v[1]!)) {
-    throw new InvalidValue('give the input domain as LOW,HIGH with LOW < HIGH, e.g. 0,255 or -1,1');
+    throw new InvalidValue('give the input domain as LOW,HIGH with LOW < HIGH, e.g. 0,255 or -1,1, or per channel as LOW:HIGH,…, e.g. 0:1,-100:100');
   }
   return v;
 };

@@ -206,12 +206,14 @@ describe('loadLabelledData', () => {
       writeNpy(p('xnan.npy'), { type: 'float32', data: withNan, shape: [3, 2, 2] });
       assertError(() => loadLabelledData({ x: p('xnan.npy'), y: p('y.npy') }), 'invalid_input', /xnan\.npy contains NaN in image 2 \(flat index 9\)/);
 
-      writeNpy(p('xflat.npy'), { type: 'float32', data: new Float32Array(12), shape: [3, 4] });
+      writeNpy(p('xflat.npy'), { type: 'float32', data: new Float32Array(3), shape: [3] });
       assertError(
         () => loadLabelledData({ x: p('xflat.npy'), y: p('y.npy') }),
         'invalid_input',
-        /xflat\.npy has shape \[3, 4\]; images must be \(N, C, H, W\) or \(N, H, W\)/,
+        /xflat\.npy has shape \[3\]; examples must be \(N, features\)/,
       );
+      writeNpy(p('xtab.npy'), { type: 'float32', data: new Float32Array(12), shape: [3, 4] });
+      assert.deepEqual(loadLabelledData({ x: p('xtab.npy'), y: p('y.npy') }).shape, [4]);
       writeNpy(p('y2d.npy'), { type: 'int64', data: new BigInt64Array(6), shape: [3, 2] });
       assertError(() => loadLabelledData({ x: p('x.npy'), y: p('y2d.npy') }), 'invalid_input', /y2d\.npy has shape \[3, 2\]; labels must be \(N\) or \(N, 1\)/);
       writeFileSync(p('notnpy.npy'), 'hello');

@@ -1,6 +1,7 @@
 /**
- * Labelled image data for training: MNIST or Fashion-MNIST (shipped with the package, split train
- * or test) or a pair of .npy files. Images are float32 (N, C, H, W); uint8 pixels are scaled by
+ * Labelled data for training: MNIST or Fashion-MNIST (shipped with the package, split train
+ * or test) or a pair of .npy files. Images are float32 (N, C, H, W) (N, H, W gets C = 1); other
+ * examples (tabular (N, F), sequences) keep their shape; uint8 pixels are scaled by
  * 1/255, float32/float64 are taken as they are; labels are integers 0…K−1. `splitHeldOut` sets
  * aside a seeded, reproducible part for validation.
  */
@@ -46,11 +47,15 @@ function readArray(path: string, option: string): AnyTensor {
 function loadNpyPair(spec: { x: string; y: string; limit?: number }): LabelledData {
   const xt = readArray(spec.x, 'x');
   const yt = readArray(spec.y, 'y');
-  if (xt.shape.length !== 3 && xt.shape.length !== 4) {
-    throw new GibbonError('invalid_input', `${spec.x} has shape [${xt.shape.join(', ')}]; images must be (N, C, H, W) or (N, H, W)`, {
-      path: spec.x,
-      option: 'x',
-    });
+  if (xt.shape.length < 2) {
+    throw new GibbonError(
+      'invalid_input',
+      `${spec.x} has shape [${xt.shape.join(', ')}]; examples must be (N, features), (N, H, W), (N, C, H, W) or of higher rank`,
+      {
+        path: spec.x,
+        option: 'x',
+      },
+    );
   }
   if (yt.shape.length !== 1 && !(yt.shape.length === 2 && yt.shape[1] === 1)) {
     throw new GibbonError('invalid_input', `${spec.y} has shape [${yt.shape.join(', ')}]; labels must be (N) or (N, 1)`, { path: spec.y, option: 'y' });
@@ -63,7 +68,8 @@ function loadNpyPair(spec: { x: string; y: string; limit?: number }): LabelledDa
     });
   }
   const n = Math.min(spec.limit ?? total, total);
-  const shape = xt.shape.length === 4 ? xt.shape.slice(1) : [1, ...xt.shape.slice(1)];
+  // (N, H, W) are single-channel images; other ranks are taken as they are (tabular features, sequences, CHW images).
+  const shape = xt.shape.length === 3 ? [1, ...xt.shape.slice(1)] : xt.shape.slice(1);
   const row = shape.reduce((a, d) => a * d, 1);
   const x = new Float32Array(n * row);
   if (xt.type === 'uint8') {
@@ -107,7 +113,7 @@ function loadNpyPair(spec: { x: string; y: string; limit?: number }): LabelledDa
   return { x, y, shape, n, numClasses: Math.max(max + 1, 1), source: `${spec.x} + ${spec.y}` };
 }
 
-/** 'mnist' | 'fashion-mnist' (split train|test) or an .npy file of images (N,C,H,W or N,H,W float32/uint8 → scaled to [0,1] if uint8) with labels from an .npy of ints. */
+/** 'mnist' | 'fashion-mnist' (split train|test) or an .npy file of examples (N,C,H,W or N,H,W images, N,F features …; float32/uint8 → scaled to [0,1] if uint8) with labels from an .npy of ints. */
 export function loadLabelledData(spec: LabelledDataSpec): LabelledData {
   checkLimit(spec.limit);
   if ('x' in spec) return loadNpyPair(spec);

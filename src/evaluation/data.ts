@@ -10,6 +10,8 @@ import { GibbonError } from '../errors.js';
 import { inputValues } from '../tensor/input-values.js';
 import { readNpy } from '../tensor/npy.js';
 import type { AnyTensor, Tensor } from '../tensor/tensor.js';
+import { toUnitSpace } from '../model/channel-domain.js';
+import { channelDomainOf } from './channel-bounds.js';
 import { MNIST_TEST, type ModelFacts, type ThreatModel } from './threat-model.js';
 
 export interface EvaluationData {
@@ -56,7 +58,13 @@ function checkFits(shape: readonly number[], model: ModelFacts, what: string, fi
   }
 }
 
-function checkDomain(x: Tensor, tm: ThreatModel, what: string, field: string, path?: string): void {
+/** Checks x against the input domain; under per-channel bounds, returns it mapped into the unit space attacks run in. */
+function checkDomain(x: Tensor, tm: ThreatModel, what: string, field: string, path?: string, unit = false): Tensor {
+  const domain = channelDomainOf(tm.input);
+  if (domain && !unit) {
+    checkFinite(x, what, field, path);
+    return toUnitSpace(x, domain, what, field);
+  }
   const [lower, upper] = tm.input.bounds;
   for (let i = 0; i < x.data.length; i++) {
     const v = x.data[i]!;
@@ -74,6 +82,18 @@ function checkDomain(x: Tensor, tm: ThreatModel, what: string, field: string, pa
       );
     }
   }
+  return x;
+}
+
+function checkFinite(x: Tensor, what: string, field: string, path?: string): void {
+  const i = x.data.findIndex((v) => !Number.isFinite(v));
+  if (i >= 0) {
+    const v = x.data[i]!;
+    throw new GibbonError('invalid_input', `${what} contains ${Number.isNaN(v) ? 'NaN' : 'Inf'} at flat index ${i}; inputs must be finite (${field})`, {
+      path,
+      option: field,
+    });
+  }
 }
 
 function takeFirst(n: number | undefined, available: number, what: string, field: string): number {
@@ -89,9 +109,9 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
     checkFits([1, 1, 28, 28], model, `${MNIST_TEST} (MNIST images)`, fields.x);
     const n = takeFirst(tm.n, 10000, MNIST_TEST, fields.n);
     const { x, y } = loadMnist('test', { limit: n });
-    checkDomain(x, tm, MNIST_TEST, fields.x);
+    const unit = checkDomain(x, tm, MNIST_TEST, fields.x);
     checkLabels(y, model.numClasses, MNIST_TEST, fields.labels);
-    return { x, labels: y, source: MNIST_TEST, notes: [] };
+    return { x: unit, labels: y, source: MNIST_TEST, notes: [] };
   }
   const { x: xPath, labels: yPath } = tm.data;
   const t = readFile(xPath, fields.x);
@@ -104,7 +124,9 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
     );
   }
   const { data } = values;
-  const notes = values.note ? [values.note] : [];
+  // Under per-channel bounds the domain is the unit space: 0…255 onto each channel's range is v / 255 there.
+  const note = values.note && channelDomainOf(tm.input) ? `note: ${xPath} holds uint8 values; mapped from 0…255 onto each channel's range` : values.note;
+  const notes = note ? [note] : [];
   checkFits(t.shape, model, xPath, fields.x, xPath);
   if (tm.input.shape) {
     const own = t.shape.slice(1);
@@ -123,8 +145,7 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
   if (available === 0) throw new GibbonError('invalid_input', `${xPath} holds no examples (${fields.x})`, { path: xPath, option: fields.x });
   const n = takeFirst(tm.n, available, xPath, fields.n);
   const row = data.length / available;
-  const x: Tensor = { data: data.slice(0, n * row), shape: [n, ...t.shape.slice(1)] };
-  checkDomain(x, tm, xPath, fields.x, xPath);
+  const x = checkDomain({ data: data.slice(0, n * row), shape: [n, ...t.shape.slice(1)] }, tm, xPath, fields.x, xPath, t.type === 'uint8');
 
   const l = readFile(yPath, fields.labels);
   if (!['int64', 'int32', 'uint8', 'int8'].includes(l.type)) {

@@ -32,6 +32,11 @@ export interface InputDomain {
   /** Per-channel (axis 1) mean and standard deviation: the model takes (x − mean) / std of inputs x in bounds. */
   readonly mean?: readonly number[];
   readonly std?: readonly number[];
+  /** Per-channel (axis 1) bounds in raw units; bounds is then [0, 1], the unit space attacks run in (channel-bounds.ts). */
+  readonly lower?: readonly number[];
+  readonly upper?: readonly number[];
+  /** With lower/upper: what ε means (written by gibbon, for reports). */
+  readonly attack_space?: string;
 }
 
 /** How the model file is read (ONNX models only): its other inputs, the attacked input, the class-score output. */
@@ -117,7 +122,19 @@ const schema = z.strictObject({
   targeted: z.union([z.literal(false), z.strictObject({ targets: z.enum(TARGET_CHOICES) })]).default(false),
   input: z
     .strictObject({
-      bounds: z.tuple([finiteNumber.refine((v) => Math.abs(v) <= L.bound), finiteNumber.refine((v) => Math.abs(v) <= L.bound)]).refine(([lo, hi]) => lo < hi),
+      bounds: z
+        .tuple([finiteNumber.refine((v) => Math.abs(v) <= L.bound), finiteNumber.refine((v) => Math.abs(v) <= L.bound)])
+        .refine(([lo, hi]) => lo < hi)
+        .optional(),
+      lower: z
+        .array(finiteNumber.refine((v) => Math.abs(v) <= L.bound))
+        .min(1)
+        .optional(),
+      upper: z
+        .array(finiteNumber.refine((v) => Math.abs(v) <= L.bound))
+        .min(1)
+        .optional(),
+      attack_space: z.string().optional(),
       shape: z.array(z.number().int().positive()).min(1).optional(),
       preprocessing: z.string().optional(),
       mean: z.array(finiteNumber).min(1).optional(),
@@ -166,6 +183,10 @@ const EXPECTED: Readonly<Record<string, string>> = {
   'input.shape': 'one example’s shape without the batch dimension, e.g. [1, 28, 28]',
   'input.shape[]': 'a positive integer',
   'input.preprocessing': 'a text saying how raw inputs were scaled, e.g. "pixels / 255"',
+  'input.lower': 'per-channel lower bounds in raw units (with input.upper), e.g. [0, -100, 0]',
+  'input.lower[]': `a number from -${L.bound} to ${L.bound}`,
+  'input.upper': 'per-channel upper bounds in raw units (with input.lower), e.g. [1, 100, 5000]',
+  'input.upper[]': `a number from -${L.bound} to ${L.bound}`,
   'input.mean': 'per-channel means subtracted before the model, e.g. [123.675, 116.28, 103.53]',
   'input.mean[]': 'a finite number',
   'input.std': 'per-channel standard deviations divided out before the model, e.g. [58.395, 57.12, 57.375]',
@@ -217,7 +238,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field: string
     const field = parent ? `${parent}.${issue.keys[0]!}` : issue.keys[0]!;
     const parentShape =
       parent === 'input'
-        ? ['bounds', 'shape', 'preprocessing', 'mean', 'std']
+        ? ['bounds', 'shape', 'preprocessing', 'mean', 'std', 'lower', 'upper']
         : parent === 'model'
           ? ['input', 'feeds', 'output', 'output_reduce']
           : parent === 'targeted'

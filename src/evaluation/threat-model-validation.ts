@@ -3,6 +3,7 @@
  * fits the surrogate, the endpoint and the query budget), the resolution of its paths against the
  * file's folder, and the checks against the model it is applied to.
  */
+import { checkChannelsFitModel, checkInputBounds } from './channel-bounds.js';
 import { isAbsolute, resolve } from 'node:path';
 import { checkEndpointFields } from '../model/remote/endpoint.js';
 import {
@@ -25,7 +26,8 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
   const fail = (field: string, message: string): never => {
     throw threatModelError(where, field, message, options.path);
   };
-  const [lower, upper] = tm.input.bounds;
+  const checked = checkInputBounds(tm.input, fail);
+  const [lower, upper] = checked.bounds;
   const range = upper - lower;
   const eps = [...new Set(tm.eps)].sort((a, b) => a - b);
   if (tm.norm === 'linf') {
@@ -77,6 +79,7 @@ export function validateThreatModel(input: unknown, where = '', options: { baseD
       ...(tm.input.shape ? { shape: [...tm.input.shape] } : {}),
       ...(tm.input.preprocessing !== undefined ? { preprocessing: tm.input.preprocessing } : {}),
       ...(tm.input.mean && tm.input.std ? { mean: [...tm.input.mean], std: [...tm.input.std] } : {}),
+      ...checked.fields,
     },
     ...(tm.model
       ? {
@@ -153,6 +156,7 @@ export function checkThreatModelFitsModel(tm: ThreatModel, model: ModelFacts, mo
       );
     }
   }
+  checkChannelsFitModel(tm.input, model.inputShape, modelPath);
   if (tm.norm === 'l2') {
     const dims = (shape ?? modelShape).reduce<number>((a, d) => a * (d ?? 1), 1);
     const [lower, upper] = tm.input.bounds;

@@ -6,27 +6,25 @@ import type { Tensor } from '../tensor/tensor.js';
 import { checkEps, checkSameShape, nextFloat32Toward } from './checks.js';
 import type { Norm } from './norm.js';
 
-function distance(a: Tensor, b: Tensor): Float64Array {
-  checkSameShape(a, b, 'linf.distance');
-  const row = rowSize(a);
-  const out = new Float64Array(a.shape[0]!);
+/** Per row of an (N, …) tensor t: the largest |value(j)| over the row's flat indices j. */
+function rowMaxAbs(t: Tensor, value: (j: number) => number): Float64Array {
+  const row = rowSize(t);
+  const out = new Float64Array(t.shape[0]!);
   for (let i = 0; i < out.length; i++) {
     let m = 0;
-    for (let j = i * row; j < (i + 1) * row; j++) m = Math.max(m, Math.abs(a.data[j]! - b.data[j]!));
+    for (let j = i * row; j < (i + 1) * row; j++) m = Math.max(m, Math.abs(value(j)));
     out[i] = m;
   }
   return out;
 }
 
+function distance(a: Tensor, b: Tensor): Float64Array {
+  checkSameShape(a, b, 'linf.distance');
+  return rowMaxAbs(a, (j) => a.data[j]! - b.data[j]!);
+}
+
 function magnitude(d: Tensor): Float64Array {
-  const row = rowSize(d);
-  const out = new Float64Array(d.shape[0]!);
-  for (let i = 0; i < out.length; i++) {
-    let m = 0;
-    for (let j = i * row; j < (i + 1) * row; j++) m = Math.max(m, Math.abs(d.data[j]!));
-    out[i] = m;
-  }
-  return out;
+  return rowMaxAbs(d, (j) => d.data[j]!);
 }
 
 function dualNorm(g: Tensor): Float64Array {

@@ -10,29 +10,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certifyIbp } from '../certify/ibp.js';
-import { loadLabelledData } from '../data/datasets.js';
 import { loadModel, saveModel } from '../onnx/model.js';
 import { Rng } from '../random.js';
 import { buildArchitecture } from './architectures.js';
 import { readCheckpoint } from './checkpoint.js';
 import { Trainable } from './trainable.js';
-import { train, type Dataset, type TrainOptions } from './trainer.js';
-import { isGibbonError, timingFree } from './testing/trainer-assertions.js';
+import { train, type TrainOptions } from './trainer.js';
+import { isGibbonError, mnistParts, timingFree } from './testing/trainer-assertions.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gibbon-ibp-training-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const mnist = loadLabelledData({ name: 'mnist', split: 'train', limit: 3500 });
-function mnistPart(start: number, n: number): Dataset {
-  const per = 28 * 28;
-  return {
-    x: mnist.x.slice(start * per, (start + n) * per),
-    y: mnist.y.slice(start, start + n),
-    n,
-    shape: [1, 28, 28],
-    source: `mnist:train[${start}:${start + n}]`,
-  };
-}
+const mnistPart = mnistParts(3500);
 
 test('the IBP step: κ = 1 gives the clean CE gradients; κ = 0 matches finite differences of the worst-case loss', async () => {
   const part = mnistPart(0, 16);

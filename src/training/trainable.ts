@@ -25,8 +25,10 @@ import {
   HEAD_PROBS,
   LOGITS_OUTPUT,
   LOSS_OUTPUT,
+  outputClassScores,
   type TrainingGraph,
 } from './training-graph.js';
+import { withDynamicBatch } from './rebatch.js';
 
 export interface TrainableOptions {
   /** Parameters to train (default: all trainable initializers). */
@@ -67,7 +69,8 @@ export class Trainable {
     private readonly ibp: { graph: IbpTrainingGraph; session: Session } | undefined,
   ) {}
 
-  static async create(source: ModelIR, options: TrainableOptions = {}): Promise<Trainable> {
+  static async create(original: ModelIR, options: TrainableOptions = {}): Promise<Trainable> {
+    const source = (await withDynamicBatch(original, options)).model; // a fixed-batch model trains at any batch; exports keep its own
     const params = options.params ? [...options.params] : trainableInitializers(source);
     const threads = options.threads;
     const compile = async (label: string, mode: 'train' | 'eval', head: HeadSpec, grads: { params: boolean; input: boolean }): Promise<Compiled> => {
@@ -136,9 +139,9 @@ export class Trainable {
       fwd.graph.initializers.delete(name);
       fwd.graph.inputs.push({ name, dataType: t.dataType, shape: t.dims.map(Number) });
     }
-    fwd.graph.outputs = fwd.graph.outputs.slice(0, 1);
+    await outputClassScores(fwd, options.inputShapes);
     const forwardSession = await Session.create(serializeModel(fwd), { threads, label: 'forward graph', spinning: false });
-    return new Trainable(source, weights, state, shapes, train, attack, kl, { session: forwardSession, input: train.graph.input }, ibp);
+    return new Trainable(original, weights, state, shapes, train, attack, kl, { session: forwardSession, input: train.graph.input }, ibp);
   }
 
   get input(): string {

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { runAttack } from '../attacks/attack.js';
 import { PgdAttack } from '../attacks/pgd.js';
 import { referenceInputs, referenceModelPath } from '../attacks/testing/reference-data.js';
-import { loadLabelledData } from '../data/datasets.js';
 import { OnnxModel } from '../model/onnx-model.js';
 import { gradientOracle } from '../model/oracles.js';
 import { loadModel, saveModel, type ModelIR } from '../onnx/model.js';
@@ -15,22 +14,12 @@ import { Rng } from '../random.js';
 import { buildArchitecture } from './architectures.js';
 import { readCheckpoint } from './checkpoint.js';
 import { train, type Dataset, type EpochRecord, type TrainOptions } from './trainer.js';
-import { isGibbonError, timingFree } from './testing/trainer-assertions.js';
+import { isGibbonError, mnistParts, timingFree } from './testing/trainer-assertions.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gibbon-trainer-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const mnist = loadLabelledData({ name: 'mnist', split: 'train', limit: 6000 });
-function mnistPart(start: number, n: number): Dataset {
-  const per = 28 * 28;
-  return {
-    x: mnist.x.slice(start * per, (start + n) * per),
-    y: mnist.y.slice(start, start + n),
-    n,
-    shape: [1, 28, 28],
-    source: `mnist:train[${start}:${start + n}]`,
-  };
-}
+const mnistPart = mnistParts(6000);
 
 /** Random images in [0, 1] with random labels (for the small BatchNorm model). */
 function synthetic(n: number, shape: [number, number, number], seed: number): Dataset {

@@ -33,17 +33,10 @@ import {
 import { clipGradNorm, createOptimizer, type OptimizerSpec } from './optimizers.js';
 import { learningRate, type ScheduleSpec } from './schedules.js';
 import { Trainable } from './trainable.js';
-import { existsSync } from 'node:fs';
+import { checkData, type Dataset } from './dataset.js';
 
-export interface Dataset {
-  x: Float32Array;
-  y: Int32Array;
-  n: number;
-  /** Per-example shape (C, H, W …). */
-  shape: readonly number[];
-  /** Where it came from (for the fingerprint and the log). */
-  source: string;
-}
+export type { Dataset };
+import { existsSync } from 'node:fs';
 
 export interface TrainOptions {
   method: MethodName;
@@ -340,36 +333,6 @@ async function certifiedHeldOut(model: Trainable, data: Dataset, eps: number, bo
   const x: Tensor = { data: data.x, shape: [data.n, ...data.shape] };
   const result = await certifyIbp(model.exportModel(), x, data.y, [eps], { batchSize, threads, domain: [bounds.lower, bounds.upper] });
   return result.certified[0]!.filter(Boolean).length / data.n;
-}
-
-function checkData(model: Trainable, data: Dataset): void {
-  const expected = model.inputShape.slice(1);
-  const ok = expected.length === data.shape.length && expected.every((d, i) => d === null || d === data.shape[i]);
-  if (!ok) {
-    throw new GibbonError(
-      'invalid_input',
-      `${data.source}: examples of shape [${data.shape.join(', ')}] do not fit the model's input [${expected.map((d) => d ?? '?').join(', ')}]`,
-    );
-  }
-  const per = data.shape.reduce((a, c) => a * c, 1);
-  for (let i = 0; i < data.x.length; i++) {
-    const v = data.x[i]!;
-    if (!Number.isFinite(v)) {
-      throw new GibbonError(
-        'invalid_input',
-        `${data.source}: example ${Math.floor(i / per)} contains ${Number.isNaN(v) ? 'NaN' : v} (at value ${i % per}); training needs finite inputs`,
-      );
-    }
-  }
-  for (let i = 0; i < data.n; i++) {
-    const label = data.y[i]!;
-    if (!(label >= 0 && label < model.numClasses)) {
-      throw new GibbonError(
-        'invalid_input',
-        `${data.source}: label ${label} of example ${i} does not fit the model's ${model.numClasses} classes (0–${model.numClasses - 1})`,
-      );
-    }
-  }
 }
 
 /** What a diverged run leaves behind: the checkpoint of the last finished epoch, if there is one. */

@@ -2,64 +2,20 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create } from '@bufbuild/protobuf';
-import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
 import { REFERENCE_DIR } from '../attacks/testing/reference-data.js';
 import { OnnxModel } from '../model/onnx-model.js';
 import { float } from '../onnx/attributes.js';
-import { GraphBuilder } from '../onnx/builder.js';
 import { DataType as DT } from '../onnx/dtypes.js';
-import type { Graph } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
-import { decodeTensor, encodeTensor } from '../onnx/tensor-proto.js';
+import { decodeTensor } from '../onnx/tensor-proto.js';
 import { Rng } from '../random.js';
 import { readNpy } from '../tensor/npy.js';
+import { makeModel, maxAbsDiff, relativeToMax } from './testing/tiny-models.js';
 import { Trainable } from './trainable.js';
 import { buildTrainingGraph, dropoutMaskInput } from './training-graph.js';
 
 /** test/fixtures/batchnorm, made by tools/make_batchnorm_reference.py with torch 1.13. */
 const FIXTURES = join(REFERENCE_DIR, '..', 'batchnorm');
-
-/** A model of opset 17 whose graph `build` fills (input 'input', output 'logits'). */
-function makeModel(
-  inputShape: (number | string)[],
-  classes: number,
-  build: (b: GraphBuilder, param: (name: string, dims: number[], data: Float32Array) => string) => void,
-): ModelIR {
-  const graph: Graph = {
-    name: 'test',
-    nodes: [],
-    inputs: [{ name: 'input', dataType: DT.FLOAT, shape: inputShape }],
-    outputs: [{ name: 'logits', dataType: DT.FLOAT, shape: ['batch', classes] }],
-    initializers: new Map(),
-    valueInfo: [],
-  };
-  const b = new GraphBuilder(graph, 'test');
-  build(b, (name, dims, data) => {
-    graph.initializers.set(name, encodeTensor(name, DT.FLOAT, dims, data));
-    return name;
-  });
-  const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })] });
-  return { proto, graph, opset: 17 };
-}
-
-/** max |a − b| / max |b| (the deviation relative to the largest reference value). */
-function relativeToMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
-  return d;
-};
 
 describe('training-mode BatchNorm matches PyTorch model.train() (two steps, torch 1.13)', () => {
   interface Reference {
@@ -271,140 +227,44 @@ describe('training-mode Dropout', () => {
   });
 });
 
-describe('loss heads against finite differences of an independent JS loss', () => {
-  // A smooth tiny model: x (N, 4) → Linear(4, 5) → Tanh → Linear(5, 3).
-  const rng = new Rng(11);
-  const init = {
-    'fc1.weight': { dims: [5, 4], data: Float64Array.from({ length: 20 }, () => rng.uniformIn(-0.9, 0.9)) },
-    'fc1.bias': { dims: [5], data: Float64Array.from({ length: 5 }, () => rng.uniformIn(-0.3, 0.3)) },
-    'fc2.weight': { dims: [3, 5], data: Float64Array.from({ length: 15 }, () => rng.uniformIn(-1.2, 1.2)) },
-    'fc2.bias': { dims: [3], data: Float64Array.from({ length: 3 }, () => rng.uniformIn(-0.3, 0.3)) },
-  };
-  type Params = Record<keyof typeof init, Float64Array>;
-  const model = (): ModelIR =>
-    makeModel(['batch', 4], 3, (b, param) => {
-      const w = (name: keyof typeof init): string => param(name, init[name].dims, Float32Array.from(init[name].data));
-      const h = b.op('Tanh', [b.op('Gemm', ['input', w('fc1.weight'), w('fc1.bias')], { transB: 1 })]);
-      b.node('Gemm', [h, w('fc2.weight'), w('fc2.bias')], { transB: 1 }, { outputNames: ['logits'] });
+describe('class scores as grad reads them', () => {
+  /** x (N, 3) → Gemm → s (N, 1) → Sigmoid: a binary detector with one score. */
+  const w = Float32Array.of(0.8, -1.1, 0.4);
+  const bias = 0.2;
+  const sigmoidModel = (): ModelIR => {
+    const m = makeModel(['batch', 3], 1, (b, param) => {
+      const s = b.op('Gemm', ['input', param('w', [1, 3], w), param('b', [1], Float32Array.of(bias))], { transB: 1 });
+      b.node('Sigmoid', [s], {}, { outputNames: ['logits'] });
     });
-  // Parameters and inputs are float32 values (the graph sees exactly these), carried in float64.
-  const f32 = (a: Float64Array): Float64Array => Float64Array.from(Float32Array.from(a));
-  const params = (): Params => ({
-    'fc1.weight': f32(init['fc1.weight'].data),
-    'fc1.bias': f32(init['fc1.bias'].data),
-    'fc2.weight': f32(init['fc2.weight'].data),
-    'fc2.bias': f32(init['fc2.bias'].data),
-  });
+    m.graph.outputs = [{ name: 'prob', dataType: DT.FLOAT, shape: ['batch', 1] }];
+    for (const n of m.graph.nodes) n.outputs = n.outputs.map((o) => (o === 'logits' ? 'prob' : o));
+    return m;
+  };
 
-  /** Log-probabilities of every row, in float64. */
-  function logProbs(p: Params, x: Float64Array, rows: number): Float64Array[] {
-    const out: Float64Array[] = [];
-    for (let r = 0; r < rows; r++) {
-      const h = new Float64Array(5);
-      for (let j = 0; j < 5; j++) {
-        let s = p['fc1.bias'][j]!;
-        for (let i = 0; i < 4; i++) s += p['fc1.weight'][j * 4 + i]! * x[r * 4 + i]!;
-        h[j] = Math.tanh(s);
-      }
-      const z = new Float64Array(3);
-      for (let k = 0; k < 3; k++) {
-        let s = p['fc2.bias'][k]!;
-        for (let j = 0; j < 5; j++) s += p['fc2.weight'][k * 5 + j]! * h[j]!;
-        z[k] = s;
-      }
-      const max = Math.max(...z);
-      const lse = max + Math.log(z.reduce((a, v) => a + Math.exp(v - max), 0));
-      out.push(z.map((v) => v - lse));
-    }
-    return out;
-  }
-
-  const n = 4;
-  const xClean = f32(Float64Array.from({ length: n * 4 }, () => rng.uniformIn(-1, 1)));
-  const xAdv = f32(xClean.map((v) => v + rng.uniformIn(-0.4, 0.4)));
-  const y = Int32Array.of(0, 2, 1, 2);
-  const beta = 3;
-
-  /** mean_i CE(z_clean_i, y_i) + β · mean_i KL(p_clean_i ‖ p_adv_i), written out independently. */
-  function tradesLoss(p: Params): number {
-    const lc = logProbs(p, xClean, n);
-    const la = logProbs(p, xAdv, n);
-    let ce = 0;
-    let kl = 0;
-    for (let i = 0; i < n; i++) {
-      ce -= lc[i]![y[i]!]!;
-      for (let k = 0; k < 3; k++) kl += Math.exp(lc[i]![k]!) * (lc[i]![k]! - la[i]![k]!);
-    }
-    return ce / n + (beta * kl) / n;
-  }
-
-  test('TRADES head: the loss and every parameter gradient of the training graph match central differences (float64)', async (t) => {
-    const trainable = await Trainable.create(model(), { threads: 1, trades: true });
+  test('a final Sigmoid over one score trains as the logits (0, s): mean binary cross-entropy and its gradient (σ(s) − y)·x', async () => {
+    const trainable = await Trainable.create(sigmoidModel(), { threads: 1 });
     try {
-      const x = new Float32Array(2 * n * 4);
-      x.set(Float32Array.from(xClean), 0);
-      x.set(Float32Array.from(xAdv), n * 4);
-      const out = await trainable.trainStep(x, 2 * n, y, new Rng(0), beta);
-      const base = params();
-      const expectedLoss = tradesLoss(base);
-      assert.ok(Math.abs(out.loss - expectedLoss) <= 1e-5 * Math.abs(expectedLoss), `loss ${out.loss} vs ${expectedLoss}`);
-      let worst = 0;
-      for (const name of Object.keys(init) as (keyof typeof init)[]) {
-        const numeric = new Float64Array(base[name].length);
-        for (let i = 0; i < numeric.length; i++) {
-          const h = 1e-5;
-          const plus = params();
-          plus[name][i]! += h;
-          const minus = params();
-          minus[name][i]! -= h;
-          numeric[i] = (tradesLoss(plus) - tradesLoss(minus)) / (2 * h);
-        }
-        const d = relativeToMax(out.grads.get(name)!, numeric);
-        worst = Math.max(worst, d);
-        assert.ok(d <= 1e-4, `${name}: gradient deviates ${d.toExponential(2)} relative to its max`);
+      assert.equal(trainable.numClasses, 2);
+      const x = Float32Array.of(0.5, 0.1, 0.9, -0.3, 0.7, 0.2, 1.0, -1.0, 0.0);
+      const y = Int32Array.of(1, 0, 1);
+      const out = await trainable.trainStep(x, 3, y, new Rng(0));
+      let loss = 0;
+      const gw = new Float64Array(3);
+      let gb = 0;
+      for (let i = 0; i < 3; i++) {
+        const s = bias + w.reduce((a, wj, j) => a + wj * x[i * 3 + j]!, 0);
+        const p = 1 / (1 + Math.exp(-s));
+        loss -= (y[i] === 1 ? Math.log(p) : Math.log(1 - p)) / 3;
+        for (let j = 0; j < 3; j++) gw[j]! += ((p - y[i]!) * x[i * 3 + j]!) / 3;
+        gb += (p - y[i]!) / 3;
+        // The logits are (0, s), not σ(s).
+        assert.ok(Math.abs(out.logits[2 * i]!) < 1e-7 && Math.abs(out.logits[2 * i + 1]! - s) < 1e-5);
       }
-      t.diagnostic(`TRADES parameter gradients vs finite differences: max deviation ${worst.toExponential(2)} (relative to max)`);
-      // β = 0 leaves the clean cross-entropy: the adversarial half gets no gradient.
-      const ceOnly = await trainable.trainStep(x, 2 * n, y, new Rng(0), 0);
-      const ce = logProbs(base, xClean, n).reduce((a, l, i) => a - l[y[i]!]!, 0) / n;
-      assert.ok(Math.abs(ceOnly.loss - ce) <= 1e-5 * ce);
-    } finally {
-      await trainable.dispose();
-    }
-  });
-
-  test('KL head: the input gradient of Σ KL(p ‖ softmax(f(x))) matches central differences (float64)', async (t) => {
-    const trainable = await Trainable.create(model(), { threads: 1, klAttack: true });
-    try {
-      const p = params();
-      const target = logProbs(p, xClean, n).map((l) => l.map(Math.exp));
-      const probs = Float32Array.from(target.flatMap((r) => [...r]));
-      const targetF = Array.from({ length: n }, (_, i) => Float64Array.from(probs.subarray(i * 3, (i + 1) * 3)));
-      const klLoss = (x: Float64Array): number => {
-        const lq = logProbs(p, x, n);
-        let s = 0;
-        for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) s += targetF[i]![k]! * (Math.log(targetF[i]![k]!) - lq[i]![k]!);
-        return s;
-      };
-      const grad = await trainable.inputGradKl(Float32Array.from(xAdv), n, probs);
-      const numeric = new Float64Array(xAdv.length);
-      for (let i = 0; i < numeric.length; i++) {
-        const h = 1e-5;
-        const plus = xAdv.slice();
-        plus[i]! += h;
-        const minus = xAdv.slice();
-        minus[i]! -= h;
-        numeric[i] = (klLoss(plus) - klLoss(minus)) / (2 * h);
-      }
-      const d = relativeToMax(grad, numeric);
-      t.diagnostic(`KL input gradient vs finite differences: max deviation ${d.toExponential(2)} (relative to max)`);
-      assert.ok(d <= 1e-4, `KL input gradient deviates ${d.toExponential(2)}`);
-      // At x' = x the KL is at its minimum: the gradient vanishes.
-      const atClean = await trainable.inputGradKl(Float32Array.from(xClean), n, probs);
-      assert.ok(
-        atClean.every((v) => Math.abs(v) < 1e-5),
-        `gradient at the clean point: ${Array.from(atClean).slice(0, 4).join(', ')}`,
-      );
+      assert.ok(Math.abs(out.loss - loss) < 1e-5, `loss ${out.loss} vs ${loss}`);
+      assert.ok(maxAbsDiff(out.grads.get('w')!, gw) < 1e-5);
+      assert.ok(Math.abs(out.grads.get('b')![0]! - gb) < 1e-5);
+      const eval2 = await trainable.logits(x, 3);
+      assert.ok(relativeToMax(eval2, out.logits) < 1e-6, 'the forward graph gives the same (N, 2) scores');
     } finally {
       await trainable.dispose();
     }

@@ -20,9 +20,10 @@
  */
 import { GibbonError } from '../errors.js';
 import { backprop } from '../autodiff/backprop.js';
-import { DEFAULT_VJP_REGISTRY, findLogits, gradOutputName, trainableInitializers } from '../autodiff/gradient-graph.js';
+import { attachClassScores, DEFAULT_VJP_REGISTRY, gradOutputName, renameValue, trainableInitializers } from '../autodiff/gradient-graph.js';
 import { probeValues, type ValueFacts } from '../autodiff/probe.js';
 import { probeWithBranches } from '../autodiff/branch-probe.js';
+import { unrollRecurrent } from '../autodiff/unroll-recurrent.js';
 import { Attributes } from '../onnx/attributes.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { canonicalize } from '../onnx/canonicalize.js';
@@ -109,14 +110,16 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
   for (const v of g.inputs)
     if (reserved.includes(v.name)) throw new GibbonError('invalid_model', `model has an input named '${v.name}', which gibbon reserves`);
 
-  const found = findLogits(g, undefined);
-  const logits = found.logits;
-  g.outputs = g.outputs.filter((o) => o.name === logits);
-  if (g.outputs.length === 0) g.outputs.push({ name: logits, dataType: 1, shape: null });
+  // Class scores as grad and eval read them: behind a final Softmax or Sigmoid, one score s as the logits (0, s).
+  const classScores = await attachClassScores(model, { inputShapes: options.inputShapes });
+  const logits = classScores.scores;
+  for (const name of [LOSS_OUTPUT, LOGITS_OUTPUT]) if (name !== logits) renameValue(g, name, `${name}__model`);
+  g.outputs = [{ name: logits, dataType: 1, shape: null }];
   // Keep only what computes the logits.
   const needed = ancestorsOf(g, [logits]);
   g.nodes = g.nodes.filter((n) => n.outputs.some((o) => needed.has(o)));
 
+  await unrollRecurrent(model, { inputShapes: options.inputShapes }); // LSTM/GRU/RNN → standard ops, for backprop
   const before = await probeValues(model, { inputShapes: options.inputShapes });
   const b = new GraphBuilder(g, 'train');
   const batchNorms: BatchNormInfo[] = [];
@@ -156,10 +159,13 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
 
   const facts: Map<string, ValueFacts> = await probeWithBranches(model, { inputShapes: options.inputShapes });
   const logitsShape = facts.get(logits)?.shape;
-  if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] === null) {
-    throw new GibbonError('invalid_model', `class scores '${logits}' should have shape (batch, classes); found [${logitsShape?.join(', ') ?? '?'}]`);
+  if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] !== classScores.numClasses) {
+    throw new GibbonError(
+      'invalid_model',
+      `class scores '${logits}' should have shape (batch, ${classScores.numClasses}); found [${logitsShape?.join(', ') ?? '?'}]`,
+    );
   }
-  const numClasses = logitsShape[1]!;
+  const numClasses = classScores.numClasses;
   const forwardNodes = g.nodes.slice();
   const head = emitTrainingHead(b, options.head, logits, numClasses);
   for (const i of head.inputs) g.inputs.push({ name: i.name, dataType: i.dataType, shape: i.shape });
@@ -200,6 +206,15 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
     dropouts,
     nonDifferentiableNodes: result.nonDifferentiableNodes,
   };
+}
+
+/**
+ * Makes a canonical model output only its class scores (N, C), read as buildTrainingGraph reads
+ * them: the logits behind a final Softmax or Sigmoid, one score s as the two-class logits (0, s).
+ */
+export async function outputClassScores(model: ModelIR, inputShapes?: TrainingGraphOptions['inputShapes']): Promise<void> {
+  const head = await attachClassScores(model, { inputShapes });
+  model.graph.outputs = [{ name: head.scores, dataType: 1, shape: [null, head.numClasses] }];
 }
 
 /** BatchNormalization with batch statistics, as PyTorch trains it: y = (x − μ_B)/√(σ²_B + ε)·γ + β. */

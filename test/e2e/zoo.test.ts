@@ -22,7 +22,10 @@ interface ZooEntry {
   readonly inputs: string;
   readonly opset: number;
   readonly exercises: readonly string[];
-  readonly domain: readonly [number, number];
+  readonly domain?: readonly [number, number];
+  /** Per-channel bounds (instead of domain): ε is then a fraction of each channel's range. */
+  readonly lower?: readonly number[];
+  readonly upper?: readonly number[];
   readonly feeds?: Record<string, string | number>;
   readonly wrt_input?: string;
   readonly output?: string;
@@ -52,7 +55,7 @@ function modelOptions(e: ZooEntry): string[] {
 
 /** predict and grad also take the input domain and normalisation (eval reads them from the threat model). */
 function domainOptions(e: ZooEntry): string[] {
-  const args = ['--domain', e.domain.join(',')];
+  const args = ['--domain', e.lower ? e.lower.map((l, c) => `${l}:${e.upper![c]}`).join(',') : e.domain!.join(',')];
   if (e.mean) args.push('--mean', e.mean.join(','), '--std', e.std!.join(','));
   return args;
 }
@@ -127,12 +130,15 @@ for (const [name, e] of Object.entries(manifest.models)) {
 
     // Central differences along one random direction per example: (L(x + hv) − L(x − hv)) / 2h
     // against ⟨∇L, v⟩. Straight-through gradients of quantised models are estimates, not derivatives.
-    const range = e.domain[1] - e.domain[0];
+    // Steps scaled to each channel's range (axis 1; one range for a scalar domain).
+    const range = e.domain ? e.domain[1] - e.domain[0] : 1;
+    const channelOf = (k: number): number => Math.floor((k % row) / (row / (e.lower?.length ?? 1)));
+    const channelRange = (k: number): number => (e.lower ? e.upper![channelOf(k)]! - e.lower[channelOf(k)]! : 1);
     const h = 1e-3 * range;
     let seed = 7;
-    const v = Float32Array.from({ length: x.length }, () => {
+    const v = Float32Array.from({ length: x.length }, (_, k) => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648 - 0.5;
+      return (seed / 2147483648 - 0.5) * channelRange(k);
     });
     const plus = Float32Array.from(x, (xi, i) => xi + h * v[i]!);
     const minus = Float32Array.from(x, (xi, i) => xi - h * v[i]!);
@@ -162,9 +168,8 @@ for (const [name, e] of Object.entries(manifest.models)) {
     if (quantised) assert.match(g.stderr, /straight-through estimate/, `${name}: grad should say its gradient is a straight-through estimate`);
 
     const threat = join(work, `${name}.threat.yaml`);
-    const domain = e.mean
-      ? `  bounds: [${e.domain.join(', ')}]\n  mean: [${e.mean.join(', ')}]\n  std: [${e.std!.join(', ')}]\n`
-      : `  bounds: [${e.domain.join(', ')}]\n`;
+    const bounds = e.lower ? `  lower: [${e.lower.join(', ')}]\n  upper: [${e.upper!.join(', ')}]\n` : `  bounds: [${e.domain!.join(', ')}]\n`;
+    const domain = e.mean ? `${bounds}  mean: [${e.mean.join(', ')}]\n  std: [${e.std!.join(', ')}]\n` : bounds;
     writeFileSync(threat, `knowledge: white-box\nnorm: linf\neps: [${0.05 * range}]\ninput:\n${domain}data: { x: ${xPath}, labels: ${yPath} }\nseed: 0\n`);
     const out = join(work, `${name}.report`);
     const ev = await gibbon('eval', model, '--threat', threat, '--attacks', 'auto', '--out', out, ...modelOptions(e), '--threads', '1');

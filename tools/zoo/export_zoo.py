@@ -1,6 +1,6 @@
 """Builds gibbon's model zoo: small, real-world-shaped classifiers exported from PyTorch to ONNX the way
 projects ship them (fixed batch 1, dynamic H/W, If branches, LSTM/GRU, several inputs, sigmoid heads,
-sequence outputs for CTC, weights as Constant nodes, dynamic quantisation, per-channel normalisation,
+sequence outputs for CTC, weights as Constant nodes, dynamic quantisation, per-channel normalisation, per-channel bounds,
 opsets 9 to 17). Weights are random (seeded): the zoo tests that gibbon can load, run, differentiate
 and attack each file as exported, not that the models are good.
 
@@ -467,6 +467,26 @@ export("two_class_features_op13", TwoClass(), torch.rand(2, 16), 13, ["features"
        {"features": {0: "N"}, "logits": {0: "N"}})
 save_x("two_class_features_op13", rng.random((8, 16), dtype=np.float32))
 entry("two_class_features_op13", 13, ["2 classes", "1-D features"], domain=[0, 1])
+
+# 20. A tabular classifier whose features have their own ranges ([0, 1], [-100, 100], [0, 5000]) in raw
+#     units, scaled inside the model, opset 13: per-channel bounds (threat model input.lower/upper,
+#     --domain 0:1,-100:100,0:5000), so ε is a fraction of each feature's range.
+class Ranges(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("scale", torch.tensor([1.0, 0.01, 0.0002]))
+        self.net = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    def forward(self, x):
+        return self.net(x * self.scale)
+
+
+torch.manual_seed(20)
+lower, upper = np.array([0, -100, 0], dtype=np.float32), np.array([1, 100, 5000], dtype=np.float32)
+export("tabular_ranges_op13", Ranges(), torch.rand(2, 3), 13, ["features"], ["logits"],
+       {"features": {0: "N"}, "logits": {0: "N"}})
+save_x("tabular_ranges_op13", (lower + np.random.default_rng(20).random((6, 3), dtype=np.float32) * (upper - lower)).astype(np.float32))
+entry("tabular_ranges_op13", 13, ["per-channel bounds", "features of different ranges"], lower=lower.tolist(), upper=upper.tolist())
 
 with open(os.path.join(OUT, "manifest.json"), "w") as f:
     json.dump({"generator": "tools/zoo/export_zoo.py", "torch": torch.__version__, "onnx": onnx.__version__, "models": manifest}, f, indent=1)

@@ -11,6 +11,7 @@ import { writeFileAtomically } from '../../storage/atomic-write.js';
 import { join } from 'node:path';
 import { GibbonError } from '../../errors.js';
 import { ADVERSARIALS_MANIFEST } from '../../evaluation/adversarial-export.js';
+import { evaluatedNormalization, inputDomainText, savedAdversarialsToRawUnits, surrogateNormalization } from '../../evaluation/channel-bounds.js';
 import { loadEvaluationData, THREAT_MODEL_DATA_FIELDS } from '../../evaluation/data.js';
 import { formatJunit } from '../../evaluation/junit.js';
 import { resolveEnsemble } from '../../evaluation/presets.js';
@@ -57,7 +58,7 @@ function describeThreatModel(tm: ThreatModel, report: Report): string {
   const targeted = tm.targeted ? `targeted (${tm.targeted.targets} targets)` : 'untargeted';
   const budget = tm.query_budget !== undefined ? `, ${tm.query_budget} queries per example and attack` : '';
   const name = tm.name ? `${tm.name}: ` : '';
-  return `${name}${tm.knowledge}, ${norm}, ${targeted}, ε ∈ {${tm.eps.join(', ')}}, inputs in [${tm.input.bounds.join(', ')}]${budget}; ${report.n} examples of ${shownPath(report.data)}, seed ${report.seed}`;
+  return `${name}${tm.knowledge}, ${norm}, ${targeted}, ε ∈ {${tm.eps.join(', ')}}, ${inputDomainText(tm.input)}${budget}; ${report.n} examples of ${shownPath(report.data)}, seed ${report.seed}`;
 }
 
 /** Accuracy per ε (columns) for the worst case and after each attack (rows), then costs per attack. */
@@ -122,8 +123,7 @@ function evaluatedModelOptions(tm: ThreatModel, values: EvalValues): OnnxModelOp
       wrtInput: values.wrtInput ?? m.input,
       output: values.output ?? m.output,
       outputReduce: values.outputReduce ?? m.output_reduce,
-      mean: tm.input.mean,
-      std: tm.input.std,
+      ...evaluatedNormalization(tm.input), // input.mean/std, after the unit-space mapping under per-channel bounds
     },
     tm.input.shape ? undefined : dataPath,
     values.data !== undefined ? '--data' : 'data.x',
@@ -156,7 +156,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   const bpda = bpdaPolicy(values.bpda ?? false, values.bpdaSurrogate);
   const models = await openModels(tm, tm.endpoint ? values.model : (values.model ?? defaultModelPath()), {
     model: tm.endpoint ? undefined : { ...modelOptions, ...evaluatedModelOptions(tm, values), nonDifferentiable: bpda.policy },
-    surrogate: modelOptions,
+    surrogate: { ...modelOptions, normalization: surrogateNormalization(tm.input) },
   });
   const { target: model, endpoint: http } = models;
   const path = models.facts.path;
@@ -201,6 +201,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       bar?.stop();
     });
     const report = result.report;
+    if (values.saveAdversarials) savedAdversarialsToRawUnits(values.saveAdversarials, tm.input);
     for (const note of result.notes) terminal.note(`note: ${note}`);
 
     const largest = report.robust_accuracy[report.robust_accuracy.length - 1]!;

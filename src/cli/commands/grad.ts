@@ -4,6 +4,7 @@
  * like the input (row i is example i's own gradient); with respect to the parameters, a folder
  * with one `<initializer name>.npy` per trainable initializer.
  */
+import type { ChannelDomain } from '../../model/channel-domain.js';
 import { join } from 'node:path';
 import type { EmbeddingLoss, LossName } from '../../autodiff/loss-heads.js';
 import { GibbonError } from '../../errors.js';
@@ -16,7 +17,7 @@ import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
 export interface GradValues extends ModelInterfaceValues {
-  readonly domain?: readonly [number, number];
+  readonly domain?: readonly [number, number] | ChannelDomain;
   readonly model: string;
   readonly input: string;
   readonly labels?: string;

@@ -24,12 +24,15 @@ export function renderInfo(d: ModelDescription): string {
   const domains = d.otherDomains.map((o) => `, ${o.domain} ${o.version}`).join('');
   rows.push(['format', `IR version ${d.irVersion}, opset ${d.opset}${domains}`]);
   for (const v of d.inputs) rows.push([rows.some(([k]) => k === 'inputs') ? '' : 'inputs', `${v.name}  ${v.dtype} ${shape(v)}`]);
+  const o = d.output;
   const outputKind =
-    d.output.kind === 'probabilities'
-      ? `probabilities (Softmax at the end; gradients start from its input '${d.output.scores}')`
-      : d.output.kind === 'log-probabilities'
-        ? 'log-probabilities (LogSoftmax at the end; used as logits)'
-        : 'logits';
+    o.kind === 'one-score'
+      ? `one score (binary${o.activation === 'Sigmoid' ? `; final Sigmoid, gradients start from its input '${o.scores}'` : ''}; read as the two-class logits (0, s))`
+      : o.kind === 'probabilities'
+        ? `probabilities (${o.activation} at the end; gradients start from its input '${o.scores}')`
+        : o.kind === 'log-probabilities'
+          ? 'log-probabilities (LogSoftmax at the end; used as logits)'
+          : 'logits';
   d.outputs.forEach((v, i) => rows.push([i === 0 ? 'outputs' : '', `${v.name}  ${v.dtype} ${shape(v)}${i === 0 ? `  — ${outputKind}` : ''}`]));
   rows.push([
     'parameters',

@@ -1,4 +1,5 @@
 /** `gibbon predict MODEL --input X.npy [--labels Y.npy] [--out P.npy]`: classes, accuracy, logits. */
+import type { ChannelDomain } from '../../model/channel-domain.js';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { writeNpy } from '../../tensor/npy.js';
 import { argmaxRows, concatBatch, sliceBatch, type Tensor } from '../../tensor/tensor.js';
@@ -8,7 +9,7 @@ import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 
 export interface PredictValues extends ModelInterfaceValues {
-  readonly domain?: readonly [number, number];
+  readonly domain?: readonly [number, number] | ChannelDomain;
   readonly model: string;
   readonly input: string;
   readonly labels?: string;
