@@ -10,9 +10,9 @@ export { canonicalize, CANONICAL_OPSET } from './onnx/canonicalize.js';
 export { liftConstantWeights } from './onnx/lift-constants.js';
 export { GraphBuilder } from './onnx/builder.js';
 export type { Graph, Node, ValueInfo } from './onnx/graph.js';
+export { findLogits, type LogitsSource } from './onnx/logits.js';
 export {
   buildGradientGraph,
-  findLogits,
   trainableInitializers,
   gradOutputName,
   LABELS_INPUT,

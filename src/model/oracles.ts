@@ -18,12 +18,20 @@ import { GibbonError } from '../errors.js';
 import type { LossName } from '../autodiff/loss-heads.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { checkBounds, UNIT_BOUNDS, type Bounds } from './bounds.js';
-import type { LossAndGrad } from './onnx-model.js';
 
 export type OracleKind = 'decision' | 'score' | 'gradient';
 
 /** Labels as the models accept them. */
 export type LabelArray = Int32Array | BigInt64Array | readonly number[];
+
+/** What a gradient query returns. */
+export interface LossAndGrad {
+  /** Per-example loss (N). */
+  readonly loss: Float32Array;
+  /** d(Σ loss)/dx, shaped like x. */
+  readonly grad: Tensor;
+  readonly logits: Tensor;
+}
 
 /** A classifier that gives class scores before any Softmax. `OnnxModel` is one. */
 export interface ClassifierModel {

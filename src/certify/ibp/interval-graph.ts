@@ -18,7 +18,7 @@
  * ending in Softmax is bounded up to its logits. An op without a rule fails, naming node and op.
  */
 import { GibbonError } from '../../errors.js';
-import { findLogits } from '../../autodiff/gradient-graph.js';
+import { findLogits } from '../../onnx/logits.js';
 import { probeValues } from '../../autodiff/probe.js';
 import { Attributes } from '../../onnx/attributes.js';
 import { GraphBuilder } from '../../onnx/builder.js';
