@@ -48,11 +48,16 @@ interface Compiled<Info> {
   readonly session: Session;
 }
 
+/** A batch size given as an option: a positive integer. */
+export function checkBatchSize(size: number): number {
+  if (!Number.isInteger(size) || size < 1)
+    throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${size}`, { option: 'batchSize' });
+  return size;
+}
+
 /** The batches of n examples: `size` rows each, or `fixedBatch` rows with the last batch padded. */
 export function batchesOf(n: number, size: number, fixedBatch?: number): Batch[] {
-  const step = fixedBatch ?? size;
-  if (!Number.isInteger(step) || step < 1)
-    throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${step}`, { option: 'batchSize' });
+  const step = checkBatchSize(fixedBatch ?? size);
   const batches: Batch[] = [];
   for (let start = 0; start < n; start += step) {
     const end = Math.min(n, start + step);
@@ -166,11 +171,13 @@ export class GraphProgram<Info = undefined> {
 /** A model's programs built on first use, one per key (e.g. per loss); dispose() frees them all. */
 export class GraphPrograms<Info> {
   private readonly programs = new Map<string, GraphProgram<Info>>();
+  private disposed = false;
 
   constructor(private readonly options: GraphProgramOptions) {}
 
   /** The program for `key`, built by `build` when first asked for; `label` names it in errors. */
   get(key: string, label: string, build: () => Promise<BuiltGraph<Info>>): GraphProgram<Info> {
+    if (this.disposed) throw new GibbonError('internal', `programs for ${label} were already disposed`);
     let program = this.programs.get(key);
     if (!program) {
       program = GraphProgram.lazy(build, { ...this.options, label });
@@ -180,6 +187,7 @@ export class GraphPrograms<Info> {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     for (const program of this.programs.values()) await program.dispose();
   }
 }
