@@ -23,7 +23,7 @@ import type { ModelIR } from '../onnx/model.js';
 import type { NonDifferentiablePolicy } from './backprop.js';
 import { differentiate } from './differentiate.js';
 import { emitCtcLoss, SEQUENCE_LAYOUTS, type SequenceLayout } from './ctc-head.js';
-import { LOGITS_OUTPUT, LOSS_OUTPUT, LOSS_SUM_OUTPUT } from './gradient-graph.js';
+import { emitLossOutputs, LOGITS_OUTPUT, LOSS_OUTPUT, LOSS_SUM_OUTPUT } from './gradient-graph.js';
 import { findLogits, type LogitsSource } from '../onnx/logits.js';
 import { renameValue } from '../onnx/rename.js';
 import { probeValues, type ValueFacts } from './probe.js';
@@ -190,17 +190,8 @@ export async function buildCtcGradientGraph(source: ModelIR, options: CtcGradien
     nonDifferentiable: options.nonDifferentiable,
   });
 
-  const lossSum = b.op('ReduceSum', [lossValue], { keepdims: 0 }, { name: 'loss_sum' });
-  b.node('Identity', [lossValue], {}, { outputNames: [LOSS_OUTPUT] });
-  b.node('Identity', [lossSum], {}, { outputNames: [LOSS_SUM_OUTPUT] });
-  if (scores !== LOGITS_OUTPUT) b.node('Identity', [scores], {}, { outputNames: [LOGITS_OUTPUT] });
   const scoresShape = seq.layout === 'TNC' ? [seq.frames, null, seq.classes] : [null, seq.frames, seq.classes];
-  g.outputs = [
-    { name: LOSS_OUTPUT, dataType: lossType, shape: [null] },
-    { name: LOSS_SUM_OUTPUT, dataType: lossType, shape: [] },
-    { name: LOGITS_OUTPUT, dataType: facts.get(scores)!.dataType, shape: scoresShape },
-    ...result.outputs,
-  ];
+  g.outputs = [...emitLossOutputs(b, lossValue, lossType, { value: scores, dataType: facts.get(scores)!.dataType, shape: scoresShape }), ...result.outputs];
   return {
     ...seq,
     inputShape: facts.get(seq.input)!.shape,

@@ -15,7 +15,7 @@ import { GibbonError, UnsupportedOpError } from '../errors.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { DataType as DT, isFloatType } from '../onnx/dtypes.js';
-import { ancestorsOf, topologicalSort, type Graph } from '../onnx/graph.js';
+import { ancestorsOf, topologicalSort, type Dim, type Graph, type ValueInfo } from '../onnx/graph.js';
 import { findLogits, type LogitsSource } from '../onnx/logits.js';
 import { renameValue } from '../onnx/rename.js';
 import type { ModelIR } from '../onnx/model.js';
@@ -225,6 +225,22 @@ export function trainableInitializers(model: ModelIR): string[] {
   return [...g.initializers.values()].filter((t) => isFloatType(t.dataType) && !settings.has(t.name) && t.dims.length > 0).map((t) => t.name);
 }
 
+/**
+ * The outputs every loss graph has: `loss` (per example), `loss_sum` and `logits` (the model's
+ * scores as they are laid out), emitted as nodes; returns their declarations.
+ */
+export function emitLossOutputs(b: GraphBuilder, loss: string, lossType: number, scores: { value: string; dataType: number; shape: Dim[] }): ValueInfo[] {
+  const lossSum = b.op('ReduceSum', [loss], { keepdims: 0 }, { name: 'loss_sum' });
+  b.node('Identity', [loss], {}, { outputNames: [LOSS_OUTPUT] });
+  b.node('Identity', [lossSum], {}, { outputNames: [LOSS_SUM_OUTPUT] });
+  if (scores.value !== LOGITS_OUTPUT) b.node('Identity', [scores.value], {}, { outputNames: [LOGITS_OUTPUT] });
+  return [
+    { name: LOSS_OUTPUT, dataType: lossType, shape: [null] },
+    { name: LOSS_SUM_OUTPUT, dataType: lossType, shape: [] },
+    { name: LOGITS_OUTPUT, dataType: scores.dataType, shape: scores.shape },
+  ];
+}
+
 export async function buildGradientGraph(source: ModelIR, options: GradientGraphOptions): Promise<GradientGraph> {
   const embedding = options.loss === EMBEDDING_LOSS;
   if (!embedding && !LOSS_NAMES.includes(options.loss as LossName)) {
@@ -290,16 +306,8 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
     nonDifferentiable: options.nonDifferentiable,
   });
 
-  const lossSum = b.op('ReduceSum', [lossValue], { keepdims: 0 }, { name: 'loss_sum' });
-  b.node('Identity', [lossValue], {}, { outputNames: [LOSS_OUTPUT] });
-  b.node('Identity', [lossSum], {}, { outputNames: [LOSS_SUM_OUTPUT] });
-  if (logits !== LOGITS_OUTPUT) b.node('Identity', [logits], {}, { outputNames: [LOGITS_OUTPUT] });
-  g.outputs = [
-    { name: LOSS_OUTPUT, dataType: lossType, shape: [null] },
-    { name: LOSS_SUM_OUTPUT, dataType: lossType, shape: [] },
-    { name: LOGITS_OUTPUT, dataType: facts.get(logits)!.dataType, shape: [null, numClasses] },
-    ...result.outputs,
-  ];
+  const scores = { value: logits, dataType: facts.get(logits)!.dataType, shape: [null, numClasses] };
+  g.outputs = [...emitLossOutputs(b, lossValue, lossType, scores), ...result.outputs];
 
   const paramInputs: string[] = [];
   if (options.paramsAsInputs) {

@@ -10,16 +10,9 @@ import { decodeTensor } from '../../onnx/tensor-proto.js';
 import { Rng } from '../../random.js';
 import { Session } from '../../runtime/session.js';
 import { buildArchitecture } from '../../training/architectures.js';
-import {
-  buildIntervalGraph,
-  IBP_LABELS_INPUT,
-  LOGITS_LOWER_OUTPUT,
-  LOGITS_UPPER_OUTPUT,
-  MARGIN_LOWER_OUTPUT,
-  X_LOWER_INPUT,
-  X_UPPER_INPUT,
-} from './interval-graph.js';
-import { emptyGraph, modelOf } from './testing/graphs.js';
+import type { AnyTensor } from '../../tensor/tensor.js';
+import { buildIntervalGraph, IBP_LABELS_INPUT, X_LOWER_INPUT, X_UPPER_INPUT } from './interval-graph.js';
+import { emptyGraph, modelOf, runBounds, type Bounds } from './testing/graphs.js';
 
 test('an op without an interval rule fails naming the node and op type', async () => {
   const g = emptyGraph([3], 2);
@@ -88,30 +81,27 @@ test('weights fed as inputs (training): the same bounds and elided margins as wi
   const rng = new Rng(9);
   const n = 5;
   const x = Float32Array.from({ length: n * 784 }, () => rng.uniform());
-  const feeds = {
-    [X_LOWER_INPUT]: { type: 'float32' as const, data: x.map((v) => Math.max(0, v - 0.05)), shape: [n, 1, 28, 28] },
-    [X_UPPER_INPUT]: { type: 'float32' as const, data: x.map((v) => Math.min(1, v + 0.05)), shape: [n, 1, 28, 28] },
-    [IBP_LABELS_INPUT]: { type: 'int64' as const, data: BigInt64Array.from([0, 3, 9, 1, 7].map(BigInt)), shape: [n] },
-  };
   const weights = Object.fromEntries(
     params.map((p) => {
       const t = model.graph.initializers.get(p)!;
       return [p, { type: 'float32' as const, data: decodeTensor(t).data as Float32Array, shape: t.dims.map(Number) }];
     }),
   );
-  const run = async (m: ModelIR, extra: Record<string, unknown>) => {
+  const run = async (m: ModelIR, extra: Record<string, AnyTensor>): Promise<Bounds> => {
     const s = await Session.create(serializeModel(m), { threads: 1, label: 'bounds' });
     try {
-      return await s.run({ ...feeds, ...(extra as typeof feeds) });
+      const lower = x.map((v) => Math.max(0, v - 0.05));
+      const upper = x.map((v) => Math.min(1, v + 0.05));
+      return await runBounds(s, lower, upper, [n, 1, 28, 28], [0, 3, 9, 1, 7], extra);
     } finally {
       await s.dispose();
     }
   };
   const a = await run(constant.model, {});
   const b = await run(fed.model, weights);
-  for (const name of [LOGITS_LOWER_OUTPUT, LOGITS_UPPER_OUTPUT, MARGIN_LOWER_OUTPUT]) {
-    const u = a[name]!.data as Float32Array;
-    const v = b[name]!.data as Float32Array;
+  for (const name of ['lower', 'upper', 'margin'] as const) {
+    const u = a[name];
+    const v = b[name];
     assert.equal(u.length, n * 10);
     let worst = 0;
     for (let i = 0; i < u.length; i++) worst = Math.max(worst, Math.abs(u[i]! - v[i]!) / (1 + Math.abs(u[i]!)));

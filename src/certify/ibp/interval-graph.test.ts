@@ -14,16 +14,8 @@ import { loadModel, serializeModel, type ModelIR } from '../../onnx/model.js';
 import { Rng } from '../../random.js';
 import { Session } from '../../runtime/session.js';
 import { buildArchitecture } from '../../training/architectures.js';
-import {
-  buildIntervalGraph,
-  IBP_LABELS_INPUT,
-  LOGITS_LOWER_OUTPUT,
-  LOGITS_UPPER_OUTPUT,
-  MARGIN_LOWER_OUTPUT,
-  X_LOWER_INPUT,
-  X_UPPER_INPUT,
-} from './interval-graph.js';
-import { emptyGraph, modelOf } from './testing/graphs.js';
+import { buildIntervalGraph } from './interval-graph.js';
+import { emptyGraph, modelOf, runBounds, type Bounds } from './testing/graphs.js';
 
 const REFERENCE = join(process.cwd(), 'test', 'fixtures', 'reference');
 
@@ -169,25 +161,6 @@ const CASES: readonly Case[] = [
     elided: true,
   },
 ];
-
-interface Bounds {
-  readonly lower: Float32Array;
-  readonly upper: Float32Array;
-  readonly margin: Float32Array;
-}
-
-async function runBounds(session: Session, lower: Float32Array, upper: Float32Array, shape: readonly number[], labels: Int32Array): Promise<Bounds> {
-  const r = await session.run({
-    [X_LOWER_INPUT]: { type: 'float32', data: lower, shape },
-    [X_UPPER_INPUT]: { type: 'float32', data: upper, shape },
-    [IBP_LABELS_INPUT]: { type: 'int64', data: BigInt64Array.from(labels, (v) => BigInt(v)), shape: [labels.length] },
-  });
-  return {
-    lower: r[LOGITS_LOWER_OUTPUT]!.data as Float32Array,
-    upper: r[LOGITS_UPPER_OUTPUT]!.data as Float32Array,
-    margin: r[MARGIN_LOWER_OUTPUT]!.data as Float32Array,
-  };
-}
 
 /** The ε-box around each centre, intersected with [0, 1]. */
 function box(centres: Float32Array, eps: number): { lower: Float32Array; upper: Float32Array } {

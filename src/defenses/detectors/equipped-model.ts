@@ -72,11 +72,11 @@ export class EquippedModel {
     /** The detector-equipped model (outputs logits, score and the extra values). */
     readonly ir: ModelIR,
     private readonly forward: GraphProgram,
-    readonly inputName: string,
-    readonly inputShape: readonly (number | null)[],
+    /** The attacked input; null marks the batch dimension of its shape. */
+    readonly input: { readonly name: string; readonly shape: readonly (number | null)[] },
     readonly numClasses: number,
-    readonly hasScore: boolean,
-    private readonly extraOutputs: readonly string[],
+    /** Whether the graph outputs a detector score, and the extra values `run` returns. */
+    private readonly outputs: { readonly score: boolean; readonly extra: readonly string[] },
     options: EquippedModelOptions,
   ) {
     this.objectives = new GraphPrograms({ threads: options.threads, batchSize: options.batchSize ?? 128, fixedBatch: forward.fixedBatch });
@@ -102,12 +102,13 @@ export class EquippedModel {
     const one = [1, ...(shape.slice(1) as number[])];
     const probe = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(one)), shape: one } });
     const numClasses = probe[LOGITS_OUTPUT]!.shape[1]!;
-    return new EquippedModel(ir, forward, input.name, shape, numClasses, params !== undefined, options.extraOutputs ?? [], options);
+    const outputs = { score: params !== undefined, extra: options.extraOutputs ?? [] };
+    return new EquippedModel(ir, forward, { name: input.name, shape }, numClasses, outputs, options);
   }
 
   private checkInput(x: Tensor): void {
-    const expected = this.inputShape.slice(1);
-    if (x.shape.length !== this.inputShape.length || expected.some((d, i) => d !== x.shape[i + 1])) {
+    const expected = this.input.shape.slice(1);
+    if (x.shape.length !== this.input.shape.length || expected.some((d, i) => d !== x.shape[i + 1])) {
       throw new GibbonError('invalid_input', `input has shape [${x.shape.join(', ')}] but the model expects [N, ${expected.join(', ')}]`, { option: 'x' });
     }
   }
@@ -116,18 +117,18 @@ export class EquippedModel {
   async run(x: Tensor): Promise<EquippedOutputs> {
     this.checkInput(x);
     const n = x.shape[0]!;
-    const scores = this.hasScore ? [SCORE_OUTPUT] : [];
-    const r = await this.forward.runBatches(n, (b) => ({ [this.inputName]: rowsFeed(x, b.start, b.end, b.padded) }), {
-      gather: [LOGITS_OUTPUT, ...scores, ...this.extraOutputs],
+    const scores = this.outputs.score ? [SCORE_OUTPUT] : [];
+    const r = await this.forward.runBatches(n, (b) => ({ [this.input.name]: rowsFeed(x, b.start, b.end, b.padded) }), {
+      gather: [LOGITS_OUTPUT, ...scores, ...this.outputs.extra],
     });
-    const extra = new Map(this.extraOutputs.map((name) => [name, r[name]!]));
-    return { logits: { data: r[LOGITS_OUTPUT]!, shape: [n, this.numClasses] }, score: this.hasScore ? r[SCORE_OUTPUT]! : new Float32Array(0), extra };
+    const extra = new Map(this.outputs.extra.map((name) => [name, r[name]!]));
+    return { logits: { data: r[LOGITS_OUTPUT]!, shape: [n, this.numClasses] }, score: this.outputs.score ? r[SCORE_OUTPUT]! : new Float32Array(0), extra };
   }
 
   /** The adaptive objective's gradient graph (built on first use): the detector-equipped model, its objective and the input gradient. */
   private objectiveProgram(objective: AdaptiveObjective): GraphProgram<string> {
     return this.objectives.get(JSON.stringify(objective), `${this.ir.path ?? 'model'} (adaptive objective gradient)`, async () => {
-      if (!this.hasScore) throw new GibbonError('internal', 'the adaptive objective needs a detector score');
+      if (!this.outputs.score) throw new GibbonError('internal', 'the adaptive objective needs a detector score');
       const model = cloneModel(this.ir);
       const g = model.graph;
       const b = new GraphBuilder(g, 'adaptive');
@@ -149,11 +150,11 @@ export class EquippedModel {
         { name: SCORE_OUTPUT, dataType: 0, shape: null },
       ];
       const vjp = await buildVjpGraph(model, {
-        wrt: [this.inputName],
+        wrt: [this.input.name],
         outputs: [OBJECTIVE_OUTPUT],
         nonDifferentiable: objective.nonDifferentiable ?? 'identity',
       });
-      return { model: vjp.model, info: vjp.gradOutputs.get(this.inputName) ?? gradOutputName(this.inputName) };
+      return { model: vjp.model, info: vjp.gradOutputs.get(this.input.name) ?? gradOutputName(this.input.name) };
     });
   }
 
@@ -171,7 +172,7 @@ export class EquippedModel {
         const lam = new Float32Array(padded);
         lam.set(lambda.subarray(start, end));
         return {
-          [this.inputName]: rowsFeed(x, start, end, padded),
+          [this.input.name]: rowsFeed(x, start, end, padded),
           [LABELS_INPUT]: labelsFeed(labels, start, end, padded),
           [LAMBDA_INPUT]: { type: 'float32', data: lam, shape: [padded] },
           [cotangentInputName(OBJECTIVE_OUTPUT)]: { type: 'float32', data: new Float32Array(padded).fill(1), shape: [padded] },
