@@ -82,7 +82,7 @@ export class OnnxModel {
     /** The initializers that are parameters (not values bound with feeds or added by gibbon). */
     readonly trainableParams: readonly string[],
   ) {
-    this.gradients = new GraphPrograms({ threads: options.threads, batchSize: options.batchSize, fixedBatch: forward.fixedBatch });
+    this.gradients = new GraphPrograms(forward.options);
   }
 
   static async load(source: string | ModelIR, options: OnnxModelOptions = {}): Promise<OnnxModel> {

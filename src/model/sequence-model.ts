@@ -78,7 +78,7 @@ export class SequenceOnnxModel {
     private readonly options: SequenceModelOptions,
   ) {
     this.charset = options.charset === undefined ? undefined : new Charset(options.charset, facts.classes, blank);
-    this.gradients = new GraphPrograms({ threads: options.threads, batchSize: options.batchSize ?? 64, fixedBatch: forward.fixedBatch });
+    this.gradients = new GraphPrograms(forward.options);
   }
 
   static async load(source: string | ModelIR, options: SequenceModelOptions = {}): Promise<SequenceOnnxModel> {

@@ -72,7 +72,8 @@ export class GraphProgram<Info = undefined> {
 
   private constructor(
     private build: (() => Promise<BuiltGraph<Info>>) | undefined,
-    private readonly options: GraphProgramOptions,
+    /** Threads, batching and label; more programs of the same model take them too (GraphPrograms). */
+    readonly options: GraphProgramOptions,
   ) {}
 
   /** A program built and compiled on its first use; a failed build fails every use alike. */
@@ -81,8 +82,8 @@ export class GraphProgram<Info = undefined> {
   }
 
   /** A program compiled now (a graph onnxruntime cannot load fails here). */
-  static async compile<Info = undefined>(model: ModelIR, options: GraphProgramOptions = {}, info?: Info): Promise<GraphProgram<Info>> {
-    const program = new GraphProgram<Info>(async () => ({ model, info: info as Info }), options);
+  static async compile(model: ModelIR, options: GraphProgramOptions = {}): Promise<GraphProgram> {
+    const program = new GraphProgram(async () => ({ model, info: undefined }), options);
     await program.ready();
     return program;
   }
@@ -173,6 +174,7 @@ export class GraphPrograms<Info> {
   private readonly programs = new Map<string, GraphProgram<Info>>();
   private disposed = false;
 
+  /** `options` as for GraphProgram (e.g. those of the model's forward program); each program gets its own label. */
   constructor(private readonly options: GraphProgramOptions) {}
 
   /** The program for `key`, built by `build` when first asked for; `label` names it in errors. */

@@ -77,9 +77,8 @@ export class EquippedModel {
     readonly numClasses: number,
     /** Whether the graph outputs a detector score, and the extra values `run` returns. */
     private readonly outputs: { readonly score: boolean; readonly extra: readonly string[] },
-    options: EquippedModelOptions,
   ) {
-    this.objectives = new GraphPrograms({ threads: options.threads, batchSize: options.batchSize ?? 128, fixedBatch: forward.fixedBatch });
+    this.objectives = new GraphPrograms(forward.options);
   }
 
   static async create(classifier: ModelIR, params: DetectorParams | undefined, options: EquippedModelOptions = {}): Promise<EquippedModel> {
@@ -103,7 +102,7 @@ export class EquippedModel {
     const probe = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(one)), shape: one } });
     const numClasses = probe[LOGITS_OUTPUT]!.shape[1]!;
     const outputs = { score: params !== undefined, extra: options.extraOutputs ?? [] };
-    return new EquippedModel(ir, forward, { name: input.name, shape }, numClasses, outputs, options);
+    return new EquippedModel(ir, forward, { name: input.name, shape }, numClasses, outputs);
   }
 
   private checkInput(x: Tensor): void {
