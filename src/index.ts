@@ -10,9 +10,9 @@ export { canonicalize, CANONICAL_OPSET } from './onnx/canonicalize.js';
 export { liftConstantWeights } from './onnx/lift-constants.js';
 export { GraphBuilder } from './onnx/builder.js';
 export type { Graph, Node, ValueInfo } from './onnx/graph.js';
+export { findLogits, type LogitsSource } from './onnx/logits.js';
 export {
   buildGradientGraph,
-  findLogits,
   trainableInitializers,
   gradOutputName,
   LABELS_INPUT,
@@ -29,7 +29,7 @@ export { createVjpRegistry, type VjpRegistry } from './autodiff/registry.js';
 export { ALL_RULES } from './autodiff/rules/index.js';
 export { NON_DIFFERENTIABLE_OPS, SHAPE_OPS, type VjpRule, type VjpContext, type GradMap } from './autodiff/vjp-rule.js';
 export { Session, defaultThreads, type SessionOptions } from './runtime/session.js';
-export { OnnxModel, type OnnxModelOptions, type LossAndGrad, type ParamGrads } from './model/onnx-model.js';
+export { OnnxModel, type OnnxModelOptions, type ParamGrads } from './model/onnx-model.js';
 export { readNpy, writeNpy, parseNpy, formatNpy } from './tensor/npy.js';
 export type { Tensor, AnyTensor, ElementType } from './tensor/tensor.js';
 export { Rng, deriveSeed } from './random.js';
@@ -50,6 +50,7 @@ export {
   type ClassifierModel,
   type DifferentiableModel,
   type LabelArray,
+  type LossAndGrad,
 } from './model/oracles.js';
 export { adversarialMask, topClass, type Criterion } from './criteria/criterion.js';
 export { misclassification } from './criteria/misclassification.js';
@@ -167,7 +168,7 @@ export {
   type IbpCertification,
   type IntervalGraph,
   type IntervalGraphOptions,
-} from './certify/ibp.js';
+} from './certify/ibp/certify.js';
 export { createIntervalRegistry, DEFAULT_INTERVAL_REGISTRY, type IntervalRegistry } from './certify/ibp/registry.js';
 export { type IntervalRule, type IntervalContext, type BoundValue } from './certify/ibp/interval-rule.js';
 export { renderCertificationHtml, type CertificationPageContext } from './report/certification-html.js';

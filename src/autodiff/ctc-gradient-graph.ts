@@ -20,21 +20,14 @@ import { canonicalize } from '../onnx/canonicalize.js';
 import { DataType as DT, isFloatType } from '../onnx/dtypes.js';
 import { ancestorsOf } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
-import { backprop, type NonDifferentiablePolicy } from './backprop.js';
+import type { NonDifferentiablePolicy } from './backprop.js';
+import { differentiate } from './differentiate.js';
 import { emitCtcLoss, SEQUENCE_LAYOUTS, type SequenceLayout } from './ctc-head.js';
-import {
-  DEFAULT_VJP_REGISTRY,
-  findLogits,
-  gradOutputName,
-  LOGITS_OUTPUT,
-  LOSS_OUTPUT,
-  LOSS_SUM_OUTPUT,
-  renameValue,
-  type LogitsSource,
-} from './gradient-graph.js';
+import { emitLossOutputs, LOGITS_OUTPUT, LOSS_OUTPUT, LOSS_SUM_OUTPUT } from './gradient-graph.js';
+import { findLogits, type LogitsSource } from '../onnx/logits.js';
+import { renameValue } from '../onnx/rename.js';
 import { probeValues, type ValueFacts } from './probe.js';
 import type { VjpRegistry } from './registry.js';
-import { prepareSurrogates } from './surrogates.js';
 
 export const CTC_TARGETS_INPUT = 'ctc_targets';
 export const CTC_TARGET_LENGTHS_INPUT = 'ctc_target_lengths';
@@ -188,32 +181,17 @@ export async function buildCtcGradientGraph(source: ModelIR, options: CtcGradien
   const facts = await probeValues(model, probeOptions);
   const lossType = facts.get(lossValue)!.dataType;
   const seed = b.op('Expand', [b.scalar(1, lossType), b.op('Shape', [lossValue])], {}, { name: 'seed' });
-  const forwardNodeCount = g.nodes.length;
-  const nonDifferentiable = await prepareSurrogates(options.nonDifferentiable, g, facts, model.opset);
-  const result = backprop({
-    graph: { ...g, nodes: g.nodes.slice(0, forwardNodeCount) },
+  const result = await differentiate(model, {
     builder: b,
     facts,
-    registry: options.registry ?? DEFAULT_VJP_REGISTRY,
-    opset: model.opset,
+    registry: options.registry,
     wrt: [seq.input],
     seeds: [{ value: lossValue, grad: seed }],
-    nonDifferentiable,
+    nonDifferentiable: options.nonDifferentiable,
   });
 
-  const lossSum = b.op('ReduceSum', [lossValue], { keepdims: 0 }, { name: 'loss_sum' });
-  b.node('Identity', [lossValue], {}, { outputNames: [LOSS_OUTPUT] });
-  b.node('Identity', [lossSum], {}, { outputNames: [LOSS_SUM_OUTPUT] });
-  if (scores !== LOGITS_OUTPUT) b.node('Identity', [scores], {}, { outputNames: [LOGITS_OUTPUT] });
-  const gradOutput = gradOutputName(seq.input);
-  b.node('Identity', [result.grads.get(seq.input)!], {}, { outputNames: [gradOutput] });
   const scoresShape = seq.layout === 'TNC' ? [seq.frames, null, seq.classes] : [null, seq.frames, seq.classes];
-  g.outputs = [
-    { name: LOSS_OUTPUT, dataType: lossType, shape: [null] },
-    { name: LOSS_SUM_OUTPUT, dataType: lossType, shape: [] },
-    { name: LOGITS_OUTPUT, dataType: facts.get(scores)!.dataType, shape: scoresShape },
-    { name: gradOutput, dataType: facts.get(seq.input)!.dataType, shape: [...facts.get(seq.input)!.shape] },
-  ];
+  g.outputs = [...emitLossOutputs(b, lossValue, lossType, { value: scores, dataType: facts.get(scores)!.dataType, shape: scoresShape }), ...result.outputs];
   return {
     ...seq,
     inputShape: facts.get(seq.input)!.shape,
@@ -221,7 +199,7 @@ export async function buildCtcGradientGraph(source: ModelIR, options: CtcGradien
     loss: options.loss,
     blank,
     maxTargetLength: S,
-    gradOutput,
+    gradOutput: result.gradOutputs.get(seq.input)!,
     nonDifferentiableNodes: result.nonDifferentiableNodes,
   };
 }

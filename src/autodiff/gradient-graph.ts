@@ -15,17 +15,18 @@ import { GibbonError, UnsupportedOpError } from '../errors.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { DataType as DT, isFloatType } from '../onnx/dtypes.js';
-import { ancestorsOf, producers, topologicalSort, type Graph } from '../onnx/graph.js';
+import { ancestorsOf, topologicalSort, type Dim, type Graph, type ValueInfo } from '../onnx/graph.js';
+import { findLogits, type LogitsSource } from '../onnx/logits.js';
+import { renameValue } from '../onnx/rename.js';
 import type { ModelIR } from '../onnx/model.js';
-import { backprop, type NonDifferentiablePolicy } from './backprop.js';
+import type { NonDifferentiablePolicy } from './backprop.js';
+import { DEFAULT_VJP_REGISTRY, differentiate } from './differentiate.js';
 import { EMBEDDING_LOSS, emitEmbeddingHead, emitLossHead, isTargetedLoss, LOSS_NAMES, type EmbeddingLoss, type LossName } from './loss-heads.js';
 import { fixedBatchOf, probeValues, type ValueFacts } from './probe.js';
 import { batchAxisOf } from './batch-axis.js';
 import { probeWithBranches } from './branch-probe.js';
-import { createVjpRegistry, type VjpRegistry } from './registry.js';
+import type { VjpRegistry } from './registry.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from './vjp-rule.js';
-import { ALL_RULES } from './rules/index.js';
-import { prepareSurrogates } from './surrogates.js';
 import { unrollRecurrent } from './unroll-recurrent.js';
 
 export const LABELS_INPUT = 'labels';
@@ -35,7 +36,7 @@ export const REFERENCE_INPUT = 'reference';
 export const LOSS_OUTPUT = 'loss';
 export const LOSS_SUM_OUTPUT = 'loss_sum';
 export const LOGITS_OUTPUT = 'logits';
-export const gradOutputName = (value: string): string => `grad:${value}`;
+export { DEFAULT_VJP_REGISTRY, gradOutputName } from './differentiate.js';
 
 export interface GradientGraphOptions {
   /** 'input' (the first graph input), 'params' (all trainable initializers) or explicit value names. */
@@ -77,52 +78,6 @@ export interface GradientGraph {
   readonly nonDifferentiableNodes: readonly { name: string; opType: string }[];
   /** Nodes whose gradient is a straight-through estimate (rounding in quantised ops: DynamicQuantizeLinear, QLinearConv …). */
   readonly straightThroughNodes: readonly { name: string; opType: string }[];
-}
-
-/** The registry of all shipped rules (immutable). */
-export const DEFAULT_VJP_REGISTRY: VjpRegistry = createVjpRegistry(ALL_RULES);
-
-/** Renames a value everywhere in the graph (no-op if absent). */
-export function renameValue(g: Graph, from: string, to: string): void {
-  const swap = (v: string): string => (v === from ? to : v);
-  for (const n of g.nodes) {
-    n.inputs = n.inputs.map(swap);
-    n.outputs = n.outputs.map(swap);
-  }
-  for (const v of [...g.inputs, ...g.outputs]) if (v.name === from) v.name = to;
-  const init = g.initializers.get(from);
-  if (init) {
-    g.initializers.delete(from);
-    g.initializers.set(to, { ...init, name: to });
-  }
-}
-
-/** Where the class scores of a model come from. */
-export type LogitsSource = 'output' | 'softmax-input' | 'sigmoid-input';
-
-/**
- * The class-score value of a graph: the output itself, or the input of a final Softmax (also the
- * Flatten → Softmax → Reshape that canonicalisation makes of a Softmax before opset 13) or of a
- * final Sigmoid. Identity and Reshape/Flatten wrappers around the final activation are looked through.
- */
-export function findLogits(g: Graph, output?: string): { logits: string; source: LogitsSource; output: string } {
-  const out = output ?? g.outputs[0]?.name;
-  if (!out || !g.outputs.some((o) => o.name === out)) {
-    throw new GibbonError('invalid_option', `model has no output '${output}'; outputs: ${g.outputs.map((o) => o.name).join(', ')}`, { option: 'output' });
-  }
-  const prod = producers(g);
-  let v = out;
-  for (let p = prod.get(v); p && p.domain === '' && p.opType === 'Identity'; p = prod.get(v)) v = p.inputs[0]!;
-  let p = prod.get(v);
-  // A Softmax before opset 13 coerces its input to 2-D: Reshape(Softmax(Flatten(z))). Its input, the
-  // flattened z, holds the class scores.
-  if (p && p.domain === '' && (p.opType === 'Reshape' || p.opType === 'Flatten')) {
-    const q = prod.get(p.inputs[0]!);
-    if (q && q.domain === '' && q.opType === 'Softmax' && prod.get(q.inputs[0]!)?.opType === 'Flatten') p = q;
-  }
-  if (p && p.domain === '' && p.opType === 'Softmax') return { logits: p.inputs[0]!, source: 'softmax-input', output: out };
-  if (p && p.domain === '' && p.opType === 'Sigmoid') return { logits: p.inputs[0]!, source: 'sigmoid-input', output: out };
-  return { logits: out, source: 'output', output: out };
 }
 
 /** One score s (N, 1) as the two-class logits (0, s) (N, 2): softmax of them is (1 − σ(s), σ(s)). */
@@ -273,6 +228,22 @@ export function trainableInitializers(model: ModelIR): string[] {
   return [...g.initializers.values()].filter((t) => isFloatType(t.dataType) && !settings.has(t.name) && t.dims.length > 0).map((t) => t.name);
 }
 
+/**
+ * The outputs every loss graph has: `loss` (per example), `loss_sum` and `logits` (the model's
+ * scores as they are laid out), emitted as nodes; returns their declarations.
+ */
+export function emitLossOutputs(b: GraphBuilder, loss: string, lossType: number, scores: { value: string; dataType: number; shape: Dim[] }): ValueInfo[] {
+  const lossSum = b.op('ReduceSum', [loss], { keepdims: 0 }, { name: 'loss_sum' });
+  b.node('Identity', [loss], {}, { outputNames: [LOSS_OUTPUT] });
+  b.node('Identity', [lossSum], {}, { outputNames: [LOSS_SUM_OUTPUT] });
+  if (scores.value !== LOGITS_OUTPUT) b.node('Identity', [scores.value], {}, { outputNames: [LOGITS_OUTPUT] });
+  return [
+    { name: LOSS_OUTPUT, dataType: lossType, shape: [null] },
+    { name: LOSS_SUM_OUTPUT, dataType: lossType, shape: [] },
+    { name: LOGITS_OUTPUT, dataType: scores.dataType, shape: scores.shape },
+  ];
+}
+
 export async function buildGradientGraph(source: ModelIR, options: GradientGraphOptions): Promise<GradientGraph> {
   const embedding = options.loss === EMBEDDING_LOSS;
   if (!embedding && !LOSS_NAMES.includes(options.loss as LossName)) {
@@ -329,37 +300,17 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   const ones = b.op('Where', [b.constant(DT.BOOL, [], Uint8Array.of(1), 'true'), b.scalar(1, lossType), lossValue], {}, { name: 'seed' });
   const seedGrad =
     options.reduction === 'mean' ? b.op('Div', [ones, b.op('Cast', [b.op('Size', [lossValue])], { to: lossType })], {}, { name: 'seed_mean' }) : ones;
-  const forwardNodeCount = g.nodes.length;
-  const nonDifferentiable = await prepareSurrogates(options.nonDifferentiable, g, facts, model.opset);
-  const result = backprop({
-    graph: { ...g, nodes: g.nodes.slice(0, forwardNodeCount) },
+  const result = await differentiate(model, {
     builder: b,
     facts,
     registry,
-    opset: model.opset,
     wrt,
     seeds: [{ value: lossValue, grad: seedGrad }],
-    nonDifferentiable,
+    nonDifferentiable: options.nonDifferentiable,
   });
 
-  const lossSum = b.op('ReduceSum', [lossValue], { keepdims: 0 }, { name: 'loss_sum' });
-  const gradOutputs = new Map<string, string>();
-  b.node('Identity', [lossValue], {}, { outputNames: [LOSS_OUTPUT] });
-  b.node('Identity', [lossSum], {}, { outputNames: [LOSS_SUM_OUTPUT] });
-  if (logits !== LOGITS_OUTPUT) b.node('Identity', [logits], {}, { outputNames: [LOGITS_OUTPUT] });
-  const outputs = [
-    { name: LOSS_OUTPUT, dataType: lossType, shape: [null] },
-    { name: LOSS_SUM_OUTPUT, dataType: lossType, shape: [] },
-    { name: LOGITS_OUTPUT, dataType: facts.get(logits)!.dataType, shape: [null, numClasses] },
-  ];
-  for (const [w, grad] of result.grads) {
-    const name = gradOutputName(w);
-    b.node('Identity', [grad], {}, { outputNames: [name] });
-    const f = facts.get(w)!;
-    outputs.push({ name, dataType: f.dataType, shape: [...f.shape] });
-    gradOutputs.set(w, name);
-  }
-  g.outputs = outputs;
+  const scores = { value: logits, dataType: facts.get(logits)!.dataType, shape: [null, numClasses] };
+  g.outputs = [...emitLossOutputs(b, lossValue, lossType, scores), ...result.outputs];
 
   const paramInputs: string[] = [];
   if (options.paramsAsInputs) {
@@ -378,7 +329,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
     numClasses,
     loss: options.loss,
     targeted,
-    gradOutputs,
+    gradOutputs: result.gradOutputs,
     paramInputs,
     logitsSource,
     binary: head.binary,

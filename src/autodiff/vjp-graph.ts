@@ -8,14 +8,16 @@ import { GibbonError } from '../errors.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import type { ModelIR } from '../onnx/model.js';
-import { backprop, type NonDifferentiablePolicy } from './backprop.js';
-import { DEFAULT_VJP_REGISTRY, gradOutputName } from './gradient-graph.js';
+import type { NonDifferentiablePolicy } from './backprop.js';
 import { probeWithBranches } from './branch-probe.js';
+import { differentiate } from './differentiate.js';
 import type { VjpRegistry } from './registry.js';
-import { prepareSurrogates } from './surrogates.js';
 import { unrollRecurrent } from './unroll-recurrent.js';
 
 export const cotangentInputName = (output: string): string => `cotangent:${output}`;
+
+/** The name of dynamic axis i in the declared shapes of cotangents and gradients. */
+const dynamicDim = (axis: number): string => `d${axis}`;
 
 export interface VjpGraphOptions {
   wrt: readonly string[];
@@ -48,28 +50,20 @@ export async function buildVjpGraph(source: ModelIR, options: VjpGraphOptions): 
   const seeds = outs.map((o) => {
     const f = facts.get(o)!;
     const name = cotangentInputName(o);
-    g.inputs.push({ name, dataType: f.dataType, shape: f.shape.map((d, i) => d ?? `d${i}`) });
+    g.inputs.push({ name, dataType: f.dataType, shape: f.shape.map((d, i) => d ?? dynamicDim(i)) });
     cotangentInputs.set(o, name);
     return { value: o, grad: name };
   });
-  const forwardNodes = g.nodes.slice();
-  const result = backprop({
-    graph: { ...g, nodes: forwardNodes },
+  const result = await differentiate(model, {
     builder: b,
     facts,
-    registry: options.registry ?? DEFAULT_VJP_REGISTRY,
-    opset: model.opset,
+    registry: options.registry,
     wrt: options.wrt,
     seeds,
-    nonDifferentiable: await prepareSurrogates(options.nonDifferentiable, g, facts, model.opset),
+    nonDifferentiable: options.nonDifferentiable,
+    dimName: dynamicDim,
   });
-  const gradOutputs = new Map<string, string>();
-  for (const [w, grad] of result.grads) {
-    const name = gradOutputName(w);
-    b.node('Identity', [grad], {}, { outputNames: [name] });
-    const f = facts.get(w)!;
-    g.outputs.push({ name, dataType: f.dataType, shape: f.shape.map((d, i) => d ?? `d${i}`) });
-    gradOutputs.set(w, name);
-  }
-  return { model, cotangentInputs, gradOutputs, nonDifferentiableNodes: result.nonDifferentiableNodes, straightThroughNodes: result.straightThroughNodes };
+  g.outputs.push(...result.outputs);
+  const { gradOutputs, nonDifferentiableNodes, straightThroughNodes } = result;
+  return { model, cotangentInputs, gradOutputs, nonDifferentiableNodes, straightThroughNodes };
 }

@@ -3,7 +3,8 @@
  * ops gibbon can differentiate (and which lie on the gradient path from the input to the class
  * scores), whether the model outputs probabilities or one (binary) score, and its parameters. Pure: no onnxruntime.
  */
-import { DEFAULT_VJP_REGISTRY, findLogits, trainableInitializers } from '../autodiff/gradient-graph.js';
+import { DEFAULT_VJP_REGISTRY, trainableInitializers } from '../autodiff/gradient-graph.js';
+import { findLogits } from '../onnx/logits.js';
 import type { VjpRegistry } from '../autodiff/registry.js';
 import { RECURRENT_OP_TYPES } from '../autodiff/unroll-recurrent.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from '../autodiff/vjp-rule.js';

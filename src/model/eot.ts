@@ -29,8 +29,7 @@ import { GibbonError } from '../errors.js';
 import type { Rng } from '../random.js';
 import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { LossAndGrad } from './onnx-model.js';
-import { HARNESS_SCORES, type DifferentiableModel, type GradientOracle, type LabelArray } from './oracles.js';
+import { HARNESS_SCORES, type DifferentiableModel, type GradientOracle, type LabelArray, type LossAndGrad } from './oracles.js';
 
 /** Rows per call to the wrapped oracle (memory, not correctness). */
 const MAX_TILED_ROWS = 2048;

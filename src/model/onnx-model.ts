@@ -22,13 +22,14 @@ import {
 import { EMBEDDING_LOSS, isTargetedLoss, type EmbeddingLoss, type LossName } from '../autodiff/loss-heads.js';
 import type { NonDifferentiablePolicy } from '../autodiff/backprop.js';
 import { canonicalize } from '../onnx/canonicalize.js';
-import { loadModel, serializeModel, type ModelIR } from '../onnx/model.js';
-import { Session, defaultThreads } from '../runtime/session.js';
+import { loadModel, type ModelIR } from '../onnx/model.js';
+import { GraphProgram, GraphPrograms, type Batch, type Feeds } from '../runtime/graph-program.js';
 import { concreteInputShape } from '../autodiff/probe.js';
-import { forEachBatch, labelsFeed, rowsFeed } from '../tensor/rows.js';
+import { labelsFeed, rowsFeed } from '../tensor/rows.js';
 import { checkExamples } from './check-examples.js';
 import { bindInputs, prependNormalization, unboundInputs, type InputValue, type Normalization } from './model-inputs.js';
-import { argmaxRows, size, type AnyTensor, type Tensor } from '../tensor/tensor.js';
+import { argmaxRows, size, type Tensor } from '../tensor/tensor.js';
+import type { LabelArray, LossAndGrad } from './oracles.js';
 
 export interface OnnxModelOptions {
   /** onnxruntime intra-op threads (default: number of cores). */
@@ -55,14 +56,6 @@ export interface OnnxModelOptions {
   normalization?: Normalization;
 }
 
-export interface LossAndGrad {
-  /** Per-example loss (N). */
-  readonly loss: Float32Array;
-  /** d(Σ loss)/dx, shaped like x. */
-  readonly grad: Tensor;
-  readonly logits: Tensor;
-}
-
 export interface ParamGrads {
   readonly loss: Float32Array;
   /** Gradient per initializer name of the SUM (or mean) of the loss over the batch. */
@@ -70,15 +63,12 @@ export interface ParamGrads {
   readonly logits: Tensor;
 }
 
-type Labels = Int32Array | BigInt64Array | readonly number[];
-
 export class OnnxModel {
-  private readonly gradGraphs = new Map<string, Promise<{ graph: GradientGraph; session: Session }>>();
-  private disposed = false;
+  private readonly gradients: GraphPrograms<GradientGraph>;
 
   private constructor(
     readonly ir: ModelIR,
-    private readonly forward: Session,
+    private readonly forward: GraphProgram,
     readonly inputName: string,
     /** Input shape; null marks the batch (or another dynamic) dimension. */
     readonly inputShape: readonly (number | null)[],
@@ -91,7 +81,9 @@ export class OnnxModel {
     readonly classScores: ClassScores,
     /** The initializers that are parameters (not values bound with feeds or added by gibbon). */
     readonly trainableParams: readonly string[],
-  ) {}
+  ) {
+    this.gradients = new GraphPrograms(forward.options);
+  }
 
   static async load(source: string | ModelIR, options: OnnxModelOptions = {}): Promise<OnnxModel> {
     const original = typeof source === 'string' ? loadModel(source) : source;
@@ -137,9 +129,10 @@ export class OnnxModel {
     const input = g.inputs.find((v) => v.name === inputName)!;
     const head = await attachClassScores(canon, { output: options.output, reduce: options.outputReduce, inputShapes: options.inputShapes });
     g.outputs = [{ name: head.scores, dataType: 0, shape: null }];
-    const forward = await Session.create(serializeModel(canon), { threads: options.threads ?? defaultThreads(), label: path });
     const given = options.inputShapes?.[input.name];
     const shape = (input.shape ?? given ?? []).map((d, i) => (typeof given?.[i] === 'number' ? given[i]! : typeof d === 'number' && d > 0 ? d : null));
+    const fixedBatch = typeof shape[0] === 'number' ? shape[0] : undefined;
+    const forward = await GraphProgram.compile(canon, { threads: options.threads, batchSize: options.batchSize, fixedBatch, label: path });
     // One small run checks the model runs at all (when every size is known; sizes checked before allocating).
     if (shape.slice(1).every((d) => d !== null)) {
       const probeShape = concreteInputShape(input.name, shape, undefined, 1);
@@ -175,12 +168,7 @@ export class OnnxModel {
 
   /** The fixed batch size, if the model has one. */
   get fixedBatch(): number | undefined {
-    const b = this.inputShape[0];
-    return typeof b === 'number' ? b : undefined;
-  }
-
-  private get batchSize(): number {
-    return this.fixedBatch ?? this.options.batchSize ?? 256;
+    return this.forward.fixedBatch;
   }
 
   /** Checks that x fits the model input; names expected and found shapes. */
@@ -188,7 +176,7 @@ export class OnnxModel {
     checkExamples(x, this.inputShape, what);
   }
 
-  checkLabels(labels: Labels, n: number, what = 'labels'): void {
+  checkLabels(labels: LabelArray, n: number, what = 'labels'): void {
     if (labels.length !== n) throw new GibbonError('invalid_input', `${what} has ${labels.length} entries but the input has ${n} examples`, { option: what });
     for (let i = 0; i < labels.length; i++) {
       const v = Number(labels[i]);
@@ -198,21 +186,12 @@ export class OnnxModel {
     }
   }
 
-  /** Calls fn on each batch [start, end), padding the last batch for fixed-batch models. */
-  private eachBatch(n: number, fn: (start: number, end: number, padded: number) => Promise<void>): Promise<void> {
-    return forEachBatch(n, this.batchSize, this.fixedBatch, fn);
-  }
-
   /** Class scores before any final Softmax (N, C). */
   async logits(x: Tensor): Promise<Tensor> {
     this.checkInput(x);
     const n = x.shape[0]!;
-    const out = new Float32Array(n * this.numClasses);
-    await this.eachBatch(n, async (start, end, padded) => {
-      const r = await this.forward.run({ [this.inputName]: rowsFeed(x, start, end, padded) });
-      out.set((r[this.logitsName]!.data as Float32Array).subarray(0, (end - start) * this.numClasses), start * this.numClasses);
-    });
-    return { data: out, shape: [n, this.numClasses] };
+    const r = await this.forward.runBatches(n, (b) => ({ [this.inputName]: rowsFeed(x, b.start, b.end, b.padded) }), { gather: [this.logitsName] });
+    return { data: r[this.logitsName]!, shape: [n, this.numClasses] };
   }
 
   /** Predicted class per example. */
@@ -220,43 +199,30 @@ export class OnnxModel {
     return argmaxRows(await this.logits(x));
   }
 
-  private gradientGraph(
-    loss: LossName | EmbeddingLoss,
-    wrt: 'input' | 'params',
-    reduction: 'sum' | 'mean',
-  ): Promise<{ graph: GradientGraph; session: Session }> {
-    const key = `${loss}|${wrt}|${reduction}`;
-    let entry = this.gradGraphs.get(key);
-    if (!entry) {
-      entry = (async () => {
-        const graph = await buildGradientGraph(this.ir, {
-          wrt: wrt === 'params' ? this.trainableParams : wrt,
-          input: this.inputName,
-          output: this.options.output,
-          outputReduce: this.options.outputReduce,
-          loss,
-          reduction,
-          inputShapes: this.options.inputShapes,
-          nonDifferentiable: this.options.nonDifferentiable,
-        });
-        const session = await Session.create(serializeModel(graph.model), {
-          threads: this.options.threads ?? defaultThreads(),
-          label: `${this.ir.path ?? 'model'} (${loss} gradient)`,
-        });
-        return { graph, session };
-      })();
-      this.gradGraphs.set(key, entry);
-    }
-    return entry;
+  /** The gradient graph of a loss, built and compiled on first use. */
+  private gradientProgram(loss: LossName | EmbeddingLoss, wrt: 'input' | 'params', reduction: 'sum' | 'mean'): GraphProgram<GradientGraph> {
+    return this.gradients.get(`${loss}|${wrt}|${reduction}`, `${this.ir.path ?? 'model'} (${loss} gradient)`, async () => {
+      const graph = await buildGradientGraph(this.ir, {
+        wrt: wrt === 'params' ? this.trainableParams : wrt,
+        input: this.inputName,
+        output: this.options.output,
+        outputReduce: this.options.outputReduce,
+        loss,
+        reduction,
+        inputShapes: this.options.inputShapes,
+        nonDifferentiable: this.options.nonDifferentiable,
+      });
+      return { model: graph.model, info: graph };
+    });
   }
 
   /** The gradient graph used for a loss (built on first use), e.g. to list non-differentiable ops. */
   async gradientGraphFor(loss: LossName, wrt: 'input' | 'params' = 'input'): Promise<GradientGraph> {
-    return (await this.gradientGraph(loss, wrt, 'sum')).graph;
+    return this.gradientProgram(loss, wrt, 'sum').info();
   }
 
   /** Per-example loss and the gradient of the summed loss with respect to the input. */
-  async lossAndGrad(x: Tensor, labels: Labels, loss: LossName = 'ce', targets?: Labels): Promise<LossAndGrad> {
+  async lossAndGrad(x: Tensor, labels: LabelArray, loss: LossName = 'ce', targets?: LabelArray): Promise<LossAndGrad> {
     this.checkInput(x);
     const n = x.shape[0]!;
     this.checkLabels(labels, n);
@@ -264,25 +230,10 @@ export class OnnxModel {
       if (!targets) throw new GibbonError('invalid_option', `loss '${loss}' needs targets`, { option: 'targets' });
       this.checkLabels(targets, n, 'targets');
     }
-    const { session } = await this.gradientGraph(loss, 'input', 'sum');
-    const lossOut = new Float32Array(n);
-    const grad = new Float32Array(x.data.length);
-    const logits = new Float32Array(n * this.numClasses);
-    const row = size(x.shape.slice(1));
-    const gradName = gradOutputName(this.inputName);
-    await this.eachBatch(n, async (start, end, padded) => {
-      const feeds: Record<string, AnyTensor> = {
-        [this.inputName]: rowsFeed(x, start, end, padded),
-        [LABELS_INPUT]: labelsFeed(labels, start, end, padded),
-      };
-      if (targets) feeds[TARGETS_INPUT] = labelsFeed(targets, start, end, padded);
-      const r = await session.run(feeds, [LOSS_OUTPUT, LOGITS_OUTPUT, gradName]);
-      const k = end - start;
-      lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
-      logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);
-      grad.set((r[gradName]!.data as Float32Array).subarray(0, k * row), start * row);
-    });
-    return { loss: lossOut, grad: { data: grad, shape: [...x.shape] }, logits: { data: logits, shape: [n, this.numClasses] } };
+    return this.inputGradient(x, loss, (b) => ({
+      [LABELS_INPUT]: labelsFeed(labels, b.start, b.end, b.padded),
+      ...(targets ? { [TARGETS_INPUT]: labelsFeed(targets, b.start, b.end, b.padded) } : {}),
+    }));
   }
 
   /**
@@ -299,28 +250,25 @@ export class OnnxModel {
         { option: 'reference' },
       );
     }
-    const { session } = await this.gradientGraph(EMBEDDING_LOSS, 'input', 'sum');
-    const lossOut = new Float32Array(n);
-    const grad = new Float32Array(x.data.length);
-    const logits = new Float32Array(n * this.numClasses);
-    const row = size(x.shape.slice(1));
+    return this.inputGradient(x, EMBEDDING_LOSS, (b) => ({ [REFERENCE_INPUT]: rowsFeed(reference, b.start, b.end, b.padded) }));
+  }
+
+  /** Per-example loss, logits and the input gradient of the summed loss, batch by batch; `feeds` gives a batch's labels or references. */
+  private async inputGradient(x: Tensor, loss: LossName | EmbeddingLoss, feeds: (b: Batch) => Feeds): Promise<LossAndGrad> {
+    const n = x.shape[0]!;
     const gradName = gradOutputName(this.inputName);
-    await this.eachBatch(n, async (start, end, padded) => {
-      const r = await session.run({ [this.inputName]: rowsFeed(x, start, end, padded), [REFERENCE_INPUT]: rowsFeed(reference, start, end, padded) }, [
-        LOSS_OUTPUT,
-        LOGITS_OUTPUT,
-        gradName,
-      ]);
-      const k = end - start;
-      lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
-      logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);
-      grad.set((r[gradName]!.data as Float32Array).subarray(0, k * row), start * row);
-    });
-    return { loss: lossOut, grad: { data: grad, shape: [...x.shape] }, logits: { data: logits, shape: [n, this.numClasses] } };
+    const r = await this.gradientProgram(loss, 'input', 'sum').runBatches(
+      n,
+      (b) => ({ [this.inputName]: rowsFeed(x, b.start, b.end, b.padded), ...feeds(b) }),
+      {
+        gather: [LOSS_OUTPUT, LOGITS_OUTPUT, gradName],
+      },
+    );
+    return { loss: r[LOSS_OUTPUT]!, grad: { data: r[gradName]!, shape: [...x.shape] }, logits: { data: r[LOGITS_OUTPUT]!, shape: [n, this.numClasses] } };
   }
 
   /** Gradients of the summed (or mean) loss with respect to all trainable initializers. */
-  async paramGrads(x: Tensor, labels: Labels, loss: LossName = 'ce', reduction: 'sum' | 'mean' = 'sum'): Promise<ParamGrads> {
+  async paramGrads(x: Tensor, labels: LabelArray, loss: LossName = 'ce', reduction: 'sum' | 'mean' = 'sum'): Promise<ParamGrads> {
     this.checkInput(x);
     const n = x.shape[0]!;
     this.checkLabels(labels, n);
@@ -332,44 +280,39 @@ export class OnnxModel {
         `model has a fixed batch of ${this.fixedBatch}; parameter gradients need a multiple of that many examples, not ${n}`,
       );
     }
-    const { graph, session } = await this.gradientGraph(loss, 'params', 'sum');
-    const lossOut = new Float32Array(n);
-    const logits = new Float32Array(n * this.numClasses);
+    const program = this.gradientProgram(loss, 'params', 'sum');
+    const { gradOutputs } = await program.info();
     const sums = new Map<string, Float32Array>();
     const shapes = new Map<string, number[]>();
-    await this.eachBatch(n, async (start, end, padded) => {
-      const r = await session.run({ [this.inputName]: rowsFeed(x, start, end, padded), [LABELS_INPUT]: labelsFeed(labels, start, end, padded) });
-      const k = end - start;
-      lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
-      logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * this.numClasses), start * this.numClasses);
-      for (const [w, out] of graph.gradOutputs) {
-        const t = r[out]!;
-        const acc = sums.get(w);
-        if (acc) for (let i = 0; i < acc.length; i++) acc[i]! += (t.data as Float32Array)[i]!;
-        else {
-          sums.set(w, Float32Array.from(t.data as Float32Array));
-          shapes.set(w, [...t.shape]);
-        }
-      }
-    });
+    const r = await program.runBatches(
+      n,
+      (b) => ({ [this.inputName]: rowsFeed(x, b.start, b.end, b.padded), [LABELS_INPUT]: labelsFeed(labels, b.start, b.end, b.padded) }),
+      {
+        gather: [LOSS_OUTPUT, LOGITS_OUTPUT],
+        fetches: [LOSS_OUTPUT, LOGITS_OUTPUT, ...gradOutputs.values()],
+        each: (out) => {
+          for (const [w, name] of gradOutputs) {
+            const t = out[name]!;
+            const acc = sums.get(w);
+            if (acc) for (let i = 0; i < acc.length; i++) acc[i]! += (t.data as Float32Array)[i]!;
+            else {
+              sums.set(w, Float32Array.from(t.data as Float32Array));
+              shapes.set(w, [...t.shape]);
+            }
+          }
+        },
+      },
+    );
     const grads = new Map<string, Tensor>();
     for (const [w, data] of sums) {
       if (reduction === 'mean') for (let i = 0; i < data.length; i++) data[i]! /= n;
       grads.set(w, { data, shape: shapes.get(w)! });
     }
-    return { loss: lossOut, grads, logits: { data: logits, shape: [n, this.numClasses] } };
+    return { loss: r[LOSS_OUTPUT]!, grads, logits: { data: r[LOGITS_OUTPUT]!, shape: [n, this.numClasses] } };
   }
 
   async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
     await this.forward.dispose();
-    for (const entry of this.gradGraphs.values()) {
-      try {
-        await (await entry).session.dispose();
-      } catch {
-        // a graph that failed to build has no session to free
-      }
-    }
+    await this.gradients.dispose();
   }
 }

@@ -18,12 +18,20 @@ import { GibbonError } from '../errors.js';
 import type { LossName } from '../autodiff/loss-heads.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { checkBounds, UNIT_BOUNDS, type Bounds } from './bounds.js';
-import type { LossAndGrad } from './onnx-model.js';
 
 export type OracleKind = 'decision' | 'score' | 'gradient';
 
 /** Labels as the models accept them. */
 export type LabelArray = Int32Array | BigInt64Array | readonly number[];
+
+/** What a gradient query returns. */
+export interface LossAndGrad {
+  /** Per-example loss (N). */
+  readonly loss: Float32Array;
+  /** d(Σ loss)/dx, shaped like x. */
+  readonly grad: Tensor;
+  readonly logits: Tensor;
+}
 
 /** A classifier that gives class scores before any Softmax. `OnnxModel` is one. */
 export interface ClassifierModel {
@@ -130,16 +138,21 @@ class QueryAccount {
   }
 }
 
-/** Shared by the three oracle kinds: the account, the row mapping and the model facts. */
-class OracleBase {
+/** Shared by the three oracle kinds: the model, the account, the row mapping and the model facts. */
+class OracleBase<M extends ClassifierModel> {
+  readonly numClasses: number;
+  readonly exampleShape: readonly (number | null)[];
+
   constructor(
+    protected readonly model: M,
     protected readonly account: QueryAccount,
     /** Example index in the account for each example of this view (undefined: identity). */
     protected readonly map: Int32Array | undefined,
     readonly bounds: Bounds,
-    readonly numClasses: number,
-    readonly exampleShape: readonly (number | null)[],
-  ) {}
+  ) {
+    this.numClasses = model.numClasses;
+    this.exampleShape = model.inputShape.slice(1);
+  }
 
   get queries(): number {
     return this.account.total;
@@ -201,17 +214,8 @@ function oneHot(labels: Int32Array, c: number): Tensor {
   return { data: out, shape: [labels.length, c] };
 }
 
-class ModelDecisionOracle extends OracleBase implements DecisionOracle {
+class ModelDecisionOracle extends OracleBase<ClassifierModel> implements DecisionOracle {
   readonly kind = 'decision' as const;
-
-  constructor(
-    private readonly model: ClassifierModel,
-    account: QueryAccount,
-    map: Int32Array | undefined,
-    bounds: Bounds,
-  ) {
-    super(account, map, bounds, model.numClasses, model.inputShape.slice(1));
-  }
 
   async predict(x: Tensor, rows?: ArrayLike<number>): Promise<Int32Array> {
     this.charge(x, rows);
@@ -225,17 +229,8 @@ class ModelDecisionOracle extends OracleBase implements DecisionOracle {
   readonly [HARNESS_SCORES] = async (x: Tensor): Promise<Tensor> => oneHot(argmaxRows(await this.model.logits(x)), this.numClasses);
 }
 
-class ModelScoreOracle extends OracleBase implements ScoreOracle {
+class ModelScoreOracle extends OracleBase<ClassifierModel> implements ScoreOracle {
   readonly kind = 'score' as const;
-
-  constructor(
-    private readonly model: ClassifierModel,
-    account: QueryAccount,
-    map: Int32Array | undefined,
-    bounds: Bounds,
-  ) {
-    super(account, map, bounds, model.numClasses, model.inputShape.slice(1));
-  }
 
   async scores(x: Tensor, rows?: ArrayLike<number>): Promise<Scores> {
     this.charge(x, rows);
@@ -250,17 +245,8 @@ class ModelScoreOracle extends OracleBase implements ScoreOracle {
   readonly [HARNESS_SCORES] = (x: Tensor): Promise<Tensor> => this.model.logits(x);
 }
 
-class ModelGradientOracle extends OracleBase implements GradientOracle {
+class ModelGradientOracle extends OracleBase<DifferentiableModel> implements GradientOracle {
   readonly kind = 'gradient' as const;
-
-  constructor(
-    private readonly model: DifferentiableModel,
-    account: QueryAccount,
-    map: Int32Array | undefined,
-    bounds: Bounds,
-  ) {
-    super(account, map, bounds, model.numClasses, model.inputShape.slice(1));
-  }
 
   async logits(x: Tensor, rows?: ArrayLike<number>): Promise<Tensor> {
     this.charge(x, rows);

@@ -29,10 +29,10 @@ import { LOGITS_OUTPUT, LOSS_OUTPUT } from '../autodiff/gradient-graph.js';
 import { probeValues } from '../autodiff/probe.js';
 import { GibbonError } from '../errors.js';
 import { canonicalize } from '../onnx/canonicalize.js';
-import { loadModel, serializeModel, type ModelIR } from '../onnx/model.js';
-import { defaultThreads, Session } from '../runtime/session.js';
-import { forEachBatch, rowsFeed } from '../tensor/rows.js';
-import { size, type AnyTensor, type Tensor } from '../tensor/tensor.js';
+import { loadModel, type ModelIR } from '../onnx/model.js';
+import { GraphProgram, GraphPrograms, type Batch, type Feeds } from '../runtime/graph-program.js';
+import { rowsFeed } from '../tensor/rows.js';
+import type { AnyTensor, Tensor } from '../tensor/tensor.js';
 import { checkExamples } from './check-examples.js';
 import { Charset, ctcGreedyDecode } from './sequence-decode.js';
 
@@ -66,19 +66,19 @@ export interface SequenceLossAndGrad {
 export type LabelSequences = readonly (readonly number[])[];
 
 export class SequenceOnnxModel {
-  private readonly graphs = new Map<string, Promise<{ graph: CtcGradientGraph; session: Session }>>();
-  private disposed = false;
+  private readonly gradients: GraphPrograms<CtcGradientGraph>;
   /** Characters of the classes, when a charset was given. */
   readonly charset: Charset | undefined;
 
   private constructor(
     readonly ir: ModelIR,
-    private readonly forward: Session,
+    private readonly forward: GraphProgram,
     readonly facts: SequenceFacts,
     readonly blank: number,
     private readonly options: SequenceModelOptions,
   ) {
     this.charset = options.charset === undefined ? undefined : new Charset(options.charset, facts.classes, blank);
+    this.gradients = new GraphPrograms(forward.options);
   }
 
   static async load(source: string | ModelIR, options: SequenceModelOptions = {}): Promise<SequenceOnnxModel> {
@@ -90,7 +90,9 @@ export class SequenceOnnxModel {
       throw new GibbonError('invalid_option', `blank class ${blank} is not a class of this model (0…${facts.classes - 1})`, { option: 'blank' });
     }
     canon.graph.outputs = [{ name: facts.scores, dataType: 0, shape: null }];
-    const forward = await Session.create(serializeModel(canon), { threads: options.threads ?? defaultThreads(), label: ir.path ?? 'model' });
+    const declared = ir.graph.inputs.find((v) => v.name === facts.input)?.shape?.[0];
+    const fixedBatch = typeof declared === 'number' && declared > 0 ? declared : undefined;
+    const forward = await GraphProgram.compile(canon, { threads: options.threads, batchSize: options.batchSize ?? 64, fixedBatch, label: ir.path ?? 'model' });
     return new SequenceOnnxModel(ir, forward, facts, blank, options);
   }
 
@@ -113,12 +115,7 @@ export class SequenceOnnxModel {
   }
 
   get fixedBatch(): number | undefined {
-    const d = this.ir.graph.inputs.find((v) => v.name === this.facts.input)?.shape?.[0];
-    return typeof d === 'number' && d > 0 ? d : undefined;
-  }
-
-  private get batchSize(): number {
-    return this.fixedBatch ?? this.options.batchSize ?? 64;
+    return this.forward.fixedBatch;
   }
 
   checkInput(x: Tensor, what = 'input'): void {
@@ -130,9 +127,8 @@ export class SequenceOnnxModel {
     this.checkInput(x);
     const n = x.shape[0]!;
     const out = new Float32Array(n * this.frames * this.numClasses);
-    await forEachBatch(n, this.batchSize, this.fixedBatch, async (start, end, padded) => {
-      const r = await this.forward.run({ [this.facts.input]: rowsFeed(x, start, end, padded) });
-      this.copyScores(r[this.facts.scores]!, out, start, end - start);
+    await this.forward.runBatches(n, (b) => ({ [this.facts.input]: rowsFeed(x, b.start, b.end, b.padded) }), {
+      each: (r, b) => this.copyScores(r[this.facts.scores]!, out, b.start, b.end - b.start),
     });
     return { data: out, shape: [n, this.frames, this.numClasses] };
   }
@@ -207,35 +203,24 @@ export class SequenceOnnxModel {
     });
   }
 
-  private gradientGraph(loss: CtcLossName, maxTargetLength: number): Promise<{ graph: CtcGradientGraph; session: Session }> {
-    const key = `${loss}|${maxTargetLength}`;
-    let entry = this.graphs.get(key);
-    if (!entry) {
-      entry = (async () => {
-        const graph = await buildCtcGradientGraph(this.ir, {
-          loss,
-          blank: this.blank,
-          maxTargetLength,
-          layout: this.layout,
-          output: this.options.output,
-          inputShapes: this.options.inputShapes,
-          nonDifferentiable: this.options.nonDifferentiable,
-        });
-        const session = await Session.create(serializeModel(graph.model), {
-          threads: this.options.threads ?? defaultThreads(),
-          label: `${this.ir.path ?? 'model'} (${loss} gradient)`,
-        });
-        return { graph, session };
-      })();
-      this.graphs.set(key, entry);
-      entry.catch(() => this.graphs.delete(key));
-    }
-    return entry;
+  private gradientProgram(loss: CtcLossName, maxTargetLength: number): GraphProgram<CtcGradientGraph> {
+    return this.gradients.get(`${loss}|${maxTargetLength}`, `${this.ir.path ?? 'model'} (${loss} gradient)`, async () => {
+      const graph = await buildCtcGradientGraph(this.ir, {
+        loss,
+        blank: this.blank,
+        maxTargetLength,
+        layout: this.layout,
+        output: this.options.output,
+        inputShapes: this.options.inputShapes,
+        nonDifferentiable: this.options.nonDifferentiable,
+      });
+      return { model: graph.model, info: graph };
+    });
   }
 
   /** The gradient graph for a loss (built on first use), e.g. to list non-differentiable ops. */
   async gradientGraphFor(loss: CtcLossName, maxTargetLength = 1): Promise<CtcGradientGraph> {
-    return (await this.gradientGraph(loss, maxTargetLength)).graph;
+    return this.gradientProgram(loss, maxTargetLength).info();
   }
 
   /**
@@ -248,12 +233,10 @@ export class SequenceOnnxModel {
     const n = x.shape[0]!;
     this.checkTargets(targets, n);
     const S = Math.max(1, ...targets.map((t) => t.length));
-    const { graph, session } = await this.gradientGraph(loss, S);
-    const lossOut = new Float32Array(n);
-    const grad = new Float32Array(x.data.length);
+    const program = this.gradientProgram(loss, S);
+    const { gradOutput } = await program.info();
     const scores = new Float32Array(n * this.frames * this.numClasses);
-    const row = size(x.shape.slice(1));
-    await forEachBatch(n, this.batchSize, this.fixedBatch, async (start, end, padded) => {
+    const feeds = ({ start, end, padded }: Batch): Feeds => {
       const labels = new BigInt64Array(padded * S);
       const lengths = new BigInt64Array(padded);
       // Padding rows (fixed-batch models) get an empty target; their loss is dropped.
@@ -262,32 +245,22 @@ export class SequenceOnnxModel {
         seq.forEach((k, j) => (labels[(i - start) * S + j] = BigInt(k)));
         lengths[i - start] = BigInt(seq.length);
       }
-      const r = await session.run(
-        {
-          [this.facts.input]: rowsFeed(x, start, end, padded),
-          [CTC_TARGETS_INPUT]: { type: 'int64', data: labels, shape: [padded, S] },
-          [CTC_TARGET_LENGTHS_INPUT]: { type: 'int64', data: lengths, shape: [padded] },
-        },
-        [LOSS_OUTPUT, LOGITS_OUTPUT, graph.gradOutput],
-      );
-      const k = end - start;
-      lossOut.set((r[LOSS_OUTPUT]!.data as Float32Array).subarray(0, k), start);
-      grad.set((r[graph.gradOutput]!.data as Float32Array).subarray(0, k * row), start * row);
-      this.copyScores(r[LOGITS_OUTPUT]!, scores, start, k);
+      return {
+        [this.facts.input]: rowsFeed(x, start, end, padded),
+        [CTC_TARGETS_INPUT]: { type: 'int64', data: labels, shape: [padded, S] },
+        [CTC_TARGET_LENGTHS_INPUT]: { type: 'int64', data: lengths, shape: [padded] },
+      };
+    };
+    const r = await program.runBatches(n, feeds, {
+      gather: [LOSS_OUTPUT, gradOutput],
+      fetches: [LOSS_OUTPUT, LOGITS_OUTPUT, gradOutput],
+      each: (out, b) => this.copyScores(out[LOGITS_OUTPUT]!, scores, b.start, b.end - b.start),
     });
-    return { loss: lossOut, grad: { data: grad, shape: [...x.shape] }, scores: { data: scores, shape: [n, this.frames, this.numClasses] } };
+    return { loss: r[LOSS_OUTPUT]!, grad: { data: r[gradOutput]!, shape: [...x.shape] }, scores: { data: scores, shape: [n, this.frames, this.numClasses] } };
   }
 
   async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
     await this.forward.dispose();
-    for (const entry of this.graphs.values()) {
-      try {
-        await (await entry).session.dispose();
-      } catch {
-        // a graph that failed to build has no session to free
-      }
-    }
+    await this.gradients.dispose();
   }
 }

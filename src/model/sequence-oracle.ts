@@ -13,8 +13,7 @@ import type { LossName } from '../autodiff/loss-heads.js';
 import { GibbonError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkBounds, UNIT_BOUNDS, type Bounds } from './bounds.js';
-import type { LossAndGrad } from './onnx-model.js';
-import { HARNESS_SCORES, type GradientOracle, type LabelArray } from './oracles.js';
+import { HARNESS_SCORES, type GradientOracle, type LabelArray, type LossAndGrad } from './oracles.js';
 import type { LabelSequences, SequenceOnnxModel } from './sequence-model.js';
 
 export interface SequenceGoals {

@@ -23,8 +23,7 @@
 import type { LossName } from '../autodiff/loss-heads.js';
 import { GibbonError } from '../errors.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
-import type { LossAndGrad } from './onnx-model.js';
-import { HARNESS_SCORES, type DecisionOracle, type GradientOracle, type LabelArray } from './oracles.js';
+import { HARNESS_SCORES, type DecisionOracle, type GradientOracle, type LabelArray, type LossAndGrad } from './oracles.js';
 
 /** Surrogate logits whose top class is the target's decision (row by row). */
 function aligned(logits: Tensor, decisions: Int32Array): Tensor {

@@ -62,22 +62,6 @@ export function subset(
   return { x: gatherRows(batch.x, indices), labels: gatherValues(batch.labels, indices), targets: batch.targets && gatherValues(batch.targets, indices) };
 }
 
-/**
- * Calls fn on each batch [start, end) of n rows, in order; `padded` is the row count to feed:
- * the model's fixed batch size if it has one (the last batch is then padded), else end − start.
- */
-export async function forEachBatch(
-  n: number,
-  batchSize: number,
-  fixedBatch: number | undefined,
-  fn: (start: number, end: number, padded: number) => Promise<void>,
-): Promise<void> {
-  for (let start = 0; start < n; start += batchSize) {
-    const end = Math.min(n, start + batchSize);
-    await fn(start, end, fixedBatch ?? end - start);
-  }
-}
-
 /** Rows [start, end) of x as a float32 feed of `padded` rows (zeros after end). */
 export function rowsFeed(x: Tensor, start: number, end: number, padded: number): AnyTensor {
   const row = rowSize(x);

@@ -11,8 +11,7 @@
  * clean logits), the last N with the ε-boxes. Inputs: `x_lower`, `x_upper`, `labels` (2N),
  * `ibp_kappa` and the parameters. Outputs: `loss`, `logits` (the clean N rows) and `grad:<name>`.
  */
-import { backprop } from '../autodiff/backprop.js';
-import { DEFAULT_VJP_REGISTRY, gradOutputName } from '../autodiff/gradient-graph.js';
+import { differentiate } from '../autodiff/differentiate.js';
 import { probeValues } from '../autodiff/probe.js';
 import { buildIntervalGraph, IBP_LABELS_INPUT, LOGITS_LOWER_OUTPUT, MARGIN_LOWER_OUTPUT, X_LOWER_INPUT, X_UPPER_INPUT } from '../certify/ibp/interval-graph.js';
 import { GraphBuilder } from '../onnx/builder.js';
@@ -44,28 +43,22 @@ export async function buildIbpTrainingGraph(
   const forwardNodes = g.nodes.slice();
   const head = emitIbpHead(b, LOGITS_LOWER_OUTPUT, MARGIN_LOWER_OUTPUT, IBP_LABELS_INPUT, bound.numClasses);
   g.inputs.push({ name: HEAD_KAPPA, dataType: DT.FLOAT, shape: [] });
-  const result = backprop({
-    graph: { ...g, nodes: forwardNodes },
+  const result = await differentiate(model, {
     builder: b,
     facts,
-    registry: DEFAULT_VJP_REGISTRY,
-    opset: model.opset,
+    forwardNodes,
     wrt: options.params,
     seeds: [
       { value: LOGITS_LOWER_OUTPUT, grad: head.cotangents.logitsLower },
       { value: MARGIN_LOWER_OUTPUT, grad: head.cotangents.marginLower },
     ],
+    dimName: () => 'batch',
   });
   const outputs: Graph['outputs'] = [];
   b.node('Identity', [head.loss], {}, { outputNames: [LOSS_OUTPUT] });
   outputs.push({ name: LOSS_OUTPUT, dataType: DT.FLOAT, shape: [] });
   b.node('Identity', [head.clean], {}, { outputNames: [LOGITS_OUTPUT] });
   outputs.push({ name: LOGITS_OUTPUT, dataType: DT.FLOAT, shape: ['batch', bound.numClasses] });
-  for (const [w, grad] of result.grads) {
-    const name = gradOutputName(w);
-    b.node('Identity', [grad], {}, { outputNames: [name] });
-    outputs.push({ name, dataType: DT.FLOAT, shape: facts.get(w)!.shape.map((d) => d ?? 'batch') });
-  }
-  g.outputs = outputs;
+  g.outputs = [...outputs, ...result.outputs];
   return { model, params: options.params, numClasses: bound.numClasses, elided: bound.elided };
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certifyIbp } from '../certify/ibp.js';
+import { certifyIbp } from '../certify/ibp/certify.js';
 import { loadModel, saveModel } from '../onnx/model.js';
 import { Rng } from '../random.js';
 import { buildArchitecture } from './architectures.js';

@@ -5,13 +5,14 @@
  * `exportModel()` writes the current weights back into a plain inference ONNX model.
  */
 import { GibbonError } from '../errors.js';
-import { gradOutputName, trainableInitializers } from '../autodiff/gradient-graph.js';
+import { gradOutputName } from '../autodiff/differentiate.js';
+import { trainableInitializers } from '../autodiff/gradient-graph.js';
 import { canonicalize } from '../onnx/canonicalize.js';
 import { DataType as DT } from '../onnx/dtypes.js';
-import { cloneModel, serializeModel, type ModelIR } from '../onnx/model.js';
+import { cloneModel, type ModelIR } from '../onnx/model.js';
 import { decodeTensor, encodeTensor } from '../onnx/tensor-proto.js';
 import type { Rng } from '../random.js';
-import { Session } from '../runtime/session.js';
+import { GraphProgram, type GraphProgramOptions } from '../runtime/graph-program.js';
 import type { AnyTensor } from '../tensor/tensor.js';
 import type { HeadSpec } from './heads.js';
 import { buildIbpTrainingGraph, HEAD_KAPPA, IBP_LABELS_INPUT, X_LOWER_INPUT, X_UPPER_INPUT, type IbpTrainingGraph } from './ibp-training-graph.js';
@@ -51,7 +52,7 @@ export interface StepResult {
 
 interface Compiled {
   graph: TrainingGraph;
-  session: Session;
+  program: GraphProgram;
 }
 
 export class Trainable {
@@ -65,14 +66,15 @@ export class Trainable {
     private readonly train: Compiled,
     private readonly attack: Compiled,
     private readonly kl: Compiled | undefined,
-    private readonly forward: { session: Session; input: string },
-    private readonly ibp: { graph: IbpTrainingGraph; session: Session } | undefined,
+    private readonly forward: { program: GraphProgram; input: string },
+    private readonly ibp: { graph: IbpTrainingGraph; program: GraphProgram } | undefined,
   ) {}
 
   static async create(original: ModelIR, options: TrainableOptions = {}): Promise<Trainable> {
     const source = (await withDynamicBatch(original, options)).model; // a fixed-batch model trains at any batch; exports keep its own
     const params = options.params ? [...options.params] : trainableInitializers(source);
-    const threads = options.threads;
+    // Training alternates the graphs on the same cores: idle sessions must not spin.
+    const compileOptions = (label: string): GraphProgramOptions => ({ threads: options.threads, label, spinning: false });
     const compile = async (label: string, mode: 'train' | 'eval', head: HeadSpec, grads: { params: boolean; input: boolean }): Promise<Compiled> => {
       const graph = await buildTrainingGraph(source, {
         mode,
@@ -82,8 +84,7 @@ export class Trainable {
         inputGrad: grads.input,
         inputShapes: options.inputShapes,
       });
-      const session = await Session.create(serializeModel(graph.model), { threads, label, spinning: false });
-      return { graph, session };
+      return { graph, program: await GraphProgram.compile(graph.model, compileOptions(label)) };
     };
     const train = await compile('training graph', 'train', options.trades ? { type: 'trades' } : { type: 'ce', reduction: 'mean' }, {
       params: true,
@@ -91,7 +92,7 @@ export class Trainable {
     });
     const attack = await compile('attack graph', 'eval', { type: 'ce', reduction: 'sum' }, { params: false, input: true });
     const kl = options.klAttack ? await compile('KL attack graph', 'eval', { type: 'kl' }, { params: false, input: true }) : undefined;
-    let ibp: { graph: IbpTrainingGraph; session: Session } | undefined;
+    let ibp: { graph: IbpTrainingGraph; program: GraphProgram } | undefined;
     if (options.ibp) {
       // The bound graph bounds the inference model; batch statistics and dropout masks have no interval form here.
       if (train.graph.batchNorms.length > 0 || train.graph.dropouts.length > 0) {
@@ -110,7 +111,7 @@ export class Trainable {
         );
       }
       const graph = await buildIbpTrainingGraph(source, { params, inputShapes: options.inputShapes });
-      ibp = { graph, session: await Session.create(serializeModel(graph.model), { threads, label: 'IBP training graph', spinning: false }) };
+      ibp = { graph, program: await GraphProgram.compile(graph.model, compileOptions('IBP training graph')) };
     }
 
     const weights = new Map<string, Float32Array>();
@@ -140,8 +141,8 @@ export class Trainable {
       fwd.graph.inputs.push({ name, dataType: t.dataType, shape: t.dims.map(Number) });
     }
     await outputClassScores(fwd, options.inputShapes);
-    const forwardSession = await Session.create(serializeModel(fwd), { threads, label: 'forward graph', spinning: false });
-    return new Trainable(original, weights, state, shapes, train, attack, kl, { session: forwardSession, input: train.graph.input }, ibp);
+    const forward = { program: await GraphProgram.compile(fwd, compileOptions('forward graph')), input: train.graph.input };
+    return new Trainable(original, weights, state, shapes, train, attack, kl, forward, ibp);
   }
 
   get input(): string {
@@ -212,7 +213,7 @@ export class Trainable {
       for (let i = 0; i < size; i++) mask[i] = rng.uniform() >= d.ratio ? keep : 0;
       feeds[d.maskInput] = { type: 'float32', data: mask, shape };
     }
-    const out = await this.train.session.run(feeds);
+    const out = await this.train.program.run(feeds);
     for (const bn of g.batchNorms) {
       updateRunningStats(
         { mean: this.state.get(bn.runningMean)!, variance: this.state.get(bn.runningVar)! },
@@ -250,7 +251,7 @@ export class Trainable {
     labels.set(y, n);
     feeds[IBP_LABELS_INPUT] = this.labelsFeed(labels);
     feeds[HEAD_KAPPA] = { type: 'float32', data: Float32Array.of(kappa), shape: [] };
-    const out = await this.ibp.session.run(feeds);
+    const out = await this.ibp.program.run(feeds);
     const grads = new Map<string, Float32Array>();
     for (const p of g.params) grads.set(p, out[gradOutputName(p)]!.data as Float32Array);
     return { loss: Number(out[LOSS_OUTPUT]!.data[0]), logits: out[LOGITS_OUTPUT]!.data as Float32Array, grads };
@@ -262,7 +263,7 @@ export class Trainable {
     const feeds = this.feeds([...g.params, ...g.stateInputs]);
     feeds[g.input] = this.inputFeed(x, n);
     feeds[HEAD_LABELS] = this.labelsFeed(y);
-    const out = await this.attack.session.run(feeds);
+    const out = await this.attack.program.run(feeds);
     return {
       grad: out[gradOutputName(g.input)]!.data as Float32Array,
       logits: out[LOGITS_OUTPUT]!.data as Float32Array,
@@ -277,7 +278,7 @@ export class Trainable {
     const feeds = this.feeds([...g.params, ...g.stateInputs]);
     feeds[g.input] = this.inputFeed(x, n);
     feeds[HEAD_PROBS] = { type: 'float32', data: probs, shape: [n, this.numClasses] };
-    const out = await this.kl.session.run(feeds);
+    const out = await this.kl.program.run(feeds);
     return out[gradOutputName(g.input)]!.data as Float32Array;
   }
 
@@ -285,7 +286,7 @@ export class Trainable {
   async logits(x: Float32Array, n: number): Promise<Float32Array> {
     const feeds = this.feeds([...this.weights.keys(), ...this.state.keys()]);
     feeds[this.forward.input] = this.inputFeed(x, n);
-    const out = await this.forward.session.run(feeds);
+    const out = await this.forward.program.run(feeds);
     return Object.values(out)[0]!.data as Float32Array;
   }
 
@@ -316,11 +317,11 @@ export class Trainable {
 
   async dispose(): Promise<void> {
     await Promise.all([
-      this.train.session.dispose(),
-      this.attack.session.dispose(),
-      this.kl?.session.dispose(),
-      this.forward.session.dispose(),
-      this.ibp?.session.dispose(),
+      this.train.program.dispose(),
+      this.attack.program.dispose(),
+      this.kl?.program.dispose(),
+      this.forward.program.dispose(),
+      this.ibp?.program.dispose(),
     ]);
   }
 }

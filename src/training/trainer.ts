@@ -16,7 +16,7 @@ import type { ModelIR } from '../onnx/model.js';
 import { Rng } from '../random.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { fingerprintDifference, readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { certifyIbp } from '../certify/ibp.js';
+import { certifyIbp } from '../certify/ibp/certify.js';
 import {
   checkAdversary,
   checkKappa,
@@ -328,7 +328,7 @@ export async function evaluateHeldOut(
   return { clean: clean / data.n, pgd: adversary.eps > 0 ? robust / data.n : null };
 }
 
-/** IBP-certified accuracy of the current weights on held-out data at ε (certify/ibp.ts). */
+/** IBP-certified accuracy of the current weights on held-out data at ε (certify/ibp/certify.ts). */
 async function certifiedHeldOut(model: Trainable, data: Dataset, eps: number, bounds: Bounds, batchSize: number, threads: number | undefined): Promise<number> {
   const x: Tensor = { data: data.x, shape: [data.n, ...data.shape] };
   const result = await certifyIbp(model.exportModel(), x, data.y, [eps], { batchSize, threads, domain: [bounds.lower, bounds.upper] });

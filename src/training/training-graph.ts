@@ -19,8 +19,9 @@
  * the data input when asked).
  */
 import { GibbonError } from '../errors.js';
-import { backprop } from '../autodiff/backprop.js';
-import { attachClassScores, DEFAULT_VJP_REGISTRY, gradOutputName, renameValue, trainableInitializers } from '../autodiff/gradient-graph.js';
+import { differentiate } from '../autodiff/differentiate.js';
+import { attachClassScores, trainableInitializers } from '../autodiff/gradient-graph.js';
+import { renameValue } from '../onnx/rename.js';
 import { probeValues, type ValueFacts } from '../autodiff/probe.js';
 import { probeWithBranches } from '../autodiff/branch-probe.js';
 import { unrollRecurrent } from '../autodiff/unroll-recurrent.js';
@@ -172,15 +173,7 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
 
   const wrt = [...(options.paramGrads === false ? [] : params), ...(options.inputGrad ? [input] : [])];
   if (wrt.length === 0) throw new GibbonError('invalid_option', 'nothing to differentiate: no parameters and no input gradient', { option: 'params' });
-  const result = backprop({
-    graph: { ...g, nodes: forwardNodes },
-    builder: b,
-    facts,
-    registry: DEFAULT_VJP_REGISTRY,
-    opset: model.opset,
-    wrt,
-    seeds: [{ value: logits, grad: head.cotangent }],
-  });
+  const result = await differentiate(model, { builder: b, facts, forwardNodes, wrt, seeds: [{ value: logits, grad: head.cotangent }], dimName: () => 'batch' });
   const outputs: Graph['outputs'] = [];
   b.node('Identity', [head.loss], {}, { outputNames: [LOSS_OUTPUT] });
   outputs.push({ name: LOSS_OUTPUT, dataType: 1, shape: [] });
@@ -189,12 +182,7 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
   for (const bn of batchNorms) {
     for (const name of [bnMeanOutput(bn.node), bnVarOutput(bn.node)]) outputs.push({ name, dataType: 1, shape: null });
   }
-  for (const [w, grad] of result.grads) {
-    const name = gradOutputName(w);
-    b.node('Identity', [grad], {}, { outputNames: [name] });
-    outputs.push({ name, dataType: facts.get(w)!.dataType, shape: facts.get(w)!.shape.map((d) => d ?? 'batch') });
-  }
-  g.outputs = outputs;
+  g.outputs = [...outputs, ...result.outputs];
   return {
     model,
     input,

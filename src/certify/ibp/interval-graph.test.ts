@@ -1,54 +1,23 @@
 /**
  * The bound graph is sound: for random points inside an ε-box (corners included), the model's
  * logits lie inside [logits_lower, logits_upper] and z_y − z_j ≥ margin_lower_j. At ε = 0 the bounds
- * are the logits; larger boxes give wider bounds; an op without a rule fails naming node and op.
+ * are the logits; larger boxes give wider bounds. (interval-graph-build.test.ts: refused graphs, weights as inputs.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { create } from '@bufbuild/protobuf';
-import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
-import { GibbonError } from '../../errors.js';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { float } from '../../onnx/attributes.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { DataType as DT } from '../../onnx/dtypes.js';
-import type { Graph } from '../../onnx/graph.js';
 import { loadModel, serializeModel, type ModelIR } from '../../onnx/model.js';
 import { Rng } from '../../random.js';
-import { decodeTensor } from '../../onnx/tensor-proto.js';
 import { Session } from '../../runtime/session.js';
 import { buildArchitecture } from '../../training/architectures.js';
-import {
-  buildIntervalGraph,
-  IBP_LABELS_INPUT,
-  LOGITS_LOWER_OUTPUT,
-  LOGITS_UPPER_OUTPUT,
-  MARGIN_LOWER_OUTPUT,
-  X_LOWER_INPUT,
-  X_UPPER_INPUT,
-} from './interval-graph.js';
+import { buildIntervalGraph } from './interval-graph.js';
+import { emptyGraph, modelOf, runBounds, type Bounds } from './testing/graphs.js';
 
 const REFERENCE = join(process.cwd(), 'test', 'fixtures', 'reference');
-
-function modelOf(graph: Graph): ModelIR {
-  return {
-    proto: create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })] }),
-    graph,
-    opset: 17,
-  };
-}
-
-function emptyGraph(shape: readonly number[], classes: number): Graph {
-  return {
-    name: 'g',
-    nodes: [],
-    inputs: [{ name: 'input', dataType: DT.FLOAT, shape: ['batch', ...shape] }],
-    outputs: [{ name: 'logits', dataType: DT.FLOAT, shape: ['batch', classes] }],
-    initializers: new Map(),
-    valueInfo: [],
-  };
-}
 
 function randomWeights(b: GraphBuilder, rng: Rng, dims: readonly number[], scale: number): string {
   const n = dims.reduce((a, d) => a * d, 1);
@@ -127,9 +96,10 @@ interface Case {
   readonly name: string;
   readonly model: () => ModelIR;
   readonly eps: readonly number[];
-  readonly centres: number;
-  readonly points: number;
-  readonly elided: boolean;
+  /** Boxes (default 3) and points sampled in each (default 200). */
+  readonly centres?: number;
+  readonly points?: number;
+  /** Fold the final affine layer into the margins (default true). */
   readonly elide?: boolean;
 }
 
@@ -138,17 +108,12 @@ const CASES: readonly Case[] = [
     name: 'MLP (architectures mlp)',
     model: () => buildArchitecture('mlp', { seed: 3, inputShape: [1, 6, 6], numClasses: 4 }),
     eps: [0.01, 0.1, 0.4],
-    centres: 3,
-    points: 200,
-    elided: true,
   },
   {
     name: 'CNN (architectures cnn)',
     model: () => buildArchitecture('cnn', { seed: 5, inputShape: [1, 8, 8], numClasses: 3 }),
     eps: [0.01, 0.05, 0.3],
-    centres: 3,
     points: 150,
-    elided: true,
   },
   {
     name: 'ResNet-8 (BatchNorm, residual Add of two intervals)',
@@ -156,31 +121,21 @@ const CASES: readonly Case[] = [
     eps: [0.005, 0.05],
     centres: 2,
     points: 100,
-    elided: true,
   },
   {
     name: 'Conv + signed BatchNorm + MaxPool + ConvTranspose + MatMul/Add',
     model: () => convBatchNormNet(11),
     eps: [0.02, 0.2, 1],
-    centres: 3,
-    points: 200,
-    elided: true,
   },
   {
     name: 'op zoo (interval products, Softmax, Abs, Pad …; final Softmax)',
     model: () => opsZooNet(7),
     eps: [0.01, 0.1, 0.5],
-    centres: 3,
-    points: 200,
-    elided: true,
   },
   {
     name: 'op zoo without elision (margins lower_y − upper_j)',
     model: () => opsZooNet(8),
     eps: [0.01, 0.1, 0.5],
-    centres: 3,
-    points: 200,
-    elided: false,
     elide: false,
   },
   {
@@ -189,28 +144,8 @@ const CASES: readonly Case[] = [
     eps: [0.01, 0.1],
     centres: 2,
     points: 48,
-    elided: true,
   },
 ];
-
-interface Bounds {
-  readonly lower: Float32Array;
-  readonly upper: Float32Array;
-  readonly margin: Float32Array;
-}
-
-async function runBounds(session: Session, lower: Float32Array, upper: Float32Array, shape: readonly number[], labels: Int32Array): Promise<Bounds> {
-  const r = await session.run({
-    [X_LOWER_INPUT]: { type: 'float32', data: lower, shape },
-    [X_UPPER_INPUT]: { type: 'float32', data: upper, shape },
-    [IBP_LABELS_INPUT]: { type: 'int64', data: BigInt64Array.from(labels, (v) => BigInt(v)), shape: [labels.length] },
-  });
-  return {
-    lower: r[LOGITS_LOWER_OUTPUT]!.data as Float32Array,
-    upper: r[LOGITS_UPPER_OUTPUT]!.data as Float32Array,
-    margin: r[MARGIN_LOWER_OUTPUT]!.data as Float32Array,
-  };
-}
 
 /** The ε-box around each centre, intersected with [0, 1]. */
 function box(centres: Float32Array, eps: number): { lower: Float32Array; upper: Float32Array } {
@@ -221,40 +156,41 @@ const tolerance = (v: number): number => 1e-4 * (1 + Math.abs(v));
 
 for (const c of CASES) {
   test(`IBP soundness: ${c.name}: sampled points and box corners stay inside the bounds`, async () => {
+    const { centres: boxes = 3, points = 200 } = c;
     const ir = c.model();
     const graph = await buildIntervalGraph(ir, { elide: c.elide });
-    assert.equal(graph.elided, c.elided);
+    assert.equal(graph.elided, c.elide ?? true);
     const bounds = await Session.create(serializeModel(graph.model), { threads: 1 });
     const plain = await OnnxModel.load(ir, { threads: 1 });
     try {
       const rng = new Rng(99);
       const row = plain.inputShape.slice(1).reduce((a: number, d) => a * d!, 1);
-      const shape = [c.centres, ...(plain.inputShape.slice(1) as number[])];
+      const shape = [boxes, ...(plain.inputShape.slice(1) as number[])];
       const k = plain.numClasses;
-      const centres = rng.fillUniform(new Float32Array(c.centres * row));
+      const centres = rng.fillUniform(new Float32Array(boxes * row));
       // Some pixels at the domain's edges, as in images, so the box is clipped there.
       for (let i = 0; i < centres.length; i += 7) centres[i] = i % 2 ? 0 : 1;
-      const labels = Int32Array.from({ length: c.centres }, () => rng.integer(k));
+      const labels = Int32Array.from({ length: boxes }, () => rng.integer(k));
       let checked = 0;
       for (const eps of c.eps) {
         const { lower, upper } = box(centres, eps);
         const bd = await runBounds(bounds, lower, upper, shape, labels);
-        const samples = new Float32Array(c.centres * c.points * row);
-        for (let n = 0; n < c.centres; n++) {
-          for (let p = 0; p < c.points; p++) {
-            const corner = p < c.points / 2;
-            const base = (n * c.points + p) * row;
+        const samples = new Float32Array(boxes * points * row);
+        for (let n = 0; n < boxes; n++) {
+          for (let p = 0; p < points; p++) {
+            const corner = p < points / 2;
+            const base = (n * points + p) * row;
             for (let i = 0; i < row; i++) {
               const [l, u] = [lower[n * row + i]!, upper[n * row + i]!];
               samples[base + i] = corner ? (rng.uniform() < 0.5 ? l : u) : l + (u - l) * rng.uniform();
             }
           }
         }
-        const z = await plain.logits({ data: samples, shape: [c.centres * c.points, ...shape.slice(1)] });
-        for (let n = 0; n < c.centres; n++) {
+        const z = await plain.logits({ data: samples, shape: [boxes * points, ...shape.slice(1)] });
+        for (let n = 0; n < boxes; n++) {
           const y = labels[n]!;
-          for (let p = 0; p < c.points; p++) {
-            const zr = z.data.subarray((n * c.points + p) * k, (n * c.points + p + 1) * k);
+          for (let p = 0; p < points; p++) {
+            const zr = z.data.subarray((n * points + p) * k, (n * points + p + 1) * k);
             for (let j = 0; j < k; j++) {
               const v = zr[j]!;
               const [lo, hi, m] = [bd.lower[n * k + j]!, bd.upper[n * k + j]!, bd.margin[n * k + j]!];
@@ -266,7 +202,7 @@ for (const c of CASES) {
           }
         }
       }
-      assert.equal(checked, c.eps.length * c.centres * c.points * k);
+      assert.equal(checked, c.eps.length * boxes * points * k);
     } finally {
       await bounds.dispose();
       await plain.dispose();
@@ -316,103 +252,5 @@ test('IBP at ε = 0 gives the logits; the bounds widen monotonically with ε', a
       await bounds.dispose();
       await plain.dispose();
     }
-  }
-});
-
-test('an op without an interval rule fails naming the node and op type', async () => {
-  const g = emptyGraph([3], 2);
-  const b = new GraphBuilder(g, 't');
-  const h = b.op('Gemm', ['input', b.constant(DT.FLOAT, [3, 2], Float32Array.of(1, 2, 3, 4, 5, 6))]);
-  g.nodes.push({ name: 'wavy', opType: 'Sin', domain: '', inputs: [h], outputs: ['logits'], attributes: [] });
-  await assert.rejects(buildIntervalGraph(modelOf(g)), (e: unknown) => {
-    assert.ok(e instanceof GibbonError);
-    assert.equal(e.code, 'unsupported_op');
-    assert.deepEqual(e.location.node, { name: 'wavy', opType: 'Sin' });
-    assert.match(e.message, /no interval bound rule for op 'Sin' at node 'wavy'; supported ops: .*Conv.*/);
-    return true;
-  });
-});
-
-test('interval rules refuse unsound settings, naming the node', async () => {
-  const cases: { build: (b: GraphBuilder) => void; message: RegExp; node: string; op: string }[] = [
-    {
-      // A weight computed from the input (x·xᵀ) is not affine.
-      build: (b) => b.node('MatMul', ['input', b.op('Transpose', ['input'], {}, { name: 'tr' })], {}, { outputNames: ['logits'], name: 'selfdot' }),
-      message: /MatMul node 't\/selfdot_node_\d+': both operands depend on the input/,
-      node: 'selfdot',
-      op: 'MatMul',
-    },
-    {
-      build: (b) =>
-        b.node(
-          'LeakyRelu',
-          [b.op('MatMul', ['input', b.constant(DT.FLOAT, [3, 2], new Float32Array(6))])],
-          { alpha: float(-0.5) },
-          { outputNames: ['logits'], name: 'leaky' },
-        ),
-      message: /LeakyRelu node 't\/leaky_node_\d+': alpha=-0.5 makes it non-monotone/,
-      node: 'leaky',
-      op: 'LeakyRelu',
-    },
-  ];
-  for (const c of cases) {
-    const g = emptyGraph([3], 2);
-    g.inputs[0]!.shape = [2, 3];
-    g.outputs[0]!.shape = null;
-    const b = new GraphBuilder(g, 't');
-    c.build(b);
-    await assert.rejects(buildIntervalGraph(modelOf(g)), (e: unknown) => {
-      assert.ok(e instanceof GibbonError, String(e));
-      assert.equal(e.code, 'unsupported_op');
-      assert.equal(e.location.node?.opType, c.op);
-      assert.ok(e.location.node?.name.includes(`${c.node}_node`), e.location.node?.name);
-      assert.match(e.message, c.message);
-      return true;
-    });
-  }
-});
-
-test('weights fed as inputs (training): the same bounds and elided margins as with constant weights', async () => {
-  const model = buildArchitecture('cnn', { seed: 4 });
-  const params = [...model.graph.initializers.keys()];
-  const constant = await buildIntervalGraph(model);
-  const fed = await buildIntervalGraph(model, { paramInputs: params });
-  assert.ok(constant.elided && fed.elided);
-  assert.deepEqual(
-    fed.model.graph.inputs.map((v) => v.name),
-    [X_LOWER_INPUT, X_UPPER_INPUT, IBP_LABELS_INPUT, ...params],
-  );
-  assert.ok(params.every((p) => !fed.model.graph.initializers.has(p)));
-  const rng = new Rng(9);
-  const n = 5;
-  const x = Float32Array.from({ length: n * 784 }, () => rng.uniform());
-  const feeds = {
-    [X_LOWER_INPUT]: { type: 'float32' as const, data: x.map((v) => Math.max(0, v - 0.05)), shape: [n, 1, 28, 28] },
-    [X_UPPER_INPUT]: { type: 'float32' as const, data: x.map((v) => Math.min(1, v + 0.05)), shape: [n, 1, 28, 28] },
-    [IBP_LABELS_INPUT]: { type: 'int64' as const, data: BigInt64Array.from([0, 3, 9, 1, 7].map(BigInt)), shape: [n] },
-  };
-  const weights = Object.fromEntries(
-    params.map((p) => {
-      const t = model.graph.initializers.get(p)!;
-      return [p, { type: 'float32' as const, data: decodeTensor(t).data as Float32Array, shape: t.dims.map(Number) }];
-    }),
-  );
-  const run = async (m: ModelIR, extra: Record<string, unknown>) => {
-    const s = await Session.create(serializeModel(m), { threads: 1, label: 'bounds' });
-    try {
-      return await s.run({ ...feeds, ...(extra as typeof feeds) });
-    } finally {
-      await s.dispose();
-    }
-  };
-  const a = await run(constant.model, {});
-  const b = await run(fed.model, weights);
-  for (const name of [LOGITS_LOWER_OUTPUT, LOGITS_UPPER_OUTPUT, MARGIN_LOWER_OUTPUT]) {
-    const u = a[name]!.data as Float32Array;
-    const v = b[name]!.data as Float32Array;
-    assert.equal(u.length, n * 10);
-    let worst = 0;
-    for (let i = 0; i < u.length; i++) worst = Math.max(worst, Math.abs(u[i]! - v[i]!) / (1 + Math.abs(u[i]!)));
-    assert.ok(worst < 1e-5, `${name}: relative difference ${worst}`);
   }
 });

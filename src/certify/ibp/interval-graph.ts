@@ -18,7 +18,7 @@
  * ending in Softmax is bounded up to its logits. An op without a rule fails, naming node and op.
  */
 import { GibbonError } from '../../errors.js';
-import { findLogits } from '../../autodiff/gradient-graph.js';
+import { findLogits } from '../../onnx/logits.js';
 import { probeValues } from '../../autodiff/probe.js';
 import { Attributes } from '../../onnx/attributes.js';
 import { GraphBuilder } from '../../onnx/builder.js';
@@ -263,13 +263,9 @@ function finalAffineLayer(g: Graph, logits: string, numClasses: number): FinalAf
     return { hidden: last.inputs[0]!, weight: r.weight, bias, hiddenSize: r.k };
   }
   if (last.opType === 'Add') {
-    for (const [m, other] of [
-      [0, 1],
-      [1, 0],
-    ] as const) {
-      const mm = prod.get(last.inputs[m]!);
-      const c = floatConstant(last.inputs[other]);
-      if (!mm || mm.opType !== 'MatMul' || mm.domain !== '' || !c) continue;
+    for (const { mm, other } of matMulPlus(prod, last)) {
+      const c = floatConstant(other);
+      if (!c) continue;
       const w = floatConstant(mm.inputs[1]);
       const r = w ? rows(w, false, 1) : undefined;
       const bias = biasRow(c, 1);
@@ -277,6 +273,14 @@ function finalAffineLayer(g: Graph, logits: string, numClasses: number): FinalAf
     }
   }
   return undefined;
+}
+
+/** Add(MatMul(h, W), other) in either operand order: each MatMul operand with the other operand. */
+function matMulPlus(prod: ReadonlyMap<string, Node>, add: Node): { mm: Node; other: string }[] {
+  return [0, 1].flatMap((m) => {
+    const mm = prod.get(add.inputs[m]!);
+    return mm && mm.opType === 'MatMul' && mm.domain === '' ? [{ mm, other: add.inputs[1 - m]! }] : [];
+  });
 }
 
 /** The final layer with weights read in the graph (fed parameters): emit gives W (C, K) and b (C). */
@@ -331,13 +335,8 @@ function fedFinalAffineLayer(g: Graph, logits: string, numClasses: number): FedA
     };
   }
   if (last.opType === 'Add') {
-    for (const [m, other] of [
-      [0, 1],
-      [1, 0],
-    ] as const) {
-      const mm = prod.get(last.inputs[m]!);
-      const biasName = last.inputs[other]!;
-      if (!mm || mm.opType !== 'MatMul' || mm.domain !== '' || !biasOk(biasName)) continue;
+    for (const { mm, other: biasName } of matMulPlus(prod, last)) {
+      if (!biasOk(biasName)) continue;
       const wName = mm.inputs[1]!;
       const d = dims(wName);
       if (!d || d.length !== 2 || d[1] !== numClasses) continue;

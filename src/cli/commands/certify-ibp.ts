@@ -1,6 +1,6 @@
 /**
  * `gibbon certify MODEL --method ibp [--eps 0.01,0.1] …`: certified accuracy under L∞ by interval
- * bound propagation (certify/ibp.ts), called by commands/certify.ts.
+ * bound propagation (certify/ibp/certify.ts), called by commands/certify.ts.
  *
  * Compiles the model into its bound graph (failing early, naming the node, on an op without an
  * interval rule), certifies the first N examples batch by batch with a progress bar, rewrites the
@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { GibbonError } from '../../errors.js';
 import { loadModel } from '../../onnx/model.js';
 import { writeCertificationCheckpoint } from '../../certify/checkpoint.js';
-import { buildIntervalGraph, certifyIbp, checkEpsilons, marginKey, type IbpCertification } from '../../certify/ibp.js';
+import { buildIntervalGraph, certifyIbp, checkEpsilons, marginKey, type IbpCertification } from '../../certify/ibp/certify.js';
 import { renderCertificationHtml } from '../../report/certification-html.js';
 import { formatPercent as pct } from '../../report/format.js';
 import { certificationJson, loadCertificationData, startCertification, writeCertificationFiles } from '../certification-run.js';

@@ -9,7 +9,9 @@
  * (detector-file.ts) and turned into graph nodes by `emitDetectorScore`.
  */
 import { GibbonError } from '../../errors.js';
-import { emitBinaryLogits, findLogits, renameValue } from '../../autodiff/gradient-graph.js';
+import { emitBinaryLogits } from '../../autodiff/gradient-graph.js';
+import { findLogits } from '../../onnx/logits.js';
+import { renameValue } from '../../onnx/rename.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { canonicalize } from '../../onnx/canonicalize.js';
 import { isFloatType } from '../../onnx/dtypes.js';

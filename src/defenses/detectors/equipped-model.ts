@@ -8,13 +8,13 @@
  */
 import { GibbonError } from '../../errors.js';
 import { cotangentInputName, buildVjpGraph } from '../../autodiff/vjp-graph.js';
-import { gradOutputName } from '../../autodiff/gradient-graph.js';
+import { gradOutputName } from '../../autodiff/differentiate.js';
 import { emitLossHead } from '../../autodiff/loss-heads.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { DataType as DT } from '../../onnx/dtypes.js';
-import { cloneModel, serializeModel, type ModelIR } from '../../onnx/model.js';
-import { Session, defaultThreads } from '../../runtime/session.js';
-import { forEachBatch, labelsFeed, rowsFeed } from '../../tensor/rows.js';
+import { cloneModel, type ModelIR } from '../../onnx/model.js';
+import { GraphProgram, GraphPrograms } from '../../runtime/graph-program.js';
+import { labelsFeed, rowsFeed } from '../../tensor/rows.js';
 import { size, type Tensor } from '../../tensor/tensor.js';
 import { buildDetectorModel, LOGITS_OUTPUT, SCORE_OUTPUT, type DetectorParams } from './detector.js';
 
@@ -65,20 +65,21 @@ export interface ObjectiveAndGrad {
 }
 
 export class EquippedModel {
-  private readonly objectiveSessions = new Map<string, Promise<{ session: Session; gradName: string }>>();
-  private disposed = false;
+  /** The adaptive objective's gradient graph per objective; its info is the gradient output's name. */
+  private readonly objectives: GraphPrograms<string>;
 
   private constructor(
     /** The detector-equipped model (outputs logits, score and the extra values). */
     readonly ir: ModelIR,
-    private readonly forward: Session,
-    readonly inputName: string,
-    readonly inputShape: readonly (number | null)[],
+    private readonly forward: GraphProgram,
+    /** The attacked input; null marks the batch dimension of its shape. */
+    readonly input: { readonly name: string; readonly shape: readonly (number | null)[] },
     readonly numClasses: number,
-    readonly hasScore: boolean,
-    private readonly extraOutputs: readonly string[],
-    private readonly options: EquippedModelOptions,
-  ) {}
+    /** Whether the graph outputs a detector score, and the extra values `run` returns. */
+    private readonly outputs: { readonly score: boolean; readonly extra: readonly string[] },
+  ) {
+    this.objectives = new GraphPrograms(forward.options);
+  }
 
   static async create(classifier: ModelIR, params: DetectorParams | undefined, options: EquippedModelOptions = {}): Promise<EquippedModel> {
     const ir = buildDetectorModel(classifier, params, options.extraOutputs ?? []);
@@ -95,26 +96,18 @@ export class EquippedModel {
       );
     }
     const label = `${classifier.path ?? 'model'} (with detector)`;
-    const forward = await Session.create(serializeModel(ir), { threads: options.threads ?? defaultThreads(), label });
-    const probe = await forward.run({
-      [input.name]: { type: 'float32', data: new Float32Array(size([1, ...(shape.slice(1) as number[])])), shape: [1, ...(shape.slice(1) as number[])] },
-    });
+    const fixedBatch = typeof shape[0] === 'number' ? shape[0] : undefined;
+    const forward = await GraphProgram.compile(ir, { threads: options.threads, batchSize: options.batchSize ?? 128, fixedBatch, label });
+    const one = [1, ...(shape.slice(1) as number[])];
+    const probe = await forward.run({ [input.name]: { type: 'float32', data: new Float32Array(size(one)), shape: one } });
     const numClasses = probe[LOGITS_OUTPUT]!.shape[1]!;
-    return new EquippedModel(ir, forward, input.name, shape, numClasses, params !== undefined, options.extraOutputs ?? [], options);
-  }
-
-  private get batchSize(): number {
-    return this.fixedBatch ?? this.options.batchSize ?? 128;
-  }
-
-  private get fixedBatch(): number | undefined {
-    const fixed = this.inputShape[0];
-    return typeof fixed === 'number' ? fixed : undefined;
+    const outputs = { score: params !== undefined, extra: options.extraOutputs ?? [] };
+    return new EquippedModel(ir, forward, { name: input.name, shape }, numClasses, outputs);
   }
 
   private checkInput(x: Tensor): void {
-    const expected = this.inputShape.slice(1);
-    if (x.shape.length !== this.inputShape.length || expected.some((d, i) => d !== x.shape[i + 1])) {
+    const expected = this.input.shape.slice(1);
+    if (x.shape.length !== this.input.shape.length || expected.some((d, i) => d !== x.shape[i + 1])) {
       throw new GibbonError('invalid_input', `input has shape [${x.shape.join(', ')}] but the model expects [N, ${expected.join(', ')}]`, { option: 'x' });
     }
   }
@@ -123,67 +116,45 @@ export class EquippedModel {
   async run(x: Tensor): Promise<EquippedOutputs> {
     this.checkInput(x);
     const n = x.shape[0]!;
-    const c = this.numClasses;
-    const logits = new Float32Array(n * c);
-    const score = new Float32Array(this.hasScore ? n : 0);
-    const extra = new Map<string, Float32Array>();
-    const fetches = [LOGITS_OUTPUT, ...(this.hasScore ? [SCORE_OUTPUT] : []), ...this.extraOutputs];
-    await forEachBatch(n, this.batchSize, this.fixedBatch, async (start, end, padded) => {
-      const k = end - start;
-      const r = await this.forward.run({ [this.inputName]: rowsFeed(x, start, end, padded) }, fetches);
-      logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * c), start * c);
-      if (this.hasScore) score.set((r[SCORE_OUTPUT]!.data as Float32Array).subarray(0, k), start);
-      for (const name of this.extraOutputs) {
-        const t = r[name]!;
-        const row = size(t.shape.slice(1));
-        let acc = extra.get(name);
-        if (!acc) extra.set(name, (acc = new Float32Array(n * row)));
-        acc.set((t.data as Float32Array).subarray(0, k * row), start * row);
-      }
+    const scores = this.outputs.score ? [SCORE_OUTPUT] : [];
+    const r = await this.forward.runBatches(n, (b) => ({ [this.input.name]: rowsFeed(x, b.start, b.end, b.padded) }), {
+      gather: [LOGITS_OUTPUT, ...scores, ...this.outputs.extra],
     });
-    return { logits: { data: logits, shape: [n, c] }, score, extra };
+    const extra = new Map(this.outputs.extra.map((name) => [name, r[name]!]));
+    return { logits: { data: r[LOGITS_OUTPUT]!, shape: [n, this.numClasses] }, score: this.outputs.score ? r[SCORE_OUTPUT]! : new Float32Array(0), extra };
   }
 
-  private objectiveSession(objective: AdaptiveObjective): Promise<{ session: Session; gradName: string }> {
-    const key = JSON.stringify(objective);
-    let entry = this.objectiveSessions.get(key);
-    if (!entry) {
-      entry = (async () => {
-        if (!this.hasScore) throw new GibbonError('internal', 'the adaptive objective needs a detector score');
-        const model = cloneModel(this.ir);
-        const g = model.graph;
-        const b = new GraphBuilder(g, 'adaptive');
-        g.inputs.push({ name: LABELS_INPUT, dataType: DT.INT64, shape: ['batch'] });
-        g.inputs.push({ name: LAMBDA_INPUT, dataType: DT.FLOAT, shape: ['batch'] });
-        const margin = emitLossHead(b, 'margin', { logits: LOGITS_OUTPUT, labels: LABELS_INPUT, numClasses: this.numClasses });
-        const capped = b.op('Min', [margin, b.scalar(objective.kappa)], {}, { name: 'adaptive/margin' });
-        const excess = b.op(
-          'Relu',
-          [b.op('Add', [b.op('Div', [b.op('Sub', [SCORE_OUTPUT, b.scalar(objective.threshold)]), b.scalar(objective.scale)]), b.scalar(objective.delta)])],
-          {},
-          { name: 'adaptive/detected' },
-        );
-        const penalty = b.op('Mul', [excess, LAMBDA_INPUT], {}, { name: 'adaptive/penalty' });
-        b.node('Sub', [capped, penalty], {}, { outputNames: [OBJECTIVE_OUTPUT] });
-        g.outputs = [
-          { name: OBJECTIVE_OUTPUT, dataType: 0, shape: null },
-          { name: LOGITS_OUTPUT, dataType: 0, shape: null },
-          { name: SCORE_OUTPUT, dataType: 0, shape: null },
-        ];
-        const vjp = await buildVjpGraph(model, {
-          wrt: [this.inputName],
-          outputs: [OBJECTIVE_OUTPUT],
-          nonDifferentiable: objective.nonDifferentiable ?? 'identity',
-        });
-        const session = await Session.create(serializeModel(vjp.model), {
-          threads: this.options.threads ?? defaultThreads(),
-          label: `${this.ir.path ?? 'model'} (adaptive objective gradient)`,
-        });
-        return { session, gradName: vjp.gradOutputs.get(this.inputName) ?? gradOutputName(this.inputName) };
-      })();
-      this.objectiveSessions.set(key, entry);
-    }
-    return entry;
+  /** The adaptive objective's gradient graph (built on first use): the detector-equipped model, its objective and the input gradient. */
+  private objectiveProgram(objective: AdaptiveObjective): GraphProgram<string> {
+    return this.objectives.get(JSON.stringify(objective), `${this.ir.path ?? 'model'} (adaptive objective gradient)`, async () => {
+      if (!this.outputs.score) throw new GibbonError('internal', 'the adaptive objective needs a detector score');
+      const model = cloneModel(this.ir);
+      const g = model.graph;
+      const b = new GraphBuilder(g, 'adaptive');
+      g.inputs.push({ name: LABELS_INPUT, dataType: DT.INT64, shape: ['batch'] });
+      g.inputs.push({ name: LAMBDA_INPUT, dataType: DT.FLOAT, shape: ['batch'] });
+      const margin = emitLossHead(b, 'margin', { logits: LOGITS_OUTPUT, labels: LABELS_INPUT, numClasses: this.numClasses });
+      const capped = b.op('Min', [margin, b.scalar(objective.kappa)], {}, { name: 'adaptive/margin' });
+      const excess = b.op(
+        'Relu',
+        [b.op('Add', [b.op('Div', [b.op('Sub', [SCORE_OUTPUT, b.scalar(objective.threshold)]), b.scalar(objective.scale)]), b.scalar(objective.delta)])],
+        {},
+        { name: 'adaptive/detected' },
+      );
+      const penalty = b.op('Mul', [excess, LAMBDA_INPUT], {}, { name: 'adaptive/penalty' });
+      b.node('Sub', [capped, penalty], {}, { outputNames: [OBJECTIVE_OUTPUT] });
+      g.outputs = [
+        { name: OBJECTIVE_OUTPUT, dataType: 0, shape: null },
+        { name: LOGITS_OUTPUT, dataType: 0, shape: null },
+        { name: SCORE_OUTPUT, dataType: 0, shape: null },
+      ];
+      const vjp = await buildVjpGraph(model, {
+        wrt: [this.input.name],
+        outputs: [OBJECTIVE_OUTPUT],
+        nonDifferentiable: objective.nonDifferentiable ?? 'identity',
+      });
+      return { model: vjp.model, info: vjp.gradOutputs.get(this.input.name) ?? gradOutputName(this.input.name) };
+    });
   }
 
   /** The adaptive objective per example and the gradient of its sum with respect to x. */
@@ -192,44 +163,32 @@ export class EquippedModel {
     const n = x.shape[0]!;
     if (labels.length !== n || lambda.length !== n)
       throw new GibbonError('internal', `objectiveAndGrad: ${n} examples, ${labels.length} labels, ${lambda.length} weights`);
-    const { session, gradName } = await this.objectiveSession(objective);
-    const c = this.numClasses;
-    const row = size(x.shape.slice(1));
-    const out = new Float32Array(n);
-    const grad = new Float32Array(n * row);
-    const logits = new Float32Array(n * c);
-    const score = new Float32Array(n);
-    await forEachBatch(n, this.batchSize, this.fixedBatch, async (start, end, padded) => {
-      const k = end - start;
-      const lam = new Float32Array(padded);
-      lam.set(lambda.subarray(start, end));
-      const r = await session.run(
-        {
-          [this.inputName]: rowsFeed(x, start, end, padded),
+    const program = this.objectiveProgram(objective);
+    const gradName = await program.info();
+    const r = await program.runBatches(
+      n,
+      ({ start, end, padded }) => {
+        const lam = new Float32Array(padded);
+        lam.set(lambda.subarray(start, end));
+        return {
+          [this.input.name]: rowsFeed(x, start, end, padded),
           [LABELS_INPUT]: labelsFeed(labels, start, end, padded),
           [LAMBDA_INPUT]: { type: 'float32', data: lam, shape: [padded] },
           [cotangentInputName(OBJECTIVE_OUTPUT)]: { type: 'float32', data: new Float32Array(padded).fill(1), shape: [padded] },
-        },
-        [OBJECTIVE_OUTPUT, LOGITS_OUTPUT, SCORE_OUTPUT, gradName],
-      );
-      out.set((r[OBJECTIVE_OUTPUT]!.data as Float32Array).subarray(0, k), start);
-      logits.set((r[LOGITS_OUTPUT]!.data as Float32Array).subarray(0, k * c), start * c);
-      score.set((r[SCORE_OUTPUT]!.data as Float32Array).subarray(0, k), start);
-      grad.set((r[gradName]!.data as Float32Array).subarray(0, k * row), start * row);
-    });
-    return { objective: out, grad: { data: grad, shape: [...x.shape] }, logits: { data: logits, shape: [n, c] }, score };
+        };
+      },
+      { gather: [OBJECTIVE_OUTPUT, LOGITS_OUTPUT, SCORE_OUTPUT, gradName] },
+    );
+    return {
+      objective: r[OBJECTIVE_OUTPUT]!,
+      grad: { data: r[gradName]!, shape: [...x.shape] },
+      logits: { data: r[LOGITS_OUTPUT]!, shape: [n, this.numClasses] },
+      score: r[SCORE_OUTPUT]!,
+    };
   }
 
   async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
     await this.forward.dispose();
-    for (const entry of this.objectiveSessions.values()) {
-      try {
-        await (await entry).session.dispose();
-      } catch {
-        // a graph that failed to build has no session to free
-      }
-    }
+    await this.objectives.dispose();
   }
 }

@@ -5,8 +5,7 @@
 import type { LossName } from '../../autodiff/loss-heads.js';
 import { GibbonError } from '../../errors.js';
 import { size, type Tensor } from '../../tensor/tensor.js';
-import type { LossAndGrad } from '../onnx-model.js';
-import type { DifferentiableModel, LabelArray } from '../oracles.js';
+import type { DifferentiableModel, LabelArray, LossAndGrad } from '../oracles.js';
 
 export class LinearModel implements DifferentiableModel {
   readonly inputShape: readonly (number | null)[];

@@ -4,7 +4,7 @@
  * arXiv:1810.12715).
  *
  * Threat model: any input within L∞ distance ε of the example and inside the input domain
- * (default [0, 1]). An example is certified at ε when the bound graph (ibp/interval-graph.ts) proves
+ * (default [0, 1]). An example is certified at ε when the bound graph (interval-graph.ts) proves
  * z_y − z_j > 0 for every other class j over the whole box: the guarantee is deterministic (up to
  * float32 rounding), but IBP is loose, so an example that does not certify may still be robust.
  *
@@ -17,12 +17,12 @@
  * const result = await certifyIbp(loadModel('models/mnist-robust.onnx'), x, labels, [0.01, 0.1]);
  * result.curve.points; // [{ radius: 0, certified_accuracy: 0.98 }, { radius: 0.01, … }, …]
  */
-import { GibbonError } from '../errors.js';
-import type { ModelIR } from '../onnx/model.js';
-import { serializeModel } from '../onnx/model.js';
-import { Session, defaultThreads } from '../runtime/session.js';
-import { labelsFeed } from '../tensor/rows.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { GibbonError } from '../../errors.js';
+import type { ModelIR } from '../../onnx/model.js';
+import { checkBatchSize, GraphProgram } from '../../runtime/graph-program.js';
+import { labelsFeed } from '../../tensor/rows.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { certifiedAccuracyCurve, type CertifiedAccuracyCurve, type CertifiedExample } from '../result.js';
 import {
   buildIntervalGraph,
   IBP_LABELS_INPUT,
@@ -31,10 +31,9 @@ import {
   X_LOWER_INPUT,
   X_UPPER_INPUT,
   type IntervalGraph,
-} from './ibp/interval-graph.js';
-import { certifiedAccuracyCurve, type CertifiedAccuracyCurve, type CertifiedExample } from './result.js';
+} from './interval-graph.js';
 
-export { buildIntervalGraph, type IntervalGraph, type IntervalGraphOptions } from './ibp/interval-graph.js';
+export { buildIntervalGraph, type IntervalGraph, type IntervalGraphOptions } from './interval-graph.js';
 
 export interface IbpOptions {
   /** Examples per onnxruntime run (default 128). */
@@ -82,13 +81,20 @@ export function checkEpsilons(eps: readonly number[]): number[] {
 export class IntervalBoundRunner {
   private constructor(
     readonly graph: IntervalGraph,
-    private readonly session: Session,
+    /** The bound graph's program; its batches are those of a certification run. */
+    readonly program: GraphProgram,
   ) {}
 
-  static async create(source: ModelIR | IntervalGraph, options: { threads?: number; elide?: boolean } = {}): Promise<IntervalBoundRunner> {
+  static async create(source: ModelIR | IntervalGraph, options: { threads?: number; elide?: boolean; batchSize?: number } = {}): Promise<IntervalBoundRunner> {
     const graph = 'numClasses' in source ? source : await buildIntervalGraph(source, { elide: options.elide });
-    const session = await Session.create(serializeModel(graph.model), { threads: options.threads ?? defaultThreads(), label: 'interval bound graph' });
-    return new IntervalBoundRunner(graph, session);
+    const fixedBatch = typeof graph.inputShape[0] === 'number' ? graph.inputShape[0] : undefined;
+    const program = await GraphProgram.compile(graph.model, {
+      threads: options.threads,
+      batchSize: options.batchSize,
+      fixedBatch,
+      label: 'interval bound graph',
+    });
+    return new IntervalBoundRunner(graph, program);
   }
 
   /** For x in [lower, upper] (rows of `shape`): min_{j≠y} lower bound of z_y − z_j, and argmax of logits_lower. */
@@ -100,7 +106,7 @@ export class IntervalBoundRunner {
   ): Promise<{ margin: Float32Array; argmaxLower: Int32Array }> {
     const n = shape[0]!;
     const k = this.graph.numClasses;
-    const r = await this.session.run(
+    const r = await this.program.run(
       {
         [X_LOWER_INPUT]: { type: 'float32', data: lower, shape },
         [X_UPPER_INPUT]: { type: 'float32', data: upper, shape },
@@ -128,7 +134,7 @@ export class IntervalBoundRunner {
   }
 
   async dispose(): Promise<void> {
-    await this.session.dispose();
+    await this.program.dispose();
   }
 }
 
@@ -146,13 +152,11 @@ export async function certifyIbp(
   const eps = checkEpsilons(epsilons);
   const n = x.shape[0]!;
   if (labels.length !== n) throw new GibbonError('invalid_input', `labels has ${labels.length} entries but the input has ${n} examples`, { option: 'labels' });
-  const batchSize = options.batchSize ?? 128;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
+  const batchSize = checkBatchSize(options.batchSize ?? 128);
   const [low, high] = options.domain ?? [0, 1];
   const started = performance.now();
   const elapsed = (): number => (options.secondsBefore ?? 0) + (performance.now() - started) / 1000;
-  const runner = await IntervalBoundRunner.create(model, { threads: options.threads, elide: options.elide });
+  const runner = await IntervalBoundRunner.create(model, { threads: options.threads, elide: options.elide, batchSize });
   const graph = runner.graph;
   try {
     const expected = graph.inputShape.slice(1);
@@ -167,7 +171,6 @@ export async function certifyIbp(
         throw new GibbonError('invalid_input', `labels[${i}] = ${y} is not a class of this model (0…${graph.numClasses - 1})`, { option: 'labels' });
       }
     }
-    const fixed = typeof graph.inputShape[0] === 'number' ? graph.inputShape[0] : undefined;
     const row = x.shape.slice(1).reduce((a, d) => a * d, 1);
     const known = new Map((options.done ?? []).map((r) => [r.index, r]));
     const records: (CertifiedExample | undefined)[] = Array.from({ length: n }, (_, i) => known.get(i));
@@ -178,12 +181,9 @@ export async function certifyIbp(
     }
     const finished = (): number => records.filter((r) => r !== undefined).length;
     options.onProgress?.(finished(), n);
-    const step = fixed ?? batchSize;
-    for (let start = 0; start < n; start += step) {
-      const end = Math.min(n, start + step);
+    for (const { start, end, padded: rows } of runner.program.batches(n)) {
       if (records.slice(start, end).every((r) => r !== undefined)) continue;
       options.signal?.throwIfAborted();
-      const rows = fixed ?? end - start;
       const shape = [rows, ...x.shape.slice(1)];
       const centre = new Float32Array(rows * row);
       centre.set(x.data.subarray(start * row, end * row));

@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { GibbonError } from '../errors.js';
-import { loadModel } from '../onnx/model.js';
-import { readNpy, toFloat32 } from '../tensor/npy.js';
-import { buildIntervalGraph, certifyIbp, marginKey } from './ibp.js';
-import type { CertifiedExample } from './result.js';
+import { GibbonError } from '../../errors.js';
+import { loadModel } from '../../onnx/model.js';
+import { readNpy, toFloat32 } from '../../tensor/npy.js';
+import { buildIntervalGraph, certifyIbp, marginKey } from './certify.js';
+import type { CertifiedExample } from '../result.js';
 
 const REFERENCE = join(process.cwd(), 'test', 'fixtures', 'reference');
 const x = { data: toFloat32(readNpy(join(REFERENCE, 'inputs', 'x.npy'))), shape: [256, 1, 28, 28] };
