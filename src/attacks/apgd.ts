@@ -44,7 +44,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
 import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
 import { checkClassesFor, classShortfall, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { boolean, numberIn, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { boolean, numberIn, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
 export interface ApgdOptions {
   readonly steps: number;

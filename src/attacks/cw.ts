@@ -35,7 +35,7 @@ import type { NormName } from '../norms/norm.js';
 import { cloneTensor, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { boolean, nonNegativeNumber, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { boolean, nonNegativeNumber, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
 export interface CwOptions {
   readonly binarySearchSteps: number;

@@ -34,7 +34,7 @@ import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
 import { BestSoFar, unflagged } from './best-so-far.js';
-import { nonNegativeNumber, positiveInteger, resolveOptions } from './options.js';
+import { nonNegativeNumber, positiveInteger, resolveOptions } from '../options.js';
 
 export interface DeepFoolOptions {
   readonly steps: number;

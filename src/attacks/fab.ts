@@ -48,7 +48,7 @@ import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
-import { numberIn, oneOf, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { numberIn, oneOf, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
 export interface FabOptions {
   /** 'targets' (FAB-T): the top `targetClasses` other classes in turn; 'closest' (FAB): at every step the nearest linearised boundary. */

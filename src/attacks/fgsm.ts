@@ -26,7 +26,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
 import { addScaled } from './best-so-far.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { boolean, oneOf, resolveOptions } from './options.js';
+import { boolean, oneOf, resolveOptions } from '../options.js';
 
 export interface FgsmOptions {
   readonly loss: LossFamily;

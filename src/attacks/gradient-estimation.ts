@@ -26,7 +26,7 @@ import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AttackContext, AttackResult } from './attack.js';
 import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
-import type { OptionRule } from './options.js';
+import type { OptionRule } from '../options.js';
 
 export const SCORE_LOSSES = ['ce', 'margin'] as const;
 export type ScoreLoss = (typeof SCORE_LOSSES)[number];

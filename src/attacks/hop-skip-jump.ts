@@ -48,7 +48,7 @@ import type { Rng } from '../random.js';
 import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { oneOf, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { oneOf, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
 export type StepsizeSearch = 'geometric' | 'grid';
 

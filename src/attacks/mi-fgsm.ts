@@ -31,7 +31,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
 import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { nonNegativeNumber, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { nonNegativeNumber, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
 export interface MiFgsmOptions {
   readonly steps: number;

@@ -35,7 +35,7 @@ import type { NormName } from '../norms/norm.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
 import { estimatedGradientAscent, evenSamples, normalizedStep, SCORE_LOSSES, type ScoreLoss } from './gradient-estimation.js';
-import { boolean, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { boolean, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
 export interface NesOptions {
   readonly samples: number;

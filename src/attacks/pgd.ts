@@ -35,7 +35,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
 import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { boolean, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { boolean, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
 export interface PgdOptions {
   readonly steps: number;

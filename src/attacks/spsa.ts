@@ -38,7 +38,7 @@ import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
 import { estimatedGradientAscent, evenSamples, normalizedStep, SCORE_LOSSES, type AscentUpdate, type ScoreLoss } from './gradient-estimation.js';
-import { boolean, oneOf, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { boolean, oneOf, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
 export const SPSA_UPDATES = ['adam', 'sign'] as const;
 export type SpsaUpdate = (typeof SPSA_UPDATES)[number];

@@ -49,7 +49,7 @@ import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
-import { numberIn, oneOf, optional, positiveInteger, resolveOptions } from './options.js';
+import { numberIn, oneOf, optional, positiveInteger, resolveOptions } from '../options.js';
 
 export const SQUARE_LOSS_ON = ['auto', 'logits', 'probabilities'] as const;
 export type SquareLossOn = (typeof SQUARE_LOSS_ON)[number];

@@ -18,6 +18,7 @@
  * result.curve.points; // [{ radius: 0, certified_accuracy: 0.98 }, { radius: 0.01, … }, …]
  */
 import { GibbonError } from '../errors.js';
+import { checkOption, positiveInteger } from '../options.js';
 import type { ModelIR } from '../onnx/model.js';
 import { serializeModel } from '../onnx/model.js';
 import { Session, defaultThreads } from '../runtime/session.js';
@@ -147,8 +148,7 @@ export async function certifyIbp(
   const n = x.shape[0]!;
   if (labels.length !== n) throw new GibbonError('invalid_input', `labels has ${labels.length} entries but the input has ${n} examples`, { option: 'labels' });
   const batchSize = options.batchSize ?? 128;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
+  checkOption('batchSize', batchSize, positiveInteger);
   const [low, high] = options.domain ?? [0, 1];
   const started = performance.now();
   const elapsed = (): number => (options.secondsBefore ?? 0) + (performance.now() - started) / 1000;

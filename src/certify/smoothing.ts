@@ -31,6 +31,7 @@ import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { GibbonError } from '../errors.js';
+import { checkOption, positiveFiniteNumber, positiveInteger } from '../options.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -65,13 +66,11 @@ export interface Certificate {
 }
 
 export function checkSmoothingOptions(o: SmoothingOptions): void {
-  if (!(o.sigma > 0 && Number.isFinite(o.sigma)))
-    throw new GibbonError('invalid_option', `--sigma must be a positive number; got ${o.sigma}`, { option: 'sigma' });
-  if (!(Number.isInteger(o.n0) && o.n0 >= 1)) throw new GibbonError('invalid_option', `--n0 must be a positive integer; got ${o.n0}`, { option: 'n0' });
-  if (!(Number.isInteger(o.n) && o.n >= 1)) throw new GibbonError('invalid_option', `--samples must be a positive integer; got ${o.n}`, { option: 'samples' });
-  if (!(o.alpha > 0 && o.alpha < 1)) throw new GibbonError('invalid_option', `--alpha must be in (0, 1); got ${o.alpha}`, { option: 'alpha' });
-  const b = o.batchSize ?? 1000;
-  if (!(Number.isInteger(b) && b >= 1)) throw new GibbonError('invalid_option', `--batch-size must be a positive integer; got ${b}`, { option: 'batchSize' });
+  checkOption('sigma', o.sigma, positiveFiniteNumber);
+  checkOption('n0', o.n0, positiveInteger);
+  checkOption('n', o.n, positiveInteger);
+  checkOption('alpha', o.alpha, { expected: 'in (0, 1)', valid: (v) => (v as number) > 0 && (v as number) < 1 });
+  checkOption('batchSize', o.batchSize ?? 1000, positiveInteger);
 }
 
 /**

@@ -18,7 +18,7 @@
  * const spec = parseSchedule('step:1000:0.5');
  * for (let k = 0; k < total; k++) optimizer.step(params, grads, learningRate(spec, 0.01, k, total));
  */
-import { numberIn, nonNegativeNumber, oneOf, positiveInteger, positiveNumber, resolveOptions } from '../attacks/options.js';
+import { checkOption, numberIn, nonNegativeNumber, oneOf, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 import { GibbonError } from '../errors.js';
 
 export type ScheduleSpec =
@@ -35,9 +35,7 @@ export function learningRate(spec: ScheduleSpec, baseLr: number, step: number, t
   if (typeof baseLr !== 'number' || !Number.isFinite(baseLr) || baseLr < 0) {
     throw new GibbonError('invalid_option', `learning rate must be a finite number ≥ 0; got ${baseLr}`, { option: 'lr' });
   }
-  if (!Number.isInteger(totalSteps) || totalSteps < 1) {
-    throw new GibbonError('invalid_option', `schedule: totalSteps must be a positive integer; got ${totalSteps}`, { option: 'totalSteps' });
-  }
+  checkOption('totalSteps', totalSteps, positiveInteger);
   if (!Number.isInteger(step) || step < 0 || step > totalSteps) {
     throw new GibbonError('invalid_option', `schedule: step must be an integer in [0, totalSteps = ${totalSteps}]; got ${step}`, { option: 'step' });
   }

@@ -201,9 +201,9 @@ export async function adaptiveAttack(
   onProgress?: (p: AdaptiveProgress) => void,
 ): Promise<AdaptiveAttackResult> {
   const { eps, steps } = options;
-  if (!(eps >= 0) || !Number.isFinite(eps)) throw new GibbonError('invalid_option', `ε must be a finite number ≥ 0; got ${eps}`, { option: '--eps' });
+  if (!(eps >= 0) || !Number.isFinite(eps)) throw new GibbonError('invalid_option', `ε must be a finite number ≥ 0; got ${eps}`, { option: 'eps' });
   if (options.lambdas.length === 0 || options.lambdas.some((l) => !(l >= 0))) {
-    throw new GibbonError('invalid_option', `λ values must be numbers ≥ 0; got ${options.lambdas.join(', ')}`, { option: '--lambdas' });
+    throw new GibbonError('invalid_option', `λ values must be numbers ≥ 0; got ${options.lambdas.join(', ')}`, { option: 'lambdas' });
   }
   const norm = normByName('linf');
   const alpha = options.stepSize ?? (2.5 * eps) / steps;

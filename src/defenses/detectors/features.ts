@@ -31,7 +31,7 @@ export function chooseFeatures(g: Graph, logits: string, requested: string | und
     const hint = affine.length > 0 ? `; e.g. ${affine.map((n) => `'${n.name}'`).join(', ')} (gibbon info lists the model's nodes)` : '';
     throw new GibbonError('invalid_option', `features node '${requested}' not found in ${where}: no node or value has that name${hint}`, {
       path,
-      option: '--features',
+      option: 'features',
     });
   }
   const prod = producers(g);
@@ -54,7 +54,7 @@ export function chooseFeatures(g: Graph, logits: string, requested: string | und
   const last = prod.get(logits);
   throw new GibbonError(
     'invalid_model',
-    `cannot find the penultimate-layer features of ${where} automatically: the class scores '${logits}' come from ${last ? `a ${last.opType} node '${last.name}'` : 'no node'}, not from a Gemm or MatMul; name the features with --features NODE`,
-    { path, option: '--features', node: last ? { name: last.name, opType: last.opType } : undefined },
+    `cannot find the penultimate-layer features of ${where} automatically: the class scores '${logits}' come from ${last ? `a ${last.opType} node '${last.name}'` : 'no node'}, not from a Gemm or MatMul; name the features node (option features)`,
+    { path, option: 'features', node: last ? { name: last.name, opType: last.opType } : undefined },
   );
 }

@@ -71,13 +71,13 @@ async function scoresOf(model: ModelIR, params: DetectorParams, x: Tensor, optio
 export async function fitDetector(model: ModelIR, data: FitData, options: FitOptions, gibbonVersion: string): Promise<DetectorFile> {
   const targetFpr = options.targetFpr ?? DEFAULT_TARGET_FPR;
   if (!(targetFpr >= 0 && targetFpr < 1))
-    throw new GibbonError('invalid_option', `the target false-positive rate must be in [0, 1); got ${targetFpr}`, { option: '--fpr' });
+    throw new GibbonError('invalid_option', `the target false-positive rate must be in [0, 1); got ${targetFpr}`, { option: 'targetFpr' });
   const where = model.path ?? 'model';
   const { ctx } = prepareClassifier(model);
   const needsFeatures = options.kind === 'mahalanobis' || (options.kind === 'combined' && (options.parts ?? DEFAULT_COMBINED_PARTS).includes('mahalanobis'));
   const featureChoice = needsFeatures ? chooseFeatures(ctx.graph, ctx.logits, options.features, where, model.path) : undefined;
   if (!needsFeatures && options.features !== undefined) {
-    throw new GibbonError('invalid_option', `--features is used by the mahalanobis and combined detectors, not '${options.kind}'`, { option: '--features' });
+    throw new GibbonError('invalid_option', `features is used by the mahalanobis and combined detectors, not '${options.kind}'`, { option: 'features' });
   }
   const squeezers = options.squeezers ?? DEFAULT_SQUEEZERS;
   parseSqueezers(squeezers);
@@ -113,7 +113,7 @@ export async function fitDetector(model: ModelIR, data: FitData, options: FitOpt
   let params: DetectorParams;
   if (options.kind === 'combined') {
     const kinds = options.parts ?? DEFAULT_COMBINED_PARTS;
-    if (kinds.length === 0) throw new GibbonError('invalid_option', 'the combined detector needs at least one part', { option: '--parts' });
+    if (kinds.length === 0) throw new GibbonError('invalid_option', 'the combined detector needs at least one part', { option: 'parts' });
     const parts = [];
     for (const kind of kinds) {
       const detector = await single(kind);

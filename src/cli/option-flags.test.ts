@@ -1,0 +1,54 @@
+/** Library errors name API options; the CLI shows the flag of the command that ran. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GibbonError } from '../errors.js';
+import { checkSmoothingOptions } from '../certify/smoothing.js';
+import { checkAdversary } from '../training/methods.js';
+import { eotOracle } from '../model/eot.js';
+import type { GradientOracle } from '../model/oracles.js';
+import { flagFor, formatCliError } from './option-flags.js';
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  assert.fail('expected an error');
+}
+
+test('flagFor: kebab-case, renamed options, and only flags the command declares', () => {
+  assert.equal(flagFor('train', 'stepSize'), '--step-size');
+  assert.equal(flagFor('train', 'kappaFinal'), '--kappa-final');
+  assert.equal(flagFor('certify', 'n'), '--samples');
+  assert.equal(flagFor('eval', 'n'), '--n');
+  assert.equal(flagFor('eval', 'eotSamples'), '--eot');
+  assert.equal(flagFor('detect', 'targetFpr'), '--fpr');
+  // eval's ε come from the threat model: no --eps there.
+  assert.equal(flagFor('eval', 'eps'), undefined);
+  assert.equal(flagFor('info', 'batchSize'), undefined);
+});
+
+test('the library names the API option; the CLI prints the flag as before', () => {
+  const stepSize = thrown(() => checkAdversary('pgd-at', { norm: 'linf', eps: 0.3, steps: 10, stepSize: 0, bounds: { lower: 0, upper: 1 } }));
+  assert.ok(stepSize instanceof GibbonError && stepSize.location.option === 'stepSize');
+  assert.equal(stepSize.message, 'stepSize must be a positive number; got 0');
+  assert.equal(formatCliError(stepSize, 'train'), '✖ --step-size must be a positive number; got 0');
+
+  const samples = thrown(() => checkSmoothingOptions({ sigma: 0.25, n0: 100, n: 0, alpha: 0.001 }));
+  assert.ok(samples instanceof GibbonError && samples.location.option === 'n');
+  assert.equal(formatCliError(samples, 'certify'), '✖ --samples must be a positive integer; got 0');
+
+  const eps = thrown(() => checkAdversary('trades', { norm: 'linf', eps: -1, steps: 10, stepSize: 0.01, bounds: { lower: 0, upper: 1 } }));
+  assert.equal(formatCliError(eps, 'train'), "✖ --eps must be a positive number for method 'trades'; got -1");
+  // A command without the flag keeps the API name (and the error stays one line).
+  assert.equal(formatCliError(eps, 'eval'), "✖ eps must be a positive number for method 'trades'; got -1");
+});
+
+test('an option not named in the message is shown as the flag after the message', () => {
+  const eot = thrown(() => eotOracle({} as GradientOracle, 0));
+  assert.equal(formatCliError(eot, 'eval'), '✖ --eot must be a positive integer; got 0');
+  const fpr = new GibbonError('invalid_option', 'the target false-positive rate must be in [0, 1); got 2', { option: 'targetFpr' });
+  assert.equal(formatCliError(fpr, 'detect'), '✖ the target false-positive rate must be in [0, 1); got 2 → at option --fpr');
+  assert.equal(formatCliError(fpr, undefined), '✖ the target false-positive rate must be in [0, 1); got 2 → at option targetFpr');
+});
