@@ -33,7 +33,8 @@ import type { NormName } from '../norms/norm.js';
 import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { BestSoFar, unflagged } from './best-so-far.js';
+import { ActiveSet, unflagged } from './active-set.js';
+import { BestSoFar } from './best-so-far.js';
 import { nonNegativeNumber, positiveInteger, resolveOptions } from '../options.js';
 
 export interface DeepFoolOptions {
@@ -87,12 +88,13 @@ export class DeepFoolAttack implements Attack<GradientOracle> {
       for (let j = 1; j < k; j++) candidates[i * k + j] = others[j - 1]!;
     }
 
-    let active = Int32Array.from({ length: n }, (_, i) => i);
-    let x0 = x;
-    let xk = x;
-    let total: Float32Array = new Float32Array(x.data.length);
-    for (let step = 0; step <= steps && active.length > 0; step++) {
+    // total: the sum of the boundary steps so far, per example.
+    const set = new ActiveSet(best.remaining(), { x0: x, xk: x, total: { data: new Float32Array(x.data.length), shape: [...x.shape] } as Tensor });
+    const s = set.state;
+    for (let step = 0; step <= steps && set.size > 0; step++) {
       ctx.signal?.throwIfAborted();
+      const active = set.examples;
+      const xk = s.xk;
       if (step === steps) {
         best.observe(active, xk, await oracle.logits(xk, active));
         break;
@@ -138,6 +140,8 @@ export class DeepFoolAttack implements Attack<GradientOracle> {
       const dual = norm.dualNorm(wT);
       const direction = norm.normalizeGradient(wT);
       const next = new Float32Array(m * row);
+      const total = s.total.data;
+      const x0 = s.x0;
       for (let i = 0; i < m; i++) {
         let bestJ = 0;
         let bestDistance = Infinity;
@@ -156,13 +160,8 @@ export class DeepFoolAttack implements Attack<GradientOracle> {
           next[p] = x0.data[p]! + (1 + overshoot) * total[p]!;
         }
       }
-      xk = clampToBounds({ data: next, shape: xk.shape }, oracle.bounds);
-      if (keep.length < m) {
-        total = gatherRows({ data: total, shape: xk.shape }, keep).data;
-        active = gatherValues(active, keep);
-        x0 = gatherRows(x0, keep);
-        xk = gatherRows(xk, keep);
-      }
+      s.xk = clampToBounds({ data: next, shape: xk.shape }, oracle.bounds);
+      set.keep(keep);
     }
     return best.result(false);
   }

@@ -49,6 +49,7 @@ import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
 import { oneOf, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
+import { ActiveSet } from './active-set.js';
 
 export type StepsizeSearch = 'geometric' | 'grid';
 
@@ -253,15 +254,16 @@ export class HopSkipJumpAttack implements Attack<DecisionOracle> {
     // Queries an iteration needs besides the gradient estimate: the boundary search and one step.
     const searchQueries = (e: number): number =>
       Math.ceil(Math.log2((linf ? Math.max(1, currentDist[e]!) : 1) / theta)) + (stepsizeSearch === 'grid' ? GRID_SIZE : 1);
-    let active = startedRows;
+    // The state of every example lives in the batch-sized arrays above, so the set holds only indices.
+    const set = new ActiveSet(startedRows, {});
     let iterations = 0;
-    for (let t = 1; t <= steps && active.length > 0; t++) {
+    for (let t = 1; t <= steps && set.size > 0; t++) {
       ctx.signal?.throwIfAborted();
       const evals = Math.min(Math.floor(initialEvals * Math.sqrt(t)), maxEvals);
       const samples = new Int32Array(n);
-      for (const e of active) samples[e] = Math.max(0, Math.min(evals, q.left(e) - searchQueries(e)));
-      active = active.filter((e) => samples[e]! > 0);
-      if (active.length === 0) break;
+      for (const e of set.examples) samples[e] = Math.max(0, Math.min(evals, q.left(e) - searchQueries(e)));
+      if (set.retain((e) => samples[e]! > 0) === 0) break;
+      const active = set.examples;
       iterations = t;
       const delta = new Float64Array(n);
       for (const e of active) delta[e] = t === 1 ? 0.1 * (bounds.upper - bounds.lower) : (gamma * currentDist[e]!) / row;

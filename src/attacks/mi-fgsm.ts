@@ -26,10 +26,12 @@
 import type { Criterion } from '../criteria/criterion.js';
 import type { GradientOracle } from '../model/oracles.js';
 import type { NormName } from '../norms/norm.js';
-import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
+import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
+import { ActiveSet } from './active-set.js';
+import { addScaled, BestSoFar } from './best-so-far.js';
+import { runGradientSteps } from './gradient-steps.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
 import { nonNegativeNumber, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
@@ -81,36 +83,22 @@ export class MiFgsmAttack implements Attack<GradientOracle> {
     const loss = lossFor(this.options.loss, criterion);
     checkClassesFor(loss, oracle.numClasses, this.name);
     const best = new BestSoFar(x, criterion);
-    let active = best.remaining();
-    let x0 = x;
-    let xk = x;
-    let momentum: Tensor = { data: new Float32Array(x.data.length), shape: [...x.shape] };
-    let labels = criterion.labels;
-    let targets = criterion.targets;
-    for (let step = 0; step <= steps && active.length > 0; step++) {
-      ctx.signal?.throwIfAborted();
-      if (step === steps) {
-        best.observe(active, xk, await oracle.logits(xk, active));
-        break;
-      }
-      const r = await oracle.lossAndGrad(xk, labels, loss, targets, active);
-      best.steps++;
-      const keep = unflagged(best.observe(active, xk, r.logits, r.loss, r.grad));
-      ctx.onProgress?.({ step, steps, remaining: keep.length });
-      if (keep.length === 0) break;
-      let grad = r.grad;
-      if (keep.length < active.length) {
-        active = gatherValues(active, keep);
-        x0 = gatherRows(x0, keep);
-        xk = gatherRows(xk, keep);
-        grad = gatherRows(grad, keep);
-        momentum = gatherRows(momentum, keep);
-        labels = gatherValues(labels, keep);
-        targets = targets && gatherValues(targets, keep);
-      }
-      momentum = accumulate(momentum, grad, decay);
-      xk = norm.project(x0, addScaled(xk, norm.normalizeGradient(momentum), alpha), eps, oracle.bounds);
-    }
+    const set = new ActiveSet(best.remaining(), {
+      x0: x,
+      xk: x,
+      grad: undefined as Tensor | undefined,
+      momentum: { data: new Float32Array(x.data.length), shape: [...x.shape] } as Tensor,
+      labels: criterion.labels,
+      targets: criterion.targets,
+    });
+    await runGradientSteps(oracle, set, best, ctx, {
+      steps,
+      loss,
+      next: (s) => {
+        s.momentum = accumulate(s.momentum, s.grad!, decay);
+        return addScaled(s.xk, norm.normalizeGradient(s.momentum), alpha);
+      },
+    });
     return best.result();
   }
 }

@@ -33,7 +33,9 @@ import type { NormName } from '../norms/norm.js';
 import { gatherRows, gatherValues } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
+import { ActiveSet } from './active-set.js';
+import { addScaled, BestSoFar } from './best-so-far.js';
+import { runGradientSteps } from './gradient-steps.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
 import { boolean, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
 
@@ -83,36 +85,22 @@ export class PgdAttack implements Attack<GradientOracle> {
     const best = new BestSoFar(x, criterion);
 
     for (let restart = 0; restart < restarts; restart++) {
-      let active = best.remaining();
-      if (active.length === 0) break;
-      let x0 = gatherRows(x, active);
-      let xk = randomStart ? norm.randomStart(x0, eps, rng, oracle.bounds) : x0;
-      let labels = gatherValues(criterion.labels, active);
-      let targets = criterion.targets && gatherValues(criterion.targets, active);
-      for (let step = 0; step <= steps; step++) {
-        ctx.signal?.throwIfAborted();
-        if (step === steps) {
-          // The last iterate needs only a forward pass.
-          best.observe(active, xk, await oracle.logits(xk, active));
-          break;
-        }
-        const r = await oracle.lossAndGrad(xk, labels, loss, targets, active);
-        best.steps++;
-        const done = best.observe(active, xk, r.logits, r.loss, r.grad);
-        const keep = unflagged(done);
-        ctx.onProgress?.({ step, steps, remaining: keep.length, stage: `restart ${restart + 1}/${restarts}` });
-        if (keep.length === 0) break;
-        let grad = r.grad;
-        if (keep.length < active.length) {
-          active = gatherValues(active, keep);
-          x0 = gatherRows(x0, keep);
-          xk = gatherRows(xk, keep);
-          grad = gatherRows(grad, keep);
-          labels = gatherValues(labels, keep);
-          targets = targets && gatherValues(targets, keep);
-        }
-        xk = norm.project(x0, addScaled(xk, norm.normalizeGradient(grad), alpha), eps, oracle.bounds);
-      }
+      const remaining = best.remaining();
+      if (remaining.length === 0) break;
+      const x0 = gatherRows(x, remaining);
+      const set = new ActiveSet(remaining, {
+        x0,
+        xk: randomStart ? norm.randomStart(x0, eps, rng, oracle.bounds) : x0,
+        grad: undefined as Tensor | undefined,
+        labels: gatherValues(criterion.labels, remaining),
+        targets: criterion.targets && gatherValues(criterion.targets, remaining),
+      });
+      await runGradientSteps(oracle, set, best, ctx, {
+        steps,
+        loss,
+        stage: `restart ${restart + 1}/${restarts}`,
+        next: (s) => addScaled(s.xk, norm.normalizeGradient(s.grad!), alpha),
+      });
     }
     return best.result();
   }
