@@ -38,14 +38,14 @@ import type { LossName } from '../autodiff/loss-heads.js';
 import type { Criterion } from '../criteria/criterion.js';
 import { GibbonError } from '../errors.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
+import type { AttackContext, AttackFacts, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
 import { ActiveSet } from './active-set.js';
 import { addScaled, BestSoFar } from './best-so-far.js';
 import { checkClassesFor, classShortfall, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { boolean, numberIn, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
+import { boolean, numberIn, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface ApgdOptions {
   readonly steps: number;
@@ -98,16 +98,12 @@ interface Run {
   readonly stage: string;
 }
 
-export class ApgdAttack implements Attack<GradientOracle> {
-  readonly name: string;
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<ApgdOptions>;
+export class ApgdAttack extends ConfiguredAttack<GradientOracle, ApgdOptions> {
+  /** 'apgd-ce', 'apgd-dlr', 'apgd-margin', or 'apgd-t' with `targetClasses` (option errors say 'apgd'). */
+  declare readonly name: string;
 
   constructor(options: Partial<ApgdOptions> = {}) {
-    this.options = resolveOptions('apgd', APGD_DEFAULTS, options, {
+    super({ name: 'apgd', kind: 'fixed-epsilon', oracleKind: 'gradient', norms: ['linf', 'l2'], targeted: true }, APGD_DEFAULTS, options, {
       steps: positiveInteger,
       restarts: positiveInteger,
       loss: oneOf(LOSS_FAMILIES),

@@ -31,11 +31,11 @@
 import type { LossName } from '../autodiff/loss-heads.js';
 import type { Criterion } from '../criteria/criterion.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { cloneTensor, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { boolean, nonNegativeNumber, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { boolean, nonNegativeNumber, positiveInteger, positiveNumber } from '../options.js';
 
 export interface CwOptions {
   readonly binarySearchSteps: number;
@@ -61,16 +61,9 @@ const ADAM_EPSILON = 1e-8;
 /** No upper bound on c known yet. */
 const NO_UPPER = 1e10;
 
-export class CwAttack implements Attack<GradientOracle> {
-  readonly name = 'cw';
-  readonly kind = 'minimization' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['l2'];
-  readonly targeted = true;
-  readonly options: Readonly<CwOptions>;
-
+export class CwAttack extends ConfiguredAttack<GradientOracle, CwOptions> {
   constructor(options: Partial<CwOptions> = {}) {
-    this.options = resolveOptions(this.name, CW_DEFAULTS, options, {
+    super({ name: 'cw', kind: 'minimization', oracleKind: 'gradient', norms: ['l2'], targeted: true }, CW_DEFAULTS, options, {
       binarySearchSteps: positiveInteger,
       steps: positiveInteger,
       stepsize: positiveNumber,

@@ -29,13 +29,13 @@
 import type { Criterion } from '../criteria/criterion.js';
 import { clampToBounds } from '../model/bounds.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
 import { ActiveSet, unflagged } from './active-set.js';
 import { BestSoFar } from './best-so-far.js';
-import { nonNegativeNumber, positiveInteger, resolveOptions } from '../options.js';
+import { nonNegativeNumber, positiveInteger } from '../options.js';
 
 export interface DeepFoolOptions {
   readonly steps: number;
@@ -50,16 +50,9 @@ const TINY = 1e-12;
 /** Added to |f| so that a point exactly on the boundary still moves across it. */
 const NUDGE = 1e-4;
 
-export class DeepFoolAttack implements Attack<GradientOracle> {
-  readonly name = 'deepfool';
-  readonly kind = 'minimization' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['l2', 'linf'];
-  readonly targeted = false;
-  readonly options: Readonly<DeepFoolOptions>;
-
+export class DeepFoolAttack extends ConfiguredAttack<GradientOracle, DeepFoolOptions> {
   constructor(options: Partial<DeepFoolOptions> = {}) {
-    this.options = resolveOptions(this.name, DEEPFOOL_DEFAULTS, options, {
+    super({ name: 'deepfool', kind: 'minimization', oracleKind: 'gradient', norms: ['l2', 'linf'], targeted: false }, DEEPFOOL_DEFAULTS, options, {
       steps: positiveInteger,
       overshoot: nonNegativeNumber,
       candidates: { expected: 'an integer ≥ 2', valid: (v) => Number.isInteger(v) && (v as number) >= 2 },

@@ -43,12 +43,12 @@ import type { Criterion } from '../criteria/criterion.js';
 import { GibbonError } from '../errors.js';
 import type { Bounds } from '../model/bounds.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
-import { numberIn, oneOf, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
+import type { AttackContext, AttackFacts, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { numberIn, oneOf, positiveInteger, positiveNumber } from '../options.js';
 
 export interface FabOptions {
   /** 'targets' (FAB-T): the top `targetClasses` other classes in turn; 'closest' (FAB): at every step the nearest linearised boundary. */
@@ -128,18 +128,12 @@ function rankedOthers(scores: ArrayLike<number>, exclude: number): number[] {
   return classes.sort((a, b) => scores[b]! - scores[a]! || a - b);
 }
 
-export class FabAttack implements Attack<GradientOracle> {
-  readonly name: 'fab' | 'fab-t';
-  readonly kind = 'minimization' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<FabOptions>;
+export class FabAttack extends ConfiguredAttack<GradientOracle, FabOptions> {
+  declare readonly name: 'fab' | 'fab-t';
 
   constructor(options: Partial<FabOptions> = {}) {
     const name = options.search === 'closest' ? 'fab' : 'fab-t';
-    this.name = name;
-    this.options = resolveOptions(name, FAB_DEFAULTS, options, {
+    super({ name, kind: 'minimization', oracleKind: 'gradient', norms: ['linf', 'l2'], targeted: true }, FAB_DEFAULTS, options, {
       search: oneOf(['targets', 'closest'] as const),
       steps: positiveInteger,
       targetClasses: positiveInteger,

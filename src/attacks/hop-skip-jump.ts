@@ -47,8 +47,9 @@ import type { NormName } from '../norms/norm.js';
 import type { Rng } from '../random.js';
 import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { oneOf, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { oneOf, positiveInteger, positiveNumber } from '../options.js';
 import { ActiveSet } from './active-set.js';
 
 export type StepsizeSearch = 'geometric' | 'grid';
@@ -160,16 +161,9 @@ function clip(v: number, bounds: Bounds): number {
   return Math.min(Math.max(v, bounds.lower), bounds.upper);
 }
 
-export class HopSkipJumpAttack implements Attack<DecisionOracle> {
-  readonly name = 'hsj';
-  readonly kind = 'minimization' as const;
-  readonly oracleKind = 'decision' as const;
-  readonly norms: readonly NormName[] = ['l2', 'linf'];
-  readonly targeted = false;
-  readonly options: Readonly<HopSkipJumpOptions>;
-
+export class HopSkipJumpAttack extends ConfiguredAttack<DecisionOracle, HopSkipJumpOptions> {
   constructor(options: Partial<HopSkipJumpOptions> = {}) {
-    this.options = resolveOptions(this.name, HOP_SKIP_JUMP_DEFAULTS, options, {
+    super({ name: 'hsj', kind: 'minimization', oracleKind: 'decision', norms: ['l2', 'linf'], targeted: false }, HOP_SKIP_JUMP_DEFAULTS, options, {
       queries: positiveInteger,
       steps: positiveInteger,
       initialEvals: positiveInteger,

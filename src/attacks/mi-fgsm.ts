@@ -25,15 +25,15 @@
  */
 import type { Criterion } from '../criteria/criterion.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
 import { ActiveSet } from './active-set.js';
 import { addScaled, BestSoFar } from './best-so-far.js';
 import { runGradientSteps } from './gradient-steps.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { nonNegativeNumber, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
+import { nonNegativeNumber, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface MiFgsmOptions {
   readonly steps: number;
@@ -58,16 +58,9 @@ function accumulate(momentum: Tensor, g: Tensor, decay: number): Tensor {
   return { data: out, shape: [...g.shape] };
 }
 
-export class MiFgsmAttack implements Attack<GradientOracle> {
-  readonly name = 'mi-fgsm';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<MiFgsmOptions>;
-
+export class MiFgsmAttack extends ConfiguredAttack<GradientOracle, MiFgsmOptions> {
   constructor(options: Partial<MiFgsmOptions> = {}) {
-    this.options = resolveOptions(this.name, MI_FGSM_DEFAULTS, options, {
+    super({ name: 'mi-fgsm', kind: 'fixed-epsilon', oracleKind: 'gradient', norms: ['linf', 'l2'], targeted: true }, MI_FGSM_DEFAULTS, options, {
       steps: positiveInteger,
       decay: nonNegativeNumber,
       relStepsize: positiveNumber,

@@ -31,11 +31,11 @@
  */
 import type { Criterion } from '../criteria/criterion.js';
 import type { ScoreOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
 import { estimatedGradientAscent, evenSamples, normalizedStep, SCORE_LOSSES, type ScoreLoss } from './gradient-estimation.js';
-import { boolean, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
+import { boolean, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface NesOptions {
   readonly samples: number;
@@ -59,16 +59,9 @@ export const NES_DEFAULTS: NesOptions = Object.freeze({
   loss: 'ce',
 });
 
-export class NesAttack implements Attack<ScoreOracle> {
-  readonly name = 'nes';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'score' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<NesOptions>;
-
+export class NesAttack extends ConfiguredAttack<ScoreOracle, NesOptions> {
   constructor(options: Partial<NesOptions> = {}) {
-    this.options = resolveOptions(this.name, NES_DEFAULTS, options, {
+    super({ name: 'nes', kind: 'fixed-epsilon', oracleKind: 'score', norms: ['linf', 'l2'], targeted: true }, NES_DEFAULTS, options, {
       samples: evenSamples,
       sigma: positiveNumber,
       relStepsize: positiveNumber,

@@ -29,15 +29,15 @@
  */
 import type { Criterion } from '../criteria/criterion.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { gatherRows, gatherValues } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
 import { ActiveSet } from './active-set.js';
 import { addScaled, BestSoFar } from './best-so-far.js';
 import { runGradientSteps } from './gradient-steps.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { boolean, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
+import { boolean, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface PgdOptions {
   readonly steps: number;
@@ -57,16 +57,9 @@ export const PGD_DEFAULTS: PgdOptions = Object.freeze({
   loss: 'ce',
 });
 
-export class PgdAttack implements Attack<GradientOracle> {
-  readonly name = 'pgd';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<PgdOptions>;
-
+export class PgdAttack extends ConfiguredAttack<GradientOracle, PgdOptions> {
   constructor(options: Partial<PgdOptions> = {}) {
-    this.options = resolveOptions(this.name, PGD_DEFAULTS, options, {
+    super({ name: 'pgd', kind: 'fixed-epsilon', oracleKind: 'gradient', norms: ['linf', 'l2'], targeted: true }, PGD_DEFAULTS, options, {
       steps: positiveInteger,
       relStepsize: positiveNumber,
       absStepsize: optional(positiveNumber),

@@ -33,12 +33,12 @@
  */
 import type { Criterion } from '../criteria/criterion.js';
 import type { ScoreOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
 import { estimatedGradientAscent, evenSamples, normalizedStep, SCORE_LOSSES, type AscentUpdate, type ScoreLoss } from './gradient-estimation.js';
-import { boolean, oneOf, positiveInteger, positiveNumber, resolveOptions } from '../options.js';
+import { boolean, oneOf, positiveInteger, positiveNumber } from '../options.js';
 
 export const SPSA_UPDATES = ['adam', 'sign'] as const;
 export type SpsaUpdate = (typeof SPSA_UPDATES)[number];
@@ -94,16 +94,9 @@ function adamUpdate(n: number, row: number, learningRate: number): AscentUpdate 
   };
 }
 
-export class SpsaAttack implements Attack<ScoreOracle> {
-  readonly name = 'spsa';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'score' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<SpsaOptions>;
-
+export class SpsaAttack extends ConfiguredAttack<ScoreOracle, SpsaOptions> {
   constructor(options: Partial<SpsaOptions> = {}) {
-    this.options = resolveOptions(this.name, SPSA_DEFAULTS, options, {
+    super({ name: 'spsa', kind: 'fixed-epsilon', oracleKind: 'score', norms: ['linf', 'l2'], targeted: true }, SPSA_DEFAULTS, options, {
       delta: positiveNumber,
       learningRate: positiveNumber,
       samples: evenSamples,

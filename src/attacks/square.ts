@@ -48,8 +48,9 @@ import type { NormName } from '../norms/norm.js';
 import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
-import { numberIn, oneOf, optional, positiveInteger, resolveOptions } from '../options.js';
+import type { AttackContext, AttackFacts, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { numberIn, oneOf, optional, positiveInteger } from '../options.js';
 
 export const SQUARE_LOSS_ON = ['auto', 'logits', 'probabilities'] as const;
 export type SquareLossOn = (typeof SQUARE_LOSS_ON)[number];
@@ -194,16 +195,9 @@ interface RunState {
   steps: number;
 }
 
-export class SquareAttack implements Attack<ScoreOracle> {
-  readonly name = 'square';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'score' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<SquareOptions>;
-
+export class SquareAttack extends ConfiguredAttack<ScoreOracle, SquareOptions> {
   constructor(options: Partial<SquareOptions> = {}) {
-    this.options = resolveOptions('square', SQUARE_DEFAULTS, options, {
+    super({ name: 'square', kind: 'fixed-epsilon', oracleKind: 'score', norms: ['linf', 'l2'], targeted: true }, SQUARE_DEFAULTS, options, {
       queries: positiveInteger,
       pInit: optional(numberIn(0, 1, { openLow: true })),
       restarts: positiveInteger,
