@@ -48,13 +48,21 @@ import { checkClassesFor, classShortfall, LOSS_FAMILIES, lossFor, type LossFamil
 import { boolean, numberIn, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface ApgdOptions {
+  /** Iterations N_iter per run (per target and restart). Default 100 (Croce & Hein 2020, arXiv:2003.01690). */
   readonly steps: number;
+  /** Runs per target; only examples still robust are attacked again. Default 1. */
   readonly restarts: number;
+  /** Loss family: 'ce' (APGD-CE), 'dlr' (APGD-DLR; APGD-T uses its targeted form) or 'margin'. Default 'ce' (Croce & Hein 2020). */
   readonly loss: LossFamily;
+  /** When set, APGD-T: the targeted loss against each of the k highest-scoring other classes of the clean input in turn (the paper's k = 9). Default unset (untargeted). */
   readonly targetClasses: number | undefined;
+  /** ρ of condition 1: the step η is halved at a checkpoint when fewer than ρ·(w_j − w_{j−1}) steps increased the loss. Default 0.75 (Croce & Hein 2020). */
   readonly rho: number;
+  /** α in x ← x + α(z − x) + (1 − α)(x − x_prev). Default 0.75 (Croce & Hein 2020). */
   readonly momentum: number;
+  /** The first step η⁽⁰⁾ as a multiple of ε. Default 2 (Croce & Hein 2020). */
   readonly initialStepsize: number;
+  /** Start at a uniform random point of the ε-ball (false: at x). Default true (Croce & Hein 2020). */
   readonly randomStart: boolean;
 }
 

@@ -38,11 +38,17 @@ import { ConfiguredAttack } from './configured-attack.js';
 import { boolean, nonNegativeNumber, positiveInteger, positiveNumber } from '../options.js';
 
 export interface CwOptions {
+  /** Binary-search steps over the constant c. Default 9 (Carlini & Wagner 2017, reference implementation). */
   readonly binarySearchSteps: number;
+  /** Adam iterations per search step; the cost of the attack (about 1000 for quick runs). Default 10000 (Carlini & Wagner 2017). */
   readonly steps: number;
+  /** Adam learning rate (β₁ 0.9, β₂ 0.999). Default 0.01 (Carlini & Wagner 2017). */
   readonly stepsize: number;
+  /** The first c. Default 0.001 (Carlini & Wagner 2017). */
   readonly initialConst: number;
+  /** κ: success also needs a logit margin of at least κ. Default 0 (Carlini & Wagner 2017). */
   readonly confidence: number;
+  /** Stop an example's search step when its objective has not improved by 0.01% over the last tenth of the iterations. Default true (Carlini & Wagner 2017, reference implementation). */
   readonly abortEarly: boolean;
 }
 

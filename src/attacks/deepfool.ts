@@ -38,8 +38,11 @@ import { BestSoFar } from './best-so-far.js';
 import { nonNegativeNumber, positiveInteger } from '../options.js';
 
 export interface DeepFoolOptions {
+  /** Iterations at most. Default 50 (Moosavi-Dezfooli et al. 2016). */
   readonly steps: number;
+  /** η, the final scaling (1 + η) of the summed steps that pushes the point across the boundary. Default 0.02 (Moosavi-Dezfooli et al. 2016). */
   readonly overshoot: number;
+  /** How many highest-scoring classes at x (the true one included) have their boundaries considered; at least 2. Default 10 (Moosavi-Dezfooli et al. 2016, top-10 for ImageNet). */
   readonly candidates: number;
 }
 

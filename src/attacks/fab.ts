@@ -51,13 +51,19 @@ import { ConfiguredAttack } from './configured-attack.js';
 import { numberIn, oneOf, positiveInteger, positiveNumber } from '../options.js';
 
 export interface FabOptions {
-  /** 'targets' (FAB-T): the top `targetClasses` other classes in turn; 'closest' (FAB): at every step the nearest linearised boundary. */
+  /** 'targets' (FAB-T): the top `targetClasses` other classes in turn; 'closest' (FAB, Algorithm 1): at every step the nearest linearised boundary. Default 'targets' (AutoAttack's FAB-T). */
   readonly search: 'targets' | 'closest';
+  /** Iterations per target and restart. Default 100 (Croce & Hein 2020, arXiv:1907.02044; AutoAttack's FAB-T). */
   readonly steps: number;
+  /** How many of the highest-scoring other classes FAB-T tries, in turn. Default 9 (AutoAttack's FAB-T). */
   readonly targetClasses: number;
+  /** Runs; the first from the clean point, later ones from a random point at half the smallest distance found so far (or ε/2). Default 1. */
   readonly restarts: number;
+  /** α_max: the step is (1 − α)·(x_k + η·d_k) + α·(x + η·d_0), α = min(‖d_k‖ / (‖d_k‖ + ‖d_0‖), α_max). Default 0.1 (Croce & Hein 2020, arXiv:1907.02044). */
   readonly alphaMax: number;
+  /** η, the extrapolation factor of the projection steps d_k and d_0. Default 1.05 (Croce & Hein 2020). */
   readonly eta: number;
+  /** β: a point that became adversarial moves back to (1 − β)·x + β·point. Default 0.9 (Croce & Hein 2020). */
   readonly beta: number;
 }
 

@@ -29,7 +29,9 @@ import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss
 import { boolean, oneOf } from '../options.js';
 
 export interface FgsmOptions {
+  /** Loss family ascended: 'ce' (cross-entropy, the paper's), 'margin' (C&W) or 'dlr'. Default 'ce' (Goodfellow et al. 2015). */
   readonly loss: LossFamily;
+  /** Start from a uniform random point of the ε-ball ("FGSM with random start", Wong et al. 2020) instead of x. Default false (Goodfellow et al. 2015 start at x). */
   readonly randomStart: boolean;
 }
 

@@ -93,7 +93,9 @@ export interface EstimateOptions {
   readonly samples: number;
   /** Smoothing scale c (NES σ, SPSA δ). */
   readonly scale: number;
+  /** Distribution of the directions u: 'gaussian' (NES, Ilyas et al. 2018) or 'rademacher' ±1 (SPSA, Uesato et al. 2018). No default: the attack chooses. */
   readonly direction: Direction;
+  /** Loss on the scores: 'ce' (cross-entropy) or 'margin' (C&W). No default: the attack's option. */
   readonly loss: ScoreLoss;
 }
 
@@ -163,6 +165,7 @@ export interface AscentOptions extends EstimateOptions {
   readonly steps: number | undefined;
   /** Most queries per example, the attack's own cap. */
   readonly queries: number;
+  /** Start at a uniform random point of the ε-ball (false: at x). No default: the attack's option. */
   readonly randomStart: boolean;
 }
 

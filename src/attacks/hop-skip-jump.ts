@@ -55,12 +55,19 @@ import { ActiveSet } from './active-set.js';
 export type StepsizeSearch = 'geometric' | 'grid';
 
 export interface HopSkipJumpOptions {
+  /** Most queries per example (also bounded by the oracle's remaining budget); the example then returns its best adversarial point so far. Default 5000. */
   readonly queries: number;
+  /** Iterations at most (the reference's num_iterations). Default 40 (Chen, Jordan & Wainwright 2020). */
   readonly steps: number;
+  /** B₀: iteration t estimates the gradient from ⌊B₀·√t⌋ samples. Default 100 (Chen, Jordan & Wainwright 2020). */
   readonly initialEvals: number;
+  /** The most samples of one gradient estimate. Default 10000 (Chen, Jordan & Wainwright 2020). */
   readonly maxEvals: number;
+  /** γ: binary-search threshold θ = γ/d^{3/2} (L2) or γ/d² (L∞) for d features; it also sets the sampling radius. Default 1 (Chen, Jordan & Wainwright 2020). */
   readonly gamma: number;
+  /** 'geometric' (start at ξ = d_{t−1}/√t and halve until adversarial) or 'grid' (ξ ∈ d_{t−1}·logspace(−4, 0, 20) at once). Default 'geometric' (Chen, Jordan & Wainwright 2020). */
   readonly stepsizeSearch: StepsizeSearch;
+  /** Uniform-noise draws per example for the starting point; an example with no misclassified draw is returned unchanged. Default 100 (the reference implementation). */
   readonly initAttempts: number;
 }
 

@@ -36,10 +36,15 @@ import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss
 import { nonNegativeNumber, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface MiFgsmOptions {
+  /** Iterations T. Default 10 (Dong et al. 2018). */
   readonly steps: number;
+  /** Momentum decay factor μ in g ← μ·g + ∇ / ‖∇‖₁. Default 1.0 (Dong et al. 2018). */
   readonly decay: number;
+  /** Step α as a fraction of ε. Default 0.1, the paper's α = ε / T for T = 10 (Dong et al. 2018). */
   readonly relStepsize: number;
+  /** Absolute step size; overrides `relStepsize` when set. Default unset. */
   readonly absStepsize: number | undefined;
+  /** Loss family ascended: 'ce' (the paper's), 'margin' or 'dlr'. Default 'ce' (Dong et al. 2018). */
   readonly loss: LossFamily;
 }
 

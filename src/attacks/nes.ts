@@ -38,13 +38,21 @@ import { estimatedGradientAscent, evenSamples, normalizedStep, SCORE_LOSSES, typ
 import { boolean, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface NesOptions {
+  /** Queries per gradient estimate n (n / 2 antithetic pairs); even, ≥ 2. Default 50 (Ilyas et al. 2018). */
   readonly samples: number;
+  /** Search variance σ of the Gaussian directions. Default 0.001 (Ilyas et al. 2018). */
   readonly sigma: number;
+  /** Step as a fraction of ε. Default 0.2, the paper's learning rate 0.01 at ε = 0.05 (Ilyas et al. 2018). */
   readonly relStepsize: number;
+  /** Absolute step size; overrides `relStepsize` when set. Default unset. */
   readonly absStepsize: number | undefined;
+  /** Most queries per example; the oracle's budget also binds. Default 10000 (Ilyas et al. 2018, query-limited setting). */
   readonly queries: number;
+  /** Most iterations. Default unset: until the queries run out. */
   readonly steps: number | undefined;
+  /** Start at a uniform random point of the ε-ball (false: at x). Default false (Ilyas et al. 2018). */
   readonly randomStart: boolean;
+  /** 'ce' (cross-entropy on the scores, the paper's) or 'margin' (C&W). Default 'ce' (Ilyas et al. 2018). */
   readonly loss: ScoreLoss;
 }
 

@@ -40,11 +40,17 @@ import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss
 import { boolean, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface PgdOptions {
+  /** Gradient steps per restart. Default 40 (Madry et al. 2018, MNIST: 40 steps of 0.01 at ε = 0.3). */
   readonly steps: number;
+  /** Step size as a fraction of ε. Default 0.01 / 0.3 (Madry et al. 2018, MNIST). */
   readonly relStepsize: number;
+  /** Absolute step size; overrides `relStepsize` when set. Default unset. */
   readonly absStepsize: number | undefined;
+  /** Start each restart from a uniform random point of the ε-ball (false: from x). Default true (Madry et al. 2018). */
   readonly randomStart: boolean;
+  /** Independent runs; only examples still robust are attacked again. Default 1. */
   readonly restarts: number;
+  /** Loss family ascended: 'ce' (the paper's), 'margin' (C&W) or 'dlr' (Croce & Hein 2020). Default 'ce' (Madry et al. 2018). */
   readonly loss: LossFamily;
 }
 

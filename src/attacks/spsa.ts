@@ -44,13 +44,21 @@ export const SPSA_UPDATES = ['adam', 'sign'] as const;
 export type SpsaUpdate = (typeof SPSA_UPDATES)[number];
 
 export interface SpsaOptions {
+  /** Perturbation size δ of the finite differences. Default 0.01 (Uesato et al. 2018). */
   readonly delta: number;
+  /** Adam's step size (absolute, per input feature); with `update: 'sign'` the size of each sign (L∞) or normalised (L2) step. Default 0.01 (Uesato et al. 2018). */
   readonly learningRate: number;
+  /** Queries per gradient estimate (samples / 2 antithetic pairs); even, ≥ 2. Default 128 (the authors' CleverHans implementation). */
   readonly samples: number;
+  /** Most iterations. Default 100 (Uesato et al. 2018). */
   readonly steps: number;
+  /** Most queries per example; the oracle's budget also binds. Default 20000. */
   readonly queries: number;
+  /** 'adam' (β₁ 0.9, β₂ 0.999, the paper's) or 'sign' (PGD on the estimate). Default 'adam' (Uesato et al. 2018). */
   readonly update: SpsaUpdate;
+  /** Start at a uniform random point of the ε-ball (false: at x). Default false. */
   readonly randomStart: boolean;
+  /** 'margin' (the paper's logit margin) or 'ce', on the scores. Default 'margin' (Uesato et al. 2018). */
   readonly loss: ScoreLoss;
 }
 

@@ -56,9 +56,13 @@ export const SQUARE_LOSS_ON = ['auto', 'logits', 'probabilities'] as const;
 export type SquareLossOn = (typeof SQUARE_LOSS_ON)[number];
 
 export interface SquareOptions {
+  /** Most queries per example and restart (the initial point counts as one). Default 5000 (Andriushchenko et al. 2020; AutoAttack's Square). */
   readonly queries: number;
+  /** Initial fraction of pixels in the square window, halved on the paper's schedule. Default unset: 0.8 for L∞ (the paper's MNIST value, AutoAttack's default), 0.1 for L2 (Andriushchenko et al. 2020). */
   readonly pInit: number | undefined;
+  /** Independent runs; only examples still robust (and with queries left) go again. Default 1. */
   readonly restarts: number;
+  /** Scores the margin loss is computed on: 'logits', 'probabilities' (log-probabilities), or 'auto' (logits when the oracle gives them). Default 'auto'. */
   readonly lossOn: SquareLossOn;
 }
 

@@ -42,13 +42,13 @@ export interface BaseClassifier {
 }
 
 export interface SmoothingOptions {
-  /** Standard deviation of the Gaussian noise. */
+  /** Standard deviation σ of the Gaussian noise (> 0); the certified radius is σ·Φ⁻¹(p̲A). Required (Cohen et al. 2019 use 0.12–1.0; the CLI's default is 0.25). */
   readonly sigma: number;
-  /** Selection samples (CERTIFY's guess of the top class). */
+  /** Selection samples n0 (CERTIFY's guess of the top class). Required (Cohen et al. 2019: 100). */
   readonly n0: number;
-  /** Estimation samples (CERTIFY's bound; PREDICT's test). */
+  /** Estimation samples n (CERTIFY's bound; PREDICT's test). Required (Cohen et al. 2019: 100 000; the CLI's default is 10 000). */
   readonly n: number;
-  /** Failure probability: the answer is wrong with probability at most α. */
+  /** Failure probability α in (0, 1): the answer is wrong with probability at most α. Required (Cohen et al. 2019: 0.001). */
   readonly alpha: number;
   /** Noisy copies per forward run (default 1000). */
   readonly batchSize?: number;

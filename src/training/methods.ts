@@ -37,10 +37,15 @@ export const METHODS = ['standard', 'pgd-at', 'fast-at', 'trades', 'gaussian', '
 export type MethodName = (typeof METHODS)[number];
 
 export interface AdversaryOptions {
+  /** The norm of the training adversary's ε-ball ('linf' or 'l2'). */
   norm: NormName;
+  /** The adversary's budget ε (must be > 0 for pgd-at, fast-at, trades and ibp). */
   eps: number;
+  /** Steps of the inner maximisation (PGD-AT, TRADES); default 40 for those methods (Madry et al. 2018; Zhang et al. 2019, MNIST). */
   steps: number;
+  /** Absolute step size of the inner maximisation; default ε / 30 for PGD-AT and TRADES (0.01 at ε = 0.3, Madry et al. 2018), 1.25·ε for fast-at (Wong et al. 2020). */
   stepSize: number;
+  /** The input domain the adversarial examples stay in (e.g. [0, 1]). */
   bounds: Bounds;
 }
 

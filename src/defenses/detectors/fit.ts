@@ -25,16 +25,23 @@ export const DEFAULT_COMBINED_PARTS: readonly SingleDetectorKind[] = Object.free
 export const DEFAULT_TARGET_FPR = 0.05;
 
 export interface FitOptions {
+  /** Detector: 'msp', 'energy', 'mahalanobis', 'squeeze' or 'combined'. Required. */
   readonly kind: DetectorKind;
   /** Feature node or value for Mahalanobis (default: found automatically). */
   readonly features?: string;
+  /** Feature squeezing's squeezers (preprocess specs). Default ['bit-depth:1', 'median:2'] (Xu et al. 2018, MNIST). */
   readonly squeezers?: readonly string[];
+  /** Energy score temperature T (Liu et al. 2020). Default 1. */
   readonly temperature?: number;
+  /** Mahalanobis: the ridge added to the shared covariance before inverting it, as a fraction of its mean diagonal. Default 0.01. */
   readonly shrinkage?: number;
+  /** The combined detector's parts. Default ['energy', 'mahalanobis', 'squeeze']. */
   readonly parts?: readonly SingleDetectorKind[];
   /** Target false-positive rate on clean calibration data (default 0.05). */
   readonly targetFpr?: number;
+  /** onnxruntime threads. Default: the number of cores. */
   readonly threads?: number;
+  /** Examples per onnxruntime run. Default 128. */
   readonly batchSize?: number;
   /** Called when a stage starts (for progress display). */
   readonly onStage?: (stage: string) => void;
