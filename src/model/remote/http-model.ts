@@ -37,6 +37,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GibbonError, type ErrorCode } from '../../errors.js';
+import { optional, positiveInteger as positiveIntegerRule } from '../../options.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ClassifierModel } from '../oracles.js';
 import { labelRows, oneHotLogits, OUTPUT_KINDS, scoreRows, toLogits, type OutputKind } from './class-scores.js';
@@ -172,7 +173,7 @@ function option(condition: boolean, name: string, message: string): void {
   if (!condition) throw new GibbonError('invalid_option', `${name} ${message}`, { option: name });
 }
 
-const positiveInteger = (v: number | undefined): boolean => v === undefined || (Number.isInteger(v) && v > 0);
+const positiveInteger = optional(positiveIntegerRule).valid;
 
 /** Seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
 function retryAfterMs(header: string | null): number | undefined {
