@@ -52,3 +52,12 @@ test('an option not named in the message is shown as the flag after the message'
   assert.equal(formatCliError(fpr, 'detect'), '✖ the target false-positive rate must be in [0, 1); got 2 → at option --fpr');
   assert.equal(formatCliError(fpr, undefined), '✖ the target false-positive rate must be in [0, 1); got 2 → at option targetFpr');
 });
+
+test('"option NAME" inside a message becomes the flag; other words are left alone', () => {
+  const shape = new GibbonError('invalid_model', "input 'x' has no declared shape; give its shape (option inputShapes)", { option: 'inputShapes' });
+  assert.equal(formatCliError(shape, 'predict'), "✖ input 'x' has no declared shape; give its shape (--input-shape)");
+  const reduce = new GibbonError('invalid_option', 'say how to read class scores from it: option outputReduce mean or max', { option: 'outputReduce' });
+  assert.equal(formatCliError(reduce, 'eval'), '✖ say how to read class scores from it: --output-reduce mean or max');
+  const norm = thrown(() => checkAdversary('ibp', { norm: 'l2', eps: 0.1, steps: 0, stepSize: 0, bounds: { lower: 0, upper: 1 } }));
+  assert.equal(formatCliError(norm, 'train'), "✖ method 'ibp' bounds L∞ boxes; got --norm l2 (use linf)");
+});

@@ -11,6 +11,7 @@ import { COMMANDS, type CommandName } from './options.js';
 /** API option → flag, where the flag is not simply the kebab-case of the name. */
 const RENAMED: Readonly<Record<string, string>> = Object.freeze({
   eotSamples: '--eot',
+  inputShapes: '--input-shape',
   targetFpr: '--fpr',
 });
 
@@ -35,8 +36,9 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * The error as the command `command` shows it: its option as that command's flag, in its location
- * and where the message opens with it ("stepSize must be …" → "--step-size must be …"); anything
+ * The error as the command `command` shows it: its option as that command's flag, in its location,
+ * where the message opens with it ("stepSize must be …" → "--step-size must be …") and where the
+ * message says "option NAME" ("give its shape (option inputShapes)" → "(--input-shape)"); anything
  * else as the library said it.
  */
 export function withFlags(error: unknown, command: CommandName | undefined): unknown {
@@ -44,7 +46,8 @@ export function withFlags(error: unknown, command: CommandName | undefined): unk
   const option = error.location.option;
   const flag = flagFor(command, option);
   if (flag === undefined) return error;
-  const message = error.message.replace(new RegExp(`^${escapeRegExp(option)}(?![\\w-])`), flag);
+  const name = escapeRegExp(option);
+  const message = error.message.replace(new RegExp(`^${name}(?![\\w-])`), flag).replace(new RegExp(`\\boption ${name}(?![\\w-])`, 'g'), flag);
   return new GibbonError(error.code, message, { ...error.location, option: flag });
 }
 

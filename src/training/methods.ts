@@ -69,7 +69,7 @@ export function checkAdversary(method: MethodName, o: AdversaryOptions): void {
   if (method === 'standard' || method === 'gaussian') return;
   if (method === 'ibp') {
     checkOption('eps', o.eps, positiveFiniteNumber, " for method 'ibp'");
-    if (o.norm !== 'linf') throw new GibbonError('invalid_option', `method 'ibp' bounds L∞ boxes; got norm ${o.norm} (use linf)`, { option: 'norm' });
+    if (o.norm !== 'linf') throw new GibbonError('invalid_option', `method 'ibp' bounds L∞ boxes; got option norm ${o.norm} (use linf)`, { option: 'norm' });
     return;
   }
   checkOption('eps', o.eps, positiveFiniteNumber, ` for method '${method}'`);
