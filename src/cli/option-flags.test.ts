@@ -61,3 +61,11 @@ test('"option NAME" inside a message becomes the flag; other words are left alon
   const norm = thrown(() => checkAdversary('ibp', { norm: 'l2', eps: 0.1, steps: 0, stepSize: 0, bounds: { lower: 0, upper: 1 } }));
   assert.equal(formatCliError(norm, 'train'), "✖ method 'ibp' bounds L∞ boxes; got --norm l2 (use linf)");
 });
+
+test('every "option NAME" the command has a flag for is translated, whatever the error is about', () => {
+  const advice = new GibbonError('training_diverged', 'the loss became NaN in epoch 2; lower option lr or set option clipGrad', {});
+  assert.equal(formatCliError(advice, 'train'), '✖ the loss became NaN in epoch 2; lower --lr or set --clip-grad');
+  const attack = new GibbonError('invalid_option', 'pgd: option steps must be a positive integer; got 0', { option: 'steps' });
+  assert.equal(formatCliError(attack, 'ctc-attack'), '✖ pgd: --steps must be a positive integer; got 0');
+  assert.equal(formatCliError(attack, 'eval'), '✖ pgd: option steps must be a positive integer; got 0');
+});

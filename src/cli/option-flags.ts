@@ -36,19 +36,19 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * The error as the command `command` shows it: its option as that command's flag, in its location,
- * where the message opens with it ("stepSize must be …" → "--step-size must be …") and where the
- * message says "option NAME" ("give its shape (option inputShapes)" → "(--input-shape)"); anything
- * else as the library said it.
+ * The error as the command `command` shows it, with that command's flags for API options: in its
+ * location, where the message opens with its option ("stepSize must be …" → "--step-size must be
+ * …"), and wherever the message says "option NAME" ("lower option lr or set option clipGrad" →
+ * "lower --lr or set --clip-grad"). Names the command has no flag for stay as the library said them.
  */
 export function withFlags(error: unknown, command: CommandName | undefined): unknown {
-  if (!(error instanceof GibbonError) || command === undefined || error.location.option === undefined) return error;
+  if (!(error instanceof GibbonError) || command === undefined) return error;
   const option = error.location.option;
-  const flag = flagFor(command, option);
-  if (flag === undefined) return error;
-  const name = escapeRegExp(option);
-  const message = error.message.replace(new RegExp(`^${name}(?![\\w-])`), flag).replace(new RegExp(`\\boption ${name}(?![\\w-])`, 'g'), flag);
-  return new GibbonError(error.code, message, { ...error.location, option: flag });
+  const flag = option === undefined ? undefined : flagFor(command, option);
+  let message = error.message.replace(/\boption ([A-Za-z]\w*(?:\.\w+)*)(?![\w-])/g, (said, name: string) => flagFor(command, name) ?? said);
+  if (flag !== undefined) message = message.replace(new RegExp(`^${escapeRegExp(option!)}(?![\\w-])`), flag);
+  if (message === error.message && flag === undefined) return error;
+  return new GibbonError(error.code, message, { ...error.location, option: flag ?? option });
 }
 
 /** One line for the terminal, with flags in place of API option names. */
