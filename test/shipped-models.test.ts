@@ -145,7 +145,7 @@ test('several inputs: the others are fed, the chosen one differentiated; the cho
 test('a dense map needs a reduction, then is a binary classifier on the mean (or max) of its logits', async () => {
   const name = 'segmentation_map_op13';
   const x = inputs(name);
-  await assert.rejects(OnnxModel.load(file(name), { threads: 1, exampleShape: x.shape.slice(1) }), (e: GibbonError) => e.location.option === 'output-reduce');
+  await assert.rejects(OnnxModel.load(file(name), { threads: 1, exampleShape: x.shape.slice(1) }), (e: GibbonError) => e.location.option === 'outputReduce');
   for (const reduce of ['mean', 'max'] as const) {
     await withModel(name, { exampleShape: x.shape.slice(1), outputReduce: reduce }, async (m) => {
       assert.equal(m.numClasses, 2);

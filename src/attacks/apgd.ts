@@ -38,22 +38,31 @@ import type { LossName } from '../autodiff/loss-heads.js';
 import type { Criterion } from '../criteria/criterion.js';
 import { GibbonError } from '../errors.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
-import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
+import type { AttackContext, AttackFacts, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { ActiveSet } from './active-set.js';
+import { addScaled, BestSoFar } from './best-so-far.js';
 import { checkClassesFor, classShortfall, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { boolean, numberIn, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { boolean, numberIn, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface ApgdOptions {
+  /** Iterations N_iter per run (per target and restart). Default 100 (Croce & Hein 2020, arXiv:2003.01690). */
   readonly steps: number;
+  /** Runs per target; only examples still robust are attacked again. Default 1. */
   readonly restarts: number;
+  /** Loss family: 'ce' (APGD-CE), 'dlr' (APGD-DLR; APGD-T uses its targeted form) or 'margin'. Default 'ce' (Croce & Hein 2020). */
   readonly loss: LossFamily;
+  /** When set, APGD-T: the targeted loss against each of the k highest-scoring other classes of the clean input in turn (the paper's k = 9). Default unset (untargeted). */
   readonly targetClasses: number | undefined;
+  /** ρ of condition 1: the step η is halved at a checkpoint when fewer than ρ·(w_j − w_{j−1}) steps increased the loss. Default 0.75 (Croce & Hein 2020). */
   readonly rho: number;
+  /** α in x ← x + α(z − x) + (1 − α)(x − x_prev). Default 0.75 (Croce & Hein 2020). */
   readonly momentum: number;
+  /** The first step η⁽⁰⁾ as a multiple of ε. Default 2 (Croce & Hein 2020). */
   readonly initialStepsize: number;
+  /** Start at a uniform random point of the ε-ball (false: at x). Default true (Croce & Hein 2020). */
   readonly randomStart: boolean;
 }
 
@@ -97,16 +106,12 @@ interface Run {
   readonly stage: string;
 }
 
-export class ApgdAttack implements Attack<GradientOracle> {
-  readonly name: string;
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<ApgdOptions>;
+export class ApgdAttack extends ConfiguredAttack<GradientOracle, ApgdOptions> {
+  /** 'apgd-ce', 'apgd-dlr', 'apgd-margin', or 'apgd-t' with `targetClasses` (option errors say 'apgd'). */
+  declare readonly name: string;
 
   constructor(options: Partial<ApgdOptions> = {}) {
-    this.options = resolveOptions('apgd', APGD_DEFAULTS, options, {
+    super({ name: 'apgd', kind: 'fixed-epsilon', oracleKind: 'gradient', norms: ['linf', 'l2'], targeted: true }, APGD_DEFAULTS, options, {
       steps: positiveInteger,
       restarts: positiveInteger,
       loss: oneOf(LOSS_FAMILIES),
@@ -179,94 +184,85 @@ export class ApgdAttack implements Attack<GradientOracle> {
     const project = (x0: Tensor, x: Tensor): Tensor => norm.project(x0, x, eps, bounds);
     const checkpoints = new Set(apgdCheckpoints(steps));
 
-    let { active, labels, targets } = run;
-    let x0 = gatherRows(xAll, active);
-    let xk = this.options.randomStart ? norm.randomStart(x0, eps, rng, bounds) : x0;
+    const x0 = gatherRows(xAll, run.active);
+    const xStart = this.options.randomStart ? norm.randomStart(x0, eps, rng, bounds) : x0;
     ctx.signal?.throwIfAborted();
-    let r = await oracle.lossAndGrad(xk, labels, run.loss, targets, active);
+    const first = await oracle.lossAndGrad(xStart, run.labels, run.loss, run.targets, run.active);
     best.steps++;
-    let done = best.observe(active, xk, r.logits, r.loss, r.grad);
+    let done = best.observe(run.active, xStart, first.logits, first.loss, first.grad);
 
-    let grad = r.grad;
-    let xPrev = xk;
-    let xMax = xk;
-    let gradMax = grad;
-    let f = Float32Array.from(r.loss);
-    let fMax = Float32Array.from(r.loss);
-    let eta = new Float32Array(active.length).fill(initialStepsize * eps);
-    let increases = new Int32Array(active.length);
-    let etaAtCheck = Float32Array.from(eta);
-    let fMaxAtCheck = Float32Array.from(fMax);
+    const eta = new Float32Array(run.active.length).fill(initialStepsize * eps);
+    const set = new ActiveSet(run.active, {
+      labels: run.labels,
+      targets: run.targets,
+      x0,
+      xk: xStart,
+      xPrev: xStart,
+      xMax: xStart,
+      grad: first.grad,
+      gradMax: first.grad,
+      f: Float32Array.from(first.loss),
+      fMax: Float32Array.from(first.loss),
+      eta,
+      increases: new Int32Array(run.active.length),
+      etaAtCheck: Float32Array.from(eta),
+      fMaxAtCheck: Float32Array.from(first.loss),
+    });
+    const s = set.state;
     let lastCheck = 0;
 
-    const compact = (keep: Int32Array): void => {
-      active = gatherValues(active, keep);
-      labels = gatherValues(labels, keep);
-      targets = targets && gatherValues(targets, keep);
-      [x0, xk, xPrev, xMax, grad, gradMax] = [x0, xk, xPrev, xMax, grad, gradMax].map((t) => gatherRows(t, keep)) as [
-        Tensor,
-        Tensor,
-        Tensor,
-        Tensor,
-        Tensor,
-        Tensor,
-      ];
-      [f, fMax, eta, etaAtCheck, fMaxAtCheck] = [f, fMax, eta, etaAtCheck, fMaxAtCheck].map((a) => gatherValues(a, keep));
-      increases = gatherValues(increases, keep);
-    };
-
     for (let k = 0; k < steps; k++) {
-      const keep = unflagged(done);
-      ctx.onProgress?.({ step: k, steps, remaining: keep.length, stage: run.stage });
-      if (keep.length === 0) return;
-      if (keep.length < active.length) compact(keep);
+      const remaining = set.dropFlagged(done);
+      ctx.onProgress?.({ step: k, steps, remaining, stage: run.stage });
+      if (remaining === 0) return;
       ctx.signal?.throwIfAborted();
 
       const a = k === 0 ? 1 : momentum;
-      const z = project(x0, addScaled(xk, norm.normalizeGradient(grad), eta));
+      const xk = s.xk;
+      const z = project(s.x0, addScaled(xk, norm.normalizeGradient(s.grad), s.eta));
       const next = new Float32Array(xk.data.length);
-      for (let j = 0; j < next.length; j++) next[j] = xk.data[j]! + a * (z.data[j]! - xk.data[j]!) + (1 - a) * (xk.data[j]! - xPrev.data[j]!);
-      xPrev = xk;
-      xk = project(x0, { data: next, shape: xk.shape });
+      for (let j = 0; j < next.length; j++) next[j] = xk.data[j]! + a * (z.data[j]! - xk.data[j]!) + (1 - a) * (xk.data[j]! - s.xPrev.data[j]!);
+      s.xPrev = xk;
+      s.xk = project(s.x0, { data: next, shape: xk.shape });
 
-      r = await oracle.lossAndGrad(xk, labels, run.loss, targets, active);
+      const r = await oracle.lossAndGrad(s.xk, s.labels, run.loss, s.targets, set.examples);
       best.steps++;
-      done = best.observe(active, xk, r.logits, r.loss, r.grad);
-      grad = r.grad;
-      const row = rowSize(xk);
+      done = best.observe(set.examples, s.xk, r.logits, r.loss, r.grad);
+      s.grad = r.grad;
+      const row = rowSize(s.xk);
       const improved: number[] = [];
-      for (let i = 0; i < active.length; i++) {
-        if (r.loss[i]! > f[i]!) increases[i]!++;
-        f[i] = r.loss[i]!;
-        if (r.loss[i]! > fMax[i]!) {
-          fMax[i] = r.loss[i]!;
+      for (let i = 0; i < set.size; i++) {
+        if (r.loss[i]! > s.f[i]!) s.increases[i]!++;
+        s.f[i] = r.loss[i]!;
+        if (r.loss[i]! > s.fMax[i]!) {
+          s.fMax[i] = r.loss[i]!;
           improved.push(i);
         }
       }
       if (improved.length > 0) {
-        xMax = copyRows(xMax, xk, improved, row);
-        gradMax = copyRows(gradMax, grad, improved, row);
+        s.xMax = copyRows(s.xMax, s.xk, improved, row);
+        s.gradMax = copyRows(s.gradMax, s.grad, improved, row);
       }
 
       if (checkpoints.has(k + 1)) {
         const interval = k + 1 - lastCheck;
         const reset: number[] = [];
-        for (let i = 0; i < active.length; i++) {
-          const condition1 = increases[i]! < rho * interval;
-          const condition2 = eta[i] === etaAtCheck[i] && fMax[i] === fMaxAtCheck[i];
+        for (let i = 0; i < set.size; i++) {
+          const condition1 = s.increases[i]! < rho * interval;
+          const condition2 = s.eta[i] === s.etaAtCheck[i] && s.fMax[i] === s.fMaxAtCheck[i];
           if (condition1 || condition2) {
-            eta[i] = eta[i]! / 2;
-            f[i] = fMax[i]!;
+            s.eta[i] = s.eta[i]! / 2;
+            s.f[i] = s.fMax[i]!;
             reset.push(i);
           }
-          increases[i] = 0;
-          etaAtCheck[i] = eta[i]!;
-          fMaxAtCheck[i] = fMax[i]!;
+          s.increases[i] = 0;
+          s.etaAtCheck[i] = s.eta[i]!;
+          s.fMaxAtCheck[i] = s.fMax[i]!;
         }
         if (reset.length > 0) {
           // Restart from the best point found, with the gradient there.
-          xk = copyRows(xk, xMax, reset, row);
-          grad = copyRows(grad, gradMax, reset, row);
+          s.xk = copyRows(s.xk, s.xMax, reset, row);
+          s.grad = copyRows(s.grad, s.gradMax, reset, row);
         }
         lastCheck = k + 1;
       }

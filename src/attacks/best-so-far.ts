@@ -82,13 +82,6 @@ export class BestSoFar {
   }
 }
 
-/** Positions (0…k−1) of the rows to keep: those not flagged. */
-export function unflagged(flags: Uint8Array): Int32Array {
-  const out: number[] = [];
-  for (let i = 0; i < flags.length; i++) if (!flags[i]) out.push(i);
-  return Int32Array.from(out);
-}
-
 /** x + step·direction, with a scalar or per-row step. */
 export function addScaled(x: Tensor, direction: Tensor, step: number | Float32Array): Tensor {
   const out = new Float32Array(x.data.length);

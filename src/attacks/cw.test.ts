@@ -1,23 +1,18 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OnnxModel } from '../model/onnx-model.js';
 import { gradientOracle } from '../model/oracles.js';
 import { l2 } from '../norms/l2.js';
 import { runAttack } from './attack.js';
 import { CwAttack } from './cw.js';
 import { PgdAttack } from './pgd.js';
 import { assertWithinBudget, meanNormOfSuccesses, robustAccuracy } from './testing/assertions.js';
-import { referenceInputs, referenceModelPath } from './testing/reference-data.js';
+import { loadedReferenceModel, referenceInputs } from './testing/reference-data.js';
 
 const { x, y } = referenceInputs(12);
-let model: OnnxModel;
-before(async () => {
-  model = await OnnxModel.load(referenceModelPath('mnist_mlp'), { threads: 2 });
-});
-after(async () => model.dispose());
+const reference = loadedReferenceModel();
 
 test('C&W L2 finds smaller perturbations than PGD-L2 needs', async () => {
-  const oracle = gradientOracle(model);
+  const oracle = gradientOracle(reference.model);
   // Fewer, larger Adam steps than the paper's 10,000 keep the test fast; c starts higher to match.
   const cw = new CwAttack({ steps: 100, binarySearchSteps: 5, initialConst: 1, stepsize: 0.05 });
   const grid = [0.5, 1, 1.5, 2, 3];
@@ -37,5 +32,5 @@ test('C&W L2 finds smaller perturbations than PGD-L2 needs', async () => {
 test('paper defaults and L2 only', async () => {
   const o = new CwAttack().options;
   assert.deepEqual([o.binarySearchSteps, o.steps, o.stepsize, o.initialConst, o.confidence], [9, 10000, 0.01, 0.001, 0]);
-  await assert.rejects(runAttack(new CwAttack(), gradientOracle(model), x, y, { eps: 0.1, norm: 'linf' }), /supports the norms l2, not linf/);
+  await assert.rejects(runAttack(new CwAttack(), gradientOracle(reference.model), x, y, { eps: 0.1, norm: 'linf' }), /supports the norms l2, not linf/);
 });

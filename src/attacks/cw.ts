@@ -31,18 +31,24 @@
 import type { LossName } from '../autodiff/loss-heads.js';
 import type { Criterion } from '../criteria/criterion.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { cloneTensor, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { boolean, nonNegativeNumber, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { boolean, nonNegativeNumber, positiveInteger, positiveNumber } from '../options.js';
 
 export interface CwOptions {
+  /** Binary-search steps over the constant c. Default 9 (Carlini & Wagner 2017, reference implementation). */
   readonly binarySearchSteps: number;
+  /** Adam iterations per search step; the cost of the attack (about 1000 for quick runs). Default 10000 (Carlini & Wagner 2017). */
   readonly steps: number;
+  /** Adam learning rate (β₁ 0.9, β₂ 0.999). Default 0.01 (Carlini & Wagner 2017). */
   readonly stepsize: number;
+  /** The first c. Default 0.001 (Carlini & Wagner 2017). */
   readonly initialConst: number;
+  /** κ: success also needs a logit margin of at least κ. Default 0 (Carlini & Wagner 2017). */
   readonly confidence: number;
+  /** Stop an example's search step when its objective has not improved by 0.01% over the last tenth of the iterations. Default true (Carlini & Wagner 2017, reference implementation). */
   readonly abortEarly: boolean;
 }
 
@@ -61,16 +67,9 @@ const ADAM_EPSILON = 1e-8;
 /** No upper bound on c known yet. */
 const NO_UPPER = 1e10;
 
-export class CwAttack implements Attack<GradientOracle> {
-  readonly name = 'cw';
-  readonly kind = 'minimization' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['l2'];
-  readonly targeted = true;
-  readonly options: Readonly<CwOptions>;
-
+export class CwAttack extends ConfiguredAttack<GradientOracle, CwOptions> {
   constructor(options: Partial<CwOptions> = {}) {
-    this.options = resolveOptions(this.name, CW_DEFAULTS, options, {
+    super({ name: 'cw', kind: 'minimization', oracleKind: 'gradient', norms: ['l2'], targeted: true }, CW_DEFAULTS, options, {
       binarySearchSteps: positiveInteger,
       steps: positiveInteger,
       stepsize: positiveNumber,

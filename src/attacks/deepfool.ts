@@ -29,16 +29,20 @@
 import type { Criterion } from '../criteria/criterion.js';
 import { clampToBounds } from '../model/bounds.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { BestSoFar, unflagged } from './best-so-far.js';
-import { nonNegativeNumber, positiveInteger, resolveOptions } from './options.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { ActiveSet, unflagged } from './active-set.js';
+import { BestSoFar } from './best-so-far.js';
+import { nonNegativeNumber, positiveInteger } from '../options.js';
 
 export interface DeepFoolOptions {
+  /** Iterations at most. Default 50 (Moosavi-Dezfooli et al. 2016). */
   readonly steps: number;
+  /** η, the final scaling (1 + η) of the summed steps that pushes the point across the boundary. Default 0.02 (Moosavi-Dezfooli et al. 2016). */
   readonly overshoot: number;
+  /** How many highest-scoring classes at x (the true one included) have their boundaries considered; at least 2. Default 10 (Moosavi-Dezfooli et al. 2016, top-10 for ImageNet). */
   readonly candidates: number;
 }
 
@@ -49,16 +53,9 @@ const TINY = 1e-12;
 /** Added to |f| so that a point exactly on the boundary still moves across it. */
 const NUDGE = 1e-4;
 
-export class DeepFoolAttack implements Attack<GradientOracle> {
-  readonly name = 'deepfool';
-  readonly kind = 'minimization' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['l2', 'linf'];
-  readonly targeted = false;
-  readonly options: Readonly<DeepFoolOptions>;
-
+export class DeepFoolAttack extends ConfiguredAttack<GradientOracle, DeepFoolOptions> {
   constructor(options: Partial<DeepFoolOptions> = {}) {
-    this.options = resolveOptions(this.name, DEEPFOOL_DEFAULTS, options, {
+    super({ name: 'deepfool', kind: 'minimization', oracleKind: 'gradient', norms: ['l2', 'linf'], targeted: false }, DEEPFOOL_DEFAULTS, options, {
       steps: positiveInteger,
       overshoot: nonNegativeNumber,
       candidates: { expected: 'an integer ≥ 2', valid: (v) => Number.isInteger(v) && (v as number) >= 2 },
@@ -87,12 +84,13 @@ export class DeepFoolAttack implements Attack<GradientOracle> {
       for (let j = 1; j < k; j++) candidates[i * k + j] = others[j - 1]!;
     }
 
-    let active = Int32Array.from({ length: n }, (_, i) => i);
-    let x0 = x;
-    let xk = x;
-    let total: Float32Array = new Float32Array(x.data.length);
-    for (let step = 0; step <= steps && active.length > 0; step++) {
+    // total: the sum of the boundary steps so far, per example.
+    const set = new ActiveSet(best.remaining(), { x0: x, xk: x, total: { data: new Float32Array(x.data.length), shape: [...x.shape] } as Tensor });
+    const s = set.state;
+    for (let step = 0; step <= steps && set.size > 0; step++) {
       ctx.signal?.throwIfAborted();
+      const active = set.examples;
+      const xk = s.xk;
       if (step === steps) {
         best.observe(active, xk, await oracle.logits(xk, active));
         break;
@@ -138,6 +136,8 @@ export class DeepFoolAttack implements Attack<GradientOracle> {
       const dual = norm.dualNorm(wT);
       const direction = norm.normalizeGradient(wT);
       const next = new Float32Array(m * row);
+      const total = s.total.data;
+      const x0 = s.x0;
       for (let i = 0; i < m; i++) {
         let bestJ = 0;
         let bestDistance = Infinity;
@@ -156,13 +156,8 @@ export class DeepFoolAttack implements Attack<GradientOracle> {
           next[p] = x0.data[p]! + (1 + overshoot) * total[p]!;
         }
       }
-      xk = clampToBounds({ data: next, shape: xk.shape }, oracle.bounds);
-      if (keep.length < m) {
-        total = gatherRows({ data: total, shape: xk.shape }, keep).data;
-        active = gatherValues(active, keep);
-        x0 = gatherRows(x0, keep);
-        xk = gatherRows(xk, keep);
-      }
+      s.xk = clampToBounds({ data: next, shape: xk.shape }, oracle.bounds);
+      set.keep(keep);
     }
     return best.result(false);
   }

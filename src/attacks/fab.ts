@@ -43,21 +43,27 @@ import type { Criterion } from '../criteria/criterion.js';
 import { GibbonError } from '../errors.js';
 import type { Bounds } from '../model/bounds.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
-import { numberIn, oneOf, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import type { AttackContext, AttackFacts, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { numberIn, oneOf, positiveInteger, positiveNumber } from '../options.js';
 
 export interface FabOptions {
-  /** 'targets' (FAB-T): the top `targetClasses` other classes in turn; 'closest' (FAB): at every step the nearest linearised boundary. */
+  /** 'targets' (FAB-T): the top `targetClasses` other classes in turn; 'closest' (FAB, Algorithm 1): at every step the nearest linearised boundary. Default 'targets' (AutoAttack's FAB-T). */
   readonly search: 'targets' | 'closest';
+  /** Iterations per target and restart. Default 100 (Croce & Hein 2020, arXiv:1907.02044; AutoAttack's FAB-T). */
   readonly steps: number;
+  /** How many of the highest-scoring other classes FAB-T tries, in turn. Default 9 (AutoAttack's FAB-T). */
   readonly targetClasses: number;
+  /** Runs; the first from the clean point, later ones from a random point at half the smallest distance found so far (or ε/2). Default 1. */
   readonly restarts: number;
+  /** α_max: the step is (1 − α)·(x_k + η·d_k) + α·(x + η·d_0), α = min(‖d_k‖ / (‖d_k‖ + ‖d_0‖), α_max). Default 0.1 (Croce & Hein 2020, arXiv:1907.02044). */
   readonly alphaMax: number;
+  /** η, the extrapolation factor of the projection steps d_k and d_0. Default 1.05 (Croce & Hein 2020). */
   readonly eta: number;
+  /** β: a point that became adversarial moves back to (1 − β)·x + β·point. Default 0.9 (Croce & Hein 2020). */
   readonly beta: number;
 }
 
@@ -128,18 +134,12 @@ function rankedOthers(scores: ArrayLike<number>, exclude: number): number[] {
   return classes.sort((a, b) => scores[b]! - scores[a]! || a - b);
 }
 
-export class FabAttack implements Attack<GradientOracle> {
-  readonly name: 'fab' | 'fab-t';
-  readonly kind = 'minimization' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<FabOptions>;
+export class FabAttack extends ConfiguredAttack<GradientOracle, FabOptions> {
+  declare readonly name: 'fab' | 'fab-t';
 
   constructor(options: Partial<FabOptions> = {}) {
     const name = options.search === 'closest' ? 'fab' : 'fab-t';
-    this.name = name;
-    this.options = resolveOptions(name, FAB_DEFAULTS, options, {
+    super({ name, kind: 'minimization', oracleKind: 'gradient', norms: ['linf', 'l2'], targeted: true }, FAB_DEFAULTS, options, {
       search: oneOf(['targets', 'closest'] as const),
       steps: positiveInteger,
       targetClasses: positiveInteger,

@@ -1,23 +1,18 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OnnxModel } from '../model/onnx-model.js';
 import { gradientOracle } from '../model/oracles.js';
 import { l2 } from '../norms/l2.js';
 import { linf } from '../norms/linf.js';
 import { runAttack } from './attack.js';
 import { FgsmAttack } from './fgsm.js';
 import { assertWithinBudget, robustAccuracy } from './testing/assertions.js';
-import { referenceInputs, referenceModelPath } from './testing/reference-data.js';
+import { loadedReferenceModel, referenceInputs } from './testing/reference-data.js';
 
 const { x, y } = referenceInputs(64);
-let model: OnnxModel;
-before(async () => {
-  model = await OnnxModel.load(referenceModelPath('mnist_mlp'), { threads: 2 });
-});
-after(async () => model.dispose());
+const reference = loadedReferenceModel();
 
 test('FGSM L∞ ε=0.3 flips ≥ 90% of an undefended MLP, inside the budget', async () => {
-  const out = await runAttack(new FgsmAttack(), gradientOracle(model), x, y, { eps: 0.3, norm: 'linf' });
+  const out = await runAttack(new FgsmAttack(), gradientOracle(reference.model), x, y, { eps: 0.3, norm: 'linf' });
   assert.ok(robustAccuracy(out) <= 0.1, `robust accuracy ${robustAccuracy(out)}`);
   assertWithinBudget(out, x, linf);
   assert.equal(out.steps, 1);
@@ -25,7 +20,7 @@ test('FGSM L∞ ε=0.3 flips ≥ 90% of an undefended MLP, inside the budget', a
 });
 
 test('FGM (L2) ε=2 stays in the L2 ball and flips most examples', async () => {
-  const out = await runAttack(new FgsmAttack(), gradientOracle(model), x, y, { eps: 2, norm: 'l2' });
+  const out = await runAttack(new FgsmAttack(), gradientOracle(reference.model), x, y, { eps: 2, norm: 'l2' });
   assert.ok(robustAccuracy(out) <= 0.3, `robust accuracy ${robustAccuracy(out)}`);
   assertWithinBudget(out, x, l2);
 });

@@ -21,30 +21,28 @@
  */
 import { adversarialMask, type Criterion } from '../criteria/criterion.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
 import { addScaled } from './best-so-far.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { boolean, oneOf, resolveOptions } from './options.js';
+import { boolean, oneOf } from '../options.js';
 
 export interface FgsmOptions {
+  /** Loss family ascended: 'ce' (cross-entropy, the paper's), 'margin' (C&W) or 'dlr'. Default 'ce' (Goodfellow et al. 2015). */
   readonly loss: LossFamily;
+  /** Start from a uniform random point of the ε-ball ("FGSM with random start", Wong et al. 2020) instead of x. Default false (Goodfellow et al. 2015 start at x). */
   readonly randomStart: boolean;
 }
 
 export const FGSM_DEFAULTS: FgsmOptions = Object.freeze({ loss: 'ce', randomStart: false });
 
-export class FgsmAttack implements Attack<GradientOracle> {
-  readonly name = 'fgsm';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<FgsmOptions>;
-
+export class FgsmAttack extends ConfiguredAttack<GradientOracle, FgsmOptions> {
   constructor(options: Partial<FgsmOptions> = {}) {
-    this.options = resolveOptions(this.name, FGSM_DEFAULTS, options, { loss: oneOf(LOSS_FAMILIES), randomStart: boolean });
+    super({ name: 'fgsm', kind: 'fixed-epsilon', oracleKind: 'gradient', norms: ['linf', 'l2'], targeted: true }, FGSM_DEFAULTS, options, {
+      loss: oneOf(LOSS_FAMILIES),
+      randomStart: boolean,
+    });
   }
 
   async run(oracle: GradientOracle, x: Tensor, criterion: Criterion, ctx: AttackContext): Promise<AttackResult> {

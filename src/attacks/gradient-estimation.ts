@@ -25,8 +25,9 @@ import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AttackContext, AttackResult } from './attack.js';
-import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
-import type { OptionRule } from './options.js';
+import { ActiveSet } from './active-set.js';
+import { addScaled, BestSoFar } from './best-so-far.js';
+import type { OptionRule } from '../options.js';
 
 export const SCORE_LOSSES = ['ce', 'margin'] as const;
 export type ScoreLoss = (typeof SCORE_LOSSES)[number];
@@ -92,7 +93,9 @@ export interface EstimateOptions {
   readonly samples: number;
   /** Smoothing scale c (NES σ, SPSA δ). */
   readonly scale: number;
+  /** Distribution of the directions u: 'gaussian' (NES, Ilyas et al. 2018) or 'rademacher' ±1 (SPSA, Uesato et al. 2018). No default: the attack chooses. */
   readonly direction: Direction;
+  /** Loss on the scores: 'ce' (cross-entropy) or 'margin' (C&W). No default: the attack's option. */
   readonly loss: ScoreLoss;
 }
 
@@ -162,6 +165,7 @@ export interface AscentOptions extends EstimateOptions {
   readonly steps: number | undefined;
   /** Most queries per example, the attack's own cap. */
   readonly queries: number;
+  /** Start at a uniform random point of the ε-ball (false: at x). No default: the attack's option. */
   readonly randomStart: boolean;
 }
 
@@ -186,32 +190,28 @@ export async function estimatedGradientAscent(
   const canAfford = (e: number, cost: number): boolean => used[e]! + cost <= options.queries && oracle.remainingQueries(e) >= cost;
   const maxSteps = options.steps ?? Infinity;
 
-  let active = Int32Array.from({ length: n }, (_, i) => i).filter((e) => canAfford(e, 1));
-  let x0 = gatherRows(x, active);
-  let xk = options.randomStart ? norm.randomStart(x0, eps, rng, oracle.bounds) : x0;
+  const affordable = Int32Array.from({ length: n }, (_, i) => i).filter((e) => canAfford(e, 1));
+  const x0 = gatherRows(x, affordable);
+  const set = new ActiveSet(affordable, { x0, xk: options.randomStart ? norm.randomStart(x0, eps, rng, oracle.bounds) : x0 });
+  const s = set.state;
   let evaluated = false;
-  for (let step = 0; active.length > 0; step++) {
+  for (let step = 0; set.size > 0; step++) {
     ctx.signal?.throwIfAborted();
     if (!evaluated) {
-      const z = logScores(await oracle.scores(xk, active));
-      for (const e of active) used[e]!++;
-      const losses = scoreLosses(options.loss, criterion, z, active);
-      const done = best.observe(active, xk, z, losses);
+      const z = logScores(await oracle.scores(s.xk, set.examples));
+      for (const e of set.examples) used[e]!++;
+      const losses = scoreLosses(options.loss, criterion, z, set.examples);
+      const done = best.observe(set.examples, s.xk, z, losses);
       evaluated = true;
       // Keep the examples still robust that can pay for another step.
-      const keep = unflagged(done).filter((r) => canAfford(active[r]!, stepCost));
-      ctx.onProgress?.({ step, steps: options.steps ?? 0, remaining: keep.length, stage: attack });
-      if (keep.length < active.length) {
-        active = Int32Array.from(keep, (r) => active[r]!);
-        x0 = gatherRows(x0, keep);
-        xk = gatherRows(xk, keep);
-      }
+      const remaining = set.retain((e, i) => !done[i] && canAfford(e, stepCost));
+      ctx.onProgress?.({ step, steps: options.steps ?? 0, remaining, stage: attack });
     }
-    if (active.length === 0 || step >= maxSteps) break;
-    const grad = await estimateGradient(oracle, xk, active, criterion, options, rng);
-    for (const e of active) used[e]! += options.samples;
+    if (set.size === 0 || step >= maxSteps) break;
+    const grad = await estimateGradient(oracle, s.xk, set.examples, criterion, options, rng);
+    for (const e of set.examples) used[e]! += options.samples;
     best.steps++;
-    xk = norm.project(x0, update.step(active, xk, grad), eps, oracle.bounds);
+    s.xk = norm.project(s.x0, update.step(set.examples, s.xk, grad), eps, oracle.bounds);
     evaluated = false;
   }
   const result = best.result();

@@ -47,18 +47,27 @@ import type { NormName } from '../norms/norm.js';
 import type { Rng } from '../random.js';
 import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { oneOf, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { oneOf, positiveInteger, positiveNumber } from '../options.js';
+import { ActiveSet } from './active-set.js';
 
 export type StepsizeSearch = 'geometric' | 'grid';
 
 export interface HopSkipJumpOptions {
+  /** Most queries per example (also bounded by the oracle's remaining budget); the example then returns its best adversarial point so far. Default 5000. */
   readonly queries: number;
+  /** Iterations at most (the reference's num_iterations). Default 40 (Chen, Jordan & Wainwright 2020). */
   readonly steps: number;
+  /** B₀: iteration t estimates the gradient from ⌊B₀·√t⌋ samples. Default 100 (Chen, Jordan & Wainwright 2020). */
   readonly initialEvals: number;
+  /** The most samples of one gradient estimate. Default 10000 (Chen, Jordan & Wainwright 2020). */
   readonly maxEvals: number;
+  /** γ: binary-search threshold θ = γ/d^{3/2} (L2) or γ/d² (L∞) for d features; it also sets the sampling radius. Default 1 (Chen, Jordan & Wainwright 2020). */
   readonly gamma: number;
+  /** 'geometric' (start at ξ = d_{t−1}/√t and halve until adversarial) or 'grid' (ξ ∈ d_{t−1}·logspace(−4, 0, 20) at once). Default 'geometric' (Chen, Jordan & Wainwright 2020). */
   readonly stepsizeSearch: StepsizeSearch;
+  /** Uniform-noise draws per example for the starting point; an example with no misclassified draw is returned unchanged. Default 100 (the reference implementation). */
   readonly initAttempts: number;
 }
 
@@ -159,16 +168,9 @@ function clip(v: number, bounds: Bounds): number {
   return Math.min(Math.max(v, bounds.lower), bounds.upper);
 }
 
-export class HopSkipJumpAttack implements Attack<DecisionOracle> {
-  readonly name = 'hsj';
-  readonly kind = 'minimization' as const;
-  readonly oracleKind = 'decision' as const;
-  readonly norms: readonly NormName[] = ['l2', 'linf'];
-  readonly targeted = false;
-  readonly options: Readonly<HopSkipJumpOptions>;
-
+export class HopSkipJumpAttack extends ConfiguredAttack<DecisionOracle, HopSkipJumpOptions> {
   constructor(options: Partial<HopSkipJumpOptions> = {}) {
-    this.options = resolveOptions(this.name, HOP_SKIP_JUMP_DEFAULTS, options, {
+    super({ name: 'hsj', kind: 'minimization', oracleKind: 'decision', norms: ['l2', 'linf'], targeted: false }, HOP_SKIP_JUMP_DEFAULTS, options, {
       queries: positiveInteger,
       steps: positiveInteger,
       initialEvals: positiveInteger,
@@ -253,15 +255,16 @@ export class HopSkipJumpAttack implements Attack<DecisionOracle> {
     // Queries an iteration needs besides the gradient estimate: the boundary search and one step.
     const searchQueries = (e: number): number =>
       Math.ceil(Math.log2((linf ? Math.max(1, currentDist[e]!) : 1) / theta)) + (stepsizeSearch === 'grid' ? GRID_SIZE : 1);
-    let active = startedRows;
+    // The state of every example lives in the batch-sized arrays above, so the set holds only indices.
+    const set = new ActiveSet(startedRows, {});
     let iterations = 0;
-    for (let t = 1; t <= steps && active.length > 0; t++) {
+    for (let t = 1; t <= steps && set.size > 0; t++) {
       ctx.signal?.throwIfAborted();
       const evals = Math.min(Math.floor(initialEvals * Math.sqrt(t)), maxEvals);
       const samples = new Int32Array(n);
-      for (const e of active) samples[e] = Math.max(0, Math.min(evals, q.left(e) - searchQueries(e)));
-      active = active.filter((e) => samples[e]! > 0);
-      if (active.length === 0) break;
+      for (const e of set.examples) samples[e] = Math.max(0, Math.min(evals, q.left(e) - searchQueries(e)));
+      if (set.retain((e) => samples[e]! > 0) === 0) break;
+      const active = set.examples;
       iterations = t;
       const delta = new Float64Array(n);
       for (const e of active) delta[e] = t === 1 ? 0.1 * (bounds.upper - bounds.lower) : (gamma * currentDist[e]!) / row;

@@ -25,19 +25,26 @@
  */
 import type { Criterion } from '../criteria/criterion.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
-import { gatherRows, gatherValues, rowSize } from '../tensor/rows.js';
+import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { ActiveSet } from './active-set.js';
+import { addScaled, BestSoFar } from './best-so-far.js';
+import { runGradientSteps } from './gradient-steps.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { nonNegativeNumber, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { nonNegativeNumber, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface MiFgsmOptions {
+  /** Iterations T. Default 10 (Dong et al. 2018). */
   readonly steps: number;
+  /** Momentum decay factor μ in g ← μ·g + ∇ / ‖∇‖₁. Default 1.0 (Dong et al. 2018). */
   readonly decay: number;
+  /** Step α as a fraction of ε. Default 0.1, the paper's α = ε / T for T = 10 (Dong et al. 2018). */
   readonly relStepsize: number;
+  /** Absolute step size; overrides `relStepsize` when set. Default unset. */
   readonly absStepsize: number | undefined;
+  /** Loss family ascended: 'ce' (the paper's), 'margin' or 'dlr'. Default 'ce' (Dong et al. 2018). */
   readonly loss: LossFamily;
 }
 
@@ -56,16 +63,9 @@ function accumulate(momentum: Tensor, g: Tensor, decay: number): Tensor {
   return { data: out, shape: [...g.shape] };
 }
 
-export class MiFgsmAttack implements Attack<GradientOracle> {
-  readonly name = 'mi-fgsm';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<MiFgsmOptions>;
-
+export class MiFgsmAttack extends ConfiguredAttack<GradientOracle, MiFgsmOptions> {
   constructor(options: Partial<MiFgsmOptions> = {}) {
-    this.options = resolveOptions(this.name, MI_FGSM_DEFAULTS, options, {
+    super({ name: 'mi-fgsm', kind: 'fixed-epsilon', oracleKind: 'gradient', norms: ['linf', 'l2'], targeted: true }, MI_FGSM_DEFAULTS, options, {
       steps: positiveInteger,
       decay: nonNegativeNumber,
       relStepsize: positiveNumber,
@@ -81,36 +81,22 @@ export class MiFgsmAttack implements Attack<GradientOracle> {
     const loss = lossFor(this.options.loss, criterion);
     checkClassesFor(loss, oracle.numClasses, this.name);
     const best = new BestSoFar(x, criterion);
-    let active = best.remaining();
-    let x0 = x;
-    let xk = x;
-    let momentum: Tensor = { data: new Float32Array(x.data.length), shape: [...x.shape] };
-    let labels = criterion.labels;
-    let targets = criterion.targets;
-    for (let step = 0; step <= steps && active.length > 0; step++) {
-      ctx.signal?.throwIfAborted();
-      if (step === steps) {
-        best.observe(active, xk, await oracle.logits(xk, active));
-        break;
-      }
-      const r = await oracle.lossAndGrad(xk, labels, loss, targets, active);
-      best.steps++;
-      const keep = unflagged(best.observe(active, xk, r.logits, r.loss, r.grad));
-      ctx.onProgress?.({ step, steps, remaining: keep.length });
-      if (keep.length === 0) break;
-      let grad = r.grad;
-      if (keep.length < active.length) {
-        active = gatherValues(active, keep);
-        x0 = gatherRows(x0, keep);
-        xk = gatherRows(xk, keep);
-        grad = gatherRows(grad, keep);
-        momentum = gatherRows(momentum, keep);
-        labels = gatherValues(labels, keep);
-        targets = targets && gatherValues(targets, keep);
-      }
-      momentum = accumulate(momentum, grad, decay);
-      xk = norm.project(x0, addScaled(xk, norm.normalizeGradient(momentum), alpha), eps, oracle.bounds);
-    }
+    const set = new ActiveSet(best.remaining(), {
+      x0: x,
+      xk: x,
+      grad: undefined as Tensor | undefined,
+      momentum: { data: new Float32Array(x.data.length), shape: [...x.shape] } as Tensor,
+      labels: criterion.labels,
+      targets: criterion.targets,
+    });
+    await runGradientSteps(oracle, set, best, ctx, {
+      steps,
+      loss,
+      next: (s) => {
+        s.momentum = accumulate(s.momentum, s.grad!, decay);
+        return addScaled(s.xk, norm.normalizeGradient(s.momentum), alpha);
+      },
+    });
     return best.result();
   }
 }

@@ -31,20 +31,28 @@
  */
 import type { Criterion } from '../criteria/criterion.js';
 import type { ScoreOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
 import { estimatedGradientAscent, evenSamples, normalizedStep, SCORE_LOSSES, type ScoreLoss } from './gradient-estimation.js';
-import { boolean, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { boolean, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface NesOptions {
+  /** Queries per gradient estimate n (n / 2 antithetic pairs); even, ≥ 2. Default 50 (Ilyas et al. 2018). */
   readonly samples: number;
+  /** Search variance σ of the Gaussian directions. Default 0.001 (Ilyas et al. 2018). */
   readonly sigma: number;
+  /** Step as a fraction of ε. Default 0.2, the paper's learning rate 0.01 at ε = 0.05 (Ilyas et al. 2018). */
   readonly relStepsize: number;
+  /** Absolute step size; overrides `relStepsize` when set. Default unset. */
   readonly absStepsize: number | undefined;
+  /** Most queries per example; the oracle's budget also binds. Default 10000 (Ilyas et al. 2018, query-limited setting). */
   readonly queries: number;
+  /** Most iterations. Default unset: until the queries run out. */
   readonly steps: number | undefined;
+  /** Start at a uniform random point of the ε-ball (false: at x). Default false (Ilyas et al. 2018). */
   readonly randomStart: boolean;
+  /** 'ce' (cross-entropy on the scores, the paper's) or 'margin' (C&W). Default 'ce' (Ilyas et al. 2018). */
   readonly loss: ScoreLoss;
 }
 
@@ -59,16 +67,9 @@ export const NES_DEFAULTS: NesOptions = Object.freeze({
   loss: 'ce',
 });
 
-export class NesAttack implements Attack<ScoreOracle> {
-  readonly name = 'nes';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'score' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<NesOptions>;
-
+export class NesAttack extends ConfiguredAttack<ScoreOracle, NesOptions> {
   constructor(options: Partial<NesOptions> = {}) {
-    this.options = resolveOptions(this.name, NES_DEFAULTS, options, {
+    super({ name: 'nes', kind: 'fixed-epsilon', oracleKind: 'score', norms: ['linf', 'l2'], targeted: true }, NES_DEFAULTS, options, {
       samples: evenSamples,
       sigma: positiveNumber,
       relStepsize: positiveNumber,

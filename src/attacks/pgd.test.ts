@@ -1,23 +1,18 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OnnxModel } from '../model/onnx-model.js';
 import { gradientOracle } from '../model/oracles.js';
 import { l2 } from '../norms/l2.js';
 import { linf } from '../norms/linf.js';
 import { runAttack } from './attack.js';
 import { PgdAttack } from './pgd.js';
 import { assertWithinBudget, robustAccuracy } from './testing/assertions.js';
-import { referenceInputs, referenceModelPath } from './testing/reference-data.js';
+import { loadedReferenceModel, referenceInputs } from './testing/reference-data.js';
 
 const { x, y } = referenceInputs(64);
-let model: OnnxModel;
-before(async () => {
-  model = await OnnxModel.load(referenceModelPath('mnist_mlp'), { threads: 2 });
-});
-after(async () => model.dispose());
+const reference = loadedReferenceModel();
 
 test('PGD L∞ ε=0.3 leaves ≤ 5% robust accuracy on 64 MNIST images, every example inside ε and [0, 1]', async () => {
-  const out = await runAttack(new PgdAttack(), gradientOracle(model), x, y, { eps: 0.3, norm: 'linf', seed: 1 });
+  const out = await runAttack(new PgdAttack(), gradientOracle(reference.model), x, y, { eps: 0.3, norm: 'linf', seed: 1 });
   assert.ok(robustAccuracy(out) <= 0.05, `robust accuracy ${robustAccuracy(out)}`);
   assertWithinBudget(out, x, linf);
   const d = out.diagnostics!;
@@ -31,7 +26,7 @@ test('PGD L∞ ε=0.3 leaves ≤ 5% robust accuracy on 64 MNIST images, every ex
 
 test('same seed, same adversarial examples; another seed, other examples', async () => {
   const pgd = new PgdAttack({ steps: 5 });
-  const run = (seed: number) => runAttack(pgd, gradientOracle(model), x, y, { eps: 0.05, norm: 'linf', seed });
+  const run = (seed: number) => runAttack(pgd, gradientOracle(reference.model), x, y, { eps: 0.05, norm: 'linf', seed });
   const [a, b, c] = [await run(7), await run(7), await run(8)];
   assert.deepEqual(a.clipped.data, b.clipped.data);
   assert.deepEqual(a.success, b.success);
@@ -39,29 +34,39 @@ test('same seed, same adversarial examples; another seed, other examples', async
 });
 
 test('PGD L2 ε=1.5 flips ≥ 85%, inside the L2 ball', async () => {
-  const out = await runAttack(new PgdAttack({ relStepsize: 0.1 }), gradientOracle(model), x, y, { eps: 1.5, norm: 'l2', seed: 1 });
+  const out = await runAttack(new PgdAttack({ relStepsize: 0.1 }), gradientOracle(reference.model), x, y, { eps: 1.5, norm: 'l2', seed: 1 });
   assert.ok(robustAccuracy(out) <= 0.15, `robust accuracy ${robustAccuracy(out)}`);
   assertWithinBudget(out, x, l2);
 });
 
 test('targeted PGD reaches the chosen class', async () => {
   const targets = Int32Array.from(y, (v) => (v + 1) % 10);
-  const out = await runAttack(new PgdAttack({ steps: 20, relStepsize: 0.1 }), gradientOracle(model), x, y, { eps: 0.3, norm: 'linf', targets, seed: 1 });
+  const out = await runAttack(new PgdAttack({ steps: 20, relStepsize: 0.1 }), gradientOracle(reference.model), x, y, {
+    eps: 0.3,
+    norm: 'linf',
+    targets,
+    seed: 1,
+  });
   const rate = out.success.reduce((a, b) => a + b, 0) / 64;
   assert.ok(rate >= 0.9, `targeted success ${rate}`);
-  const predicted = await model.predict(out.clipped);
+  const predicted = await reference.model.predict(out.clipped);
   for (let i = 0; i < 64; i++) if (out.success[i]) assert.equal(predicted[i], targets[i]);
 });
 
 test('margin and DLR losses work too', async () => {
   for (const loss of ['margin', 'dlr'] as const) {
-    const out = await runAttack(new PgdAttack({ loss, steps: 20, relStepsize: 0.1 }), gradientOracle(model), x, y, { eps: 0.3, norm: 'linf', seed: 1 });
+    const out = await runAttack(new PgdAttack({ loss, steps: 20, relStepsize: 0.1 }), gradientOracle(reference.model), x, y, {
+      eps: 0.3,
+      norm: 'linf',
+      seed: 1,
+    });
     assert.ok(robustAccuracy(out) <= 0.1, `${loss}: robust accuracy ${robustAccuracy(out)}`);
   }
 });
 
 test('restarts only add successes (the first restart is the single run)', async () => {
-  const run = (restarts: number) => runAttack(new PgdAttack({ steps: 10, restarts }), gradientOracle(model), x, y, { eps: 0.08, norm: 'linf', seed: 2 });
+  const run = (restarts: number) =>
+    runAttack(new PgdAttack({ steps: 10, restarts }), gradientOracle(reference.model), x, y, { eps: 0.08, norm: 'linf', seed: 2 });
   const [one, three] = [await run(1), await run(3)];
   for (let i = 0; i < 64; i++) if (one.success[i]) assert.equal(three.success[i], 1, `example ${i}`);
   assert.ok(robustAccuracy(three) < robustAccuracy(one), `${robustAccuracy(three)} vs ${robustAccuracy(one)}`);
@@ -71,7 +76,7 @@ test('progress is reported and an abort stops the attack', async () => {
   const controller = new AbortController();
   const seen: number[] = [];
   await assert.rejects(
-    runAttack(new PgdAttack({ steps: 40 }), gradientOracle(model), x, y, {
+    runAttack(new PgdAttack({ steps: 40 }), gradientOracle(reference.model), x, y, {
       eps: 0.01,
       norm: 'linf',
       signal: controller.signal,

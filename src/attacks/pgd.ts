@@ -29,20 +29,28 @@
  */
 import type { Criterion } from '../criteria/criterion.js';
 import type { GradientOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { gatherRows, gatherValues } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
-import { addScaled, BestSoFar, unflagged } from './best-so-far.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { ActiveSet } from './active-set.js';
+import { addScaled, BestSoFar } from './best-so-far.js';
+import { runGradientSteps } from './gradient-steps.js';
 import { checkClassesFor, LOSS_FAMILIES, lossFor, type LossFamily } from './loss.js';
-import { boolean, oneOf, optional, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { boolean, oneOf, optional, positiveInteger, positiveNumber } from '../options.js';
 
 export interface PgdOptions {
+  /** Gradient steps per restart. Default 40 (Madry et al. 2018, MNIST: 40 steps of 0.01 at ε = 0.3). */
   readonly steps: number;
+  /** Step size as a fraction of ε. Default 0.01 / 0.3 (Madry et al. 2018, MNIST). */
   readonly relStepsize: number;
+  /** Absolute step size; overrides `relStepsize` when set. Default unset. */
   readonly absStepsize: number | undefined;
+  /** Start each restart from a uniform random point of the ε-ball (false: from x). Default true (Madry et al. 2018). */
   readonly randomStart: boolean;
+  /** Independent runs; only examples still robust are attacked again. Default 1. */
   readonly restarts: number;
+  /** Loss family ascended: 'ce' (the paper's), 'margin' (C&W) or 'dlr' (Croce & Hein 2020). Default 'ce' (Madry et al. 2018). */
   readonly loss: LossFamily;
 }
 
@@ -55,16 +63,9 @@ export const PGD_DEFAULTS: PgdOptions = Object.freeze({
   loss: 'ce',
 });
 
-export class PgdAttack implements Attack<GradientOracle> {
-  readonly name = 'pgd';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'gradient' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<PgdOptions>;
-
+export class PgdAttack extends ConfiguredAttack<GradientOracle, PgdOptions> {
   constructor(options: Partial<PgdOptions> = {}) {
-    this.options = resolveOptions(this.name, PGD_DEFAULTS, options, {
+    super({ name: 'pgd', kind: 'fixed-epsilon', oracleKind: 'gradient', norms: ['linf', 'l2'], targeted: true }, PGD_DEFAULTS, options, {
       steps: positiveInteger,
       relStepsize: positiveNumber,
       absStepsize: optional(positiveNumber),
@@ -83,36 +84,22 @@ export class PgdAttack implements Attack<GradientOracle> {
     const best = new BestSoFar(x, criterion);
 
     for (let restart = 0; restart < restarts; restart++) {
-      let active = best.remaining();
-      if (active.length === 0) break;
-      let x0 = gatherRows(x, active);
-      let xk = randomStart ? norm.randomStart(x0, eps, rng, oracle.bounds) : x0;
-      let labels = gatherValues(criterion.labels, active);
-      let targets = criterion.targets && gatherValues(criterion.targets, active);
-      for (let step = 0; step <= steps; step++) {
-        ctx.signal?.throwIfAborted();
-        if (step === steps) {
-          // The last iterate needs only a forward pass.
-          best.observe(active, xk, await oracle.logits(xk, active));
-          break;
-        }
-        const r = await oracle.lossAndGrad(xk, labels, loss, targets, active);
-        best.steps++;
-        const done = best.observe(active, xk, r.logits, r.loss, r.grad);
-        const keep = unflagged(done);
-        ctx.onProgress?.({ step, steps, remaining: keep.length, stage: `restart ${restart + 1}/${restarts}` });
-        if (keep.length === 0) break;
-        let grad = r.grad;
-        if (keep.length < active.length) {
-          active = gatherValues(active, keep);
-          x0 = gatherRows(x0, keep);
-          xk = gatherRows(xk, keep);
-          grad = gatherRows(grad, keep);
-          labels = gatherValues(labels, keep);
-          targets = targets && gatherValues(targets, keep);
-        }
-        xk = norm.project(x0, addScaled(xk, norm.normalizeGradient(grad), alpha), eps, oracle.bounds);
-      }
+      const remaining = best.remaining();
+      if (remaining.length === 0) break;
+      const x0 = gatherRows(x, remaining);
+      const set = new ActiveSet(remaining, {
+        x0,
+        xk: randomStart ? norm.randomStart(x0, eps, rng, oracle.bounds) : x0,
+        grad: undefined as Tensor | undefined,
+        labels: gatherValues(criterion.labels, remaining),
+        targets: criterion.targets && gatherValues(criterion.targets, remaining),
+      });
+      await runGradientSteps(oracle, set, best, ctx, {
+        steps,
+        loss,
+        stage: `restart ${restart + 1}/${restarts}`,
+        next: (s) => addScaled(s.xk, norm.normalizeGradient(s.grad!), alpha),
+      });
     }
     return best.result();
   }

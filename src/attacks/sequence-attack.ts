@@ -26,14 +26,19 @@ import type { Tensor } from '../tensor/tensor.js';
 import { runAttack, type Attack, type AttackOutcome, type AttackProgress } from './attack.js';
 
 export interface SequenceAttackOptions {
+  /** Perturbation budget ε in the norm `norm`. Required. */
   readonly eps: number;
+  /** The norm of the ε-ball: a Norm object or its name ('linf', 'l2'). Required. */
   readonly norm: Norm | NormName;
   /** Target sequence per example: makes the attack targeted. */
   readonly targets?: LabelSequences;
   /** Input domain (default [0, 1]). */
   readonly bounds?: Bounds;
+  /** Seed of the attack's RNG (random start). Default 0. */
   readonly seed?: number;
+  /** Aborts the attack between steps. Default none. */
   readonly signal?: AbortSignal;
+  /** Called after every step with the step, the steps planned and the examples left. Default none. */
   readonly onProgress?: (progress: AttackProgress & { readonly eps: number }) => void;
 }
 

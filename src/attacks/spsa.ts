@@ -33,24 +33,32 @@
  */
 import type { Criterion } from '../criteria/criterion.js';
 import type { ScoreOracle } from '../model/oracles.js';
-import type { NormName } from '../norms/norm.js';
 import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackResult } from './attack.js';
+import type { AttackContext, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
 import { estimatedGradientAscent, evenSamples, normalizedStep, SCORE_LOSSES, type AscentUpdate, type ScoreLoss } from './gradient-estimation.js';
-import { boolean, oneOf, positiveInteger, positiveNumber, resolveOptions } from './options.js';
+import { boolean, oneOf, positiveInteger, positiveNumber } from '../options.js';
 
 export const SPSA_UPDATES = ['adam', 'sign'] as const;
 export type SpsaUpdate = (typeof SPSA_UPDATES)[number];
 
 export interface SpsaOptions {
+  /** Perturbation size δ of the finite differences. Default 0.01 (Uesato et al. 2018). */
   readonly delta: number;
+  /** Adam's step size (absolute, per input feature); with `update: 'sign'` the size of each sign (L∞) or normalised (L2) step. Default 0.01 (Uesato et al. 2018). */
   readonly learningRate: number;
+  /** Queries per gradient estimate (samples / 2 antithetic pairs); even, ≥ 2. Default 128 (the authors' CleverHans implementation). */
   readonly samples: number;
+  /** Most iterations. Default 100 (Uesato et al. 2018). */
   readonly steps: number;
+  /** Most queries per example; the oracle's budget also binds. Default 20000. */
   readonly queries: number;
+  /** 'adam' (β₁ 0.9, β₂ 0.999, the paper's) or 'sign' (PGD on the estimate). Default 'adam' (Uesato et al. 2018). */
   readonly update: SpsaUpdate;
+  /** Start at a uniform random point of the ε-ball (false: at x). Default false. */
   readonly randomStart: boolean;
+  /** 'margin' (the paper's logit margin) or 'ce', on the scores. Default 'margin' (Uesato et al. 2018). */
   readonly loss: ScoreLoss;
 }
 
@@ -94,16 +102,9 @@ function adamUpdate(n: number, row: number, learningRate: number): AscentUpdate 
   };
 }
 
-export class SpsaAttack implements Attack<ScoreOracle> {
-  readonly name = 'spsa';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'score' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<SpsaOptions>;
-
+export class SpsaAttack extends ConfiguredAttack<ScoreOracle, SpsaOptions> {
   constructor(options: Partial<SpsaOptions> = {}) {
-    this.options = resolveOptions(this.name, SPSA_DEFAULTS, options, {
+    super({ name: 'spsa', kind: 'fixed-epsilon', oracleKind: 'score', norms: ['linf', 'l2'], targeted: true }, SPSA_DEFAULTS, options, {
       delta: positiveNumber,
       learningRate: positiveNumber,
       samples: evenSamples,

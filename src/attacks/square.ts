@@ -48,16 +48,21 @@ import type { NormName } from '../norms/norm.js';
 import type { Rng } from '../random.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Attack, AttackContext, AttackFacts, AttackResult } from './attack.js';
-import { numberIn, oneOf, optional, positiveInteger, resolveOptions } from './options.js';
+import type { AttackContext, AttackFacts, AttackResult } from './attack.js';
+import { ConfiguredAttack } from './configured-attack.js';
+import { numberIn, oneOf, optional, positiveInteger } from '../options.js';
 
 export const SQUARE_LOSS_ON = ['auto', 'logits', 'probabilities'] as const;
 export type SquareLossOn = (typeof SQUARE_LOSS_ON)[number];
 
 export interface SquareOptions {
+  /** Most queries per example and restart (the initial point counts as one). Default 5000 (Andriushchenko et al. 2020; AutoAttack's Square). */
   readonly queries: number;
+  /** Initial fraction of pixels in the square window, halved on the paper's schedule. Default unset: 0.8 for L∞ (the paper's MNIST value, AutoAttack's default), 0.1 for L2 (Andriushchenko et al. 2020). */
   readonly pInit: number | undefined;
+  /** Independent runs; only examples still robust (and with queries left) go again. Default 1. */
   readonly restarts: number;
+  /** Scores the margin loss is computed on: 'logits', 'probabilities' (log-probabilities), or 'auto' (logits when the oracle gives them). Default 'auto'. */
   readonly lossOn: SquareLossOn;
 }
 
@@ -194,16 +199,9 @@ interface RunState {
   steps: number;
 }
 
-export class SquareAttack implements Attack<ScoreOracle> {
-  readonly name = 'square';
-  readonly kind = 'fixed-epsilon' as const;
-  readonly oracleKind = 'score' as const;
-  readonly norms: readonly NormName[] = ['linf', 'l2'];
-  readonly targeted = true;
-  readonly options: Readonly<SquareOptions>;
-
+export class SquareAttack extends ConfiguredAttack<ScoreOracle, SquareOptions> {
   constructor(options: Partial<SquareOptions> = {}) {
-    this.options = resolveOptions('square', SQUARE_DEFAULTS, options, {
+    super({ name: 'square', kind: 'fixed-epsilon', oracleKind: 'score', norms: ['linf', 'l2'], targeted: true }, SQUARE_DEFAULTS, options, {
       queries: positiveInteger,
       pInit: optional(numberIn(0, 1, { openLow: true })),
       restarts: positiveInteger,

@@ -160,8 +160,8 @@ export async function attachClassScores(
     if (!reduce) {
       throw new GibbonError(
         'invalid_option',
-        `${where}, not (batch, classes); say how to read class scores from it: --output-reduce mean or max (over axes ${others.map((i) => order[i]).join(', ')}, classes on axis ${order[axis]}) or flatten`,
-        { option: 'output-reduce' },
+        `${where}, not (batch, classes); say how to read class scores from it: option outputReduce mean or max (over axes ${others.map((i) => order[i]).join(', ')}, classes on axis ${order[axis]}) or flatten`,
+        { option: 'outputReduce' },
       );
     }
     if (reduce === 'flatten') {

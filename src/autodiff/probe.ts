@@ -183,8 +183,7 @@ export function concreteInputShape(
   batch: number,
 ): number[] {
   const dims = declared ?? given;
-  if (!dims)
-    throw new GibbonError('invalid_model', `input '${name}' has no declared shape; give its shape (--input-shape, inputShapes)`, { option: 'inputShapes' });
+  if (!dims) throw new GibbonError('invalid_model', `input '${name}' has no declared shape; give its shape (option inputShapes)`, { option: 'inputShapes' });
   const shape = dims.map((d, i) => {
     const g = given?.[i];
     if (typeof g === 'number' && g > 0) return g;
@@ -192,7 +191,7 @@ export function concreteInputShape(
     if (i === 0) return batch;
     throw new GibbonError(
       'invalid_model',
-      `input '${name}' has a symbolic dimension ${i} ('${d ?? '?'}') that is not the batch; give its size (--input-shape, or an input .npy of that shape)`,
+      `input '${name}' has a symbolic dimension ${i} ('${d ?? '?'}') that is not the batch; give its size (option inputShapes, or an input .npy of that shape)`,
       { option: 'inputShapes' },
     );
   });

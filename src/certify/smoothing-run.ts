@@ -23,12 +23,15 @@ export interface SmoothingData {
 }
 
 export interface SmoothingRunOptions extends SmoothingOptions {
+  /** Seed of the Gaussian noise; each example's draws derive from (seed, index), so a resumed run draws the same. Required. */
   readonly seed: number;
   /** Records of examples certified earlier (a resumed run); their indices are skipped. */
   readonly done?: readonly CertifiedExample[];
   /** Seconds spent by earlier runs. */
   readonly secondsBefore?: number;
+  /** Aborts the run between examples. Default none. */
   readonly signal?: AbortSignal;
+  /** Called after every example with its record, all records so far and the seconds spent (for checkpoints and progress). Default none. */
   readonly onExample?: (record: CertifiedExample, records: readonly CertifiedExample[], seconds: number) => void;
 }
 

@@ -31,6 +31,7 @@ import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { GibbonError } from '../errors.js';
+import { checkOption, positiveFiniteNumber, positiveInteger } from '../options.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -41,13 +42,13 @@ export interface BaseClassifier {
 }
 
 export interface SmoothingOptions {
-  /** Standard deviation of the Gaussian noise. */
+  /** Standard deviation σ of the Gaussian noise (> 0); the certified radius is σ·Φ⁻¹(p̲A). Required (Cohen et al. 2019 use 0.12–1.0; the CLI's default is 0.25). */
   readonly sigma: number;
-  /** Selection samples (CERTIFY's guess of the top class). */
+  /** Selection samples n0 (CERTIFY's guess of the top class). Required (Cohen et al. 2019: 100). */
   readonly n0: number;
-  /** Estimation samples (CERTIFY's bound; PREDICT's test). */
+  /** Estimation samples n (CERTIFY's bound; PREDICT's test). Required (Cohen et al. 2019: 100 000; the CLI's default is 10 000). */
   readonly n: number;
-  /** Failure probability: the answer is wrong with probability at most α. */
+  /** Failure probability α in (0, 1): the answer is wrong with probability at most α. Required (Cohen et al. 2019: 0.001). */
   readonly alpha: number;
   /** Noisy copies per forward run (default 1000). */
   readonly batchSize?: number;
@@ -65,13 +66,11 @@ export interface Certificate {
 }
 
 export function checkSmoothingOptions(o: SmoothingOptions): void {
-  if (!(o.sigma > 0 && Number.isFinite(o.sigma)))
-    throw new GibbonError('invalid_option', `--sigma must be a positive number; got ${o.sigma}`, { option: 'sigma' });
-  if (!(Number.isInteger(o.n0) && o.n0 >= 1)) throw new GibbonError('invalid_option', `--n0 must be a positive integer; got ${o.n0}`, { option: 'n0' });
-  if (!(Number.isInteger(o.n) && o.n >= 1)) throw new GibbonError('invalid_option', `--samples must be a positive integer; got ${o.n}`, { option: 'samples' });
-  if (!(o.alpha > 0 && o.alpha < 1)) throw new GibbonError('invalid_option', `--alpha must be in (0, 1); got ${o.alpha}`, { option: 'alpha' });
-  const b = o.batchSize ?? 1000;
-  if (!(Number.isInteger(b) && b >= 1)) throw new GibbonError('invalid_option', `--batch-size must be a positive integer; got ${b}`, { option: 'batchSize' });
+  checkOption('sigma', o.sigma, positiveFiniteNumber);
+  checkOption('n0', o.n0, positiveInteger);
+  checkOption('n', o.n, positiveInteger);
+  checkOption('alpha', o.alpha, { expected: 'in (0, 1)', valid: (v) => (v as number) > 0 && (v as number) < 1 });
+  checkOption('batchSize', o.batchSize ?? 1000, positiveInteger);
 }
 
 /**

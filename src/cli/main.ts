@@ -6,8 +6,9 @@
  * bar. Every error is ONE line on stderr.
  * Commands are imported only when they run, so `gibbon --help` stays fast.
  */
-import { formatError, GibbonError } from '../errors.js';
+import { GibbonError } from '../errors.js';
 import { BelowThresholdError } from './below-threshold.js';
+import { formatCliError } from './option-flags.js';
 import type { CommandName } from './options.js';
 import { packageVersion } from './package-root.js';
 import { parseArgs, UsageError } from './parse-args.js';
@@ -36,12 +37,14 @@ const EXIT_BELOW_THRESHOLD = 3;
 
 /** Runs the CLI on argv (without node and script) and returns the exit code. */
 async function main(argv: readonly string[], terminal: Terminal = processTerminal()): Promise<number> {
+  let command: CommandName | undefined;
   try {
     const parsed = parseArgs(argv, { version: packageVersion() });
     if (parsed.kind === 'print') {
       terminal.out(parsed.text.trimEnd());
       return EXIT_OK;
     }
+    command = parsed.command;
     const threads = (parsed.values as { threads?: number }).threads;
     if (threads !== undefined && threads > cappedThreads(threads))
       terminal.note(`--threads ${threads} is more than this machine's ${cappedThreads(threads)} cores; using ${cappedThreads(threads)}`);
@@ -57,7 +60,7 @@ async function main(argv: readonly string[], terminal: Terminal = processTermina
       process.stderr.write(`✖ ${e.message} (see gibbon ${e.command ? `${e.command} ` : ''}--help)\n`);
       return EXIT_USAGE;
     }
-    const line = formatError(e).replace(/\s*\n\s*/g, ' ');
+    const line = formatCliError(e, command).replace(/\s*\n\s*/g, ' ');
     process.stderr.write(`${line}${e instanceof GibbonError ? '' : ' (unexpected error; set GIBBON_DEBUG=1 for the stack trace)'}\n`);
     if (process.env.GIBBON_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
     return EXIT_FAILURE;

@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { GibbonError } from '../errors.js';
+import { zodCount } from '../options.js';
 import type { Norm } from '../norms/norm.js';
 import { writeFileAtomically } from '../storage/atomic-write.js';
 import { formatNpy, readNpy, toFloat32 } from '../tensor/npy.js';
@@ -28,11 +29,11 @@ import type { Tensor } from '../tensor/tensor.js';
 export const ADVERSARIALS_MANIFEST = 'manifest.json';
 
 const rowSchema = z.strictObject({
-  index: z.number().int().nonnegative(),
+  index: zodCount,
   eps: z.number().nonnegative(),
   attack: z.string(),
-  label: z.number().int().nonnegative(),
-  predicted: z.number().int().nonnegative(),
+  label: zodCount,
+  predicted: zodCount,
   distance: z.number().nonnegative(),
 });
 export type SavedAdversarial = z.infer<typeof rowSchema>;

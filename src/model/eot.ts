@@ -26,6 +26,7 @@
  */
 import type { LossName } from '../autodiff/loss-heads.js';
 import { GibbonError } from '../errors.js';
+import { checkOption, positiveInteger } from '../options.js';
 import type { Rng } from '../random.js';
 import { rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -131,9 +132,7 @@ class EotGradientOracle implements GradientOracle {
 
 /** A GradientOracle whose every answer is the mean over `samples` passes of `oracle` (EOT). */
 export function eotOracle(oracle: GradientOracle, samples: number): GradientOracle {
-  if (!Number.isInteger(samples) || samples < 1) {
-    throw new GibbonError('invalid_option', `EOT samples must be a positive integer; got ${samples}`, { option: 'eotSamples' });
-  }
+  checkOption('eotSamples', samples, positiveInteger);
   return samples === 1 ? oracle : new EotGradientOracle(oracle, samples);
 }
 

@@ -57,21 +57,21 @@ export function bindInputs(model: ModelIR, values: Readonly<Record<string, Input
     const v = g.inputs.find((i) => i.name === name);
     if (!v) {
       const free = g.inputs.filter((i) => !g.initializers.has(i.name)).map((i) => i.name);
-      throw new GibbonError('invalid_option', `--feed ${name}: the model has no input '${name}'; inputs: ${free.join(', ')}`, { option: 'feed' });
+      throw new GibbonError('invalid_option', `feed ${name}: the model has no input '${name}'; inputs: ${free.join(', ')}`, { option: 'feed' });
     }
-    if (name === keep) throw new GibbonError('invalid_option', `--feed ${name}: '${name}' is the input being attacked; feed the others`, { option: 'feed' });
+    if (name === keep) throw new GibbonError('invalid_option', `feed ${name}: '${name}' is the input being attacked; feed the others`, { option: 'feed' });
     const declared = v.shape ?? [];
     let shape: number[];
     let data: ArrayLike<number | bigint>;
     if (typeof value === 'number') {
-      if (!Number.isFinite(value)) throw new GibbonError('invalid_option', `--feed ${name}=${value}: the value must be a finite number`, { option: 'feed' });
+      if (!Number.isFinite(value)) throw new GibbonError('invalid_option', `feed ${name}=${value}: the value must be a finite number`, { option: 'feed' });
       shape = declared.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
       data = new Array<number>(shape.reduce((a, d) => a * d, 1)).fill(value);
     } else {
       shape = [...value.shape];
       const fits = v.shape === null || (declared.length === shape.length && declared.every((d, i) => typeof d !== 'number' || d <= 0 || d === shape[i]));
       if (!fits) {
-        throw new GibbonError('invalid_option', `--feed ${name}: the value has shape ${shapeText(shape)} but input '${name}' is ${shapeText(declared)}`, {
+        throw new GibbonError('invalid_option', `feed ${name}: the value has shape ${shapeText(shape)} but input '${name}' is ${shapeText(declared)}`, {
           option: 'feed',
         });
       }
@@ -82,7 +82,7 @@ export function bindInputs(model: ModelIR, values: Readonly<Record<string, Input
         if (!Number.isInteger(Number(data[i]!))) {
           throw new GibbonError(
             'invalid_option',
-            `--feed ${name}: input '${name}' holds ${dataTypeName(v.dataType)} but the value has ${String(data[i])} at flat index ${i}`,
+            `feed ${name}: input '${name}' holds ${dataTypeName(v.dataType)} but the value has ${String(data[i])} at flat index ${i}`,
             { option: 'feed' },
           );
         }
@@ -90,7 +90,7 @@ export function bindInputs(model: ModelIR, values: Readonly<Record<string, Input
     }
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(Number(data[i]!)))
-        throw new GibbonError('invalid_option', `--feed ${name}: the value has ${String(data[i])} at flat index ${i}; it must be finite`, { option: 'feed' });
+        throw new GibbonError('invalid_option', `feed ${name}: the value has ${String(data[i])} at flat index ${i}; it must be finite`, { option: 'feed' });
     }
     g.initializers.set(name, encodeTensor(name, v.dataType, shape, typedFor(v.dataType, data, name) as never));
     g.inputs = g.inputs.filter((i) => i.name !== name);

@@ -15,6 +15,7 @@
  * keep every adversarial example inside them.
  */
 import { GibbonError } from '../errors.js';
+import { checkOption, optional, positiveInteger } from '../options.js';
 import type { LossName } from '../autodiff/loss-heads.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { checkBounds, UNIT_BOUNDS, type Bounds } from './bounds.js';
@@ -267,9 +268,7 @@ class ModelGradientOracle extends OracleBase<DifferentiableModel> implements Gra
 
 function account(options: OracleOptions): QueryAccount {
   const budget = options.queryBudget;
-  if (budget !== undefined && (!Number.isInteger(budget) || budget < 1)) {
-    throw new GibbonError('invalid_option', `queryBudget must be a positive integer; got ${budget}`, { option: 'queryBudget' });
-  }
+  checkOption('queryBudget', budget, optional(positiveInteger));
   return new QueryAccount(budget);
 }
 

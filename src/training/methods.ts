@@ -24,6 +24,7 @@
  * Norm objects project exactly).
  */
 import { GibbonError } from '../errors.js';
+import { checkOption, numberIn, positiveFiniteNumber, positiveInteger } from '../options.js';
 import type { Bounds } from '../model/bounds.js';
 import { softmaxRows } from '../model/oracles.js';
 import { normByName } from '../norms/index.js';
@@ -36,10 +37,15 @@ export const METHODS = ['standard', 'pgd-at', 'fast-at', 'trades', 'gaussian', '
 export type MethodName = (typeof METHODS)[number];
 
 export interface AdversaryOptions {
+  /** The norm of the training adversary's ε-ball ('linf' or 'l2'). */
   norm: NormName;
+  /** The adversary's budget ε (must be > 0 for pgd-at, fast-at, trades and ibp). */
   eps: number;
+  /** Steps of the inner maximisation (PGD-AT, TRADES); default 40 for those methods (Madry et al. 2018; Zhang et al. 2019, MNIST). */
   steps: number;
+  /** Absolute step size of the inner maximisation; default ε / 30 for PGD-AT and TRADES (0.01 at ε = 0.3, Madry et al. 2018), 1.25·ε for fast-at (Wong et al. 2020). */
   stepSize: number;
+  /** The input domain the adversarial examples stay in (e.g. [0, 1]). */
   bounds: Bounds;
 }
 
@@ -62,17 +68,13 @@ export function defaultAdversary(method: MethodName, eps: number): { steps: numb
 export function checkAdversary(method: MethodName, o: AdversaryOptions): void {
   if (method === 'standard' || method === 'gaussian') return;
   if (method === 'ibp') {
-    if (!(o.eps > 0 && Number.isFinite(o.eps)))
-      throw new GibbonError('invalid_option', `--eps must be a positive number for method 'ibp'; got ${o.eps}`, { option: 'eps' });
-    if (o.norm !== 'linf') throw new GibbonError('invalid_option', `method 'ibp' bounds L∞ boxes; got --norm ${o.norm} (use linf)`, { option: 'norm' });
+    checkOption('eps', o.eps, positiveFiniteNumber, " for method 'ibp'");
+    if (o.norm !== 'linf') throw new GibbonError('invalid_option', `method 'ibp' bounds L∞ boxes; got option norm ${o.norm} (use linf)`, { option: 'norm' });
     return;
   }
-  if (!(o.eps > 0 && Number.isFinite(o.eps)))
-    throw new GibbonError('invalid_option', `--eps must be a positive number for method '${method}'; got ${o.eps}`, { option: 'eps' });
-  if (!(Number.isInteger(o.steps) && o.steps >= 1))
-    throw new GibbonError('invalid_option', `--steps must be a positive integer; got ${o.steps}`, { option: 'steps' });
-  if (!(o.stepSize > 0 && Number.isFinite(o.stepSize)))
-    throw new GibbonError('invalid_option', `--step-size must be a positive number; got ${o.stepSize}`, { option: 'stepSize' });
+  checkOption('eps', o.eps, positiveFiniteNumber, ` for method '${method}'`);
+  checkOption('steps', o.steps, positiveInteger);
+  checkOption('stepSize', o.stepSize, positiveFiniteNumber);
 }
 
 /** PGD (CE ascent) from a random start in the ε-ball. */
@@ -106,8 +108,7 @@ export async function tradesExamples(model: Trainable, x: Tensor, o: AdversaryOp
 export const DEFAULT_SIGMA = 0.25;
 
 export function checkSigma(sigma: number): void {
-  if (!(sigma > 0 && Number.isFinite(sigma)))
-    throw new GibbonError('invalid_option', `--sigma must be a positive number for method 'gaussian'; got ${sigma}`, { option: 'sigma' });
+  checkOption('sigma', sigma, positiveFiniteNumber, " for method 'gaussian'");
 }
 
 /** x + N(0, σ²I), drawn from `rng` (one draw per value, in order, so a seed fixes the batch). */
@@ -121,8 +122,7 @@ export function gaussianExamples(x: Tensor, sigma: number, rng: Rng): Tensor {
 export const DEFAULT_KAPPA_FINAL = 0.5;
 
 export function checkKappa(kappa: number): void {
-  if (!(kappa >= 0 && kappa <= 1))
-    throw new GibbonError('invalid_option', `--kappa-final must be a number in [0, 1] for method 'ibp'; got ${kappa}`, { option: 'kappaFinal' });
+  checkOption('kappaFinal', kappa, numberIn(0, 1), " for method 'ibp'");
 }
 
 /**

@@ -21,7 +21,7 @@
  * opt.step(params, grads, learningRate(schedule, 0.01, step, totalSteps));
  * const saved = opt.state(); // … later: createOptimizer(saved.spec).load(saved)
  */
-import { boolean, nonNegativeNumber, numberIn, resolveOptions, type OptionRule } from '../attacks/options.js';
+import { boolean, nonNegativeNumber, numberIn, resolveOptions, type OptionRule } from '../options.js';
 import { GibbonError } from '../errors.js';
 
 export type OptimizerSpec =

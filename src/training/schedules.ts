@@ -18,7 +18,7 @@
  * const spec = parseSchedule('step:1000:0.5');
  * for (let k = 0; k < total; k++) optimizer.step(params, grads, learningRate(spec, 0.01, k, total));
  */
-import { numberIn, nonNegativeNumber, oneOf, positiveInteger, positiveNumber, resolveOptions } from '../attacks/options.js';
+import { checkOption, numberIn, nonNegativeNumber, oneOf, positiveInteger, positiveNumber, resolveOptions, type OptionRule } from '../options.js';
 import { GibbonError } from '../errors.js';
 
 export type ScheduleSpec =
@@ -35,9 +35,7 @@ export function learningRate(spec: ScheduleSpec, baseLr: number, step: number, t
   if (typeof baseLr !== 'number' || !Number.isFinite(baseLr) || baseLr < 0) {
     throw new GibbonError('invalid_option', `learning rate must be a finite number ≥ 0; got ${baseLr}`, { option: 'lr' });
   }
-  if (!Number.isInteger(totalSteps) || totalSteps < 1) {
-    throw new GibbonError('invalid_option', `schedule: totalSteps must be a positive integer; got ${totalSteps}`, { option: 'totalSteps' });
-  }
+  checkOption('totalSteps', totalSteps, positiveInteger);
   if (!Number.isInteger(step) || step < 0 || step > totalSteps) {
     throw new GibbonError('invalid_option', `schedule: step must be an integer in [0, totalSteps = ${totalSteps}]; got ${step}`, { option: 'step' });
   }
@@ -95,9 +93,9 @@ export function parseSchedule(text: string): ScheduleSpec {
   };
   if (typeof text !== 'string') return fail('not a string');
   const [name, ...args] = text.trim().split(':');
-  const number = (field: string, value: string, expected: string, valid: (x: number) => boolean): number => {
+  const number = (field: string, value: string, rule: OptionRule): number => {
     const x = value.trim() === '' ? NaN : Number(value);
-    if (!Number.isFinite(x) || !valid(x)) fail(`${field} must be ${expected}; got ${JSON.stringify(value)}`);
+    if (!Number.isFinite(x) || !rule.valid(x)) fail(`${field} must be ${rule.expected}; got ${JSON.stringify(value)}`);
     return x;
   };
   const arity = (max: number): void => {
@@ -111,14 +109,14 @@ export function parseSchedule(text: string): ScheduleSpec {
     case 'step': {
       if (args.length === 0) fail('step needs STEP_SIZE (in optimizer steps), e.g. step:1000 or step:1000:0.5');
       arity(2);
-      const stepSize = number('STEP_SIZE', args[0]!, 'a positive integer', (x) => Number.isInteger(x) && x > 0);
+      const stepSize = number('STEP_SIZE', args[0]!, positiveInteger);
       if (args.length === 1) return { type: 'step', stepSize };
-      return { type: 'step', stepSize, gamma: number('GAMMA', args[1]!, 'a finite number > 0', (x) => x > 0) };
+      return { type: 'step', stepSize, gamma: number('GAMMA', args[1]!, positiveNumber) };
     }
     case 'one-cycle': {
       arity(1);
       if (args.length === 0) return { type: 'one-cycle' };
-      return { type: 'one-cycle', pctStart: number('PCT_START', args[0]!, 'a number in [0, 1]', (x) => x >= 0 && x <= 1) };
+      return { type: 'one-cycle', pctStart: number('PCT_START', args[0]!, numberIn(0, 1)) };
     }
     default:
       return fail(`unknown schedule '${name}'`);

@@ -34,7 +34,9 @@ import { withDynamicBatch } from './rebatch.js';
 export interface TrainableOptions {
   /** Parameters to train (default: all trainable initializers). */
   params?: readonly string[];
+  /** onnxruntime threads. Default: the number of cores. */
   threads?: number;
+  /** Sizes for symbolic non-batch input dimensions, per input name. Default: the declared shapes. */
   inputShapes?: Record<string, readonly (number | null)[]>;
   /** Build the training graph with the TRADES head instead of mean cross-entropy. */
   trades?: boolean;

@@ -298,7 +298,7 @@ describe('gaussian noise augmentation (Cohen et al. 2019)', () => {
     for (const sigma of [0, -1, Number.NaN]) {
       await assert.rejects(
         train(model(), data, undefined, options(join(work, 'never.ckpt'), { sigma })),
-        isGibbonError('invalid_option', /--sigma must be a positive number for method 'gaussian'/),
+        isGibbonError('invalid_option', /^sigma must be a positive number for method 'gaussian'/),
       );
     }
   });

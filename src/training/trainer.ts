@@ -10,6 +10,7 @@
  * checkpoint (the last good epoch) is left untouched.
  */
 import { GibbonError } from '../errors.js';
+import { checkOption, positiveFiniteNumber, positiveInteger } from '../options.js';
 import type { Bounds } from '../model/bounds.js';
 import type { NormName } from '../norms/norm.js';
 import type { ModelIR } from '../onnx/model.js';
@@ -116,11 +117,9 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
   const bounds = o.bounds ?? { lower: 0, upper: 1 };
   const adversary: AdversaryOptions = { norm, eps, steps: o.steps ?? 0, stepSize: o.stepSize ?? 0, bounds };
   checkAdversary(o.method, adversary);
-  if (!(Number.isInteger(o.epochs) && o.epochs >= 1))
-    throw new GibbonError('invalid_option', `--epochs must be a positive integer; got ${o.epochs}`, { option: 'epochs' });
-  if (!(Number.isInteger(batchSize) && batchSize >= 1))
-    throw new GibbonError('invalid_option', `--batch-size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
-  if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new GibbonError('invalid_option', `--lr must be a positive number; got ${o.lr}`, { option: 'lr' });
+  checkOption('epochs', o.epochs, positiveInteger);
+  checkOption('batchSize', batchSize, positiveInteger);
+  checkOption('lr', o.lr, positiveFiniteNumber);
   if (data.n < 1) throw new GibbonError('invalid_input', `no training examples in ${data.source}`);
   const beta = o.beta ?? 6;
   const sigma = o.sigma ?? DEFAULT_SIGMA;

@@ -41,7 +41,9 @@ export const dropoutMaskInput = (node: string): string => `dropout_mask:${node}`
 export { HEAD_BETA, HEAD_LABELS, HEAD_PROBS };
 
 export interface TrainingGraphOptions {
+  /** 'train' (BatchNorm on batch statistics, Dropout active) or 'eval' (running statistics, no Dropout). Required. */
   mode: 'train' | 'eval';
+  /** The loss appended to the logits (mean cross-entropy, TRADES, KL …). Required. */
   head: HeadSpec;
   /** Parameters fed as inputs and differentiated (default: all trainable initializers). */
   params?: readonly string[];
@@ -49,6 +51,7 @@ export interface TrainingGraphOptions {
   inputGrad?: boolean;
   /** Differentiate the parameters (default true; an attack graph only needs the input gradient). */
   paramGrads?: boolean;
+  /** Sizes for symbolic non-batch input dimensions, per input name. Default: the declared shapes. */
   inputShapes?: Record<string, readonly (number | null)[]>;
 }
 

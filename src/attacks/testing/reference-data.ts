@@ -1,6 +1,8 @@
 /** The PyTorch reference inputs and models (test/fixtures/reference) for attack tests. */
+import { after, before } from 'node:test';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OnnxModel } from '../../model/onnx-model.js';
 import { readNpy, toFloat32 } from '../../tensor/npy.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
@@ -29,5 +31,20 @@ export function referenceInputs(n = 256): { x: Tensor; y: Int32Array } {
   return {
     x: { data: data.slice(0, n * row), shape: [n, ...xt.shape.slice(1)] },
     y: Int32Array.from(yt.data as BigInt64Array, Number).slice(0, n),
+  };
+}
+
+/** A reference model loaded before a test file's tests and disposed after them; read `.model` inside a test. */
+export function loadedReferenceModel(name: 'mnist_mlp' | 'mnist_cnn' = 'mnist_mlp'): { readonly model: OnnxModel } {
+  let model: OnnxModel | undefined;
+  before(async () => {
+    model = await OnnxModel.load(referenceModelPath(name), { threads: 2 });
+  });
+  after(async () => model?.dispose());
+  return {
+    get model(): OnnxModel {
+      if (!model) throw new Error(`the reference model ${name} is used before the tests load it`);
+      return model;
+    },
   };
 }

@@ -38,6 +38,7 @@ export { buildIntervalGraph, type IntervalGraph, type IntervalGraphOptions } fro
 export interface IbpOptions {
   /** Examples per onnxruntime run (default 128). */
   readonly batchSize?: number;
+  /** onnxruntime threads. Default: the number of cores. */
   readonly threads?: number;
   /** Fold a final Gemm / MatMul + Add into the margins (default true; tighter). */
   readonly elide?: boolean;
@@ -47,6 +48,7 @@ export interface IbpOptions {
   readonly done?: readonly CertifiedExample[];
   /** Seconds spent by earlier runs. */
   readonly secondsBefore?: number;
+  /** Aborts the run between batches. Default none. */
   readonly signal?: AbortSignal;
   /** After every batch: all records so far (ordered by index) and seconds spent; for checkpoints. */
   readonly onBatch?: (records: readonly CertifiedExample[], seconds: number) => void;

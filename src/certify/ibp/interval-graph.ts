@@ -45,6 +45,7 @@ export interface IntervalGraphOptions {
   elide?: boolean;
   /** Sizes for symbolic non-batch input dimensions. */
   inputShapes?: Record<string, readonly (number | null)[]>;
+  /** The interval rules per op type. Default: the built-in rules. */
   registry?: IntervalRegistry;
   /**
    * Initializers to turn into graph inputs of the bound graph (training: the weights are fed, and

@@ -42,12 +42,17 @@ import { argmaxRows, type Tensor } from '../../tensor/tensor.js';
 import type { AdaptiveObjective, EquippedModel } from './equipped-model.js';
 
 export interface AdaptiveAttackOptions {
+  /** L∞ budget ε. Required. */
   readonly eps: number;
+  /** PGD steps per λ. Default 100 (Madry et al. 2018). */
   readonly steps: number;
   /** Absolute step size (default 2.5·ε/steps). */
   readonly stepSize?: number;
+  /** The λ schedule: one PGD run per value, on the examples not yet broken. Default [0.1, 1, 10]. */
   readonly lambdas: readonly number[];
+  /** κ, the cap on the C&W margin in min(m, κ) (Carlini & Wagner 2017). Default 2. */
   readonly kappa: number;
+  /** δ, the margin below the threshold the score term asks for, in units of the clean scores' spread. Default 0.05. */
   readonly delta: number;
   /** The quantised-branch phase (used only when the detector has one quantising squeezer). */
   readonly quantizedSearch: boolean;
@@ -201,9 +206,9 @@ export async function adaptiveAttack(
   onProgress?: (p: AdaptiveProgress) => void,
 ): Promise<AdaptiveAttackResult> {
   const { eps, steps } = options;
-  if (!(eps >= 0) || !Number.isFinite(eps)) throw new GibbonError('invalid_option', `ε must be a finite number ≥ 0; got ${eps}`, { option: '--eps' });
+  if (!(eps >= 0) || !Number.isFinite(eps)) throw new GibbonError('invalid_option', `ε must be a finite number ≥ 0; got ${eps}`, { option: 'eps' });
   if (options.lambdas.length === 0 || options.lambdas.some((l) => !(l >= 0))) {
-    throw new GibbonError('invalid_option', `λ values must be numbers ≥ 0; got ${options.lambdas.join(', ')}`, { option: '--lambdas' });
+    throw new GibbonError('invalid_option', `λ values must be numbers ≥ 0; got ${options.lambdas.join(', ')}`, { option: 'lambdas' });
   }
   const norm = normByName('linf');
   const alpha = options.stepSize ?? (2.5 * eps) / steps;

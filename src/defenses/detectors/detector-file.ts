@@ -80,14 +80,14 @@ export function parseDetectorFile(input: unknown, where: string, path?: string):
     const issue = result.error.issues[0]!;
     const field = issue.path.map(String).join('.') || '(top level)';
     const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
-    throw new GibbonError('invalid_input', `${where} is not a valid gibbon detector file: ${field}: ${issue.message}${more}`, { path, option: '--detector' });
+    throw new GibbonError('invalid_input', `${where} is not a valid gibbon detector file: ${field}: ${issue.message}${more}`, { path, option: 'detector' });
   }
   return result.data as DetectorFile;
 }
 
 export function readDetectorFile(path: string): DetectorFile {
-  if (!existsSync(path)) throw new GibbonError('file_not_found', `detector file not found: ${path}`, { path, option: '--detector' });
-  if (statSync(path).isDirectory()) throw new GibbonError('invalid_input', `${path} is a directory, not a detector .json file`, { path, option: '--detector' });
+  if (!existsSync(path)) throw new GibbonError('file_not_found', `detector file not found: ${path}`, { path, option: 'detector' });
+  if (statSync(path).isDirectory()) throw new GibbonError('invalid_input', `${path} is a directory, not a detector .json file`, { path, option: 'detector' });
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
@@ -95,7 +95,7 @@ export function readDetectorFile(path: string): DetectorFile {
     throw new GibbonError(
       'invalid_input',
       `${path} is not JSON (${(e as Error).message}); give the detector.json written by gibbon detect fit`,
-      { path, option: '--detector' },
+      { path, option: 'detector' },
       { cause: e },
     );
   }
@@ -113,7 +113,7 @@ export function checkDetectorFitsModel(file: DetectorFile, model: ModelIR, detec
     throw new GibbonError(
       'invalid_input',
       `detector ${detectorPath} was fitted on another model (${file.model.path}, sha256 ${file.model.sha256.slice(0, 12)}…), not on ${modelPath} (sha256 ${sha.slice(0, 12)}…); fit one for this model with gibbon detect fit ${modelPath}`,
-      { path: detectorPath, option: '--detector' },
+      { path: detectorPath, option: 'detector' },
     );
   }
 }

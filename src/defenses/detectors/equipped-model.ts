@@ -23,6 +23,7 @@ export const LAMBDA_INPUT = 'lambda';
 export const OBJECTIVE_OUTPUT = 'objective';
 
 export interface EquippedModelOptions {
+  /** onnxruntime threads. Default: the number of cores. */
   threads?: number;
   /** Examples per onnxruntime run (default 128). */
   batchSize?: number;

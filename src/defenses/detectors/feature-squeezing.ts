@@ -26,7 +26,7 @@ import type { ScoreContext, SqueezeParams } from './detector.js';
 export const DEFAULT_SQUEEZERS: readonly string[] = Object.freeze(['bit-depth:1', 'median:2']);
 
 /** One deterministic transform per squeezer spec; errors name the option. */
-export function parseSqueezers(specs: readonly string[], option = '--squeezers'): InputTransform[] {
+export function parseSqueezers(specs: readonly string[], option = 'squeezers'): InputTransform[] {
   if (specs.length === 0) throw new GibbonError('invalid_option', 'feature squeezing needs at least one squeezer, e.g. bit-depth:1', { option });
   return specs.map((spec) => {
     const steps = parsePreprocessSpec(spec, option);

@@ -6,7 +6,7 @@
  * Post-ReLU features are sparse, with many exact zeros, and fit the Gaussian model badly: on
  * models/mnist-standard.onnx, MNIST versus Fashion-MNIST AUROC was 0.91 on the post-ReLU and
  * 0.98 on the pre-activation features (docs/detection.md).
- * `--features NAME` names a node (its first output is taken) or a value directly.
+ * The `features` option (the CLI's --features) names a node (its first output is taken) or a value directly.
  */
 import { GibbonError } from '../../errors.js';
 import { producers, type Graph } from '../../onnx/graph.js';
@@ -31,7 +31,7 @@ export function chooseFeatures(g: Graph, logits: string, requested: string | und
     const hint = affine.length > 0 ? `; e.g. ${affine.map((n) => `'${n.name}'`).join(', ')} (gibbon info lists the model's nodes)` : '';
     throw new GibbonError('invalid_option', `features node '${requested}' not found in ${where}: no node or value has that name${hint}`, {
       path,
-      option: '--features',
+      option: 'features',
     });
   }
   const prod = producers(g);
@@ -54,7 +54,7 @@ export function chooseFeatures(g: Graph, logits: string, requested: string | und
   const last = prod.get(logits);
   throw new GibbonError(
     'invalid_model',
-    `cannot find the penultimate-layer features of ${where} automatically: the class scores '${logits}' come from ${last ? `a ${last.opType} node '${last.name}'` : 'no node'}, not from a Gemm or MatMul; name the features with --features NODE`,
-    { path, option: '--features', node: last ? { name: last.name, opType: last.opType } : undefined },
+    `cannot find the penultimate-layer features of ${where} automatically: the class scores '${logits}' come from ${last ? `a ${last.opType} node '${last.name}'` : 'no node'}, not from a Gemm or MatMul; name the features with option features NODE`,
+    { path, option: 'features', node: last ? { name: last.name, opType: last.opType } : undefined },
   );
 }

@@ -80,7 +80,7 @@ test('a features node that is not in the model is named, with candidates', async
     fitDetector(model, data, { kind: 'mahalanobis', features: 'cnn/penultimate' }, 'test'),
     (e: unknown) =>
       e instanceof GibbonError &&
-      e.location.option === '--features' &&
+      e.location.option === 'features' &&
       /features node 'cnn\/penultimate' not found in .*mnist-standard\.onnx/.test(e.message) &&
       /cnn\/fc1_node_15/.test(e.message),
   );

@@ -25,16 +25,23 @@ export const DEFAULT_COMBINED_PARTS: readonly SingleDetectorKind[] = Object.free
 export const DEFAULT_TARGET_FPR = 0.05;
 
 export interface FitOptions {
+  /** Detector: 'msp', 'energy', 'mahalanobis', 'squeeze' or 'combined'. Required. */
   readonly kind: DetectorKind;
   /** Feature node or value for Mahalanobis (default: found automatically). */
   readonly features?: string;
+  /** Feature squeezing's squeezers (preprocess specs). Default ['bit-depth:1', 'median:2'] (Xu et al. 2018, MNIST). */
   readonly squeezers?: readonly string[];
+  /** Energy score temperature T (Liu et al. 2020). Default 1. */
   readonly temperature?: number;
+  /** Mahalanobis: the ridge added to the shared covariance before inverting it, as a fraction of its mean diagonal. Default 0.01. */
   readonly shrinkage?: number;
+  /** The combined detector's parts. Default ['energy', 'mahalanobis', 'squeeze']. */
   readonly parts?: readonly SingleDetectorKind[];
   /** Target false-positive rate on clean calibration data (default 0.05). */
   readonly targetFpr?: number;
+  /** onnxruntime threads. Default: the number of cores. */
   readonly threads?: number;
+  /** Examples per onnxruntime run. Default 128. */
   readonly batchSize?: number;
   /** Called when a stage starts (for progress display). */
   readonly onStage?: (stage: string) => void;
@@ -71,13 +78,13 @@ async function scoresOf(model: ModelIR, params: DetectorParams, x: Tensor, optio
 export async function fitDetector(model: ModelIR, data: FitData, options: FitOptions, gibbonVersion: string): Promise<DetectorFile> {
   const targetFpr = options.targetFpr ?? DEFAULT_TARGET_FPR;
   if (!(targetFpr >= 0 && targetFpr < 1))
-    throw new GibbonError('invalid_option', `the target false-positive rate must be in [0, 1); got ${targetFpr}`, { option: '--fpr' });
+    throw new GibbonError('invalid_option', `the target false-positive rate must be in [0, 1); got ${targetFpr}`, { option: 'targetFpr' });
   const where = model.path ?? 'model';
   const { ctx } = prepareClassifier(model);
   const needsFeatures = options.kind === 'mahalanobis' || (options.kind === 'combined' && (options.parts ?? DEFAULT_COMBINED_PARTS).includes('mahalanobis'));
   const featureChoice = needsFeatures ? chooseFeatures(ctx.graph, ctx.logits, options.features, where, model.path) : undefined;
   if (!needsFeatures && options.features !== undefined) {
-    throw new GibbonError('invalid_option', `--features is used by the mahalanobis and combined detectors, not '${options.kind}'`, { option: '--features' });
+    throw new GibbonError('invalid_option', `features is used by the mahalanobis and combined detectors, not '${options.kind}'`, { option: 'features' });
   }
   const squeezers = options.squeezers ?? DEFAULT_SQUEEZERS;
   parseSqueezers(squeezers);
@@ -113,7 +120,7 @@ export async function fitDetector(model: ModelIR, data: FitData, options: FitOpt
   let params: DetectorParams;
   if (options.kind === 'combined') {
     const kinds = options.parts ?? DEFAULT_COMBINED_PARTS;
-    if (kinds.length === 0) throw new GibbonError('invalid_option', 'the combined detector needs at least one part', { option: '--parts' });
+    if (kinds.length === 0) throw new GibbonError('invalid_option', 'the combined detector needs at least one part', { option: 'parts' });
     const parts = [];
     for (const kind of kinds) {
       const detector = await single(kind);

@@ -151,7 +151,7 @@ export function emitMahalanobisScore(ctx: ScoreContext, params: MahalanobisParam
   if (!exists) {
     throw new GibbonError('invalid_model', `${ctx.where} has no value '${params.features}', which the Mahalanobis detector takes its features from`, {
       path: ctx.path,
-      option: '--features',
+      option: 'features',
     });
   }
   const p = Float64Array.from(params.precision.flat());

@@ -35,7 +35,7 @@ export const PREPROCESS_GRAMMAR = Object.entries(STEPS)
   .map(([name, k]) => `${name}:${k.value}`)
   .join(', ');
 
-/** Parses SPEC into transforms; `option` names the flag in errors (e.g. '--preprocess'). */
+/** Parses SPEC into transforms; `option` names the option in errors (the CLI passes its flag, '--preprocess'). */
 export function parsePreprocessSpec(spec: string, option = 'preprocess'): InputTransform[] {
   const fail = (what: string): never => {
     throw new GibbonError('invalid_option', `${option} '${spec}': ${what}; give a comma list of ${PREPROCESS_GRAMMAR}, e.g. bit-depth:4,median:2`, { option });

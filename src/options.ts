@@ -1,8 +1,12 @@
 /**
- * Attack options are validated once, in the constructor: unknown keys and bad values fail with the
- * attack, the option, what was given and what would be valid. The resolved options are frozen.
+ * The one set of option rules for the library: attacks, training, certification, oracles and the
+ * schemas of files gibbon reads. Options are validated once, where they enter (an attack's
+ * constructor, `train`, `certify` …): unknown keys and bad values fail with a GibbonError that names
+ * the API option (`stepSize`, not `--step-size`: only cli/ knows flags), what was given and what
+ * would be valid. Resolved options are frozen.
  */
-import { GibbonError } from '../errors.js';
+import { z } from 'zod';
+import { GibbonError } from './errors.js';
 
 export interface OptionRule {
   /** What a valid value is, for messages ("a positive integer"). */
@@ -10,9 +14,14 @@ export interface OptionRule {
   readonly valid: (value: unknown) => boolean;
 }
 
-export const positiveInteger: OptionRule = { expected: 'a positive integer', valid: (v) => Number.isInteger(v) && (v as number) > 0 };
+const isPositiveInteger = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
+const isPositiveNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
+
+export const positiveInteger: OptionRule = { expected: 'a positive integer', valid: isPositiveInteger };
 export const nonNegativeInteger: OptionRule = { expected: 'an integer ≥ 0', valid: (v) => Number.isInteger(v) && (v as number) >= 0 };
-export const positiveNumber: OptionRule = { expected: 'a finite number > 0', valid: (v) => typeof v === 'number' && Number.isFinite(v) && v > 0 };
+export const positiveNumber: OptionRule = { expected: 'a finite number > 0', valid: isPositiveNumber };
+/** The same rule as `positiveNumber`, worded as training and certification have always said it. */
+export const positiveFiniteNumber: OptionRule = { expected: 'a positive number', valid: isPositiveNumber };
 export const nonNegativeNumber: OptionRule = { expected: 'a finite number ≥ 0', valid: (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 };
 export const boolean: OptionRule = { expected: 'true or false', valid: (v) => typeof v === 'boolean' };
 
@@ -55,3 +64,16 @@ export function resolveOptions<T extends object>(
   }
   return Object.freeze(out) as Readonly<T>;
 }
+
+/**
+ * Throws `invalid_option` naming `option` unless `rule` accepts `value`:
+ * "<option> must be <expected><context>; got <value>" (e.g. "epochs must be a positive integer; got 0").
+ */
+export function checkOption(option: string, value: unknown, rule: OptionRule, context = ''): void {
+  if (!rule.valid(value)) throw new GibbonError('invalid_option', `${option} must be ${rule.expected}${context}; got ${String(value)}`, { option });
+}
+
+/** Zod schemas of the same rules, for the files gibbon reads (threat models, checkpoints, reports). */
+export const zodPositiveInteger = z.number().int().positive();
+/** A count: an integer ≥ 0. */
+export const zodCount = z.number().int().nonnegative();
