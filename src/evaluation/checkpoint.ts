@@ -281,7 +281,7 @@ export function openCheckpoint(out: string | undefined, o: OpenCheckpointOptions
   if (existing && !existing.finished) {
     throw new GibbonError(
       'invalid_checkpoint',
-      `${where} holds an unfinished evaluation (${existing.records.length} of ${existing.batches} batches done); resume it (--resume), or delete it or choose another output folder to start over`,
+      `${where} holds an unfinished evaluation (${existing.records.length} of ${existing.batches} batches done); resume it (option resume), or delete it or choose another output folder to start over`,
       { path: where, option: 'resume' },
     );
   }

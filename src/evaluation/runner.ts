@@ -252,7 +252,7 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
     const saved = assembleAdversarials(options.saveAdversarials, { model: options.modelPath, norm: tm.norm, eps: tm.eps, batches, exampleShape: example });
     if (saved.missingBatches.length > 0) {
       notes.push(
-        `--save-adversarials: batches ${saved.missingBatches.join(', ')} were evaluated before saving was asked for (resumed); their adversarial examples are not in ${saved.manifest}`,
+        `adversarial examples: batches ${saved.missingBatches.join(', ')} were evaluated before saving was asked for (resumed); their adversarial examples are not in ${saved.manifest}`,
       );
     }
   }

@@ -119,7 +119,7 @@ export class OnnxModel {
     if (unbound.length > 0) {
       throw new GibbonError(
         'invalid_model',
-        `${path} has inputs ${unbound.map((n) => `'${n}'`).join(', ')} besides '${inputName}'; give each a value (--feed ${unbound[0]}=FILE.npy or a number), or choose the attacked input with --wrt-input`,
+        `${path} has inputs ${unbound.map((n) => `'${n}'`).join(', ')} besides '${inputName}'; give each a value (option feed ${unbound[0]}=FILE.npy or a number), or choose the attacked input with option wrtInput`,
         { path: original.path, option: 'feed' },
       );
     }

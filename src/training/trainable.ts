@@ -106,7 +106,7 @@ export class Trainable {
           .join(' and ');
         throw new GibbonError(
           'unsupported_op',
-          `IBP training needs a model without BatchNorm or Dropout in training mode; this one has ${what} node(s) (use --arch mlp or cnn without dropout)`,
+          `IBP training needs a model without BatchNorm or Dropout in training mode; this one has ${what} node(s) (use option arch mlp or cnn without dropout)`,
           {
             option: 'method',
           },

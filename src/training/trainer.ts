@@ -170,7 +170,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
       const ck = readCheckpoint<CheckpointHeader>(o.checkpointPath);
       const diff = fingerprintDifference(ck.fingerprint, fingerprint);
       if (diff)
-        throw new GibbonError('invalid_checkpoint', `${o.checkpointPath} belongs to a different training run (${diff}); remove it or drop --resume`, {
+        throw new GibbonError('invalid_checkpoint', `${o.checkpointPath} belongs to a different training run (${diff}); remove it or drop option resume`, {
           path: o.checkpointPath,
         });
       model.restore(ck.tensors);
@@ -238,7 +238,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
             'training_diverged',
             `the loss became ${step.loss} at epoch ${epoch + 1}, step ${b + 1} (learning rate ${lr}); ` +
               kept(o.checkpointPath, epoch) +
-              '; lower --lr or set --clip-grad',
+              '; lower option lr or set option clipGrad',
           );
         }
         if (o.clipGrad !== undefined) clipGradNorm(step.grads, o.clipGrad);
@@ -256,7 +256,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
         if (!w.every(Number.isFinite)) {
           throw new GibbonError(
             'training_diverged',
-            `weights of '${name}' became non-finite in epoch ${epoch + 1}; ${kept(o.checkpointPath, epoch)}; lower --lr or set --clip-grad`,
+            `weights of '${name}' became non-finite in epoch ${epoch + 1}; ${kept(o.checkpointPath, epoch)}; lower option lr or set option clipGrad`,
           );
         }
       }
