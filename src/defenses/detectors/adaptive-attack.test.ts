@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { OnnxModel } from '../../model/onnx-model.js';
 import { loadModel } from '../../onnx/model.js';
 import { EquippedModel } from './equipped-model.js';
-import { Rng } from '../../random.js';
 import { adaptiveAttack, ADAPTIVE_DEFAULTS } from './adaptive-attack.js';
 import { evaluateDetector, quantizerLevels } from './evaluate-detector.js';
 import { fitDetector } from './fit.js';
@@ -68,7 +67,7 @@ test('against feature squeezing, pinning searched 1-bit levels breaks examples t
     const inn = testImages('mnist', 12);
     const facts = { threshold: file.threshold, scale: file.calibration.score_std, quantizerLevels: 2 };
     const run = (quantizedSearch: boolean) =>
-      adaptiveAttack(equipped, inn.x, inn.y, facts, { ...ADAPTIVE_DEFAULTS, eps: 0.3, steps: 10, lambdas: [10], quantizedSearch }, new Rng(0));
+      adaptiveAttack(equipped, inn.x, inn.y, facts, { ...ADAPTIVE_DEFAULTS, eps: 0.3, steps: 10, lambdas: [10], quantizedSearch }, { seed: 0 });
     const off = await run(false);
     const on = await run(true);
     const count = (s: Uint8Array) => s.reduce((a, v) => a + v, 0);
