@@ -219,7 +219,13 @@ export async function adaptiveAttack(
     for (const [index, lambda] of options.lambdas.entries()) {
       const left = among ? best.remaining().filter((k) => position.has(k)) : best.remaining();
       if (left.length === 0) break;
-      const cells = pinned && gatherCells(pinned, Int32Array.from(left, (k) => position.get(k)!), rowSize(x));
+      const cells =
+        pinned &&
+        gatherCells(
+          pinned,
+          Int32Array.from(left, (k) => position.get(k)!),
+          rowSize(x),
+        );
       const oracle = adaptiveOracle(model, { objective: obj, lambda, bounds, pinned: cells });
       const outcome = await runAttack(attack, oracle, gatherRows(x, left), criterion.subset(left), {
         eps,

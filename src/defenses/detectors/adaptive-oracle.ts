@@ -92,7 +92,8 @@ class AdaptiveOracle implements GradientOracle {
 
   /** The batch example each row of a query of n rows asks about. */
   private examples(n: number, rows?: ArrayLike<number>): Int32Array {
-    if (rows && rows.length !== n) throw new GibbonError('invalid_input', `rows has ${rows.length} entries but the query has ${n} examples`, { option: 'rows' });
+    if (rows && rows.length !== n)
+      throw new GibbonError('invalid_input', `rows has ${rows.length} entries but the query has ${n} examples`, { option: 'rows' });
     return Int32Array.from({ length: n }, (_, i) => {
       const k = rows ? rows[i]! : i;
       if (this.map && !(k >= 0 && k < this.map.length)) {

@@ -25,7 +25,7 @@ import { gatherRows } from '../../tensor/rows.js';
 import { argmaxRows, type Tensor } from '../../tensor/tensor.js';
 import { auroc, rates, rocCurve, thinCurve, tprAtFpr } from '../roc.js';
 import { adaptiveAttack, ADAPTIVE_DEFAULTS, type AdaptiveAttackOptions } from './adaptive-attack.js';
-import type { DetectorParams } from './detector.js';
+import type { DetectorParams } from './score-context.js';
 import type { DetectorFile } from './detector-file.js';
 import type { EquippedModel } from './equipped-model.js';
 import { parseSqueezers } from './feature-squeezing.js';
