@@ -18,6 +18,7 @@ import type { LossName } from '../../autodiff/loss-heads.js';
 import { GibbonError } from '../../errors.js';
 import { checkBounds, UNIT_BOUNDS, type Bounds } from '../../model/bounds.js';
 import { HARNESS_SCORES, type GradientOracle, type LabelArray } from '../../model/oracles.js';
+import { WhiteBoxOracle } from '../../model/white-box-oracle.js';
 import { rowSize } from '../../tensor/rows.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { AdaptiveObjective, EquippedModel } from './equipped-model.js';
@@ -61,33 +62,16 @@ export function clampToCells(x: Tensor, cells: PinnedCells, examples?: ArrayLike
   return { data: out, shape: [...x.shape] };
 }
 
-class AdaptiveOracle implements GradientOracle {
-  readonly kind = 'gradient' as const;
-  readonly queryBudget = undefined;
-
+class AdaptiveOracle extends WhiteBoxOracle {
   constructor(
     private readonly model: EquippedModel,
     private readonly options: AdaptiveOracleOptions,
-    readonly bounds: Bounds,
-    private readonly account: { total: number },
+    bounds: Bounds,
+    account: { total: number },
     /** Batch example of each example of this view (undefined: the whole batch). */
     private readonly map: Int32Array | undefined,
-  ) {}
-
-  get numClasses(): number {
-    return this.model.numClasses;
-  }
-
-  get exampleShape(): readonly (number | null)[] {
-    return this.model.inputShape.slice(1);
-  }
-
-  get queries(): number {
-    return this.account.total;
-  }
-
-  remainingQueries(): number {
-    return Infinity;
+  ) {
+    super(model, bounds, account);
   }
 
   /** The batch example each row of a query of n rows asks about. */
