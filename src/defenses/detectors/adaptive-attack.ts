@@ -16,8 +16,10 @@
  *
  * Objective (increased): J = min(m, κ) − λ·max(0, (s − τ)/σ + δ), m the C&W margin, σ the spread of
  * clean scores (equipped-model.ts). λ runs over a short list (a schedule): each value is a separate
- * attack run with a random start on the examples not yet broken, and per example the best result
- * is kept (a success first; else a misclassified one with the lowest score; else the lowest score).
+ * attack run with a random start on the examples not yet broken. Every point an attack asks the
+ * oracle about, and every result the harness returns, is a candidate, and per example the best one
+ * is kept (a success first; else a misclassified one with the lowest score; else the lowest score);
+ * the kept ones are clipped and judged once more by a fresh forward pass.
  * Options (defaults): PGD, steps 100, step size 2.5·ε/steps (Madry et al.), 1 restart, λ ∈ {0.1, 1,
  * 10}, κ 2, δ 0.05, random start; `attack: 'apgd'` runs APGD with the margin loss instead (its
  * step size adapts itself).
@@ -50,7 +52,7 @@ import { deriveSeed } from '../../random.js';
 import { cloneTensor, gatherRows, rowSize } from '../../tensor/rows.js';
 import { argmaxRows, type Tensor } from '../../tensor/tensor.js';
 import { adaptiveOracle, clampToCells, type PinnedCells } from './adaptive-oracle.js';
-import type { AdaptiveObjective, EquippedModel, EquippedOutputs } from './equipped-model.js';
+import type { AdaptiveObjective, EquippedModel } from './equipped-model.js';
 import { pinnedCells, searchLevels } from './level-search.js';
 
 export interface AdaptiveAttackOptions {
@@ -150,9 +152,10 @@ class BestCandidates {
   }
 
   /** Candidates for the examples `indices` (row i ↔ indices[i]) with their forward pass. */
-  offer(indices: Int32Array, candidates: Tensor, judged: EquippedOutputs): void {
+  offer(indices: ArrayLike<number>, candidates: Tensor, judged: { readonly logits: Tensor; readonly score: Float32Array }): void {
     const predicted = argmaxRows(judged.logits);
-    indices.forEach((k, i) => {
+    for (let i = 0; i < indices.length; i++) {
+      const k = indices[i]!;
       const s = judged.score[i]!;
       const r = predicted[i] !== this.labels[k] ? (s <= this.threshold ? 0 : 1) : 2;
       if (r < this.rank[k]! || (r === this.rank[k]! && s < this.score[k]!)) {
@@ -160,7 +163,7 @@ class BestCandidates {
         this.score[k] = s;
         this.best.data.set(candidates.data.subarray(i * this.row, (i + 1) * this.row), k * this.row);
       }
-    });
+    }
   }
 }
 
@@ -206,6 +209,10 @@ export async function adaptiveAttack(
     delta: options.delta,
   };
   const criterion = undetectedMisclassification(labels, { numClasses: model.numClasses, threshold: detector.threshold });
+  // The attacks stop an example where J stops pulling at its score: δ·σ under τ. Candidates are
+  // still ranked by τ itself (every point asked about is one), so an example that passes τ on the
+  // way is a success even if it never gets that far.
+  const goal = undetectedMisclassification(labels, { numClasses: model.numClasses, threshold: detector.threshold - options.delta * objective.scale });
   const attack = gradientAttack(options);
   const best = new BestCandidates(x, criterion.labels, detector.threshold);
   let gradientSteps = 0;
@@ -226,8 +233,15 @@ export async function adaptiveAttack(
           Int32Array.from(left, (k) => position.get(k)!),
           rowSize(x),
         );
-      const oracle = adaptiveOracle(model, { objective: obj, lambda, bounds, pinned: cells });
-      const outcome = await runAttack(attack, oracle, gatherRows(x, left), criterion.subset(left), {
+      // Every point the attack asks about is a candidate too (kept by rank, as the harness's answer is).
+      const observe = (examples: Int32Array, points: Tensor, answer: { logits: Tensor; score: Float32Array }): void =>
+        best.offer(
+          Array.from(examples, (e) => left[e]!),
+          points,
+          answer,
+        );
+      const oracle = adaptiveOracle(model, { objective: obj, lambda, bounds, pinned: cells, observe });
+      const outcome = await runAttack(attack, oracle, gatherRows(x, left), goal.subset(left), {
         eps,
         norm,
         seed: deriveSeed(seed, 'adaptive-detector', phase, index),

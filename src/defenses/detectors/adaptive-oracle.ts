@@ -36,6 +36,11 @@ export interface AdaptiveOracleOptions {
   /** Input domain (default [0, 1]). */
   readonly bounds?: Bounds;
   readonly pinned?: PinnedCells;
+  /**
+   * Called with every point the oracle is asked about (clamped, when pinned), the batch example of
+   * each row and the model's answer: the attacker's own record of what it has seen.
+   */
+  readonly observe?: (examples: Int32Array, points: Tensor, answer: { readonly logits: Tensor; readonly score: Float32Array }) => void;
 }
 
 type LossAndGradient = Awaited<ReturnType<GradientOracle['lossAndGrad']>>;
@@ -96,7 +101,9 @@ class AdaptiveOracle extends WhiteBoxOracle {
   }
 
   async logits(x: Tensor, rows?: ArrayLike<number>): Promise<Tensor> {
-    const r = await this.model.run(this.query(x, rows).point);
+    const { point, examples } = this.query(x, rows);
+    const r = await this.model.run(point);
+    this.options.observe?.(examples, point, r);
     return withScore(r.logits, r.score);
   }
 
@@ -111,6 +118,7 @@ class AdaptiveOracle extends WhiteBoxOracle {
     const { point, examples } = this.query(x, rows);
     const y = Int32Array.from(labels as ArrayLike<number | bigint>, Number);
     const r = await this.model.objectiveAndGrad(point, y, new Float32Array(y.length).fill(this.options.lambda), this.options.objective);
+    this.options.observe?.(examples, point, r);
     const pinned = this.options.pinned;
     if (pinned) {
       const row = rowSize(x);
