@@ -13,11 +13,15 @@ import { evaluateDetector, quantizerLevels } from './evaluate-detector.js';
 import { fitDetector } from './fit.js';
 import { smallFitData, STANDARD_MODEL, testImages } from './testing/mnist-fixtures.js';
 
-test('the adaptive attack lowers detection AUROC and raises undetected success versus plain PGD', async () => {
+/** An energy detector calibrated on the first `total` training images, the classifier, and the two models. */
+async function energySetup(total: number) {
   const ir = loadModel(STANDARD_MODEL);
-  const file = await fitDetector(ir, smallFitData(3000, 1000), { kind: 'energy' }, 'test');
-  const classifier = await OnnxModel.load(STANDARD_MODEL, { threads: 2 });
-  const equipped = await EquippedModel.create(ir, file.detector, { threads: 2 });
+  const file = await fitDetector(ir, smallFitData(total, 1000), { kind: 'energy' }, 'test');
+  return { file, classifier: await OnnxModel.load(STANDARD_MODEL, { threads: 2 }), equipped: await EquippedModel.create(ir, file.detector, { threads: 2 }) };
+}
+
+test('the adaptive attack lowers detection AUROC and raises undetected success versus plain PGD', async () => {
+  const { file, classifier, equipped } = await energySetup(3000);
   try {
     const inn = testImages('mnist', 60);
     const report = await evaluateDetector({
@@ -90,10 +94,7 @@ test('against feature squeezing, pinning searched 1-bit levels breaks examples t
 });
 
 test('an L2 adaptive attack (PGD or APGD through the harness) evades the energy detector where plain L2 PGD is caught', async () => {
-  const ir = loadModel(STANDARD_MODEL);
-  const file = await fitDetector(ir, smallFitData(2000, 1000), { kind: 'energy' }, 'test');
-  const classifier = await OnnxModel.load(STANDARD_MODEL, { threads: 2 });
-  const equipped = await EquippedModel.create(ir, file.detector, { threads: 2 });
+  const { file, classifier, equipped } = await energySetup(2000);
   try {
     const { x, y } = testImages('mnist', 20);
     const eps = 3;
