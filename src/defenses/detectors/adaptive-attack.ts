@@ -81,6 +81,7 @@ export const ADAPTIVE_DEFAULTS: Omit<AdaptiveAttackOptions, 'eps'> = Object.free
   kappa: 2,
   delta: 0.05,
   quantizedSearch: true,
+  restarts: 2,
 });
 
 export interface DetectorFacts {
