@@ -113,3 +113,34 @@ test('PGD on the diagonal model: L2 and L∞ flip exactly the examples within re
   assert.deepEqual(Array.from(b.success), [0, 1, 1, 1]);
   assert.ok(b.queries > 0 && b.steps > 0);
 });
+
+/** A criterion of the caller's own: misclassified by a logit margin of at least 0.4 (diagonal model: x₀ + x₁ ≥ 1.2 for label 0). */
+function confidentMisclassification(labels: ArrayLike<number>): Criterion {
+  const ys = Int32Array.from(labels);
+  return {
+    name: 'confident-misclassification',
+    labels: ys,
+    targets: undefined,
+    isAdversarial: (scores, i) => scores[1 - ys[i]!]! - scores[ys[i]!]! >= 0.4,
+    subset: (indices) => confidentMisclassification(Array.from(indices, (k) => ys[k]!)),
+  };
+}
+
+test('a Criterion in place of labels: the attack pursues it and the harness re-checks with it', async () => {
+  const g = gradientOracle(diagonalModel());
+  const pgd = new PgdAttack({ steps: 20, relStepsize: 0.1, randomStart: false });
+  // Sums x₀ + x₁: 0.3, 0.95, 1.7, 1.2; within L∞ ε = 0.15 they move by at most 0.3.
+  const plain = await runAttack(pgd, g, x, labels, { eps: 0.15, norm: 'linf' });
+  const custom = await runAttack(pgd, g, x, confidentMisclassification(labels), { eps: 0.15, norm: 'linf' });
+  assert.deepEqual(Array.from(plain.success), [0, 1, 1, 1]);
+  assert.deepEqual(Array.from(custom.success), [0, 1, 1, 0], 'example 3 can cross the boundary but not by the margin');
+  const sum = (t: Tensor, i: number) => t.data[2 * i]! + t.data[2 * i + 1]!;
+  assert.ok(sum(plain.clipped, 1) < 1.2, `plain PGD stops just across the boundary (${sum(plain.clipped, 1)})`);
+  assert.ok(sum(custom.clipped, 1) >= 1.2 - 1e-6, `PGD goes on until the criterion holds (${sum(custom.clipped, 1)})`);
+  const liar = new FakeAttack('liar', 'fixed-epsilon', (xs) => xs.data.map((v) => v + 0.1));
+  const judged = await runAttack(liar, g, x, confidentMisclassification(labels), { eps: 0.05, norm: 'linf' });
+  assert.deepEqual(Array.from(judged.success), [0, 0, 1, 0], 'x₀ + x₁ = 1.05 is misclassified but not by the margin');
+  assert.ok(judged.warnings.some((w) => w.code === 'claimed-success-rejected'));
+  await assert.rejects(runAttack(pgd, g, x, confidentMisclassification(labels), { eps: 0.1, norm: 'linf', targets: [1, 1, 1, 0] }), /carries its own targets/);
+  await assert.rejects(runAttack(pgd, g, x, confidentMisclassification([0, 0]), { eps: 0.1, norm: 'linf' }), /labels has 2 entries but x has 4/);
+});

@@ -11,7 +11,9 @@
  * already adversarial (they count as successes with zero perturbation), hands the attack the rest,
  * clips whatever comes back into the ε-ball ∩ bounds with the norm, and re-checks success with a
  * fresh forward pass. An attack cannot misreport; a claimed success that the re-check rejects
- * becomes a warning.
+ * becomes a warning. What success means is given as labels (misclassification; with `targets`,
+ * targeted misclassification) or as any `Criterion` (criteria/), as Foolbox's `get_criterion`
+ * takes either, so custom success conditions go through the same clipping and re-check.
  */
 import { GibbonError } from '../errors.js';
 import type { Diagnostic } from '../diagnostics.js';
@@ -104,10 +106,8 @@ export interface RunAttackOptions<E extends number | readonly number[]> {
   /** Budget(s). An array runs a fixed-ε attack once per ε, a minimization attack once for all. */
   readonly eps: E;
   readonly norm: Norm | NormName;
-  /** Target class per example: makes the criterion targeted. */
+  /** Target class per example: makes a criterion given as labels targeted (a Criterion carries its own targets). */
   readonly targets?: LabelArray;
-  /** A criterion of the caller's own (e.g. criteria/sequence-criterion.ts) instead of one made from labels/targets. */
-  readonly criterion?: Criterion;
   /** Seed of the attack's RNG (default 0); each ε gets its own stream derived from it. */
   readonly seed?: number;
   readonly signal?: AbortSignal;
@@ -186,30 +186,46 @@ function repairNonFinite(adv: Tensor, x0: Tensor): number {
   return bad;
 }
 
+/** Whether runAttack was given a Criterion rather than labels. */
+export function isCriterion(success: LabelArray | Criterion): success is Criterion {
+  return typeof (success as Partial<Criterion>).isAdversarial === 'function';
+}
+
+function criterionFor(success: LabelArray | Criterion, targets: LabelArray | undefined, numClasses: number): Criterion {
+  if (!isCriterion(success)) return targets ? targetedMisclassification(success, targets, numClasses) : misclassification(success, numClasses);
+  if (targets) {
+    throw new GibbonError('invalid_option', `targets were given with the criterion '${success.name}'; a criterion carries its own targets`, {
+      option: 'targets',
+    });
+  }
+  return success;
+}
+
 /**
- * Runs an attack on x (labels per example; with `targets` the criterion is targeted) and returns
+ * Runs an attack on x and returns
  * what counts: the adversarial examples clipped to the budget and success re-checked by a fresh
- * forward pass. With an array of ε the result is one outcome per ε, in order.
+ * forward pass. `success` is the label per example (misclassification; with `options.targets`,
+ * targeted) or a Criterion for the batch. With an array of ε the result is one outcome per ε, in order.
  */
 export async function runAttack<O extends Oracle>(
   attack: Attack<O>,
   oracle: O,
   x: Tensor,
-  labels: LabelArray,
+  success: LabelArray | Criterion,
   options: RunAttackOptions<number>,
 ): Promise<AttackOutcome>;
 export async function runAttack<O extends Oracle>(
   attack: Attack<O>,
   oracle: O,
   x: Tensor,
-  labels: LabelArray,
+  success: LabelArray | Criterion,
   options: RunAttackOptions<readonly number[]>,
 ): Promise<AttackOutcome[]>;
 export async function runAttack<O extends Oracle>(
   attack: Attack<O>,
   oracle: O,
   x: Tensor,
-  labels: LabelArray,
+  success: LabelArray | Criterion,
   options: RunAttackOptions<number | readonly number[]>,
 ): Promise<AttackOutcome | AttackOutcome[]> {
   const norm = typeof options.norm === 'string' ? normByName(options.norm) : options.norm;
@@ -217,9 +233,7 @@ export async function runAttack<O extends Oracle>(
   checkEpsilons(epsilons, norm);
   checkShape(x, oracle);
   const n = x.shape[0]!;
-  const criterion =
-    options.criterion ??
-    (options.targets ? targetedMisclassification(labels, options.targets, oracle.numClasses) : misclassification(labels, oracle.numClasses));
+  const criterion = criterionFor(success, options.targets, oracle.numClasses);
   if (criterion.labels.length !== n) {
     throw new GibbonError('invalid_input', `labels has ${criterion.labels.length} entries but x has ${n} examples`, { option: 'labels' });
   }
@@ -278,7 +292,8 @@ export async function runAttack<O extends Oracle>(
     const success = Uint8Array.from(clean);
     if (attacked.length > 0) {
       const clippedSub = gatherRows(clipped, attacked);
-      const verdict = adversarialMask(criterionSub, await uncountedScores(oracle, clippedSub));
+      // Asked of the view the attack was given: row i of clippedSub is its example i.
+      const verdict = adversarialMask(criterionSub, await uncountedScores(oracleSub, clippedSub));
       const rawDist = norm.distance(advSub, xSub);
       let rejected = 0;
       for (let i = 0; i < attacked.length; i++) {

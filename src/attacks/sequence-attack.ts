@@ -61,10 +61,9 @@ export async function runSequenceAttack(
   const goals = { transcriptions: original, targets: options.targets };
   const criterion = sequenceCriterion({ frames: model.frames, classes: model.numClasses, blank: model.blank, ...goals });
   const oracle = sequenceGradientOracle(model, goals, { bounds: options.bounds });
-  const outcome = await runAttack(attack, oracle, x, criterion.labels, {
+  const outcome = await runAttack(attack, oracle, x, criterion, {
     eps: options.eps,
     norm: options.norm,
-    criterion,
     seed: options.seed,
     signal: options.signal,
     onProgress: options.onProgress,

@@ -32,10 +32,10 @@ export function adversarialMask(criterion: Criterion, scores: Tensor): Uint8Arra
   return out;
 }
 
-/** Index of the largest score (the first one on ties, like ArgMax). */
-export function topClass(scores: ArrayLike<number>): number {
+/** Index of the largest of the first `count` scores (default all; the first one on ties, like ArgMax). */
+export function topClass(scores: ArrayLike<number>, count = scores.length): number {
   let best = 0;
-  for (let j = 1; j < scores.length; j++) if (scores[j]! > scores[best]!) best = j;
+  for (let j = 1; j < count; j++) if (scores[j]! > scores[best]!) best = j;
   return best;
 }
 

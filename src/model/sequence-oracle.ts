@@ -15,6 +15,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { checkBounds, UNIT_BOUNDS, type Bounds } from './bounds.js';
 import { HARNESS_SCORES, type GradientOracle, type LabelArray, type LossAndGrad } from './oracles.js';
 import type { LabelSequences, SequenceOnnxModel } from './sequence-model.js';
+import { WhiteBoxOracle } from './white-box-oracle.js';
 
 export interface SequenceGoals {
   /** Clean transcription per example (the untargeted loss moves away from it). */
@@ -28,31 +29,14 @@ function rows(scores: Tensor): Tensor {
   return { data: scores.data, shape: [scores.shape[0]!, scores.shape[1]! * scores.shape[2]!] };
 }
 
-class SequenceGradientOracle implements GradientOracle {
-  readonly kind = 'gradient' as const;
-  readonly queryBudget = undefined;
-
+class SequenceGradientOracle extends WhiteBoxOracle {
   constructor(
     private readonly model: SequenceOnnxModel,
     private readonly goals: SequenceGoals,
-    readonly bounds: Bounds,
-    private readonly account: { total: number },
-  ) {}
-
-  get numClasses(): number {
-    return this.model.numClasses;
-  }
-
-  get exampleShape(): readonly (number | null)[] {
-    return this.model.inputShape.slice(1);
-  }
-
-  get queries(): number {
-    return this.account.total;
-  }
-
-  remainingQueries(): number {
-    return Infinity;
+    bounds: Bounds,
+    account: { total: number },
+  ) {
+    super(model, bounds, account);
   }
 
   async logits(x: Tensor): Promise<Tensor> {

@@ -73,7 +73,9 @@ export function readCheckpoint<H>(path: string): CheckpointContents<H> {
   if (!existsSync(path)) throw new GibbonError('file_not_found', `no checkpoint at ${path}`, { path });
   const bytes = readFileSync(path);
   const bad = (why: string): GibbonError =>
-    new GibbonError('invalid_checkpoint', `${path} is not a usable gibbon training checkpoint: ${why}; delete it or drop option resume to start over`, { path });
+    new GibbonError('invalid_checkpoint', `${path} is not a usable gibbon training checkpoint: ${why}; delete it or drop option resume to start over`, {
+      path,
+    });
   if (bytes.length < 12 || bytes.toString('ascii', 0, 8) !== MAGIC) throw bad('wrong magic bytes');
   const headerLength = bytes.readUInt32LE(8);
   if (headerLength > MAX_HEADER_BYTES) throw bad(`its header claims ${headerLength} bytes`);

@@ -1,19 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { runAttack } from '../../attacks/attack.js';
+import { PgdAttack } from '../../attacks/pgd.js';
 import { OnnxModel } from '../../model/onnx-model.js';
+import { gradientOracle } from '../../model/oracles.js';
+import { normByName } from '../../norms/index.js';
+import { argmaxRows, type Tensor } from '../../tensor/tensor.js';
 import { loadModel } from '../../onnx/model.js';
 import { EquippedModel } from './equipped-model.js';
-import { Rng } from '../../random.js';
 import { adaptiveAttack, ADAPTIVE_DEFAULTS } from './adaptive-attack.js';
 import { evaluateDetector, quantizerLevels } from './evaluate-detector.js';
 import { fitDetector } from './fit.js';
 import { smallFitData, STANDARD_MODEL, testImages } from './testing/mnist-fixtures.js';
 
-test('the adaptive attack lowers detection AUROC and raises undetected success versus plain PGD', async () => {
+/** An energy detector calibrated on the first `total` training images, the classifier, and the two models. */
+async function energySetup(total: number) {
   const ir = loadModel(STANDARD_MODEL);
-  const file = await fitDetector(ir, smallFitData(3000, 1000), { kind: 'energy' }, 'test');
-  const classifier = await OnnxModel.load(STANDARD_MODEL, { threads: 2 });
-  const equipped = await EquippedModel.create(ir, file.detector, { threads: 2 });
+  const file = await fitDetector(ir, smallFitData(total, 1000), { kind: 'energy' }, 'test');
+  return { file, classifier: await OnnxModel.load(STANDARD_MODEL, { threads: 2 }), equipped: await EquippedModel.create(ir, file.detector, { threads: 2 }) };
+}
+
+test('the adaptive attack lowers detection AUROC and raises undetected success versus plain PGD', async () => {
+  const { file, classifier, equipped } = await energySetup(3000);
   try {
     const inn = testImages('mnist', 60);
     const report = await evaluateDetector({
@@ -68,7 +76,7 @@ test('against feature squeezing, pinning searched 1-bit levels breaks examples t
     const inn = testImages('mnist', 12);
     const facts = { threshold: file.threshold, scale: file.calibration.score_std, quantizerLevels: 2 };
     const run = (quantizedSearch: boolean) =>
-      adaptiveAttack(equipped, inn.x, inn.y, facts, { ...ADAPTIVE_DEFAULTS, eps: 0.3, steps: 10, lambdas: [10], quantizedSearch }, new Rng(0));
+      adaptiveAttack(equipped, inn.x, inn.y, facts, { ...ADAPTIVE_DEFAULTS, eps: 0.3, steps: 10, lambdas: [10], quantizedSearch }, { seed: 0 });
     const off = await run(false);
     const on = await run(true);
     const count = (s: Uint8Array) => s.reduce((a, v) => a + v, 0);
@@ -82,5 +90,40 @@ test('against feature squeezing, pinning searched 1-bit levels breaks examples t
     }
   } finally {
     await equipped.dispose();
+  }
+});
+
+test('an L2 adaptive attack (PGD or APGD through the harness) evades the energy detector where plain L2 PGD is caught', async () => {
+  const { file, classifier, equipped } = await energySetup(2000);
+  try {
+    const { x, y } = testImages('mnist', 20);
+    const eps = 3;
+    const count = (s: Uint8Array) => s.reduce((a, v) => a + v, 0);
+    const undetected = async (adv: Tensor) => {
+      const r = await equipped.run(adv);
+      const predicted = argmaxRows(r.logits);
+      return Uint8Array.from(predicted, (p, i) => (p !== y[i] && r.score[i]! <= file.threshold ? 1 : 0));
+    };
+    const plain = await runAttack(new PgdAttack({ steps: 20, relStepsize: 0.1 }), gradientOracle(classifier), x, y, { eps, norm: 'l2', seed: 0 });
+    const facts = { threshold: file.threshold, scale: file.calibration.score_std };
+    const options = { ...ADAPTIVE_DEFAULTS, eps, norm: 'l2' as const, steps: 20, lambdas: [1, 10] };
+    const pgd = await adaptiveAttack(equipped, x, y, facts, options, { seed: 0 });
+    const apgd = await adaptiveAttack(equipped, x, y, facts, { ...options, attack: 'apgd' }, { seed: 0 });
+    const caught = count(await undetected(plain.clipped));
+    assert.deepEqual(Array.from(await undetected(pgd.adversarial)), Array.from(pgd.success), 'success is what a fresh forward pass says');
+    assert.ok(count(pgd.success) >= 18 && count(pgd.success) >= caught + 5, `adaptive L2 PGD: ${count(pgd.success)}/20 undetected; plain L2 PGD: ${caught}/20`);
+    assert.ok(count(apgd.success) >= 18, `adaptive L2 APGD: ${count(apgd.success)}/20 undetected`);
+    for (const r of [pgd, apgd]) {
+      const d = normByName('l2').distance(r.adversarial, x);
+      assert.ok(
+        d.every((v) => v <= eps + 1e-4),
+        `L2 distances ${Math.max(...d)}`,
+      );
+      assert.ok(r.adversarial.data.every((v) => v >= 0 && v <= 1));
+      assert.equal(r.searchQueries, 0);
+    }
+  } finally {
+    await equipped.dispose();
+    await classifier.dispose();
   }
 });

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { GibbonError } from '../../errors.js';
 import { serializeModel, type ModelIR } from '../../onnx/model.js';
 import { writeFileAtomically } from '../../storage/atomic-write.js';
-import type { DetectorParams } from './detector.js';
+import type { DetectorParams } from './score-context.js';
 
 export const DETECTOR_FORMAT = 'gibbon-detector';
 export const DETECTOR_FORMAT_VERSION = 1;

@@ -17,94 +17,33 @@ import { canonicalize } from '../../onnx/canonicalize.js';
 import { isFloatType } from '../../onnx/dtypes.js';
 import { ancestorsOf, type Graph } from '../../onnx/graph.js';
 import type { ModelIR } from '../../onnx/model.js';
-import { emitEnergyScore } from './energy.js';
-import { emitMahalanobisScore } from './mahalanobis.js';
-import { emitMspScore } from './msp.js';
-import { emitSqueezeScore } from './feature-squeezing.js';
+import { SINGLE_DETECTORS } from './index.js';
+import { DETECTOR_KINDS, type DetectorParams, type ScoreContext, type SingleDetectorParams } from './score-context.js';
 
-export const DETECTOR_KINDS = ['msp', 'energy', 'mahalanobis', 'squeeze', 'combined'] as const;
-export type DetectorKind = (typeof DETECTOR_KINDS)[number];
+export {
+  DETECTOR_KINDS,
+  type CombinedParams,
+  type CombinedPart,
+  type DetectorKind,
+  type DetectorParams,
+  type EnergyParams,
+  type MahalanobisParams,
+  type MspParams,
+  type ScoreContext,
+  type SingleDetectorParams,
+  type SqueezeParams,
+} from './score-context.js';
 
 export const LOGITS_OUTPUT = 'logits';
 export const SCORE_OUTPUT = 'score';
 
-export interface MspParams {
-  readonly kind: 'msp';
-}
-
-export interface EnergyParams {
-  readonly kind: 'energy';
-  /** Temperature T of s = −T·logsumexp(z/T) (Liu et al. 2020 use 1). */
-  readonly temperature: number;
-}
-
-export interface MahalanobisParams {
-  readonly kind: 'mahalanobis';
-  /** The graph value whose activations are the features (flattened per example). */
-  readonly features: string;
-  /** Class means, C rows of D features. */
-  readonly means: readonly (readonly number[])[];
-  /** Inverse of the shared (tied) covariance, D × D, symmetric positive definite. */
-  readonly precision: readonly (readonly number[])[];
-  /** Ridge added to the covariance before inverting, as a fraction of its mean variance. */
-  readonly shrinkage: number;
-}
-
-export interface SqueezeParams {
-  readonly kind: 'squeeze';
-  /** Squeezer specs: 'bit-depth:B' or 'median:K'. */
-  readonly squeezers: readonly string[];
-}
-
-export type SingleDetectorParams = MspParams | EnergyParams | MahalanobisParams | SqueezeParams;
-
-export interface CombinedPart {
-  readonly detector: SingleDetectorParams;
-  /** Mean and standard deviation of this part's score on clean calibration data. */
-  readonly mean: number;
-  readonly std: number;
-}
-
-export interface CombinedParams {
-  readonly kind: 'combined';
-  /** s = max over parts of (s_k − mean_k) / std_k. */
-  readonly parts: readonly CombinedPart[];
-}
-
-export type DetectorParams = SingleDetectorParams | CombinedParams;
-
-/** What a score fragment may use: the builder, the classifier's values, and copies of it. */
-export interface ScoreContext {
-  readonly b: GraphBuilder;
-  readonly graph: Graph;
-  /** The classifier's input value and its shape (batch first, null where dynamic). */
-  readonly input: string;
-  readonly inputShape: readonly (number | null)[];
-  /** The class scores before any Softmax (N, C). */
-  readonly logits: string;
-  readonly numClasses: number;
-  /** Where the model came from, for error messages. */
-  readonly where: string;
-  readonly path: string | undefined;
-  /** The logits of the classifier applied to another input value of the same shape (a copy of its nodes). */
-  classifierOn(x: string, hint: string): string;
-}
-
 /** Emits the detector's score (N) into the graph; returns its value name. */
 export function emitDetectorScore(ctx: ScoreContext, params: DetectorParams): string {
   switch (params.kind) {
-    case 'msp':
-      return emitMspScore(ctx);
-    case 'energy':
-      return emitEnergyScore(ctx, params);
-    case 'mahalanobis':
-      return emitMahalanobisScore(ctx, params);
-    case 'squeeze':
-      return emitSqueezeScore(ctx, params);
     case 'combined': {
       const b = ctx.b;
       const parts = params.parts.map((p, k) => {
-        const s = emitDetectorScore(ctx, p.detector);
+        const s = emitSingleScore(ctx, p.detector);
         const z = b.op(
           'Div',
           [b.op('Sub', [s, b.scalar(p.mean)], {}, { name: `combined/center${k}` }), b.scalar(p.std)],
@@ -117,10 +56,18 @@ export function emitDetectorScore(ctx: ScoreContext, params: DetectorParams): st
       return b.op('ReduceMax', [b.op('Concat', parts, { axis: 1 }, { name: 'combined/parts' }), b.int64s([1])], { keepdims: 0 }, { name: 'combined/score' });
     }
     default:
-      throw new GibbonError('invalid_option', `unknown detector kind '${String((params as { kind: unknown }).kind)}'; valid: ${DETECTOR_KINDS.join(', ')}`, {
-        option: 'detector',
-      });
+      return emitSingleScore(ctx, params);
   }
+}
+
+function emitSingleScore(ctx: ScoreContext, params: SingleDetectorParams): string {
+  const detector = SINGLE_DETECTORS.find((d) => d.kind === params.kind);
+  if (!detector) {
+    throw new GibbonError('invalid_option', `unknown detector kind '${String((params as { kind: unknown }).kind)}'; valid: ${DETECTOR_KINDS.join(', ')}`, {
+      option: 'detector',
+    });
+  }
+  return detector.emitScore(ctx, params);
 }
 
 export interface PreparedClassifier {

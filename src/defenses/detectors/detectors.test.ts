@@ -5,7 +5,8 @@ import { OnnxModel } from '../../model/onnx-model.js';
 import { softmaxRows } from '../../model/oracles.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { GibbonError } from '../../errors.js';
-import { buildDetectorModel, type CombinedParams, type DetectorParams, type MahalanobisParams } from './detector.js';
+import { buildDetectorModel, DETECTOR_KINDS, type CombinedParams, type DetectorParams, type MahalanobisParams } from './detector.js';
+import { SINGLE_DETECTORS } from './index.js';
 import { EquippedModel } from './equipped-model.js';
 import { chooseFeatures } from './features.js';
 import { prepareClassifier } from './detector.js';
@@ -168,5 +169,15 @@ test('the detector-equipped model has outputs logits and score; a missing featur
   assert.throws(
     () => buildDetectorModel(loadModel(STANDARD_MODEL), bad),
     (e: unknown) => e instanceof GibbonError && e.code === 'invalid_model' && /'cnn\/nope'/.test(e.message) && /mnist-standard\.onnx/.test(e.message),
+  );
+});
+
+test('detectors are listed as data: every kind but combined once, and an unknown kind is named', () => {
+  const kinds = SINGLE_DETECTORS.map((d) => d.kind);
+  assert.deepEqual([...kinds, 'combined'].sort(), [...DETECTOR_KINDS].sort());
+  assert.equal(new Set(kinds).size, kinds.length);
+  assert.throws(
+    () => buildDetectorModel(loadModel(STANDARD_MODEL), { kind: 'odin' } as unknown as DetectorParams),
+    (e: unknown) => e instanceof GibbonError && /unknown detector kind 'odin'; valid: msp, energy, mahalanobis, squeeze, combined/.test(e.message),
   );
 });

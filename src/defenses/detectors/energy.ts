@@ -13,7 +13,7 @@
  * ```
  */
 import { GibbonError } from '../../errors.js';
-import type { EnergyParams, ScoreContext } from './detector.js';
+import type { DetectorScore, EnergyParams, ScoreContext } from './score-context.js';
 
 export const DEFAULT_TEMPERATURE = 1;
 
@@ -27,3 +27,5 @@ export function emitEnergyScore(ctx: ScoreContext, params: EnergyParams): string
   const lse = b.op('ReduceLogSumExp', [scaled, b.int64s([1])], { keepdims: 0 }, { name: 'energy/logsumexp' });
   return b.op('Mul', [lse, b.scalar(-t)], {}, { name: 'energy/score' });
 }
+
+export const energyDetector: DetectorScore<EnergyParams> = { kind: 'energy', emitScore: emitEnergyScore };

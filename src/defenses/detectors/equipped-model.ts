@@ -106,6 +106,16 @@ export class EquippedModel {
     return new EquippedModel(ir, forward, { name: input.name, shape }, numClasses, outputs);
   }
 
+  /** The attacked input's shape, batch first (null where dynamic), as oracles describe a model. */
+  get inputShape(): readonly (number | null)[] {
+    return this.input.shape;
+  }
+
+  /** Whether the model outputs a detector score (the adaptive objective needs one). */
+  get hasScore(): boolean {
+    return this.outputs.score;
+  }
+
   private checkInput(x: Tensor): void {
     const expected = this.input.shape.slice(1);
     if (x.shape.length !== this.input.shape.length || expected.some((d, i) => d !== x.shape[i + 1])) {

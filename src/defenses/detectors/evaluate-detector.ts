@@ -20,12 +20,12 @@ import { runAttack } from '../../attacks/attack.js';
 import { FgsmAttack } from '../../attacks/fgsm.js';
 import { PgdAttack } from '../../attacks/pgd.js';
 import { gradientOracle, type DifferentiableModel } from '../../model/oracles.js';
-import { Rng } from '../../random.js';
+import { deriveSeed } from '../../random.js';
 import { gatherRows } from '../../tensor/rows.js';
 import { argmaxRows, type Tensor } from '../../tensor/tensor.js';
 import { auroc, rates, rocCurve, thinCurve, tprAtFpr } from '../roc.js';
 import { adaptiveAttack, ADAPTIVE_DEFAULTS, type AdaptiveAttackOptions } from './adaptive-attack.js';
-import type { DetectorParams } from './detector.js';
+import type { DetectorParams } from './score-context.js';
 import type { DetectorFile } from './detector-file.js';
 import type { EquippedModel } from './equipped-model.js';
 import { parseSqueezers } from './feature-squeezing.js';
@@ -253,13 +253,15 @@ export async function evaluateDetector(input: DetectionEvaluationInput): Promise
       ya,
       { threshold, scale: detector.calibration.score_std, quantizerLevels: quantizerLevels(detector.detector) },
       options,
-      Rng.derive(input.seed, 'adaptive-detector', input.eps),
-      (p) =>
-        progress(
-          `adaptive PGD ε=${input.eps}${p.phase === 'pinned' ? ' (squeezed levels pinned)' : ''}`,
-          options.lambdas.indexOf(p.lambda) * options.steps + p.step + 1,
-          total,
-        ),
+      {
+        seed: deriveSeed(input.seed, 'adaptive-detector', input.eps),
+        onProgress: (p) =>
+          progress(
+            `adaptive PGD ε=${input.eps}${p.phase === 'pinned' ? ' (squeezed levels pinned)' : ''}`,
+            options.lambdas.indexOf(p.lambda) * options.steps + p.step + 1,
+            total,
+          ),
+      },
     );
     adaptiveOptions = { ...stated, search_queries: result.searchQueries };
     rows.push(attackRow(`adaptive PGD ε=${input.eps}`, 'adaptive', result.misclassified, result.score, (performance.now() - t0) / 1000));

@@ -21,7 +21,7 @@
 import { GibbonError } from '../../errors.js';
 import { parsePreprocessSpec } from '../preprocess/spec.js';
 import type { InputTransform } from '../preprocess/input-transform.js';
-import type { ScoreContext, SqueezeParams } from './detector.js';
+import type { DetectorScore, ScoreContext, SqueezeParams } from './score-context.js';
 
 export const DEFAULT_SQUEEZERS: readonly string[] = Object.freeze(['bit-depth:1', 'median:2']);
 
@@ -55,3 +55,5 @@ export function emitSqueezeScore(ctx: ScoreContext, params: SqueezeParams): stri
   });
   return distances.length === 1 ? distances[0]! : b.op('Max', distances, {}, { name: 'squeeze/score' });
 }
+
+export const squeezeDetector: DetectorScore<SqueezeParams> = { kind: 'squeeze', emitScore: emitSqueezeScore };

@@ -23,7 +23,7 @@
  */
 import { GibbonError } from '../../errors.js';
 import { DataType as DT } from '../../onnx/dtypes.js';
-import type { MahalanobisParams, ScoreContext } from './detector.js';
+import type { DetectorScore, MahalanobisParams, ScoreContext } from './score-context.js';
 
 export const DEFAULT_SHRINKAGE = 0.01;
 
@@ -185,3 +185,5 @@ export function emitMahalanobisScore(ctx: ScoreContext, params: MahalanobisParam
   );
   return b.op('ReduceMin', [dist, b.int64s([1])], { keepdims: 0 }, { name: 'mahalanobis/score' });
 }
+
+export const mahalanobisDetector: DetectorScore<MahalanobisParams> = { kind: 'mahalanobis', emitScore: emitMahalanobisScore };

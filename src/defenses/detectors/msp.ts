@@ -12,7 +12,7 @@
  * const equipped = buildDetectorModel(loadModel('mnist.onnx'), { kind: 'msp' });
  * ```
  */
-import type { ScoreContext } from './detector.js';
+import type { DetectorScore, MspParams, ScoreContext } from './score-context.js';
 
 export function emitMspScore(ctx: ScoreContext): string {
   const { b } = ctx;
@@ -20,3 +20,5 @@ export function emitMspScore(ctx: ScoreContext): string {
   const top = b.op('ReduceMax', [p, b.int64s([1])], { keepdims: 0 }, { name: 'msp/max' });
   return b.op('Neg', [top], {}, { name: 'msp/score' });
 }
+
+export const mspDetector: DetectorScore<MspParams> = { kind: 'msp', emitScore: (ctx) => emitMspScore(ctx) };
