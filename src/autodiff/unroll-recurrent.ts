@@ -57,27 +57,12 @@ export async function unrollRecurrent(model: ModelIR, probe: ProbeOptions = {}):
 /** Rewrites every LSTM/GRU/RNN node of `g` in place, given the probe's facts of its values. */
 export function unrollRecurrentNodes(g: Graph, facts: ReadonlyMap<string, ValueFacts>): number {
   const b = new GraphBuilder(g, 'unroll');
-  const nodes = g.nodes;
   const zero = zeroValues(g);
-  const rewritten: Node[] = [];
-  let count = 0;
-  try {
-    for (const n of nodes) {
-      if (!isRecurrentNode(n)) {
-        rewritten.push(n);
-        continue;
-      }
-      // The builder appends to g.nodes: collect this node's replacement in place of the node.
-      g.nodes = [];
-      unrollNode(b, n, facts, zero);
-      rewritten.push(...g.nodes);
-      count++;
-    }
-  } finally {
-    g.nodes = nodes;
-  }
-  g.nodes = rewritten;
-  return count;
+  return b.replaceNodes((n) => {
+    if (!isRecurrentNode(n)) return false;
+    unrollNode(b, n, facts, zero);
+    return true;
+  });
 }
 
 /** A recurrent state: a value name, or null for the zero state (no initial state given). */

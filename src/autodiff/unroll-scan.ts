@@ -122,26 +122,9 @@ function unrollScan(b: GraphBuilder, n: Node, plan: ScanPlan): void {
  * (`recurrent` tells which body nodes another pass must see first). Returns the number unrolled.
  */
 export function unrollScanNodes(b: GraphBuilder, facts: ReadonlyMap<string, ValueFacts>, opset: number, recurrent: (n: Node) => boolean): number {
-  const g = b.graph;
-  const nodes = g.nodes;
-  const rewritten: Node[] = [];
-  let count = 0;
-  try {
-    for (const n of nodes) {
-      const plan = isScanNode(n) ? planScan(n, facts, opset, recurrent) : undefined;
-      if (!plan) {
-        rewritten.push(n);
-        continue;
-      }
-      // The builder appends to g.nodes: collect this node's replacement in place of the node.
-      g.nodes = [];
-      unrollScan(b, n, plan);
-      rewritten.push(...g.nodes);
-      count++;
-    }
-  } finally {
-    g.nodes = nodes;
-  }
-  g.nodes = rewritten;
-  return count;
+  return b.replaceNodes((n) => {
+    const plan = isScanNode(n) ? planScan(n, facts, opset, recurrent) : undefined;
+    if (plan) unrollScan(b, n, plan);
+    return plan !== undefined;
+  });
 }

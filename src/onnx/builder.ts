@@ -77,6 +77,31 @@ export class GraphBuilder {
     return outputs;
   }
 
+  /**
+   * Replaces each node of the graph for which `rewrite` returns true by the nodes `rewrite` emitted
+   * through this builder, in that node's place (so a topological order stays one); the other nodes
+   * stay as they are. Returns how many nodes were replaced.
+   */
+  replaceNodes(rewrite: (n: Node) => boolean): number {
+    const g = this.graph;
+    const nodes = g.nodes;
+    const rewritten: Node[] = [];
+    let count = 0;
+    try {
+      for (const n of nodes) {
+        g.nodes = []; // the builder appends here: this node's replacement
+        if (rewrite(n)) {
+          rewritten.push(...g.nodes);
+          count++;
+        } else rewritten.push(n);
+      }
+    } finally {
+      g.nodes = nodes;
+    }
+    g.nodes = rewritten;
+    return count;
+  }
+
   /** Emits a single-output node; returns its output name. */
   op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue | undefined> = {}, options: NodeOptions = {}): string {
     return this.node(opType, inputs, attrs, { ...options, outputs: 1 })[0]!;
