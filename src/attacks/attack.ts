@@ -105,12 +105,15 @@ export interface AttackFacts {
 export interface RunAttackOptions<E extends number | readonly number[]> {
   /** Budget(s). An array runs a fixed-ε attack once per ε, a minimization attack once for all. */
   readonly eps: E;
+  /** The perturbation set's norm ('linf', 'l2' or a Norm object); the harness clips to its ball. Required. */
   readonly norm: Norm | NormName;
   /** Target class per example: makes a criterion given as labels targeted (a Criterion carries its own targets). */
   readonly targets?: LabelArray;
   /** Seed of the attack's RNG (default 0); each ε gets its own stream derived from it. */
   readonly seed?: number;
+  /** Aborts the attack between steps (the harness then throws). Default: none. */
   readonly signal?: AbortSignal;
+  /** Called as the attack makes progress, with the ε it is at. Default: none. */
   readonly onProgress?: (progress: AttackProgress & { readonly eps: number }) => void;
 }
 

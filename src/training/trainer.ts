@@ -40,10 +40,15 @@ export type { Dataset };
 import { existsSync } from 'node:fs';
 
 export interface TrainOptions {
+  /** Training method: 'standard', 'pgd-at' (Madry et al. 2018), 'fast-at' (Wong et al. 2020), 'trades' (Zhang et al. 2019), 'gaussian' (Cohen et al. 2019) or 'ibp' (Gowal et al. 2018). Required. */
   method: MethodName;
+  /** The adversary's norm. Default 'linf'. */
   norm?: NormName;
+  /** The adversary's budget ε (methods other than standard and gaussian). Default 0. */
   eps?: number;
+  /** Steps of the adversary's inner maximisation; must be set for pgd-at, fast-at and trades (`defaultAdversary(method, eps)` gives the papers' 40, 1, 40). Default 0. */
   steps?: number;
+  /** Absolute step size of the adversary; must be set with `steps` (`defaultAdversary`: ε / 30 for pgd-at and trades, 1.25·ε for fast-at). Default 0. */
   stepSize?: number;
   /** Grow ε linearly from 0 over this many epochs (default 0: full ε from the start). */
   epsRampEpochs?: number;
@@ -53,22 +58,33 @@ export interface TrainOptions {
   sigma?: number;
   /** IBP's final weight κ of the clean loss (default 0.5); κ ramps from 1 over the ε-ramp epochs. */
   kappaFinal?: number;
+  /** Passes over the training data; a positive integer. Required. */
   epochs: number;
+  /** Examples per optimizer step. Default 128. */
   batchSize?: number;
+  /** Base learning rate (> 0), scaled by `schedule`. Required. */
   lr: number;
+  /** Optimizer and its settings ('sgd', 'adam', 'adamw'; optimizers.ts). Required. */
   optimizer: OptimizerSpec;
+  /** Learning-rate schedule over the optimizer steps (schedules.ts). Default constant. */
   schedule?: ScheduleSpec;
   /** Clip the global gradient norm to this (torch.nn.utils.clip_grad_norm_). */
   clipGrad?: number;
   /** Parameters to train (default all). */
   params?: readonly string[];
+  /** Seed of the shuffling, the adversary and the noise; a resumed run derives the same randomness. Default 0. */
   seed?: number;
+  /** onnxruntime threads. Default: the number of cores. */
   threads?: number;
+  /** The input domain. Default [0, 1]. */
   bounds?: Bounds;
   /** PGD steps of the held-out evaluation (default 10, step ε/4, random start). */
   evalSteps?: number;
+  /** Where the checkpoint is written after every epoch. Default: no checkpoint. */
   checkpointPath?: string;
+  /** Continue from the checkpoint at `checkpointPath` (it must belong to the same run). Default false. */
   resume?: boolean;
+  /** Called after every batch with the epoch, batch and running loss. Default none. */
   onProgress?: (p: { epoch: number; epochs: number; batch: number; batches: number; loss: number }) => void;
   /** After every epoch, with the whole history so far (resumed epochs included). */
   onEpoch?: (record: EpochRecord, history: readonly EpochRecord[]) => void;
