@@ -27,6 +27,7 @@ import { GibbonError } from '../errors.js';
 import { transferOracle } from '../model/transfer.js';
 import { decisionOracle, scoreOracle, type Oracle } from '../model/oracles.js';
 import { normByName } from '../norms/index.js';
+import { checkBatchSize } from '../runtime/graph-program.js';
 import { writeReportHtml, writeReportJson, type Report } from '../report/index.js';
 import { subset } from '../tensor/rows.js';
 import { argmaxPerRow } from '../tensor/scores.js';
@@ -171,8 +172,7 @@ function checkOptions(options: EvaluationOptions, batchSize: number, eotSamples:
       option: 'knowledge',
     });
   }
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new GibbonError('invalid_option', `batch size must be a positive integer; got ${batchSize}`, { option: 'batchSize' });
+  checkBatchSize(batchSize);
   if (!Number.isInteger(eotSamples) || eotSamples < 1)
     throw new GibbonError('invalid_option', `EOT samples must be a positive integer; got ${eotSamples}`, { option: 'eotSamples' });
 }
