@@ -111,9 +111,24 @@ export interface AssembledAdversarials {
 }
 
 /** Joins the batch files into one .npy per ε and manifest.json. */
+/** How examples attacked in another space (per-channel bounds: the unit space) are written in the user's units. */
+export interface RawUnits {
+  /** What the manifest's `units` says. */
+  readonly text: string;
+  readonly toRaw: (x: Tensor) => Tensor;
+}
+
 export function assembleAdversarials(
   dir: string,
-  info: { readonly model: string; readonly norm: string; readonly eps: readonly number[]; readonly batches: number; readonly exampleShape: readonly number[] },
+  info: {
+    readonly model: string;
+    readonly norm: string;
+    readonly eps: readonly number[];
+    readonly batches: number;
+    readonly exampleShape: readonly number[];
+    /** Map each file to raw units before writing it (absent: written as attacked). */
+    readonly units?: RawUnits;
+  },
 ): AssembledAdversarials {
   const row = info.exampleShape.reduce((a, b) => a * b, 1);
   const perEps = new Map<number, { rows: SavedAdversarial[]; chunks: Float32Array[] }>(info.eps.map((e) => [e, { rows: [], chunks: [] }]));
@@ -141,13 +156,23 @@ export function assembleAdversarials(
       data.set(slot.chunks[k]!, r * row);
       examples.push({ ...slot.rows[k]!, file, row: r });
     });
-    writeFileAtomically(join(dir, file), [formatNpy({ type: 'float32', data, shape: [order.length, ...info.exampleShape] })], {
+    const attacked: Tensor = { data, shape: [order.length, ...info.exampleShape] };
+    const saved = info.units ? info.units.toRaw(attacked) : attacked;
+    writeFileAtomically(join(dir, file), [formatNpy({ type: 'float32', data: saved.data, shape: saved.shape })], {
       what: 'the adversarial examples',
     });
     files[String(eps)] = file;
   }
   const manifest = join(dir, ADVERSARIALS_MANIFEST);
-  const body = { model: info.model, norm: info.norm, input_shape: info.exampleShape, files, missing_batches: missingBatches, examples };
+  const body = {
+    model: info.model,
+    norm: info.norm,
+    input_shape: info.exampleShape,
+    files,
+    missing_batches: missingBatches,
+    examples,
+    ...(info.units ? { units: info.units.text } : {}),
+  };
   writeFileAtomically(manifest, `${JSON.stringify(body, null, 1)}\n`, { what: 'the adversarial examples manifest' });
   return { manifest, saved: examples.length, missingBatches };
 }

@@ -4,8 +4,6 @@
  * the evaluated model gets the unit space → raw units → (x − mean) / std mapping in front, the data
  * are mapped in, and saved adversarial examples are mapped back out to raw units.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   CHANNEL_EPS_CONVENTION,
   checkChannelCount,
@@ -16,8 +14,7 @@ import {
   type ChannelDomain,
 } from '../model/channel-domain.js';
 import type { Normalization } from '../model/model-inputs.js';
-import { writeFileAtomically } from '../storage/atomic-write.js';
-import { formatNpy, readNpy, toFloat32 } from '../tensor/npy.js';
+import type { RawUnits } from './adversarial-export.js';
 
 /** The input section as the threat model holds it (structural, so this file needs nothing from threat-model.ts). */
 interface InputFields {
@@ -90,21 +87,12 @@ export function inputDomainText(input: InputFields & { readonly bounds: readonly
 }
 
 /**
- * Under per-channel bounds, rewrites the assembled adversarial examples (eps-*.npy of
- * --save-adversarials) from the unit space into raw units and says so in the manifest (`units`);
- * distances stay in the unit space, as ε. Without per-channel bounds, does nothing.
+ * Under per-channel bounds, how the saved adversarial examples (--save-adversarials) reach raw
+ * units: the map out of the unit space and what the manifest says (`units`); distances stay in the
+ * unit space, as ε. Undefined without per-channel bounds (the examples are saved as attacked).
  */
-export function savedAdversarialsToRawUnits(dir: string, input: InputFields): void {
+export function rawUnitsOf(input: InputFields): RawUnits | undefined {
   const domain = channelDomainOf(input);
-  if (!domain) return;
-  const manifestPath = join(dir, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: Record<string, string> } & Record<string, unknown>;
-  for (const file of Object.values(manifest.files)) {
-    const path = join(dir, file);
-    const t = readNpy(path);
-    const raw = fromUnitSpace({ data: toFloat32(t), shape: t.shape }, domain);
-    writeFileAtomically(path, [formatNpy({ type: 'float32', data: raw.data, shape: raw.shape })], { what: 'the adversarial examples' });
-  }
-  const body = { ...manifest, units: `raw (${describeChannelDomain(domain)}); distance is in the unit space, as ε` };
-  writeFileAtomically(manifestPath, `${JSON.stringify(body, null, 1)}\n`, { what: 'the adversarial examples manifest' });
+  if (!domain) return undefined;
+  return { text: `raw (${describeChannelDomain(domain)}); distance is in the unit space, as ε`, toRaw: (x) => fromUnitSpace(x, domain) };
 }

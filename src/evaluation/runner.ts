@@ -34,6 +34,7 @@ import { argmaxPerRow } from '../tensor/scores.js';
 import { sliceBatch } from '../tensor/tensor.js';
 import { assembleAdversarials } from './adversarial-export.js';
 import { evaluationFingerprint, openCheckpoint, writeCheckpoint, type BatchRecord } from './checkpoint.js';
+import { rawUnitsOf } from './channel-bounds.js';
 import { galleryItems, saveFirstBreaks } from './gallery.js';
 import { chooseTargets, knowledgeAllowsChecks, planStages, stageSeed, type PlannedStage } from './plan.js';
 import { forwardDifference, runNoise, runSingleStep, runUnbounded, NOISE_LABEL, SINGLE_STEP_LABEL, UNBOUNDED_LABEL } from './reference-runs.js';
@@ -249,7 +250,14 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   if (options.out) files = { checkpoint: writeCheckpoint(options.out, { ...checkpoint, records: ordered, finished: true }) };
 
   if (options.saveAdversarials) {
-    const saved = assembleAdversarials(options.saveAdversarials, { model: options.modelPath, norm: tm.norm, eps: tm.eps, batches, exampleShape: example });
+    const saved = assembleAdversarials(options.saveAdversarials, {
+      model: options.modelPath,
+      norm: tm.norm,
+      eps: tm.eps,
+      batches,
+      exampleShape: example,
+      units: rawUnitsOf(tm.input),
+    });
     if (saved.missingBatches.length > 0) {
       notes.push(
         `adversarial examples: batches ${saved.missingBatches.join(', ')} were evaluated before saving was asked for (resumed); their adversarial examples are not in ${saved.manifest}`,

@@ -11,7 +11,7 @@ import { writeFileAtomically } from '../../storage/atomic-write.js';
 import { join } from 'node:path';
 import { GibbonError } from '../../errors.js';
 import { ADVERSARIALS_MANIFEST } from '../../evaluation/adversarial-export.js';
-import { evaluatedNormalization, inputDomainText, savedAdversarialsToRawUnits, surrogateNormalization } from '../../evaluation/channel-bounds.js';
+import { evaluatedNormalization, inputDomainText, surrogateNormalization } from '../../evaluation/channel-bounds.js';
 import { loadEvaluationData, THREAT_MODEL_DATA_FIELDS } from '../../evaluation/data.js';
 import { formatJunit } from '../../evaluation/junit.js';
 import { resolveEnsemble } from '../../evaluation/presets.js';
@@ -201,7 +201,6 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       bar?.stop();
     });
     const report = result.report;
-    if (values.saveAdversarials) savedAdversarialsToRawUnits(values.saveAdversarials, tm.input);
     for (const note of result.notes) terminal.note(`note: ${note}`);
 
     const largest = report.robust_accuracy[report.robust_accuracy.length - 1]!;
