@@ -51,6 +51,8 @@ export interface ArchitectureResult {
   /** Achieved FLOP/s as a fraction of the calibrated peak. */
   readonly peak_fraction?: number;
   readonly peer_peak_fraction?: number;
+  /** input_grad only: its time per image over forward's, same run. */
+  readonly backward_forward_ratio?: number;
 }
 
 interface PeerResult {
@@ -154,12 +156,14 @@ export async function architectureSpeed(options: {
         ratio: p ? ips / p.images_per_s : undefined,
         peak_fraction: fraction(ips),
         peer_peak_fraction: p ? fraction(p.images_per_s) : undefined,
+        backward_forward_ratio: task === 'input_grad' ? backwardForward(results, name, ips) : undefined,
       };
       results.push(res);
       const pct = (f: number | undefined): string => (f === undefined ? '   ?' : `${(100 * f).toFixed(0).padStart(3)}%`);
       log(
         `${name.padEnd(16)} ${task.padEnd(11)} threads ${threads} batch ${String(batch).padStart(3)}  ${ips.toFixed(1).padStart(8)} img/s (${pct(res.peak_fraction)} of peak)` +
-          (p ? `  PyTorch ${p.images_per_s.toFixed(1).padStart(8)} (${pct(res.peer_peak_fraction)})  ratio ${res.ratio!.toFixed(2)}×` : '  no peer'),
+          (p ? `  PyTorch ${p.images_per_s.toFixed(1).padStart(8)} (${pct(res.peer_peak_fraction)})  ratio ${res.ratio!.toFixed(2)}×` : '  no peer') +
+          (res.backward_forward_ratio !== undefined ? `  input_grad/forward time ${res.backward_forward_ratio.toFixed(2)}×` : ''),
       );
     };
     if (tasks.has('forward') || tasks.has('input_grad')) {
@@ -185,4 +189,10 @@ export async function architectureSpeed(options: {
     }
   }
   return results;
+}
+
+/** Forward's images/s over input_grad's, when forward of the same model was measured in this run. */
+function backwardForward(results: readonly ArchitectureResult[], model: string, inputGradPerS: number): number | undefined {
+  const forward = results.find((r) => r.model === model && r.task === 'forward');
+  return forward ? forward.images_per_s / inputGradPerS : undefined;
 }

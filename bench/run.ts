@@ -29,7 +29,11 @@ import { evalThroughput } from './eval-throughput.js';
 import { median } from './timing.js';
 import { oracleSpeed } from './oracle-speed.js';
 import { TRAIN_TASKS, trainStepRunner, type TrainTask } from './train-speed.js';
-import { ARCHITECTURE_MODELS, architectureSpeed, type ArchitectureModel } from './architecture-speed.js';
+import { ARCHITECTURE_MODELS, architectureSpeed, calibratePeak, type ArchitectureModel } from './architecture-speed.js';
+import { forwardFlopsPerImage } from './flops.js';
+
+/** Work per image of each attack task, in forward passes: the input gradient costs a forward and a backward (≈ 2 forwards of arithmetic). */
+const ATTACK_WORK: Record<string, number> = { forward: 1, input_grad: 2, pgd40: 80 };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHARED = resolve(ROOT, '..', 'shared');
@@ -47,6 +51,10 @@ interface Result {
   peer_images_per_s?: number;
   ratio?: number;
   peer_source?: string;
+  /** Achieved FLOP/s (convolutions and matrix products, see flops.ts) as a fraction of the calibrated peak. */
+  peak_fraction?: number;
+  /** input_grad only: its time per image over forward's, same run (≈ 2 would be the arithmetic alone). */
+  backward_forward_ratio?: number;
 }
 
 const { values } = parseArgs({
@@ -158,8 +166,11 @@ async function main(): Promise<void> {
     const trainPeer = models.length > 0 ? peerTrainFigures(threads, models, trainTasks) : undefined;
     if (models.length > 0 && trainTasks.length > 0 && !trainPeer)
       log(`train tasks: no peer (${values['no-peer'] ? '--no-peer' : `${PEER_TRAIN} did not run; it needs /usr/bin/python3 with torch`})`);
+    const peak = models.length > 0 && ATTACK_TASKS.some((t) => tasks.has(t)) ? await calibratePeak(threads) : undefined;
+    if (peak) log(`peak (1024³ MatMul in onnxruntime, ${threads} threads): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
     for (const name of models) {
       const ir = modelIR(name);
+      const flops = await forwardFlopsPerImage(ir);
       const { x, y } = randomBatch(7);
       const record = async (task: string, fn: () => Promise<void>, r = reps): Promise<void> => {
         if (!tasks.has(task)) return;
@@ -175,11 +186,16 @@ async function main(): Promise<void> {
           source = fallback?.source;
         }
         if (p) Object.assign(res, { peer_images_per_s: p.images_per_s, ratio: res.images_per_s / p.images_per_s, peer_source: source });
+        if (peak && ATTACK_WORK[task]) res.peak_fraction = (res.images_per_s * flops * ATTACK_WORK[task]!) / peak;
+        const forward = results.find((q) => q.model === name && q.task === 'forward' && q.threads === threads);
+        if (task === 'input_grad' && forward) res.backward_forward_ratio = forward.images_per_s / res.images_per_s;
         results.push(res);
         const where = res.peer_source?.includes('same run') ? 'same run' : 'manifest';
         log(
           `${name.padEnd(10)} ${task.padEnd(18)} threads ${threads}  ${res.images_per_s.toFixed(1).padStart(9)} img/s` +
-            (p ? `  PyTorch ${p.images_per_s.toFixed(1).padStart(9)}  ratio ${res.ratio!.toFixed(2)}× [${where}]` : '  no peer'),
+            (res.peak_fraction !== undefined ? ` (${(100 * res.peak_fraction).toFixed(0).padStart(3)}% of peak)` : '') +
+            (p ? `  PyTorch ${p.images_per_s.toFixed(1).padStart(9)}  ratio ${res.ratio!.toFixed(2)}× [${where}]` : '  no peer') +
+            (res.backward_forward_ratio !== undefined ? `  input_grad/forward time ${res.backward_forward_ratio.toFixed(2)}×` : ''),
         );
       };
       if (ATTACK_TASKS.some((t) => tasks.has(t))) {

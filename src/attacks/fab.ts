@@ -44,6 +44,7 @@ import { GibbonError } from '../errors.js';
 import type { Bounds } from '../model/bounds.js';
 import type { GradientOracle } from '../model/oracles.js';
 import type { Rng } from '../random.js';
+import { argsortNonNegative } from '../tensor/argsort.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AttackContext, AttackFacts, AttackResult } from './attack.js';
@@ -83,7 +84,7 @@ export const FAB_DEFAULTS: FabOptions = Object.freeze({
  * δ(s) = clip(s·d, lo, hi) with d = sign(c)·sign(w) (L∞) or sign(c)·w (L2) (Section 3.2 of the
  * paper). sign(c)·w·δ(s) is piecewise linear and non-decreasing in s, with a breakpoint where each
  * coordinate reaches its bound: the breakpoints are sorted and walked until the segment holding
- * |c| is found, so the result is exact, in O(n log n).
+ * |c| is found, so the result is exact, in O(n log n) (a radix argsort: a comparator sort was a third of FAB-T's time on MNIST).
  */
 export function projectOntoHyperplane(w: Float32Array, c: number, lo: Float32Array, hi: Float32Array, norm: 'linf' | 'l2', out: Float32Array): void {
   const n = w.length;
@@ -93,21 +94,26 @@ export function projectOntoHyperplane(w: Float32Array, c: number, lo: Float32Arr
   const target = Math.abs(c);
   const d = new Float64Array(n);
   const saturation = new Float64Array(n);
-  const active: number[] = [];
+  const active = new Uint32Array(n);
+  let count = 0;
+  let negative = false;
   let slope = 0;
   for (let i = 0; i < n; i++) {
     d[i] = norm === 'linf' ? sign * Math.sign(w[i]!) : sign * w[i]!;
     if (d[i] === 0) continue;
     saturation[i] = (d[i]! > 0 ? hi[i]! : lo[i]!) / d[i]!;
+    negative ||= saturation[i]! < 0;
     slope += sign * w[i]! * d[i]!;
-    active.push(i);
+    active[count++] = i;
   }
-  active.sort((p, q) => saturation[p]! - saturation[q]!);
+  // Breakpoints are ≥ 0 when lo ≤ 0 ≤ hi (the point is inside the box); the radix argsort needs that.
+  if (negative) active.subarray(0, count).sort((p, q) => saturation[p]! - saturation[q]!);
+  else argsortNonNegative(active, count, saturation);
   // progress(s) = slope·s + reached, over coordinates not yet at their bound (slope) and those at it (reached).
   let reached = 0;
   let s = 0;
   let found = false;
-  for (const i of active) {
+  for (const i of active.subarray(0, count)) {
     const at = saturation[i]!;
     if (slope * at + reached >= target) {
       s = slope > 0 ? (target - reached) / slope : at;
@@ -117,7 +123,7 @@ export function projectOntoHyperplane(w: Float32Array, c: number, lo: Float32Arr
     slope -= sign * w[i]! * d[i]!;
     reached += sign * w[i]! * (d[i]! > 0 ? hi[i]! : lo[i]!);
   }
-  if (!found) s = active.length > 0 ? saturation[active[active.length - 1]!]! : 0;
+  if (!found) s = count > 0 ? saturation[active[count - 1]!]! : 0;
   for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(s * d[i]!, lo[i]!), hi[i]!);
 }
 

@@ -24,6 +24,7 @@ import { DEFAULT_VJP_REGISTRY, differentiate } from './differentiate.js';
 import { EMBEDDING_LOSS, emitEmbeddingHead, emitLossHead, isTargetedLoss, LOSS_NAMES, type EmbeddingLoss, type LossName } from './loss-heads.js';
 import { fixedBatchOf, probeValues, type ValueFacts } from './probe.js';
 import { batchAxisOf } from './batch-axis.js';
+import { commuteReluPool } from './commute-relu-pool.js';
 import { probeWithBranches } from './branch-probe.js';
 import type { VjpRegistry } from './registry.js';
 import { NON_DIFFERENTIABLE_OPS, SHAPE_OPS } from './vjp-rule.js';
@@ -286,6 +287,7 @@ export async function buildGradientGraph(source: ModelIR, options: GradientGraph
   const keep = ancestorsOf(g, [lossValue, logits]);
   g.nodes = g.nodes.filter((n) => n.outputs.some((o) => keep.has(o)));
   g.outputs = [];
+  commuteReluPool(g, new Set([...wrt, lossValue, logits]));
   const fullProbe = { inputShapes: options.inputShapes, labelInputs: [LABELS_INPUT, TARGETS_INPUT] };
   await unrollRecurrent(model, fullProbe); // LSTM/GRU/RNN → standard ops, for backprop
   checkRuleSupport(g, wrt, registry, model.opset);

@@ -9,10 +9,10 @@ import { cropOrPad, poolWindow, type PoolWindow } from './pool-window.js';
  * - 'indices': MaxPool runs again with its Indices output and dY is scattered with
  *   ScatterElements(add). Exact for any windows, but onnxruntime leaves its fast MaxPool for the
  *   Indices, and the scatter is slow too (together ~2.5× the cost of 'tiles').
- * - 'tiles': windows that do not overlap (kernel span ≤ stride). X is laid on a grid of
- *   stride-sized tiles; each window cell but the last is cut out with a strided Slice and compared
- *   with Y, and n₀(1 + n₁(1 + …)), n_p = [cell p < Y], counts the cells before the first maximum.
- *   That index and dY are upsampled with Resize (nearest), and the grid cell whose position in its
+ * - 'tiles': windows that do not overlap (kernel span ≤ stride). The number of cells before each
+ *   window's first maximum is counted at output size from prefix maxima, each a Max of MaxPools
+ *   with smaller kernels (below; strided Slices of the cells were 3× slower). X is laid on a grid
+ *   of stride-sized tiles; that index and dY are upsampled with Resize (nearest), and the grid cell whose position in its
  *   tile matches the index takes dY. Only output-sized elementwise ops and two Resizes: no
  *   transposes, no ArgMax, no scatter (those were measured slower; see the bench).
  *   float32 only: onnxruntime's Resize has no double kernel.
@@ -73,19 +73,46 @@ function viaTiles(ctx: VjpContext, dY: string, w: PoolWindow): string {
   // crop the remainder no window reaches.
   const gridSize = O.map((o, i) => o * s[i]!);
   const tail = w.inSize.map((n, i) => gridSize[i]! - w.padBegin[i]! - n);
-  const grid = cropOrPad(b, X, w.padBegin, tail, b.scalar(-Infinity, type), 'MaxPool_grid');
+  // Padding (with -inf: it never wins) is made explicit only where the pool has some: the prefix pools
+  // below have smaller kernels, and onnxruntime wants pads smaller than the kernel.
+  const padded = w.padBegin.some((p) => p > 0) || tail.some((t) => t > 0);
+  const source = padded ? cropOrPad(b, X, w.padBegin, tail, b.scalar(-Infinity, type), 'MaxPool_grid') : X;
+  const sourceSize = padded ? gridSize : w.inSize;
 
-  // Window cells in row-major order, as offsets within a tile.
-  let offsets: number[][] = [[]];
-  for (let i = 0; i < r; i++) offsets = offsets.flatMap((o) => Array.from({ length: k[i]! }, (_, j) => [...o, j * d[i]!]));
-  const one = b.scalar(1, type);
-  const below = offsets.slice(0, -1).map((off) => {
-    const cell = b.op('Slice', [grid, b.int64s(off), b.int64s(gridSize), b.int64s(axes), b.int64s(s)], {}, { name: 'MaxPool_cell' });
-    return b.op('Cast', [b.op('Greater', [ctx.output(0), cell])], { to: type }, { name: 'MaxPool_below' });
-  });
-  // Horner form of Σ_p Π_{q≤p} n_q: the number of cells before the first maximum.
-  let first: string | null = below[below.length - 1] ?? null;
-  for (let p = below.length - 2; p >= 0; p--) first = b.op('Mul', [below[p]!, b.op('Add', [first!, one])], {}, { name: 'MaxPool_first' });
+  // The number of cells before the first maximum, n = Σ_p [P_p < Y], from the prefix maxima P_p (the max
+  // over cells 0…p in row-major order, non-decreasing in p). Each prefix is a union of rectangles anchored at
+  // the window's origin, so each P_p is a Max of MaxPools with smaller kernels: fast kernels that read X in
+  // the layout the forward pool read it, where strided Slices of X were 3× slower.
+  const cells = k.reduce((a, c) => a * c, 1);
+  const pools = new Map<string, string>();
+  const rectangleMax = (extent: readonly number[]): string => {
+    const key = extent.join(',');
+    let v = pools.get(key);
+    if (!v) {
+      v = b.op('MaxPool', [source], { kernel_shape: [...extent], strides: [...s], dilations: [...d] }, { name: 'MaxPool_prefix' });
+      // A smaller kernel may fit one more window at the end of an axis: keep the first O.
+      const count = sourceSize.map((n, i) => Math.floor((n - (extent[i]! - 1) * d[i]! - 1) / s[i]!) + 1);
+      if (count.some((c, i) => c !== O[i]))
+        v = b.op('Slice', [v, b.int64s(new Array<number>(r).fill(0)), b.int64s(O), b.int64s(axes)], {}, { name: 'MaxPool_prefix_crop' });
+      pools.set(key, v);
+    }
+    return v;
+  };
+  const below: string[] = [];
+  for (let p = 0; p < cells - 1; p++) {
+    const index = new Array<number>(r);
+    for (let i = r - 1, rest = p; i >= 0; rest = Math.floor(rest / k[i]!), i--) index[i] = rest % k[i]!;
+    const rectangles: number[][] = [];
+    for (let t = 0; t < r; t++) {
+      if (index[t] === 0) continue;
+      rectangles.push([...index.slice(0, t).map((c) => c + 1), index[t]!, ...k.slice(t + 1)]);
+    }
+    rectangles.push(index.map((c) => c + 1));
+    const maxima = rectangles.map(rectangleMax);
+    const prefix = maxima.length === 1 ? maxima[0]! : b.op('Max', maxima, {}, { name: 'MaxPool_prefix_max' });
+    below.push(b.op('Cast', [b.op('Less', [prefix, ctx.output(0)])], { to: type }, { name: 'MaxPool_below' }));
+  }
+  const first: string | null = below.length === 0 ? null : below.length === 1 ? below[0]! : b.op('Sum', below, {}, { name: 'MaxPool_first' });
 
   // Each grid cell's index in its window's row-major order; -1 off the window (stride > span, dilation gaps).
   const cellIndex = Array.from({ length: gridSize.reduce((a, c) => a * c, 1) }, (_, flat) => {

@@ -1,0 +1,36 @@
+/**
+ * A stable argsort of non-negative float64 keys by LSD radix sort on their IEEE-754 bits (for
+ * non-negative doubles the bit patterns, read as unsigned integers, are in the order of the values).
+ * It gives exactly the order of `indices.sort((p, q) => keys[p] − keys[q])` (stable: equal keys keep
+ * their order; −0 counts as 0) at a fraction of the cost of a JavaScript comparator, which matters in
+ * attack loops that sort hundreds of breakpoints per example and step (FAB's projection).
+ */
+
+/** Sorts `indices` (its first `count` entries) by `keys[index]`, in place; every key must be ≥ 0 or −0, and not NaN. */
+export function argsortNonNegative(indices: Uint32Array, count: number, keys: Float64Array): void {
+  if (count < 2) return;
+  const bits = new Float64Array(count);
+  for (let i = 0; i < count; i++) bits[i] = keys[indices[i]!]! + 0; // −0 + 0 = +0
+  const words = new Uint32Array(bits.buffer);
+  const from = indices.subarray(0, count);
+  let order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  let next = new Uint32Array(count);
+  const counts = new Uint32Array(256);
+  // Little-endian words: word 2i is the low half of key i, 2i + 1 the high half.
+  for (let pass = 0; pass < 8; pass++) {
+    const word = pass < 4 ? 0 : 1;
+    const shift = (pass % 4) * 8;
+    counts.fill(0);
+    for (let i = 0; i < count; i++) counts[(words[2 * order[i]! + word]! >>> shift) & 255]!++;
+    if (counts.some((c) => c === count)) continue; // every key has the same digit: the pass would not move anything
+    for (let d = 0, sum = 0; d < 256; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < count; i++) next[counts[(words[2 * order[i]! + word]! >>> shift) & 255]!++] = order[i]!;
+    [order, next] = [next, order];
+  }
+  from.set(Uint32Array.from(order, (k) => from[k]!));
+}
