@@ -219,7 +219,8 @@ function showResults(outcome: EvaluationOutcome): void {
   ];
   $('summary').innerHTML = rows.join('');
   $('summary').className = 'data';
-  $<HTMLImageElement>('chart').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(outcome.chartSvg)}`;
+  // Static SVG from report/chart.ts, the markup report.html embeds (no script; its text is escaped by ECharts).
+  $('chart').innerHTML = outcome.chartSvg;
   for (const url of downloads.splice(0)) URL.revokeObjectURL(url);
   const links = $('downloads');
   links.replaceChildren(download('report.json', outcome.reportJson, 'application/json'), download('report.html', outcome.reportHtml, 'text/html'));
@@ -231,7 +232,7 @@ function showResults(outcome: EvaluationOutcome): void {
   }
   const largest = report.robust_accuracy.at(-1)?.eps;
   const shown = { ...report, gallery: report.gallery.filter((g) => g.eps === largest).slice(0, SHOWN_EXAMPLES) };
-  $('gallery').innerHTML = gallerySection(shown, norm).toString();
+  $('examples').innerHTML = gallerySection(shown, norm).toString();
 }
 
 async function loadBundled(): Promise<void> {

@@ -90,7 +90,7 @@ test('PGD at ε = 0.1 and 0.3 on 20 images in the page gives the CLI’s robust 
   assert.match(reportHtml, /Content-Security-Policy/);
   const links = await page.$$eval('#downloads a', (as) => as.map((a) => (a as HTMLAnchorElement).download));
   assert.deepEqual(links, ['report.json', 'report.html', 'adversarial-eps-0.1.npy', 'adversarial-eps-0.3.npy']);
-  const gallery = await page.$$eval('#gallery figure.example img', (imgs) => imgs.length);
+  const gallery = await page.$$eval('#examples figure.example img', (imgs) => imgs.length);
   assert.ok(gallery >= 3, `the page shows clean, adversarial and difference images (${gallery} images)`);
 
   assert.deepEqual(visit.problems, []);
@@ -104,6 +104,7 @@ test('PGD at ε = 0.1 and 0.3 on 20 images in the page gives the CLI’s robust 
 
   mkdirSync(ARTIFACTS, { recursive: true });
   const shot = join(ARTIFACTS, 'playground.png');
-  await page.screenshot({ path: shot, fullPage: true });
+  await page.screenshot({ path: shot, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1500 } });
+  assert.ok(await page.$eval('#chart svg', (svg) => svg.querySelectorAll('path').length > 0), 'the robust-accuracy chart is drawn');
   if (process.env['GIBBON_UPDATE_SCREENSHOT'] === '1') copyFileSync(shot, join(ROOT, 'docs', 'playground.png'));
 });
