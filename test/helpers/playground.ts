@@ -91,3 +91,61 @@ export async function startPlayground(): Promise<Playground> {
     },
   };
 }
+
+interface PageHooks {
+  loadModel(bytes: ArrayBuffer, name: string): Promise<unknown>;
+  inputGrad(
+    x: { data: Float32Array; shape: number[] },
+    labels: Int32Array,
+    loss: string,
+  ): Promise<{ grad: { data: Float32Array }; logits: { data: Float32Array } }>;
+  benchmark(batch: number, runs: number): Promise<{ imagesPerSecond: number }>;
+}
+
+/** Loads model bytes into the playground's worker (as a dropped file would be). */
+export async function loadModelInPage(page: Page, bytes: Uint8Array, name: string): Promise<void> {
+  await page.evaluate(
+    async ({ b64, name }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      await (globalThis as unknown as { gibbonPlayground: PageHooks }).gibbonPlayground.loadModel(bytes.buffer, name);
+    },
+    { b64: Buffer.from(bytes).toString('base64'), name },
+  );
+}
+
+/** The input gradient and logits the page computes for a loss (float32 data travels as base64). */
+export async function inputGradInPage(
+  page: Page,
+  x: { data: Float32Array; shape: readonly number[] },
+  labels: Int32Array,
+  loss: 'ce' | 'margin' | 'dlr',
+): Promise<{ grad: Float32Array; logits: Float32Array }> {
+  const r = await page.evaluate(
+    async ({ b64, shape, labels, loss }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const hooks = (globalThis as unknown as { gibbonPlayground: PageHooks }).gibbonPlayground;
+      const out = await hooks.inputGrad({ data: new Float32Array(bytes.buffer), shape }, Int32Array.from(labels), loss);
+      const encode = (a: Float32Array): string => {
+        const u = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+        let s = '';
+        for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000));
+        return btoa(s);
+      };
+      return { grad: encode(out.grad.data), logits: encode(out.logits.data) };
+    },
+    { b64: Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength).toString('base64'), shape: [...x.shape], labels: Array.from(labels), loss },
+  );
+  const decode = (s: string): Float32Array => {
+    const b = Buffer.from(s, 'base64');
+    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  };
+  return { grad: decode(r.grad), logits: decode(r.logits) };
+}
+
+/** Input-gradient throughput of the loaded model in the page (images/s, CE, `runs` timed runs after one warm-up). */
+export async function benchmarkInPage(page: Page, batch: number, runs: number): Promise<number> {
+  return page.evaluate(
+    async ({ batch, runs }) => (await (globalThis as unknown as { gibbonPlayground: PageHooks }).gibbonPlayground.benchmark(batch, runs)).imagesPerSecond,
+    { batch, runs },
+  );
+}
