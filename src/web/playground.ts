@@ -19,6 +19,14 @@ import { BUNDLED_SAMPLES } from './evaluation.js';
 import { decodeImages } from './images.js';
 import type { EvaluationOutcome, EvaluationRequest, ModelInfo, PageMessage, RuntimeInfo, WorkerMessage } from './protocol.js';
 
+/** Largest file the page reads: a protobuf message (an ONNX model) is at most 2 GiB, and so is one typed array. */
+const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+/** Refuses a file before reading it into memory when it is larger than the page can hold. */
+function checkSize(file: File, what: string): void {
+  if (file.size > MAX_FILE_BYTES) throw new Error(`${file.name} (${what}) is ${file.size} bytes; the page reads files up to ${MAX_FILE_BYTES} bytes`);
+}
+
 /** Gallery cards shown in the page (all adversarial examples are in the .npy downloads). */
 const SHOWN_EXAMPLES = 12;
 
@@ -113,6 +121,12 @@ function finishRun(text: string, error = false): void {
 async function loadModelFile(file: File): Promise<void> {
   ($('run') as HTMLButtonElement).disabled = true;
   $('model-info').textContent = `Loading ${file.name}…`;
+  try {
+    checkSize(file, 'ONNX model');
+  } catch (e) {
+    $('model-info').textContent = (e as Error).message;
+    return;
+  }
   const bytes = await file.arrayBuffer();
   await request({ type: 'load-model', bytes, name: file.name }, 'model', [bytes]).catch((e: Error) => {
     $('model-info').textContent = e.message;
@@ -128,6 +142,7 @@ function numbers(text: string, what: string): number[] {
 async function readNpyFile(input: HTMLInputElement, what: string): Promise<ReturnType<typeof parseNpy>> {
   const file = input.files?.[0];
   if (!file) throw new Error(`choose the ${what} .npy file`);
+  checkSize(file, what);
   return parseNpy(new Uint8Array(await file.arrayBuffer()), file.name);
 }
 

@@ -30,8 +30,10 @@ export function resolve(...parts: string[]): string {
 }
 
 export function dirname(path: string): string {
-  const i = path.replace(/\/+$/, '').lastIndexOf('/');
-  return i < 0 ? '.' : i === 0 ? '/' : path.slice(0, i);
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === '' && path.startsWith('/')) return '/';
+  const i = trimmed.lastIndexOf('/');
+  return i < 0 ? '.' : i === 0 ? '/' : trimmed.slice(0, i);
 }
 
 export function basename(path: string): string {
