@@ -7,14 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { servePlayground, type PlaygroundServer } from '../../src/web/static-server.js';
 import { ROOT } from './cli.js';
-
-const CHROMIUM = process.env['GIBBON_CHROMIUM'] ?? '/usr/bin/chromium';
 
 export interface PlaygroundVisit {
   readonly page: Page;
@@ -30,11 +29,6 @@ export interface Playground {
 }
 
 export async function startPlayground(): Promise<Playground> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `chromium not found at ${CHROMIUM}: the browser tests need it. Install Debian's package (apt-get install -y chromium) or set GIBBON_CHROMIUM.`,
-    );
-  }
   const work = mkdtempSync(join(tmpdir(), 'gibbon-playground-'));
   const out = join(work, 'web');
   const build = spawnSync(process.execPath, [join(ROOT, 'tools', 'web', 'build-web.mjs'), '--out', out], { cwd: ROOT, encoding: 'utf8' });
@@ -43,22 +37,7 @@ export async function startPlayground(): Promise<Playground> {
   let context: BrowserContext | undefined;
   try {
     server = await servePlayground(out);
-    context = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 900 },
-      deviceScaleFactor: 1,
-    });
+    context = await launchChromium(join(work, 'profile'), 'the playground’s browser tests');
   } catch (e) {
     await server?.close();
     rmSync(work, { recursive: true, force: true });
