@@ -36,7 +36,9 @@ const $ = <T extends HTMLElement>(id: string): T => {
   return el as T;
 };
 
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+let worker = startWorker();
+/** The model the worker holds, kept to load it again into a fresh worker after Cancel. */
+let current: { bytes: ArrayBuffer; name: string } | undefined;
 let samples: { x: Tensor; labels: Int32Array } | undefined;
 let model: ModelInfo | undefined;
 let runtime: RuntimeInfo | undefined;
@@ -46,7 +48,27 @@ const downloads: string[] = [];
 const waiting = new Map<string, { resolve: (m: WorkerMessage) => void; reject: (e: Error) => void }>();
 
 function send(message: PageMessage, transfer: Transferable[] = []): void {
+  if (message.type === 'load-model') current = { bytes: message.bytes.slice(0), name: message.name };
   worker.postMessage(message, transfer);
+}
+
+function startWorker(): Worker {
+  const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  w.onmessage = (event: MessageEvent<WorkerMessage>) => receive(event.data);
+  return w;
+}
+
+/**
+ * Cancel: onnxruntime-web runs sessions synchronously inside the worker, so a message would wait
+ * for the whole evaluation; the worker is replaced instead, and the model loaded into the new one.
+ */
+function cancel(): void {
+  worker.terminate();
+  for (const [type, w] of waiting) if (type === 'result') w.reject(new Error('the evaluation was cancelled'));
+  waiting.delete('result');
+  worker = startWorker();
+  if (current) send({ type: 'load-model', bytes: current.bytes, name: current.name });
+  finishRun('the evaluation was cancelled', true);
 }
 
 function request<T extends WorkerMessage['type']>(
@@ -74,8 +96,7 @@ function settle(type: string, message: WorkerMessage): void {
   else w.resolve(message);
 }
 
-worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
-  const m = event.data;
+function receive(m: WorkerMessage): void {
   switch (m.type) {
     case 'ready':
       runtime = m.runtime;
@@ -105,12 +126,12 @@ worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
     case 'error':
       if (m.during === 'evaluate') finishRun(m.message, true);
       else status(m.message, true);
-      settle({ 'load-model': 'model', evaluate: 'result', 'input-grad': 'grad', benchmark: 'benchmark', cancel: 'none' }[m.during], m);
+      settle({ 'load-model': 'model', evaluate: 'result', 'input-grad': 'grad', benchmark: 'benchmark' }[m.during], m);
       break;
     default:
       settle(m.type, m);
   }
-};
+}
 
 function finishRun(text: string, error = false): void {
   ($('run') as HTMLButtonElement).disabled = false;
@@ -268,7 +289,7 @@ async function loadBundled(): Promise<void> {
 
 function wire(): void {
   $('form').addEventListener('submit', (e) => void run(e));
-  $('cancel').addEventListener('click', () => send({ type: 'cancel' }));
+  $('cancel').addEventListener('click', cancel);
   $<HTMLInputElement>('model-file').addEventListener('change', (e) => {
     const f = (e.target as HTMLInputElement).files?.[0];
     if (f) void loadModelFile(f);

@@ -25,7 +25,6 @@ export interface EvaluationRequest {
 export type PageMessage =
   | { readonly type: 'load-model'; readonly bytes: ArrayBuffer; readonly name: string }
   | { readonly type: 'evaluate'; readonly request: EvaluationRequest }
-  | { readonly type: 'cancel' }
   /** Test and measurement hooks: a loss's input gradient, and input-gradient throughput. */
   | { readonly type: 'input-grad'; readonly x: Tensor; readonly labels: Int32Array; readonly loss: 'ce' | 'margin' | 'dlr' }
   | { readonly type: 'benchmark'; readonly batch: number; readonly runs: number };

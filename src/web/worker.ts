@@ -6,6 +6,7 @@
  * onnxruntime wasm files beside the bundle, which the first model load brings in.
  */
 import * as ort from 'onnxruntime-web/wasm';
+import { GibbonError } from '../errors.js';
 import { evaluate } from '../evaluation/runner.js';
 import { OnnxModel } from '../model/onnx-model.js';
 import { parseModel } from '../onnx/model.js';
@@ -30,7 +31,6 @@ ort.env.wasm.proxy = false;
 
 let model: OnnxModel | undefined;
 let modelName = 'model';
-let controller: AbortController | undefined;
 let announced = false;
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []): void => scope.postMessage(message, transfer);
@@ -51,7 +51,7 @@ async function loadModel(bytes: ArrayBuffer, name: string): Promise<void> {
 }
 
 function loaded(): OnnxModel {
-  if (!model) throw new Error('load a model first');
+  if (!model) throw new GibbonError('invalid_option', 'load a model first', { option: 'model' });
   return model;
 }
 
@@ -59,12 +59,8 @@ async function handle(message: PageMessage): Promise<void> {
   switch (message.type) {
     case 'load-model':
       return loadModel(message.bytes, message.name);
-    case 'cancel':
-      controller?.abort();
-      return;
     case 'evaluate': {
       const m = loaded();
-      controller = new AbortController();
       const started = performance.now();
       const inputs = evaluationInputs(message.request, m, modelName);
       const result = await evaluate({
@@ -73,7 +69,6 @@ async function handle(message: PageMessage): Promise<void> {
         white: m,
         threads,
         gibbonVersion: 'playground',
-        signal: controller.signal,
         onProgress: (p) => post({ type: 'progress', done: p.done, total: p.total, eps: p.eps, stage: p.stage, step: p.step, steps: p.steps }),
       });
       post({ type: 'result', outcome: finishedOutcome(result.report, (performance.now() - started) / 1000) });
@@ -101,8 +96,5 @@ async function handle(message: PageMessage): Promise<void> {
 }
 
 scope.onmessage = (event) => {
-  handle(event.data).catch((e: unknown) => {
-    const aborted = e instanceof DOMException && e.name === 'AbortError';
-    post({ type: 'error', message: aborted ? 'the evaluation was cancelled' : e instanceof Error ? e.message : String(e), during: event.data.type });
-  });
+  handle(event.data).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e), during: event.data.type }));
 };

@@ -108,3 +108,27 @@ test('PGD at ε = 0.1 and 0.3 on 20 images in the page gives the CLI’s robust 
   assert.ok(await page.$eval('#chart svg', (svg) => svg.querySelectorAll('path').length > 0), 'the robust-accuracy chart is drawn');
   if (process.env['GIBBON_UPDATE_SCREENSHOT'] === '1') copyFileSync(shot, join(ROOT, 'docs', 'playground.png'));
 });
+
+test('the page stays responsive during an evaluation, and Cancel stops it and keeps the model', async () => {
+  const { page } = visit;
+  const before = visit.requests.length;
+  await page.fill('#n', '100');
+  await page.fill('#eps', '0.05,0.1,0.2');
+  await page.click('#run');
+  await page.waitForFunction(() => (document.getElementById('progress') as HTMLProgressElement).value > 0, null, { timeout: 60_000 });
+  const t0 = performance.now();
+  assert.equal(await page.evaluate(() => 6 * 7), 42);
+  const answered = performance.now() - t0;
+  assert.ok(answered < 2000, `the page answered in ${answered.toFixed(0)} ms while the worker computed`);
+  await page.click('#cancel');
+  assert.equal(await page.$eval('#status', (e) => e.textContent), 'the evaluation was cancelled');
+  await page.waitForFunction(() => !(document.getElementById('run') as HTMLButtonElement).disabled, null, { timeout: 60_000 });
+  assert.match((await page.$eval('#model-info', (e) => e.textContent)) ?? '', /^mnist-standard\.onnx:/);
+  // A fresh worker loads its script and the wasm again, from this origin only; no data leaves.
+  const origin = new URL(page.url()).origin;
+  assert.deepEqual(
+    visit.requests.slice(before).filter((u) => !u.startsWith(origin)),
+    [],
+  );
+  assert.deepEqual(visit.problems, []);
+});
