@@ -11,7 +11,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadMnist } from '../../src/data/mnist.js';
 import { parseReport } from '../../src/report/parse.js';
+import { parseNpy } from '../../src/tensor/npy.js';
 import type { Report } from '../../src/report/schema.js';
 import { assertOk, cliWorkspace, ROOT } from '../helpers/cli.js';
 import { startPlayground, type Playground, type PlaygroundVisit } from '../helpers/playground.js';
@@ -90,6 +92,21 @@ test('PGD at ε = 0.1 and 0.3 on 20 images in the page gives the CLI’s robust 
   assert.match(reportHtml, /Content-Security-Policy/);
   const links = await page.$$eval('#downloads a', (as) => as.map((a) => (a as HTMLAnchorElement).download));
   assert.deepEqual(links, ['report.json', 'report.html', 'adversarial-eps-0.1.npy', 'adversarial-eps-0.3.npy']);
+  // The adversarial examples at ε = 0.3: one row per example, the broken ones moved within the budget, the rest clean.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#downloads a[download="adversarial-eps-0.3.npy"]')]);
+  const adversarial = parseNpy(new Uint8Array(readFileSync((await download.path())!)));
+  assert.deepEqual(adversarial.shape, [N, 1, 28, 28]);
+  const clean = loadMnist('test', { limit: N }).x.data;
+  const advData = adversarial.data as Float32Array;
+  let moved = 0;
+  for (let i = 0; i < N; i++) {
+    let linf = 0;
+    for (let k = i * 784; k < (i + 1) * 784; k++) linf = Math.max(linf, Math.abs(advData[k]! - clean[k]!));
+    assert.ok(linf <= 0.3 + 1e-6, `row ${i} moved ${linf}`);
+    if (linf > 0) moved++;
+  }
+  const broken = N * (report.clean_accuracy - report.robust_accuracy.find((p) => p.eps === 0.3)!.accuracy);
+  assert.equal(moved, Math.round(broken));
   const gallery = await page.$$eval('#examples figure.example img', (imgs) => imgs.length);
   assert.ok(gallery >= 3, `the page shows clean, adversarial and difference images (${gallery} images)`);
 
