@@ -5,7 +5,6 @@
  * numbers and report.json/report.html are the CLI's. Nothing here fetches anything but the
  * onnxruntime wasm files beside the bundle, which the first model load brings in.
  */
-import * as ort from 'onnxruntime-web/wasm';
 import { GibbonError } from '../errors.js';
 import { evaluate } from '../evaluation/runner.js';
 import { OnnxModel } from '../model/onnx-model.js';
@@ -13,6 +12,7 @@ import { parseModel } from '../onnx/model.js';
 import { argmaxPerRow } from '../tensor/scores.js';
 import type { PageMessage, WorkerMessage } from './protocol.js';
 import { evaluationInputs, finishedOutcome } from './evaluation.js';
+import { configureWebRuntime, webRuntimeVersion } from './onnxruntime.js';
 
 interface WorkerScope {
   postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
@@ -25,9 +25,7 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 /** onnxruntime-web threads: only a cross-origin isolated page has SharedArrayBuffer. */
 const threads = scope.crossOriginIsolated ? Math.max(1, Math.min(4, scope.navigator.hardwareConcurrency)) : 1;
-ort.env.wasm.wasmPaths = new URL('./', scope.location.href).href;
-ort.env.wasm.numThreads = threads;
-ort.env.wasm.proxy = false;
+configureWebRuntime(new URL('./', scope.location.href).href, threads);
 
 let model: OnnxModel | undefined;
 let modelName = 'model';
@@ -42,7 +40,7 @@ async function loadModel(bytes: ArrayBuffer, name: string): Promise<void> {
   modelName = name;
   if (!announced) {
     announced = true;
-    post({ type: 'ready', runtime: { threads, crossOriginIsolated: scope.crossOriginIsolated, onnxruntime: ort.env.versions.web ?? 'unknown' } });
+    post({ type: 'ready', runtime: { threads, crossOriginIsolated: scope.crossOriginIsolated, onnxruntime: webRuntimeVersion() } });
   }
   post({
     type: 'model',

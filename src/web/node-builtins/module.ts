@@ -4,13 +4,13 @@
  * package.json (the runner records the version in the report).
  */
 import * as echarts from 'echarts';
-import * as ort from 'onnxruntime-web/wasm';
 import { GibbonError } from '../../errors.js';
+import { webRuntimeVersion } from '../onnxruntime.js';
 
 export function createRequire(_from: string): (name: string) => unknown {
   return (name: string) => {
     if (name === 'echarts') return echarts;
-    if (name === 'onnxruntime-node/package.json') return { version: `web ${ort.env.versions.web ?? 'unknown'}` };
+    if (name === 'onnxruntime-node/package.json') return { version: `web ${webRuntimeVersion()}` };
     throw new GibbonError('internal', `require('${name}') is not available in the browser build`);
   };
 }
