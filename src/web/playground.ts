@@ -67,8 +67,13 @@ function cancel(): void {
   for (const [type, w] of waiting) if (type === 'result') w.reject(new Error('the evaluation was cancelled'));
   waiting.delete('result');
   worker = startWorker();
-  if (current) send({ type: 'load-model', bytes: current.bytes, name: current.name });
   finishRun('the evaluation was cancelled', true);
+  if (current) {
+    // Run waits for the model in the new worker ('model' enables it again).
+    ($('run') as HTMLButtonElement).disabled = true;
+    $('model-info').textContent = `Loading ${current.name} again…`;
+    send({ type: 'load-model', bytes: current.bytes, name: current.name });
+  }
 }
 
 function request<T extends WorkerMessage['type']>(
@@ -194,6 +199,8 @@ async function examples(bounds: readonly [number, number]): Promise<{ x: Tensor;
 
 async function run(event: Event): Promise<void> {
   event.preventDefault();
+  ($('run') as HTMLButtonElement).disabled = true;
+  status('reading the examples…');
   try {
     const bounds = [Number($<HTMLInputElement>('lower').value), Number($<HTMLInputElement>('upper').value)] as const;
     const attacks = [...document.querySelectorAll<HTMLInputElement>('input[name="attack"]:checked')].map((c) => c.value);
@@ -210,12 +217,11 @@ async function run(event: Event): Promise<void> {
       seed: Number($<HTMLInputElement>('seed').value),
       checks: $<HTMLInputElement>('checks').checked,
     };
-    ($('run') as HTMLButtonElement).disabled = true;
     ($('cancel') as HTMLButtonElement).disabled = false;
     status('starting…');
     send({ type: 'evaluate', request: req });
   } catch (e) {
-    status((e as Error).message, true);
+    finishRun((e as Error).message, true);
   }
 }
 

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { encode } from 'fast-png';
 import { loadMnist } from '../../src/data/mnist.js';
 import { parseReport } from '../../src/report/parse.js';
 import { parseNpy } from '../../src/tensor/npy.js';
@@ -147,5 +148,28 @@ test('the page stays responsive during an evaluation, and Cancel stops it and ke
     visit.requests.slice(before).filter((u) => !u.startsWith(origin)),
     [],
   );
+  assert.deepEqual(visit.problems, []);
+});
+
+test('a PNG decoded in the page is the model input the .npy would give', async () => {
+  const { page } = visit;
+  const { x, y } = loadMnist('test', { limit: 1 });
+  const png = join(work, `digit-${y[0]}.png`);
+  writeFileSync(png, encode({ width: 28, height: 28, channels: 1, depth: 8, data: Uint8Array.from(x.data, (v) => Math.round(v * 255)) }));
+  await page.check('input[name="source"][value="images"]');
+  await page.setInputFiles('#image-files', png);
+  await page.fill('#image-labels', String(y[0]));
+  await page.fill('#n', '1');
+  await page.fill('#eps', '0.3');
+  await page.click('#run');
+  await page.waitForFunction(() => !(document.getElementById('run') as HTMLButtonElement).disabled, null, { timeout: 120_000 });
+  assert.match((await page.$eval('#status', (e) => e.textContent)) ?? '', /^done/);
+  const { report } = await lastOutcome();
+  assert.equal(report.n, 1);
+  assert.equal(report.clean_accuracy, 1);
+  const item = report.gallery.find((g) => g.eps === 0.3);
+  assert.ok(item, 'PGD at ε = 0.3 breaks the digit');
+  const worst = item.clean.reduce((m, v, i) => Math.max(m, Math.abs(v - x.data[i]!)), 0);
+  assert.ok(worst <= 1e-6, `decoded pixels differ from the .npy values by up to ${worst}`);
   assert.deepEqual(visit.problems, []);
 });
