@@ -17,25 +17,13 @@ import { misclassification } from '../src/criteria/misclassification.js';
 import { gradientOracle } from '../src/model/oracles.js';
 import { linf } from '../src/norms/linf.js';
 import { Rng } from '../src/random.js';
+import { worstRatio } from './helpers/tolerance.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'reference');
 
 function load(path: string): Tensor {
   const t = readNpy(join(ROOT, path));
   return { data: toFloat32(t), shape: t.shape };
-}
-
-/** max over entries of |a − r| / (absTol·max|r| + relTol·|r|); ≤ 1 passes. */
-function worstRatio(actual: Float32Array, ref: Float32Array, absTol: number, relTol: number): number {
-  assert.equal(actual.length, ref.length);
-  let maxRef = 0;
-  for (const v of ref) maxRef = Math.max(maxRef, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const bound = absTol * maxRef + relTol * Math.abs(ref[i]!) + 1e-30;
-    worst = Math.max(worst, Math.abs(actual[i]! - ref[i]!) / bound);
-  }
-  return worst;
 }
 
 const x = load('inputs/x.npy');

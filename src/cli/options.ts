@@ -151,9 +151,18 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
       threadsOption,
     ],
   ),
+  {
+    name: 'serve-playground',
+    summary: 'serve the browser playground (build it first: npm run build:web): attack an ONNX model in a web page, offline',
+    arguments: [],
+    options: [
+      { flags: '--port <n>', description: 'TCP port (0: any free port)', parse: integerIn(0, 65535, 'port'), defaultValue: 8321 },
+      { flags: '--host <address>', description: 'address to listen on (the playground needs no other machine)', defaultValue: '127.0.0.1' },
+    ],
+  },
 ];
 
-const ORDER: readonly CommandName[] = ['info', 'predict', 'grad', 'demo', 'eval', 'train', 'defend', 'certify', 'detect', 'ctc-attack'];
+const ORDER: readonly CommandName[] = ['info', 'predict', 'grad', 'demo', 'eval', 'train', 'defend', 'certify', 'detect', 'ctc-attack', 'serve-playground'];
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: readonly CommandSpec[] = Object.freeze(ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS].find((c) => c.name === name)!));

@@ -47,7 +47,7 @@ function readFile(path: string, field: string): AnyTensor {
   }
 }
 
-function checkFits(shape: readonly number[], model: ModelFacts, what: string, field: string, path?: string): void {
+export function checkFits(shape: readonly number[], model: ModelFacts, what: string, field: string, path?: string): void {
   const expected = model.inputShape.slice(1);
   const got = shape.slice(1);
   if (shape.length !== model.inputShape.length || expected.some((d, i) => d !== null && d !== got[i])) {
@@ -59,7 +59,7 @@ function checkFits(shape: readonly number[], model: ModelFacts, what: string, fi
 }
 
 /** Checks x against the input domain; under per-channel bounds, returns it mapped into the unit space attacks run in. */
-function checkDomain(x: Tensor, tm: ThreatModel, what: string, field: string, path?: string, unit = false): Tensor {
+export function checkDomain(x: Tensor, tm: ThreatModel, what: string, field: string, path?: string, unit = false): Tensor {
   const domain = channelDomainOf(tm.input);
   if (domain && !unit) {
     checkFinite(x, what, field, path);
@@ -169,7 +169,7 @@ export function loadEvaluationData(tm: ThreatModel, model: ModelFacts, fields: D
   return { x, labels, source: xPath, notes };
 }
 
-function checkLabels(labels: Int32Array, numClasses: number, what: string, field: string): void {
+export function checkLabels(labels: Int32Array, numClasses: number, what: string, field: string): void {
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i]!;
     if (v < 0 || v >= numClasses) {

@@ -129,7 +129,8 @@ function parseHeader(text: string, where: string): Map<string, HeaderValue> {
 }
 
 export function parseNpy(bytes: Uint8Array, where = '<buffer>'): AnyTensor {
-  const latin = (a: number, b: number): string => new TextDecoder('latin1').decode(bytes.subarray(a, b));
+  // Byte by byte: browsers' TextDecoder('latin1') is windows-1252, which reads the magic byte 0x93 as '“'.
+  const latin = (a: number, b: number): string => Array.from(bytes.subarray(a, b), (c) => String.fromCharCode(c)).join('');
   if (bytes.byteLength < 10 || latin(0, 6) !== MAGIC) throw new GibbonError('invalid_npy', `${where} is not a .npy file (bad magic bytes)`, { path: where });
   const major = bytes[6]!;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -7,16 +7,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { renderReportHtml } from '../../src/report/html.js';
 import type { Report } from '../../src/report/schema.js';
 import { REPOSITORY_ROOT, sampleReport } from '../../src/report/testing/sample-report.js';
 
-const CHROMIUM = process.env['GIBBON_CHROMIUM'] ?? '/usr/bin/chromium';
 const ARTIFACTS = join(REPOSITORY_ROOT, 'test-artifacts');
 // The README's copy is refreshed only on request (GIBBON_UPDATE_SCREENSHOT=1), so test runs leave the tree clean.
 const README_SCREENSHOT =
@@ -26,28 +26,7 @@ const work = mkdtempSync(join(tmpdir(), 'gibbon-report-browser-'));
 let context: BrowserContext | undefined;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `chromium not found at ${CHROMIUM}: the report's browser test needs it. Install Debian's package with \`apt-get install -y chromium\` (.ci/run does), or set GIBBON_CHROMIUM to a Chromium executable.`,
-    );
-  }
-  context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-    deviceScaleFactor: 1,
-    offline: true,
-  });
+  context = await launchChromium(join(work, 'profile'), "the report's browser test", { offline: true });
 });
 
 after(async () => {
