@@ -76,6 +76,9 @@ function checkCombinations(command: CommandName, values: Readonly<Record<string,
     if (named && values.labels !== undefined) throw new UsageError(`--labels goes with --data X.npy (${data} brings its own labels)`, command);
     return;
   }
+  if (command === 'predict' && (values.input === undefined) === (values.text === undefined)) {
+    throw new UsageError('give exactly one of --input FILE (.npy, or .jsonl for a text model) or --text STRING', command);
+  }
   if ((command === 'predict' || command === 'grad') && (values.mean === undefined) !== (values.std === undefined)) {
     throw new UsageError('--mean and --std go together (the model takes (x − mean) / std)', command);
   }

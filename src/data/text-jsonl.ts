@@ -20,6 +20,8 @@ export interface TextJsonlOptions {
   limit?: number;
   /** CLI option the path came from, for messages. */
   option?: string;
+  /** Accept lines without a label (their label is −1), e.g. texts to classify. Default false. */
+  unlabelled?: boolean;
 }
 
 /** Parses JSONL bytes; `where` names the source in messages. */
@@ -58,7 +60,12 @@ export function parseTextJsonl(bytes: Uint8Array, where: string, options: TextJs
     if (!('text' in obj)) fail(line, 'no "text" field');
     if (typeof obj.text !== 'string') fail(line, `"text" must be a string; found ${typeof obj.text}`);
     if ((obj.text as string).trim() === '') fail(line, 'empty text');
-    if (!('label' in obj) || obj.label === null) fail(line, 'no "label" field (a class index or name)');
+    if (!('label' in obj) || obj.label === null) {
+      if (!options.unlabelled) fail(line, 'no "label" field (a class index or name)');
+      texts.push(obj.text as string);
+      raw.push({ label: -1, line });
+      continue;
+    }
     const label = obj.label;
     if (!(typeof label === 'string' || (typeof label === 'number' && Number.isInteger(label) && label >= 0))) {
       fail(line, `"label" must be a class index (an integer ≥ 0) or a class name; found ${JSON.stringify(label)}`);
@@ -69,10 +76,12 @@ export function parseTextJsonl(bytes: Uint8Array, where: string, options: TextJs
   if (texts.length === 0) throw new GibbonError('invalid_input', `${where} holds no examples`, { path: where });
   let classes = options.classes ? [...options.classes] : undefined;
   if (!classes) {
+    if (options.unlabelled && raw.every((r) => r.label === -1)) return { texts, labels: new Int32Array(raw.length).fill(-1), classes: [], source: where };
     const names = [...new Set(raw.filter((r) => typeof r.label === 'string').map((r) => r.label as string))].sort();
-    const maxIndex = Math.max(-1, ...raw.filter((r) => typeof r.label === 'number').map((r) => r.label as number));
+    const maxIndex = Math.max(-1, ...raw.filter((r) => typeof r.label === 'number' && r.label >= 0).map((r) => r.label as number));
     if (names.length > 0 && maxIndex >= 0) {
-      const first = raw.find((r) => typeof r.label !== typeof raw[0]!.label)!;
+      const labelled = raw.filter((r) => r.label !== -1);
+      const first = labelled.find((r) => typeof r.label !== typeof labelled[0]!.label)!;
       fail(first.line, 'labels mix class names and indices; give the class names (option classes) or use one kind');
     }
     classes = names.length > 0 ? names : Array.from({ length: maxIndex + 1 }, (_, i) => String(i));
@@ -81,6 +90,7 @@ export function parseTextJsonl(bytes: Uint8Array, where: string, options: TextJs
     throw new GibbonError('invalid_input', `${where}: labels name only ${classes.length} class; a classifier needs at least 2`, { path: where });
   const labels = new Int32Array(raw.length);
   raw.forEach((r, i) => {
+    if (r.label === -1) return void (labels[i] = -1);
     const c = typeof r.label === 'number' ? r.label : classes.indexOf(r.label);
     if (c < 0 || c >= classes.length) fail(r.line, `label ${JSON.stringify(r.label)} is not a class (classes: ${classes.join(', ')})`);
     labels[i] = c;
