@@ -1,4 +1,5 @@
 /** What `gibbon info` and `gibbon predict` say about a text model: its vocabulary and whether it fits the model. */
+import { checkRuleSupport, DEFAULT_VJP_REGISTRY } from '../autodiff/gradient-graph.js';
 import { GibbonError } from '../errors.js';
 import type { ModelIR } from '../onnx/model.js';
 import { bindVocabulary, vocabularyOfModel, type VocabularyBinding } from '../text/vocabulary.js';
@@ -14,6 +15,8 @@ export interface TextModelFacts {
   readonly classes?: readonly string[];
   /** Where the vocabulary meets the model, or why it does not fit. */
   readonly binding: VocabularyBinding | { readonly error: string };
+  /** Whether every op between the embedding output and the scores has a gradient rule (else the first that has none). */
+  readonly embeddingGradient?: 'supported' | { readonly unsupported: string };
 }
 
 /** The facts of a model with a 'gibbon.text' vocabulary; undefined for other models. */
@@ -27,6 +30,16 @@ export function textModelFacts(model: ModelIR): TextModelFacts | undefined {
     if (!(e instanceof GibbonError)) throw e;
     binding = { error: e.message };
   }
+  let embeddingGradient: TextModelFacts['embeddingGradient'];
+  if (!('error' in binding)) {
+    try {
+      checkRuleSupport(model.graph, [binding.embeddingOutput], DEFAULT_VJP_REGISTRY, model.opset);
+      embeddingGradient = 'supported';
+    } catch (e) {
+      if (!(e instanceof GibbonError)) throw e;
+      embeddingGradient = { unsupported: e.message.split(';')[0]! };
+    }
+  }
   return {
     unit: v.unit,
     lowercase: v.lowercase,
@@ -37,6 +50,7 @@ export function textModelFacts(model: ModelIR): TextModelFacts | undefined {
     unknownId: v.unknownId,
     ...(v.classes ? { classes: v.classes } : {}),
     binding,
+    ...(embeddingGradient ? { embeddingGradient } : {}),
   };
 }
 
@@ -53,10 +67,9 @@ export function textInfoRows(t: TextModelFacts): [string, string][] {
   ]);
   if (t.classes) rows.push(['', `classes: ${t.classes.map((c, i) => `${i} ${c}`).join(', ')}`]);
   if ('error' in t.binding) rows.push(['', `✖ ${t.binding.error}`]);
-  else
-    rows.push([
-      '',
-      `embedding '${t.binding.table}' (${t.binding.rows} × ${t.binding.dim}); white-box gradients with respect to its output '${t.binding.embeddingOutput}'`,
-    ]);
+  else rows.push(['', `embedding '${t.binding.table}' (${t.binding.rows} × ${t.binding.dim}), output '${t.binding.embeddingOutput}'`]);
+  if (t.embeddingGradient === 'supported')
+    rows.push(['gradients', 'every op between the embedding output and the class scores has a gradient rule (white box)']);
+  else if (t.embeddingGradient) rows.push(['gradients', `✖ ${t.embeddingGradient.unsupported}: white-box text attacks will fail`]);
   return rows;
 }

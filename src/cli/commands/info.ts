@@ -57,7 +57,10 @@ export function renderInfo(d: ModelDescription, text?: TextModelFacts): string {
     rows.push([i === 0 ? 'subgraphs' : '', `${x.path}: ${x.nodes} node${x.nodes === 1 ? '' : 's'} (${opList(x.ops)}) — ${state}`]);
   });
   const g = d.gradient;
-  if (g.unsupportedOnPath.length === 0) rows.push(['gradients', `every op between input '${g.input ?? '?'}' and the class scores has a gradient rule`]);
+  // A text model's input is token ids: its gradients start at the embedding output (the text rows say whether they work).
+  if (text) {
+    // no input-gradient row
+  } else if (g.unsupportedOnPath.length === 0) rows.push(['gradients', `every op between input '${g.input ?? '?'}' and the class scores has a gradient rule`]);
   else rows.push(['gradients', `no gradient rule for ${g.unsupportedOnPath.join(', ')} on the path from the input: gradients (attacks, training) will fail`]);
   if (g.unsupportedElsewhere.length) rows.push(['', `no gradient rule for ${g.unsupportedElsewhere.join(', ')} (off the gradient path: harmless)`]);
   if (g.nonDifferentiable.length) {

@@ -66,14 +66,14 @@ export function companionPath(out: string, suffix: string): string {
   return `${out.replace(/\.onnx$/i, '')}${suffix}`;
 }
 
-export function epochLine(r: EpochRecord, epochs: number): string {
+export function epochLine(r: EpochRecord, epochs: number, unit = 'img'): string {
   const robust = r.heldout_pgd_accuracy !== null ? `, PGD ${pct(r.heldout_pgd_accuracy)} at ε ${r.heldout_eps}` : '';
   const ramp =
     (r.eps !== r.heldout_eps && r.method !== 'standard' ? ` · trained at ε ${r.eps}` : '') +
     (r.kappa !== undefined && r.kappa !== null ? ` · κ ${r.kappa}` : '');
   const certified = r.heldout_ibp_accuracy !== undefined && r.heldout_ibp_accuracy !== null ? `, IBP-certified ${pct(r.heldout_ibp_accuracy)}` : '';
   const held = r.heldout_n > 0 ? ` · held-out ${r.heldout_n}: clean ${pct(r.heldout_clean_accuracy)}${robust}${certified}` : '';
-  return `epoch ${r.epoch}/${epochs} · loss ${r.loss.toFixed(4)} · train acc ${pct(r.train_accuracy)}${ramp}${held} · ${r.seconds.toFixed(1)} s (${Math.round(r.images_per_s)} img/s)`;
+  return `epoch ${r.epoch}/${epochs} · loss ${r.loss.toFixed(4)} · train acc ${pct(r.train_accuracy)}${ramp}${held} · ${r.seconds.toFixed(1)} s (${Math.round(r.images_per_s)} ${unit}/s)`;
 }
 
 export function optimizerSpec(v: TrainingOutputValues): OptimizerSpec {
@@ -105,6 +105,7 @@ export function trainingProgress(
   terminal: Terminal,
   logPath: string,
   epochs: number,
+  unit = 'img',
 ): { callbacks: Pick<TrainOptions, 'onProgress' | 'onEpoch'>; stop: () => void } {
   let bar: Progress | undefined;
   let starting: Promise<void> | undefined;
@@ -119,7 +120,7 @@ export function trainingProgress(
         bar = undefined;
         starting = undefined;
         writeFileAtomically(logPath, `${history.map((h) => JSON.stringify(h)).join('\n')}\n`);
-        terminal.out(epochLine(r, epochs));
+        terminal.out(epochLine(r, epochs, unit));
       },
     },
     stop: () => bar?.stop(),

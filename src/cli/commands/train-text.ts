@@ -70,7 +70,7 @@ export async function runTextTraining(v: TrainValues, terminal: Terminal): Promi
       (heldOut ? ` (${heldOut.texts.length} held out: ${heldOut.source})` : '') +
       ` · ${v.epochs} epochs of ${Math.ceil(train.texts.length / batchSize)} steps · ${v.optimizer} lr ${v.lr ?? (v.optimizer === 'sgd' ? 0.01 : 1e-3)} ${v.schedule}`,
   );
-  const progress = trainingProgress(terminal, logPath, v.epochs);
+  const progress = trainingProgress(terminal, logPath, v.epochs, 'texts');
   try {
     const result = await trainTextModel(source, train, heldOut, {
       epochs: v.epochs,
