@@ -212,3 +212,26 @@ export {
   type SequenceLayout,
   type SequenceAttackOutcome,
 } from './sequence-api.js';
+export type { TextClassifier, WhiteBoxTextClassifier, TextToken, EmbeddingTable, TokenGradients } from './text/classifier.js';
+export { isWhiteBox } from './text/classifier.js';
+export { OnnxTextModel, type OnnxTextModelOptions } from './text/onnx-text-model.js';
+export { FunctionTextModel, type TextScoreFunction, type FunctionTextModelOptions } from './text/function-text-model.js';
+export { HttpTextModel, type HttpTextModelOptions } from './text/http-text-model.js';
+export { serveTextClassifier, type TextEndpoint, type TextEndpointOptions } from './text/text-endpoint-server.js';
+export { TfidfLogisticModel, checkTfidfLogisticWeights, type TfidfLogisticWeights } from './text/tfidf-logistic-model.js';
+export { splitTokens, type TokenUnit, type SurfaceToken } from './text/tokenizer.js';
+export {
+  buildVocabulary,
+  withVocabulary,
+  vocabularyOfModel,
+  readVocabularyFile,
+  bindVocabulary,
+  VOCABULARY_METADATA_KEY,
+  type TextVocabulary,
+  type VocabularyBinding,
+} from './text/vocabulary.js';
+export { loadSpamAssassin, spamAssassinSplit, splitTexts, emailText, SPAM_CLASSES } from './data/spam-assassin.js';
+export { readTextJsonl, parseTextJsonl, type TextJsonlOptions } from './data/text-jsonl.js';
+export type { TextDataset } from './data/text-data.js';
+export { buildTextArchitecture, TEXT_ARCHITECTURES, type TextArchitectureName, type TextArchitectureOptions } from './training/text-architectures.js';
+export { trainTextModel, textClassifierMetrics, encodeTextDataset, type TextAugment, type TextTrainOptions } from './training/text-training.js';

@@ -19,3 +19,8 @@ export function alignColumns(rows: readonly (readonly string[])[]): string[] {
         .trimEnd(),
   );
 }
+
+/** k of n as a percentage with two decimals. */
+export function percent(k: number, n: number): string {
+  return `${((100 * k) / n).toFixed(2)}%`;
+}

@@ -23,12 +23,14 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
     arguments: [{ name: 'model', description: 'ONNX model file' }],
     options: [{ flags: '--json', description: 'print the description as JSON' }],
   },
-  onModel('predict', 'classify the examples of an .npy file; optionally write the logits and report accuracy', 'ONNX model file', [
+  onModel('predict', 'classify the examples of an .npy file (or texts); optionally write the logits and report accuracy', 'ONNX model file', [
     {
       flags: '--input <file>',
-      description: 'inputs (.npy, float32/float64, or uint8 mapped from 0…255 onto --domain), shaped like the model input',
-      required: true,
+      description:
+        'inputs (.npy, float32/float64, or uint8 mapped from 0…255 onto --domain), shaped like the model input; for a text model a .jsonl file of {"text", "label"?}',
     },
+    { flags: '--text <string>', description: 'a text for a text model (repeat for more)', repeatable: true },
+    { flags: '--vocab <file>', description: "a text model's vocabulary JSON, when it is not in the model's metadata" },
     { flags: '--labels <file>', description: 'true classes (.npy, integer, one per example): report accuracy' },
     { flags: '--out <file>', description: 'write the logits (N, classes) as float32 .npy' },
     ...MODEL_INTERFACE_OPTIONS,

@@ -71,10 +71,13 @@ function checkCombinations(command: CommandName, values: Readonly<Record<string,
     if ((values.arch === undefined) === (values.model === undefined))
       throw new UsageError('give exactly one of --arch NAME (train from scratch) or --model FILE (fine-tune)', command);
     const data = values.data as string;
-    const named = data === 'mnist' || data === 'fashion-mnist';
+    const named = data === 'mnist' || data === 'fashion-mnist' || data === 'spam-assassin' || /\.jsonl$/i.test(data);
     if (!named && values.labels === undefined) throw new UsageError(`--data ${data} needs the true classes: add --labels Y.npy`, command);
     if (named && values.labels !== undefined) throw new UsageError(`--labels goes with --data X.npy (${data} brings its own labels)`, command);
     return;
+  }
+  if (command === 'predict' && (values.input === undefined) === (values.text === undefined)) {
+    throw new UsageError('give exactly one of --input FILE (.npy, or .jsonl for a text model) or --text STRING', command);
   }
   if ((command === 'predict' || command === 'grad') && (values.mean === undefined) !== (values.std === undefined)) {
     throw new UsageError('--mean and --std go together (the model takes (x − mean) / std)', command);

@@ -389,6 +389,7 @@ describe('bad input: one line on stderr, non-zero exit', { concurrency: 4 }, () 
   test('no command, an unknown command, a missing option (exit 2)', async () => {
     assertFails(await gibbon(), /no command given; commands: info, predict, grad, demo/, 2);
     assertFails(await gibbon('attack'), /unknown command 'attack'/, 2);
-    assertFails(await gibbon('predict', MODEL), /required option '--input <file>' not specified/, 2);
+    assertFails(await gibbon('predict', MODEL), /give exactly one of --input FILE .* or --text STRING/, 2);
+    assertFails(await gibbon('grad', MODEL, '--loss', 'ce'), /required option '--input <file>' not specified/, 2);
   });
 });

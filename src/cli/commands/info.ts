@@ -2,6 +2,7 @@
 import { loadModel } from '../../onnx/model.js';
 import { describeModel, type ModelDescription, type OpDescription, type ValueDescription } from '../describe-model.js';
 import type { Terminal } from '../terminal.js';
+import { textInfoRows, textModelFacts, type TextModelFacts } from '../text-model-facts.js';
 
 export interface InfoValues {
   readonly model: string;
@@ -18,7 +19,7 @@ function opList(ops: readonly Pick<OpDescription, 'op' | 'count'>[]): string {
 
 const number = (n: number): string => n.toLocaleString('en-US');
 
-export function renderInfo(d: ModelDescription): string {
+export function renderInfo(d: ModelDescription, text?: TextModelFacts): string {
   const rows: [string, string][] = [];
   rows.push(['producer', d.producer]);
   const domains = d.otherDomains.map((o) => `, ${o.domain} ${o.version}`).join('');
@@ -56,19 +57,25 @@ export function renderInfo(d: ModelDescription): string {
     rows.push([i === 0 ? 'subgraphs' : '', `${x.path}: ${x.nodes} node${x.nodes === 1 ? '' : 's'} (${opList(x.ops)}) — ${state}`]);
   });
   const g = d.gradient;
-  if (g.unsupportedOnPath.length === 0) rows.push(['gradients', `every op between input '${g.input ?? '?'}' and the class scores has a gradient rule`]);
+  // A text model's input is token ids: its gradients start at the embedding output (the text rows say whether they work).
+  if (text) {
+    // no input-gradient row
+  } else if (g.unsupportedOnPath.length === 0) rows.push(['gradients', `every op between input '${g.input ?? '?'}' and the class scores has a gradient rule`]);
   else rows.push(['gradients', `no gradient rule for ${g.unsupportedOnPath.join(', ')} on the path from the input: gradients (attacks, training) will fail`]);
   if (g.unsupportedElsewhere.length) rows.push(['', `no gradient rule for ${g.unsupportedElsewhere.join(', ')} (off the gradient path: harmless)`]);
   if (g.nonDifferentiable.length) {
     const onPath = g.nonDifferentiableOnPath.length ? `; on the gradient path: ${g.nonDifferentiableOnPath.join(', ')} (zero gradient: consider BPDA)` : '';
     rows.push(['non-differentiable', `${g.nonDifferentiable.join(', ')}${onPath}`]);
   }
+  if (text) rows.push(...textInfoRows(text));
   const width = Math.max(...rows.map(([k]) => k.length));
   const head = d.file ? `${d.file}${d.sha256 ? `  (sha256 ${d.sha256.slice(0, 12)}…)` : ''}` : 'model';
   return [head, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n');
 }
 
 export async function run(values: InfoValues, terminal: Terminal): Promise<void> {
-  const description = describeModel(loadModel(values.model));
-  terminal.out(values.json ? JSON.stringify(description, null, 2) : renderInfo(description));
+  const model = loadModel(values.model);
+  const description = describeModel(model);
+  const text = textModelFacts(model);
+  terminal.out(values.json ? JSON.stringify(text ? { ...description, text } : description, null, 2) : renderInfo(description, text));
 }

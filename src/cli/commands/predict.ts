@@ -7,11 +7,15 @@ import { checkOutputIsNotAnInput, checkWritableFile, readClasses } from '../file
 import { modelCommandInputs, openModelWithInputs, type ModelInterfaceValues } from '../model-options.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
+import { percent } from '../format.js';
 
 export interface PredictValues extends ModelInterfaceValues {
   readonly domain?: readonly [number, number] | ChannelDomain;
   readonly model: string;
   readonly input: string;
+  /** Text models: texts to classify (instead of --input). */
+  readonly text?: readonly string[];
+  readonly vocab?: string;
   readonly labels?: string;
   readonly out?: string;
   readonly batchSize?: number;
@@ -36,11 +40,12 @@ export async function logitsInBatches(model: OnnxModel, x: Tensor, batch: number
   return concatBatch(parts);
 }
 
-export function percent(k: number, n: number): string {
-  return `${((100 * k) / n).toFixed(2)}%`;
-}
+export { percent };
 
 export async function run(values: PredictValues, terminal: Terminal): Promise<void> {
+  if (values.text !== undefined || values.vocab !== undefined || /\.jsonl$/i.test(values.input ?? '')) {
+    return (await import('./predict-text.js')).runTextPredict(values, terminal);
+  }
   if (values.out) checkWritableFile(values.out, '--out');
   checkOutputIsNotAnInput({ path: values.out, option: '--out' }, modelCommandInputs(values));
   const batch = values.batchSize ?? DEFAULT_BATCH;
