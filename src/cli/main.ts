@@ -28,6 +28,8 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   certify: () => import('./commands/certify.js'),
   detect: () => import('./commands/detect.js'),
   'ctc-attack': () => import('./commands/ctc-attack.js'),
+  patch: () => import('./commands/patch.js'),
+  uap: () => import('./commands/uap.js'),
 };
 
 const EXIT_OK = 0;

@@ -1,0 +1,147 @@
+/**
+ * What `gibbon patch` and `gibbon uap` share: the training split and the held-out split (a named
+ * dataset's train and test splits, or a seeded hold-out of an .npy pair, never trained on), the
+ * model, the output folder with its lock, and a one-record JSON checkpoint of the run's state that
+ * `--resume` continues only when the run's fingerprint is the same.
+ */
+import { join } from 'node:path';
+import { GibbonError } from '../errors.js';
+import { loadLabelledData, splitHeldOut, type LabelledData } from '../data/datasets.js';
+import { OnnxModel } from '../model/onnx-model.js';
+import { fingerprintDifference, readRecordCheckpoint, writeRecordCheckpoint, type RecordCheckpoint } from '../storage/checkpoint-file.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { lockOutputFolderForRun, prepareOutputFolder } from './files.js';
+import type { Terminal } from './terminal.js';
+
+export interface PhysicalDataValues {
+  readonly data: string;
+  readonly labels?: string;
+  readonly n?: number;
+  readonly heldout: number;
+  readonly seed: number;
+}
+
+/** Default training examples (the first N of the split). */
+export const DEFAULT_TRAIN_N = 2000;
+/** Default held-out examples. */
+export const DEFAULT_EVAL_N = 1000;
+
+function npyPair(values: PhysicalDataValues): LabelledData {
+  if (!values.labels) throw new GibbonError('invalid_option', `--data ${values.data} is an .npy file: give its classes with --labels`, { option: '--labels' });
+  return loadLabelledData({ x: values.data, y: values.labels });
+}
+
+function named(values: PhysicalDataValues): 'mnist' | 'fashion-mnist' | undefined {
+  return values.data === 'mnist' || values.data === 'fashion-mnist' ? values.data : undefined;
+}
+
+/** The examples a patch or UAP is trained on. */
+export function trainingSplit(values: PhysicalDataValues): LabelledData {
+  const name = named(values);
+  if (name) return loadLabelledData({ name, split: 'train', limit: values.n ?? DEFAULT_TRAIN_N });
+  const { train } = splitHeldOut(npyPair(values), Math.min(values.heldout, npyPair(values).n - 1), values.seed);
+  return values.n !== undefined && values.n < train.n
+    ? { ...train, x: train.x.slice(0, values.n * rowOf(train)), y: train.y.slice(0, values.n), n: values.n }
+    : train;
+}
+
+/** The held-out examples it is measured on (never in trainingSplit). */
+export function heldOutSplit(values: PhysicalDataValues): LabelledData {
+  const name = named(values);
+  if (name) return loadLabelledData({ name, split: 'test', limit: values.n ?? DEFAULT_EVAL_N });
+  const all = npyPair(values);
+  const { heldOut } = splitHeldOut(all, Math.min(values.heldout, all.n - 1), values.seed);
+  return values.n !== undefined && values.n < heldOut.n
+    ? { ...heldOut, x: heldOut.x.slice(0, values.n * rowOf(heldOut)), y: heldOut.y.slice(0, values.n), n: values.n }
+    : heldOut;
+}
+
+function rowOf(d: LabelledData): number {
+  return d.shape.reduce((a, b) => a * b, 1);
+}
+
+export function asTensor(d: LabelledData): Tensor {
+  return { data: d.x, shape: [d.n, ...d.shape] };
+}
+
+/** Image shape (C, H, W) of the data; other shapes are refused (patches need images). */
+export function imageShape(d: LabelledData, option: string): { channels: number; height: number; width: number } {
+  if (d.shape.length !== 3) {
+    throw new GibbonError('invalid_input', `${d.source} has examples of shape [${d.shape.join(', ')}]; patches and printing need images (C, H, W)`, { option });
+  }
+  const [channels, height, width] = d.shape as [number, number, number];
+  return { channels, height, width };
+}
+
+export async function openModel(path: string, d: LabelledData, values: { threads?: number; batchSize?: number }): Promise<OnnxModel> {
+  const model = await OnnxModel.load(path, {
+    threads: values.threads,
+    exampleShape: [...d.shape],
+    exampleSource: { path: d.source, shape: [...d.shape], option: '--data' },
+  });
+  if (model.numClasses < 2) {
+    await model.dispose();
+    throw new GibbonError('invalid_model', `${path} gives ${model.numClasses} class score; patches and UAPs need a classifier`, { path });
+  }
+  return model;
+}
+
+/** Creates and locks the output folder. */
+export function prepareOut(dir: string): void {
+  prepareOutputFolder(dir, '--out');
+  lockOutputFolderForRun(dir, '--out');
+}
+
+interface StateRecord {
+  readonly index: 0;
+  readonly state: Readonly<Record<string, unknown>>;
+}
+
+/** The state of a checkpointed run in `dir` when resuming (a fingerprint that differs is refused, naming what differs); undefined to start over. */
+export function readRunState(
+  dir: string,
+  format: string,
+  fingerprint: Readonly<Record<string, unknown>>,
+  resume: boolean,
+  terminal: Terminal,
+): Readonly<Record<string, unknown>> | undefined {
+  const path = join(dir, 'checkpoint.json');
+  const file = readRecordCheckpoint<StateRecord, RecordCheckpoint<StateRecord>>(path, {
+    run: format,
+    format,
+    version: 2,
+    unit: 'record',
+    hasFields: () => true,
+    recordProblem: (r) =>
+      r && typeof r === 'object' && (r as StateRecord).index === 0 && typeof (r as StateRecord).state === 'object' ? undefined : 'not a state record',
+  });
+  if (!file) return undefined;
+  if (!resume) {
+    terminal.note(`${path} exists; starting over (use --resume to continue it)`);
+    return undefined;
+  }
+  const difference = fingerprintDifference(file.fingerprint, fingerprint);
+  if (difference)
+    throw new GibbonError('invalid_checkpoint', `${path} is from a different run (${difference}); use another --out or drop --resume`, {
+      path,
+      option: '--resume',
+    });
+  const record = file.records[0];
+  if (!record) {
+    terminal.note(`${path}: ${file.damaged?.join('; ') ?? 'no state'}; starting over`);
+    return undefined;
+  }
+  return record.state;
+}
+
+export function writeRunState(dir: string, format: string, fingerprint: Readonly<Record<string, unknown>>, state: Readonly<Record<string, unknown>>): void {
+  writeRecordCheckpoint(join(dir, 'checkpoint.json'), { format, version: 2, fingerprint, records: [{ index: 0, state }] }, 'the checkpoint');
+}
+
+/** A float array read back from a checkpoint: the right length, every value finite. */
+export function floatsFrom(value: unknown, length: number, what: string, path: string): Float32Array {
+  if (!Array.isArray(value) || value.length !== length || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw new GibbonError('invalid_checkpoint', `${path}: ${what} must be ${length} finite numbers; delete it to start over`, { path });
+  }
+  return Float32Array.from(value as number[]);
+}
