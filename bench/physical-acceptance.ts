@@ -33,7 +33,9 @@ import type { TransformRanges } from '../src/physical/transforms.js';
 import { createUniversalSet } from '../src/physical/universal-set.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values: args } = parseArgs({ options: { part: { type: 'string', default: 'uap,patch,text' }, threads: { type: 'string', default: '2' }, out: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { part: { type: 'string', default: 'uap,patch,text' }, threads: { type: 'string', default: '2' }, out: { type: 'string' } },
+});
 const parts = new Set(args.part!.split(','));
 const threads = Number(args.threads);
 const results: Record<string, unknown>[] = [];
@@ -76,7 +78,15 @@ try {
     for (const side of [6, 8, 10, 12]) {
       const set = createPatchSet({ channels: 1, height: 28, width: 28 }, { size: side });
       const started = performance.now();
-      const s = await trainPatch(gradientOracle(standard), train, trainLabels, set, ranges, { target: 3, seed: 0 }, { steps: side === 8 ? 1000 : 500, batchSize: 32 });
+      const s = await trainPatch(
+        gradientOracle(standard),
+        train,
+        trainLabels,
+        set,
+        ranges,
+        { target: 3, seed: 0 },
+        { steps: side === 8 ? 1000 : 500, batchSize: 32 },
+      );
       const seconds = (performance.now() - started) / 1000;
       const run = { target: 3, seed: 12345, bounds };
       const m = await measurePatch(standard, held, heldData.y, set, s.patch, ranges, run);
@@ -98,7 +108,17 @@ try {
       const back = loadPerturbation(path, 'patch');
       const again = await measurePatch(standard, held, heldData.y, set, back.values, back.manifest.transforms, run);
       record(
-        { part: 'patch', side, fraction: set.fraction, coverage: m.meanCoverage, targeted: m.rate, printScan: ps.rate, robust: t.rate, reloaded: again.rate, seconds },
+        {
+          part: 'patch',
+          side,
+          fraction: set.fraction,
+          coverage: m.meanCoverage,
+          targeted: m.rate,
+          printScan: ps.rate,
+          robust: t.rate,
+          reloaded: again.rate,
+          seconds,
+        },
         `patch ${side}×${side} (${pct(set.fraction)} at scale 1, ${pct(m.meanCoverage)} as placed) → 3: targeted success on held-out ${pct(m.rate)} (${m.successes}/${m.eligible}), print-and-scan ${pct(ps.rate)}, on mnist-robust ${pct(t.rate)}, reloaded ${pct(again.rate)} (${seconds.toFixed(0)} s under load)`,
       );
     }
@@ -106,7 +126,10 @@ try {
     const set = createPatchSet({ channels: 1, height: 28, width: 28 }, { size: side });
     const s = await trainPatch(gradientOracle(standard), train, trainLabels, set, ranges, { target: null, seed: 0 }, { steps: 500, batchSize: 32 });
     const m = await measurePatch(standard, held, heldData.y, set, s.patch, ranges, { target: null, seed: 12345, bounds });
-    record({ part: 'patch-untargeted', side, untargeted: m.rate }, `patch ${side}×${side} untargeted: success on held-out ${pct(m.rate)} (${m.successes}/${m.eligible})`);
+    record(
+      { part: 'patch-untargeted', side, untargeted: m.rate },
+      `patch ${side}×${side} untargeted: success on held-out ${pct(m.rate)} (${m.successes}/${m.eligible})`,
+    );
   }
 
   if (parts.has('text')) {
@@ -124,7 +147,15 @@ try {
       const worst = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, { ...ranges, scale: [1.1, 1.1] }, run);
       const ps = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, { ...ranges, printScan: true }, run);
       record(
-        { part: 'text', side: set.patch.height, fraction: set.fraction, coverage: m.meanCoverage, coverageAtMaxScale: worst.meanCoverage, changed: m.rate, printScan: ps.rate },
+        {
+          part: 'text',
+          side: set.patch.height,
+          fraction: set.fraction,
+          coverage: m.meanCoverage,
+          coverageAtMaxScale: worst.meanCoverage,
+          changed: m.rate,
+          printScan: ps.rate,
+        },
         `text line: ${set.patch.height}×${set.patch.width} patch (${pct(set.fraction)} of the 32×96 line at scale 1, ${pct(worst.meanCoverage)} at 1.1×) changes the class of ${pct(m.rate)} of held-out lines (${m.successes}/${m.eligible}); after print-and-scan ${pct(ps.rate)}`,
       );
     } finally {

@@ -117,29 +117,30 @@ export interface PatchSweeps {
   readonly rotation: readonly { readonly rotation: number; readonly rate: number }[];
 }
 
-/** Success against patch area (fixed scales, the rotations of `ranges`) and against rotation (the scales of `ranges`). */
-export async function sweepPatch(
-  model: ClassifierModel,
-  x: Tensor,
-  labels: Int32Array,
-  set: PatchSet,
-  patch: Float32Array,
-  ranges: TransformRanges,
-  run: MeasureRun,
-  fits: (r: TransformRanges) => boolean,
-): Promise<PatchSweeps> {
+/** The patch measured and what it is measured on. */
+export interface PatchSubject {
+  readonly model: ClassifierModel;
+  readonly x: Tensor;
+  readonly labels: Int32Array;
+  readonly set: PatchSet;
+  readonly patch: Float32Array;
+}
+
+/** Success against patch area (fixed scales, the rotations of `ranges`) and against rotation (the scales of `ranges`); `fits` skips settings the image cannot hold. */
+export async function sweepPatch(subject: PatchSubject, ranges: TransformRanges, run: MeasureRun, fits: (r: TransformRanges) => boolean): Promise<PatchSweeps> {
   const scale: { scale: number; coverage: number; rate: number }[] = [];
   for (const s of SWEEP_SCALES) {
     const r = { ...ranges, scale: [s, s] as const };
     if (!fits(r)) continue;
-    const m = await measurePatch(model, x, labels, set, patch, r, { ...run, keep: 0 });
+    const m = await measurePatch(subject.model, subject.x, subject.labels, subject.set, subject.patch, r, { ...run, keep: 0 });
     scale.push({ scale: s, coverage: m.meanCoverage, rate: m.rate });
   }
   const rotation: { rotation: number; rate: number }[] = [];
   for (const a of SWEEP_ROTATIONS) {
     const r = { ...ranges, rotation: a };
     if (!fits(r)) continue;
-    rotation.push({ rotation: a, rate: (await measurePatch(model, x, labels, set, patch, r, { ...run, keep: 0 })).rate });
+    const m = await measurePatch(subject.model, subject.x, subject.labels, subject.set, subject.patch, r, { ...run, keep: 0 });
+    rotation.push({ rotation: a, rate: m.rate });
   }
   return { scale, rotation };
 }

@@ -38,6 +38,14 @@ const transformOptions = (when: string): OptionSpec[] => [
   { flags: '--print-scan', description: `${when}: also simulate print-and-scan (colour shift, blur, resampling, JPEG)` },
 ];
 
+/** The ACTION and MODEL arguments of `patch` and `uap`. */
+function actionArguments(kind: 'patch' | 'uap', model: string): CommandSpec['arguments'] {
+  return [
+    { name: 'action', description: `'train' (write ${kind}.json/.npy/.png and a report) or 'eval' (measure --${kind}; report)` },
+    { name: 'model', description: model },
+  ];
+}
+
 const dataOptions: OptionSpec[] = [
   {
     flags: '--data <source>',
@@ -69,10 +77,7 @@ export const PHYSICAL_COMMANDS: readonly CommandSpec[] = [
     name: 'patch',
     summary:
       "adversarial patches (Brown et al. 2017): 'train' one with EOT over placement and viewing, or 'eval' a saved one (transfer, held-out transforms, print-and-scan)",
-    arguments: [
-      { name: 'action', description: "'train' (write patch.json/.npy/.png and a report) or 'eval' (measure --patch; report)" },
-      { name: 'model', description: 'ONNX classifier (images NCHW in [0, 1])' },
-    ],
+    arguments: actionArguments('patch', 'ONNX classifier (images NCHW in [0, 1])'),
     options: [
       { flags: '--target <class|untargeted>', description: "train: class the patch should produce, or 'untargeted'", defaultValue: 'untargeted' },
       {
@@ -98,10 +103,7 @@ export const PHYSICAL_COMMANDS: readonly CommandSpec[] = [
     name: 'uap',
     summary:
       "universal adversarial perturbations: 'train' one (SGD, Shafahi et al. 2020, or DeepFool-based, Moosavi-Dezfooli et al. 2017), or 'eval' a saved one",
-    arguments: [
-      { name: 'action', description: "'train' (write uap.json/.npy/.png and a report) or 'eval' (measure --uap; report)" },
-      { name: 'model', description: 'ONNX classifier' },
-    ],
+    arguments: actionArguments('uap', 'ONNX classifier'),
     options: [
       { flags: '--eps <e>', description: 'train: budget ‖δ‖ ≤ ε', parse: positiveNumber('eps'), defaultValue: 0.3 },
       { flags: '--norm <norm>', description: 'train: norm of the budget', choices: ['linf', 'l2'], defaultValue: 'linf' },

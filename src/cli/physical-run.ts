@@ -9,7 +9,9 @@ import { GibbonError } from '../errors.js';
 import { loadLabelledData, splitHeldOut, type LabelledData } from '../data/datasets.js';
 import { OnnxModel } from '../model/onnx-model.js';
 import { fingerprintDifference, readRecordCheckpoint, writeRecordCheckpoint, type RecordCheckpoint } from '../storage/checkpoint-file.js';
+import { checkFitsInput, loadPerturbation, type SavedPerturbation } from '../physical/saved-perturbation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { UsageError } from './parse-args.js';
 import { lockOutputFolderForRun, prepareOutputFolder } from './files.js';
 import type { Terminal } from './terminal.js';
 
@@ -19,6 +21,16 @@ export interface PhysicalDataValues {
   readonly n?: number;
   readonly heldout: number;
   readonly seed: number;
+}
+
+/** The options of a run both commands have. */
+export interface PhysicalRunValues extends PhysicalDataValues {
+  readonly out: string;
+  readonly resume?: boolean;
+  readonly dpi: number;
+  readonly printMm: number;
+  readonly batchSize?: number;
+  readonly threads?: number;
 }
 
 /** Default training examples (the first N of the split). */
@@ -144,4 +156,60 @@ export function floatsFrom(value: unknown, length: number, what: string, path: s
     throw new GibbonError('invalid_checkpoint', `${path}: ${what} must be ${length} finite numbers; delete it to start over`, { path });
   }
   return Float32Array.from(value as number[]);
+}
+
+/** The saved patch or UAP named by `option` ('--patch', '--uap'), refused when missing or of the other kind. */
+export function loadSavedOf(path: string | undefined, kind: 'patch' | 'uap', option: string): SavedPerturbation {
+  if (!path) throw new UsageError(`'${kind} eval' needs ${option} FILE (the ${kind}.json written by '${kind} train')`, kind);
+  const saved = loadPerturbation(path, option);
+  if (saved.manifest.kind !== kind || (kind === 'patch' ? !saved.manifest.patch : !saved.manifest.universal)) {
+    const other = kind === 'patch' ? 'uap' : 'patch';
+    throw new GibbonError('invalid_input', `${path} is a ${saved.manifest.kind}, not a ${kind === 'uap' ? 'UAP' : 'patch'}; use 'gibbon ${other} eval'`, {
+      path,
+      option,
+    });
+  }
+  return saved;
+}
+
+/** Prints a run's result: the heading lines, the measured lines indented, where the report is. */
+export function printResult(terminal: Terminal, heading: readonly string[], lines: readonly string[], out: string): void {
+  terminal.out([...heading, ...lines.map((l) => `  ${l}`), `report: ${join(out, 'report.html')}`].join('\n'));
+}
+
+/** Runs `fn` with the model open, and closes it whatever happens. */
+export async function withModel<T>(path: string, d: LabelledData, values: { threads?: number }, fn: (model: OnnxModel) => Promise<T>): Promise<T> {
+  const model = await openModel(path, d, values);
+  try {
+    return await fn(model);
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** Runs the command's ACTION ('train' or 'eval'). */
+export function runAction<V extends { readonly action: string }>(
+  kind: 'patch' | 'uap',
+  values: V,
+  terminal: Terminal,
+  actions: Readonly<Record<'train' | 'eval', (values: V, terminal: Terminal) => Promise<void>>>,
+): Promise<void> {
+  const action = actions[values.action as 'train' | 'eval'];
+  if (values.action !== 'train' && values.action !== 'eval') {
+    const example = kind === 'patch' ? '--target 3' : '--eps 0.3';
+    throw new UsageError(
+      `unknown action '${values.action}'; give 'train' or 'eval' (gibbon ${kind} train MODEL ${example}, gibbon ${kind} eval MODEL --${kind} ${kind}.json)`,
+      kind,
+    );
+  }
+  return action(values, terminal);
+}
+
+/** The saved patch or UAP of an 'eval' run, the held-out data it is measured on (checked to fit), and the output folder made ready. */
+export function openSaved(values: PhysicalRunValues, path: string | undefined, kind: 'patch' | 'uap'): { saved: SavedPerturbation; data: LabelledData } {
+  const saved = loadSavedOf(path, kind, `--${kind}`);
+  prepareOut(values.out);
+  const data = heldOutSplit(values);
+  checkFitsInput(saved, data.shape, `--${kind}`);
+  return { saved, data };
 }

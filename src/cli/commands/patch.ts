@@ -18,17 +18,20 @@ import type { OnnxModel } from '../../model/onnx-model.js';
 import { gradientOracle } from '../../model/oracles.js';
 import { createPatchSet, type PatchSet, type PatchShape, type PatchSize } from '../../physical/patch-set.js';
 import { checkPlacementRanges } from '../../physical/placement.js';
-import { checkFitsInput, loadPerturbation, savePerturbation } from '../../physical/saved-perturbation.js';
+import { savePerturbation } from '../../physical/saved-perturbation.js';
 import { checkTransformRanges, IDENTITY_RANGES, type TransformRanges } from '../../physical/transforms.js';
 import { deriveSeed } from '../../random.js';
 import type { Condition, PhysicalReport } from '../../report/patch-html.js';
 import { readNpy, toFloat32 } from '../../tensor/npy.js';
 import { packageVersion } from '../package-root.js';
-import { UsageError } from '../parse-args.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 import {
   asTensor,
+  openSaved,
+  printResult,
+  runAction,
+  withModel,
   floatsFrom,
   heldOutSplit,
   imageShape,
@@ -37,11 +40,11 @@ import {
   readRunState,
   trainingSplit,
   writeRunState,
-  type PhysicalDataValues,
+  type PhysicalRunValues,
 } from '../physical-run.js';
 import { writePhysicalReport } from '../physical-report.js';
 
-export interface PatchValues extends PhysicalDataValues {
+export interface PatchValues extends PhysicalRunValues {
   readonly action: string;
   readonly model: string;
   readonly target: string;
@@ -60,12 +63,6 @@ export interface PatchValues extends PhysicalDataValues {
   readonly blur: number;
   readonly noise: number;
   readonly printScan?: boolean;
-  readonly out: string;
-  readonly resume?: boolean;
-  readonly dpi: number;
-  readonly printMm: number;
-  readonly batchSize?: number;
-  readonly threads?: number;
 }
 
 const FORMAT = 'gibbon-patch-checkpoint';
@@ -145,7 +142,7 @@ async function measureAll(
     successes: plain.successes,
     coverage: plain.meanCoverage,
   });
-  const sweeps = await sweepPatch(model, x, data.y, set, patch, ranges, run, fits);
+  const sweeps = await sweepPatch({ model, x, labels: data.y, set, patch }, ranges, run, fits);
   return { held, conditions, sweeps };
 }
 
@@ -277,52 +274,22 @@ async function train(values: PatchValues, terminal: Terminal): Promise<void> {
       training: { model: values.model, data: data.source, n: data.n, steps: values.steps, seed: values.seed, options, seconds },
     });
     const lines = await report(values, model, held, set, final.patch, target, manifest, { steps: values.steps, seconds, log });
-    terminal.out(
-      [
-        `trained in ${seconds.toFixed(1)} s; wrote ${manifest}`,
-        `on ${held.n} held-out images of ${held.source}:`,
-        ...lines.map((l) => `  ${l}`),
-        `report: ${join(values.out, 'report.html')}`,
-      ].join('\n'),
-    );
+    printResult(terminal, [`trained in ${seconds.toFixed(1)} s; wrote ${manifest}`, `on ${held.n} held-out images of ${held.source}:`], lines, values.out);
   } finally {
     await model.dispose();
   }
 }
 
 async function evaluate(values: PatchValues, terminal: Terminal): Promise<void> {
-  if (!values.patch) throw new UsageError("'patch eval' needs --patch FILE (the patch.json written by 'patch train')", 'patch');
-  const saved = loadPerturbation(values.patch, '--patch');
-  if (saved.manifest.kind !== 'patch' || !saved.manifest.patch)
-    throw new GibbonError('invalid_input', `${values.patch} is a ${saved.manifest.kind}, not a patch; use 'gibbon uap eval'`, {
-      path: values.patch,
-      option: '--patch',
-    });
-  prepareOut(values.out);
-  const data = heldOutSplit(values);
-  checkFitsInput(saved, data.shape, '--patch');
+  const { saved, data } = openSaved(values, values.patch, 'patch');
   const image = imageShape(data, '--data');
-  const model = await openModel(values.model, data, values);
-  try {
-    const set = createPatchSet(image, { size: saved.manifest.patch.side, shape: saved.manifest.patch.shape });
-    const lines = await report(values, model, data, set, saved.values, saved.manifest.target, values.patch);
-    terminal.out(
-      [
-        `${values.patch} on ${data.n} images of ${data.source}, model ${values.model}:`,
-        ...lines.map((l) => `  ${l}`),
-        `report: ${join(values.out, 'report.html')}`,
-      ].join('\n'),
-    );
-  } finally {
-    await model.dispose();
-  }
+  await withModel(values.model, data, values, async (model) => {
+    const set = createPatchSet(image, { size: saved.manifest.patch!.side, shape: saved.manifest.patch!.shape });
+    const lines = await report(values, model, data, set, saved.values, saved.manifest.target, saved.path);
+    printResult(terminal, [`${saved.path} on ${data.n} images of ${data.source}, model ${values.model}:`], lines, values.out);
+  });
 }
 
 export async function run(values: PatchValues, terminal: Terminal): Promise<void> {
-  if (values.action === 'train') return train(values, terminal);
-  if (values.action === 'eval') return evaluate(values, terminal);
-  throw new UsageError(
-    `unknown action '${values.action}'; give 'train' or 'eval' (gibbon patch train MODEL --target 3, gibbon patch eval MODEL --patch patch.json)`,
-    'patch',
-  );
+  return runAction('patch', values, terminal, { train, eval: evaluate });
 }

@@ -9,24 +9,26 @@
  * measures a saved UAP the same way on other data or models. Both write report.json and report.html.
  */
 import { join, resolve } from 'node:path';
-import { GibbonError } from '../../errors.js';
 import type { LabelledData } from '../../data/datasets.js';
 import { foolingAfterPrintScan, foolingRate, trainUap, type UapMethod, type UapState } from '../../attacks/uap.js';
 import type { OnnxModel } from '../../model/onnx-model.js';
 import { gradientOracle } from '../../model/oracles.js';
 import { normByName } from '../../norms/index.js';
 import { IDENTITY_RANGES } from '../../physical/transforms.js';
-import { checkFitsInput, loadPerturbation, savePerturbation } from '../../physical/saved-perturbation.js';
+import { savePerturbation } from '../../physical/saved-perturbation.js';
 import { applyUniversal, createUniversalSet, projectUniversal, type UniversalSet } from '../../physical/universal-set.js';
 import type { Condition, PhysicalReport } from '../../report/patch-html.js';
 import { argmaxRows } from '../../tensor/tensor.js';
 import { packageVersion } from '../package-root.js';
-import { UsageError } from '../parse-args.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
 import { writePhysicalReport } from '../physical-report.js';
 import {
   asTensor,
+  openSaved,
+  printResult,
+  runAction,
+  withModel,
   floatsFrom,
   heldOutSplit,
   openModel,
@@ -34,10 +36,10 @@ import {
   readRunState,
   trainingSplit,
   writeRunState,
-  type PhysicalDataValues,
+  type PhysicalRunValues,
 } from '../physical-run.js';
 
-export interface UapValues extends PhysicalDataValues {
+export interface UapValues extends PhysicalRunValues {
   readonly action: string;
   readonly model: string;
   readonly eps: number;
@@ -47,12 +49,6 @@ export interface UapValues extends PhysicalDataValues {
   readonly uap?: string;
   readonly epsSweep?: readonly number[];
   readonly compare?: string;
-  readonly out: string;
-  readonly resume?: boolean;
-  readonly dpi: number;
-  readonly printMm: number;
-  readonly batchSize?: number;
-  readonly threads?: number;
 }
 
 const FORMAT = 'gibbon-uap-checkpoint';
@@ -211,13 +207,14 @@ async function train(values: UapValues, terminal: Terminal): Promise<void> {
       training: { model: values.model, data: data.source, n: data.n, seed: values.seed, options, seconds, trainFooling: final.trainFooling },
     });
     const lines = await report(values, model, held, set, final.delta, manifest, { seconds, log });
-    terminal.out(
+    printResult(
+      terminal,
       [
         `trained in ${seconds.toFixed(1)} s (fooling rate on the training data ${(100 * final.trainFooling).toFixed(1)}%); wrote ${manifest}`,
         `on ${held.n} held-out inputs of ${held.source}:`,
-        ...lines.map((l) => `  ${l}`),
-        `report: ${join(values.out, 'report.html')}`,
-      ].join('\n'),
+      ],
+      lines,
+      values.out,
     );
   } finally {
     await model.dispose();
@@ -225,33 +222,14 @@ async function train(values: UapValues, terminal: Terminal): Promise<void> {
 }
 
 async function evaluate(values: UapValues, terminal: Terminal): Promise<void> {
-  if (!values.uap) throw new UsageError("'uap eval' needs --uap FILE (the uap.json written by 'uap train')", 'uap');
-  const saved = loadPerturbation(values.uap, '--uap');
-  if (saved.manifest.kind !== 'uap' || !saved.manifest.universal)
-    throw new GibbonError('invalid_input', `${values.uap} is a ${saved.manifest.kind}, not a UAP; use 'gibbon patch eval'`, {
-      path: values.uap,
-      option: '--uap',
-    });
-  prepareOut(values.out);
-  const data = heldOutSplit(values);
-  checkFitsInput(saved, data.shape, '--uap');
-  const model = await openModel(values.model, data, values);
-  try {
-    const set = createUniversalSet(normByName(saved.manifest.universal.norm), saved.manifest.universal.eps, data.shape, { lower: 0, upper: 1 });
-    const lines = await report(values, model, data, set, saved.values, values.uap);
-    terminal.out(
-      [`${values.uap} on ${data.n} inputs of ${data.source}:`, ...lines.map((l) => `  ${l}`), `report: ${join(values.out, 'report.html')}`].join('\n'),
-    );
-  } finally {
-    await model.dispose();
-  }
+  const { saved, data } = openSaved(values, values.uap, 'uap');
+  await withModel(values.model, data, values, async (model) => {
+    const set = createUniversalSet(normByName(saved.manifest.universal!.norm), saved.manifest.universal!.eps, data.shape, { lower: 0, upper: 1 });
+    const lines = await report(values, model, data, set, saved.values, saved.path);
+    printResult(terminal, [`${saved.path} on ${data.n} inputs of ${data.source}:`], lines, values.out);
+  });
 }
 
 export async function run(values: UapValues, terminal: Terminal): Promise<void> {
-  if (values.action === 'train') return train(values, terminal);
-  if (values.action === 'eval') return evaluate(values, terminal);
-  throw new UsageError(
-    `unknown action '${values.action}'; give 'train' or 'eval' (gibbon uap train MODEL --eps 0.3, gibbon uap eval MODEL --uap uap.json)`,
-    'uap',
-  );
+  return runAction('uap', values, terminal, { train, eval: evaluate });
 }
