@@ -116,7 +116,7 @@ test('a trained patch beats its random start, and a saved patch reloads and give
 });
 
 test('gibbon patch train / eval: saves the patch files and the report, resumes, and evaluates on another model', async () => {
-  const common = ['--size', '6', '--steps', '6', '--n', '64', '--threads', '2'];
+  const common = ['--size', '6', '--steps', '6', '--n', '64', '--eval-n', '200', '--threads', '2'];
   assertOk(await gibbon('patch', 'train', MODEL, '--target', '3', ...common, '--out', 'p'));
   for (const f of ['patch.json', 'patch.npy', 'patch.png', 'patch-print.png', 'checkpoint.json', 'report.json', 'report.html'])
     assert.ok(existsSync(join(work, 'p', f)), f);
@@ -130,7 +130,7 @@ test('gibbon patch train / eval: saves the patch files and the report, resumes, 
   assertOk(again);
   assert.match(again.stderr, /resuming at step 6 of 6/);
   const robust = join(ROOT, 'models', 'mnist-robust.onnx');
-  const evaluated = await gibbon('patch', 'eval', robust, '--patch', join('p', 'patch.json'), '--n', '100', '--rotation', '30', '--out', 'e');
+  const evaluated = await gibbon('patch', 'eval', robust, '--patch', join('p', 'patch.json'), '--eval-n', '100', '--rotation', '30', '--out', 'e');
   assertOk(evaluated);
   assert.match(evaluated.stdout, /held-out transforms \+ print-and-scan: \d+\.\d%/);
 });
@@ -150,14 +150,14 @@ test('bad physical-attack input fails with one line naming the problem', async (
   const empty = await gibbon('patch', 'train', MODEL, '--size', '5', '--region', 'empty.npy', '--steps', '1', '--n', '8', '--out', 'empty');
   assert.equal(empty.code, 1);
   assert.match(empty.stderr, /region mask empty\.npy is empty/);
-  const kind = await gibbon('uap', 'eval', MODEL, '--uap', join('p', 'patch.json'), '--n', '10', '--out', 'k');
+  const kind = await gibbon('uap', 'eval', MODEL, '--uap', join('p', 'patch.json'), '--eval-n', '10', '--out', 'k');
   assert.match(kind.stderr, /is a patch, not a UAP/);
   const manifest = JSON.parse(readFileSync(join(work, 'p', 'patch.json'), 'utf8'));
   writeFileSync(join(work, 'p', 'other.json'), JSON.stringify({ ...manifest, inputShape: [1, 32, 32] }));
-  const size = await gibbon('patch', 'eval', MODEL, '--patch', join('p', 'other.json'), '--n', '10', '--out', 'o');
+  const size = await gibbon('patch', 'eval', MODEL, '--patch', join('p', 'other.json'), '--eval-n', '10', '--out', 'o');
   assert.equal(size.code, 1);
   assert.match(size.stderr, /is a patch for inputs of shape \[1, 32, 32\], but the model's inputs are \[1, 28, 28\]/);
   writeFileSync(join(work, 'p', 'escape.json'), JSON.stringify({ ...manifest, values: { ...manifest.values, npy: '../../etc/passwd' } }));
-  const escape = await gibbon('patch', 'eval', MODEL, '--patch', join('p', 'escape.json'), '--n', '10', '--out', 'o');
+  const escape = await gibbon('patch', 'eval', MODEL, '--patch', join('p', 'escape.json'), '--eval-n', '10', '--out', 'o');
   assert.match(escape.stderr, /must be a file name beside the manifest/);
 });

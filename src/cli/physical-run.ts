@@ -18,7 +18,8 @@ import type { Terminal } from './terminal.js';
 export interface PhysicalDataValues {
   readonly data: string;
   readonly labels?: string;
-  readonly n?: number;
+  readonly n: number;
+  readonly evalN: number;
   readonly heldout: number;
   readonly seed: number;
 }
@@ -33,11 +34,6 @@ export interface PhysicalRunValues extends PhysicalDataValues {
   readonly threads?: number;
 }
 
-/** Default training examples (the first N of the split). */
-export const DEFAULT_TRAIN_N = 2000;
-/** Default held-out examples. */
-export const DEFAULT_EVAL_N = 1000;
-
 function npyPair(values: PhysicalDataValues): LabelledData {
   if (!values.labels) throw new GibbonError('invalid_option', `--data ${values.data} is an .npy file: give its classes with --labels`, { option: '--labels' });
   return loadLabelledData({ x: values.data, y: values.labels });
@@ -50,26 +46,26 @@ function named(values: PhysicalDataValues): 'mnist' | 'fashion-mnist' | undefine
 /** The examples a patch or UAP is trained on. */
 export function trainingSplit(values: PhysicalDataValues): LabelledData {
   const name = named(values);
-  if (name) return loadLabelledData({ name, split: 'train', limit: values.n ?? DEFAULT_TRAIN_N });
-  const { train } = splitHeldOut(npyPair(values), Math.min(values.heldout, npyPair(values).n - 1), values.seed);
-  return values.n !== undefined && values.n < train.n
-    ? { ...train, x: train.x.slice(0, values.n * rowOf(train)), y: train.y.slice(0, values.n), n: values.n }
-    : train;
+  if (name) return loadLabelledData({ name, split: 'train', limit: values.n });
+  const all = npyPair(values);
+  const { train } = splitHeldOut(all, Math.min(values.heldout, all.n - 1), values.seed);
+  return firstOf(train, values.n);
 }
 
 /** The held-out examples it is measured on (never in trainingSplit). */
 export function heldOutSplit(values: PhysicalDataValues): LabelledData {
   const name = named(values);
-  if (name) return loadLabelledData({ name, split: 'test', limit: values.n ?? DEFAULT_EVAL_N });
+  if (name) return loadLabelledData({ name, split: 'test', limit: values.evalN });
   const all = npyPair(values);
   const { heldOut } = splitHeldOut(all, Math.min(values.heldout, all.n - 1), values.seed);
-  return values.n !== undefined && values.n < heldOut.n
-    ? { ...heldOut, x: heldOut.x.slice(0, values.n * rowOf(heldOut)), y: heldOut.y.slice(0, values.n), n: values.n }
-    : heldOut;
+  return firstOf(heldOut, values.evalN);
 }
 
-function rowOf(d: LabelledData): number {
-  return d.shape.reduce((a, b) => a * b, 1);
+/** The first n examples of d (all when it has fewer). */
+function firstOf(d: LabelledData, n: number): LabelledData {
+  if (n >= d.n) return d;
+  const row = d.shape.reduce((a, b) => a * b, 1);
+  return { ...d, x: d.x.slice(0, n * row), y: d.y.slice(0, n), n };
 }
 
 export function asTensor(d: LabelledData): Tensor {
