@@ -12,7 +12,7 @@
  *   used), with print-and-scan, and for the saved-and-reloaded patch.
  * - text: an untargeted patch ≤ 5% of a 32×96 rendered text line against the fixture classifier
  *   (test/fixtures/physical, made by tools/physical/make_text_lines.py): the fraction of held-out
- *   lines, correctly classified before, whose class it changes (placements ±5°, 0.9–1.1× unseen).
+ *   lines, correctly classified before, whose class it changes (placements ±5°, 0.85–1× unseen).
  * Prints one line per measurement; --out also writes them as JSON.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +48,7 @@ function record(r: Record<string, unknown>, line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+const needMnist = parts.has('uap') || parts.has('patch');
 const standard = await OnnxModel.load(join(ROOT, 'models', 'mnist-standard.onnx'), { threads });
 const robust = await OnnxModel.load(join(ROOT, 'models', 'mnist-robust.onnx'), { threads });
 const train = tensorOf(loadLabelledData({ name: 'mnist', split: 'train', limit: 2000 }));
@@ -140,11 +141,19 @@ try {
     try {
       const image = { channels: 1, height: 32, width: 96 };
       const set = createPatchSet(image, { size: { fraction: 0.05 } });
-      const ranges: TransformRanges = { rotation: 5, scale: [0.9, 1.1], brightness: 0.05, contrast: 0.05, blur: 0.5, noise: 0.02, printScan: false };
-      const s = await trainPatch(gradientOracle(model), tensorOf(lines), lines.y, set, ranges, { target: null, seed: 0 }, { steps: 400, batchSize: 32 });
+      const ranges: TransformRanges = { rotation: 5, scale: [0.85, 1], brightness: 0.05, contrast: 0.05, blur: 0.5, noise: 0.02, printScan: false };
+      const s = await trainPatch(
+        gradientOracle(model),
+        tensorOf(lines),
+        lines.y,
+        set,
+        ranges,
+        { target: null, seed: 0 },
+        { steps: 1500, batchSize: 32, learningRate: 0.05 },
+      );
       const run = { target: null, seed: 12345, bounds };
       const m = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, ranges, run);
-      const worst = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, { ...ranges, scale: [1.1, 1.1] }, run);
+      const worst = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, { ...ranges, scale: [1, 1] }, run);
       const ps = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, { ...ranges, printScan: true }, run);
       record(
         {
@@ -156,7 +165,7 @@ try {
           changed: m.rate,
           printScan: ps.rate,
         },
-        `text line: ${set.patch.height}×${set.patch.width} patch (${pct(set.fraction)} of the 32×96 line at scale 1, ${pct(worst.meanCoverage)} at 1.1×) changes the class of ${pct(m.rate)} of held-out lines (${m.successes}/${m.eligible}); after print-and-scan ${pct(ps.rate)}`,
+        `text line: ${set.patch.height}×${set.patch.width} patch (${pct(set.fraction)} of the 32×96 line at scale 1, ${pct(worst.meanCoverage)} at its largest scale 1×) changes the class of ${pct(m.rate)} of held-out lines (${m.successes}/${m.eligible}); after print-and-scan ${pct(ps.rate)}`,
       );
     } finally {
       await model.dispose();
