@@ -48,7 +48,6 @@ function record(r: Record<string, unknown>, line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-const needMnist = parts.has('uap') || parts.has('patch');
 const standard = await OnnxModel.load(join(ROOT, 'models', 'mnist-standard.onnx'), { threads });
 const robust = await OnnxModel.load(join(ROOT, 'models', 'mnist-robust.onnx'), { threads });
 const train = tensorOf(loadLabelledData({ name: 'mnist', split: 'train', limit: 2000 }));
