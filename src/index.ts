@@ -235,3 +235,10 @@ export { readTextJsonl, parseTextJsonl, type TextJsonlOptions } from './data/tex
 export type { TextDataset } from './data/text-data.js';
 export { buildTextArchitecture, TEXT_ARCHITECTURES, type TextArchitectureName, type TextArchitectureOptions } from './training/text-architectures.js';
 export { trainTextModel, textClassifierMetrics, encodeTextDataset, type TextAugment, type TextTrainOptions } from './training/text-training.js';
+export { createPatchSet, type PatchSet, type PatchSetOptions, type PatchShape, type PatchSize } from './physical/patch-set.js';
+export { createUniversalSet, applyUniversal, projectUniversal, type UniversalSet } from './physical/universal-set.js';
+export { IDENTITY_RANGES, PRINT_SCAN, drawPrintScan, type TransformRanges } from './physical/transforms.js';
+export { savePerturbation, loadPerturbation, checkFitsInput, type SavedPerturbation, type SavedManifest } from './physical/saved-perturbation.js';
+export { trainPatch, PATCH_DEFAULTS, type PatchOptions, type PatchState } from './attacks/patch.js';
+export { measurePatch, sweepPatch, type PatchMeasurement } from './attacks/patch-measure.js';
+export { trainUap, foolingRate, foolingAfterPrintScan, UAP_DEFAULTS, type UapOptions, type UapState } from './attacks/uap.js';

@@ -29,6 +29,8 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   detect: () => import('./commands/detect.js'),
   'ctc-attack': () => import('./commands/ctc-attack.js'),
   'serve-playground': () => import('./commands/serve-playground.js'),
+  patch: () => import('./commands/patch.js'),
+  uap: () => import('./commands/uap.js'),
 };
 
 const EXIT_OK = 0;

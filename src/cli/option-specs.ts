@@ -25,7 +25,8 @@ export interface ArgumentSpec {
   readonly optional?: boolean;
 }
 
-export type CommandName = 'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train' | 'defend' | 'certify' | 'detect' | 'ctc-attack' | 'serve-playground';
+export type CommandName =
+  'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train' | 'defend' | 'certify' | 'detect' | 'ctc-attack' | 'serve-playground' | 'patch' | 'uap';
 
 export interface CommandSpec {
   readonly name: CommandName;

@@ -120,7 +120,8 @@ export function renderCertificationHtml(curve: CertifiedAccuracyCurve, title: st
   return htmlPage({ title }, body).value;
 }
 
-function stat(label: string, value: string, note: string): SafeHtml {
+/** A summary card: label, big value, note (shared with the physical-attack report). */
+export function stat(label: string, value: string, note: string): SafeHtml {
   return html`<div class="stat stat-accent">
     <p class="stat-label">${label}</p>
     <p class="stat-value">${value}</p>

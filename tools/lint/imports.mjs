@@ -82,7 +82,7 @@ const LAYERS = [
   ['runtime'],
   ['autodiff'],
   ['model'],
-  ['norms', 'criteria'],
+  ['norms', 'criteria', 'physical'],
   ['attacks', 'defenses', 'training', 'certify', 'text', 'probes'],
   ['report'],
   ['evaluation'],
