@@ -9,8 +9,9 @@
  * Scoring: the paper's Replace-1 score (the true class's probability drop when a word is removed),
  * per word type (word-importance.ts). Transformer: the paper's four edits — swap two neighbouring
  * letters, substitute a letter (a keyboard neighbour), delete one, insert one — restricted to those
- * the threat model allows; unlike the paper's one random transformer for the whole run, each of the
- * allowed edits is tried on a word (one query each, batched) and the best kept, as TextAttack does.
+ * the threat model allows, plus homoglyphs and invisible characters where it allows those (not in
+ * the paper); unlike the paper's one random transformer for the whole run, each allowed edit is
+ * tried on a word (one query each, batched) and the best kept, as TextAttack does.
  *
  * Options (defaults): `maxWordsTried` 50 (words taken from the ranking before giving up; the paper
  * edits words until its power is spent), `rankQueries` 64 (queries for the ranking; see word-importance.ts).
@@ -28,8 +29,8 @@ export interface DeepWordBugOptions {
   readonly rankQueries: number;
 }
 
-/** Gao et al. 2018, section 3.3: swap, substitution, deletion, insertion. */
-const PAPER_EDITS: readonly CharEdit[] = ['swap', 'substitute', 'delete', 'insert'];
+/** Gao et al. 2018, section 3.3: swap, substitution, deletion, insertion; then gibbon's two. */
+const EDITS: readonly CharEdit[] = ['swap', 'substitute', 'delete', 'insert', 'homoglyph', 'invisible'];
 
 export class DeepWordBugAttack implements TextAttack {
   readonly name = 'deepwordbug';
@@ -44,7 +45,7 @@ export class DeepWordBugAttack implements TextAttack {
   }
 
   async run(oracle: TextOracle, text: string, label: number, ctx: TextAttackContext): Promise<string | undefined> {
-    const edits = PAPER_EDITS.filter((e) => ctx.perturbation.edits.has(e));
+    const edits = EDITS.filter((e) => ctx.perturbation.edits.has(e));
     if (edits.length === 0) return undefined;
     const [base] = await oracle.scores([text]);
     const p0 = probabilityOf(base!, label);
