@@ -3,6 +3,7 @@
  * (options.ts assembles the whole table).
  */
 import { ARCHITECTURES } from '../training/architectures.js';
+import { TEXT_ARCHITECTURES } from '../training/text-architectures.js';
 import { METHODS } from '../training/methods.js';
 import { accuracyBar, epsilonList, integerIn, nonNegativeList, nonNegativeNumber, positiveInteger, positiveNumber } from './option-values.js';
 import { batchSizeOption, onModel, threadsOption, type CommandSpec } from './option-specs.js';
@@ -13,16 +14,33 @@ export const DEFENSE_COMMANDS: readonly CommandSpec[] = [
     summary: 'train or fine-tune a classifier (standard, PGD-AT, TRADES or fast adversarial training) and write an inference ONNX model',
     arguments: [],
     options: [
-      { flags: '--arch <name>', description: `built-in architecture to train from scratch (${ARCHITECTURES.join(', ')})`, choices: ARCHITECTURES },
+      {
+        flags: '--arch <name>',
+        description: `built-in architecture to train from scratch (${ARCHITECTURES.join(', ')}; text: ${TEXT_ARCHITECTURES.join(', ')})`,
+        choices: [...ARCHITECTURES, ...TEXT_ARCHITECTURES],
+      },
       { flags: '--model <file>', description: 'ONNX classifier to fine-tune (instead of --arch)' },
       { flags: '--params <list>', description: 'comma list of initializers to train (fine-tuning a subset)', defaultDescription: 'all trainable initializers' },
       {
         flags: '--data <source>',
-        description: "training data: 'mnist', 'fashion-mnist' (train split) or an .npy file of inputs (with --labels)",
+        description:
+          "training data: 'mnist', 'fashion-mnist' (train split), an .npy file of inputs (with --labels); text: 'spam-assassin' (train split) or a .jsonl file of {\"text\", \"label\"}",
         defaultValue: 'mnist',
       },
       { flags: '--labels <file>', description: 'true classes (.npy, integer) for --data X.npy' },
       { flags: '--n <count>', description: 'train on the first N examples only', parse: positiveInteger('n') },
+      {
+        flags: '--max-length <n>',
+        description: 'text architectures: tokens per text the model reads',
+        parse: positiveInteger('max length'),
+        defaultDescription: 'words 256, characters 1000',
+      },
+      {
+        flags: '--vocab-size <n>',
+        description: 'text architectures: most tokens in the vocabulary (seen twice or more)',
+        parse: positiveInteger('vocab size'),
+        defaultDescription: 'words 10000, characters 300',
+      },
       {
         flags: '--heldout <count>',
         description: 'examples held out (seeded) for the per-epoch clean and PGD accuracy; 0 for none',

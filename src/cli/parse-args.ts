@@ -71,7 +71,7 @@ function checkCombinations(command: CommandName, values: Readonly<Record<string,
     if ((values.arch === undefined) === (values.model === undefined))
       throw new UsageError('give exactly one of --arch NAME (train from scratch) or --model FILE (fine-tune)', command);
     const data = values.data as string;
-    const named = data === 'mnist' || data === 'fashion-mnist';
+    const named = data === 'mnist' || data === 'fashion-mnist' || data === 'spam-assassin' || /\.jsonl$/i.test(data);
     if (!named && values.labels === undefined) throw new UsageError(`--data ${data} needs the true classes: add --labels Y.npy`, command);
     if (named && values.labels !== undefined) throw new UsageError(`--labels goes with --data X.npy (${data} brings its own labels)`, command);
     return;

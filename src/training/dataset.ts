@@ -1,5 +1,7 @@
 /** Training data, and its check against the model: example shape, finite values, labels that are classes of the model. */
 import { GibbonError } from '../errors.js';
+import type { ModelIR } from '../onnx/model.js';
+import type { Rng } from '../random.js';
 
 export interface Dataset {
   x: Float32Array;
@@ -9,6 +11,19 @@ export interface Dataset {
   shape: readonly number[];
   /** Where it came from (for the fingerprint and the log). */
   source: string;
+}
+
+/** One training batch as TrainOptions.augmentBatch sees it. */
+export interface AugmentBatch {
+  readonly epoch: number;
+  readonly batch: number;
+  /** Indices of the batch's examples in the training data. */
+  readonly rows: Int32Array;
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  /** The model with the current weights (an inference model). */
+  readonly model: () => ModelIR;
+  readonly rng: Rng;
 }
 
 /** Throws, naming the data source and the first offending example, when the data do not fit the model. */

@@ -66,10 +66,12 @@ export class Trainable {
     readonly state: Map<string, Float32Array>,
     private readonly shapes: Map<string, number[]>,
     private readonly train: Compiled,
-    private readonly attack: Compiled,
+    private readonly attack: Compiled | undefined,
     private readonly kl: Compiled | undefined,
     private readonly forward: { program: GraphProgram; input: string },
     private readonly ibp: { graph: IbpTrainingGraph; program: GraphProgram } | undefined,
+    /** The input is int64 token ids (fed from the float examples, which hold whole numbers). */
+    private readonly idInput = false,
   ) {}
 
   static async create(original: ModelIR, options: TrainableOptions = {}): Promise<Trainable> {
@@ -92,7 +94,9 @@ export class Trainable {
       params: true,
       input: false,
     });
-    const attack = await compile('attack graph', 'eval', { type: 'ce', reduction: 'sum' }, { params: false, input: true });
+    // A text model's input is token ids: no input gradient, so no attack graph (text attacks work on texts).
+    const idInput = source.graph.inputs.find((v) => v.name === train.graph.input)?.dataType === DT.INT64;
+    const attack = idInput ? undefined : await compile('attack graph', 'eval', { type: 'ce', reduction: 'sum' }, { params: false, input: true });
     const kl = options.klAttack ? await compile('KL attack graph', 'eval', { type: 'kl' }, { params: false, input: true }) : undefined;
     let ibp: { graph: IbpTrainingGraph; program: GraphProgram } | undefined;
     if (options.ibp) {
@@ -132,7 +136,7 @@ export class Trainable {
       read(bn.runningMean, state);
       read(bn.runningVar, state);
     }
-    for (const s of attack.graph.stateInputs) if (!state.has(s)) read(s, state);
+    for (const s of attack?.graph.stateInputs ?? []) if (!state.has(s)) read(s, state);
 
     // Forward graph: the canonical model with parameters and running statistics as inputs.
     const fwd = canonicalize(source);
@@ -144,7 +148,7 @@ export class Trainable {
     }
     await outputClassScores(fwd, options.inputShapes);
     const forward = { program: await GraphProgram.compile(fwd, compileOptions('forward graph')), input: train.graph.input };
-    return new Trainable(original, weights, state, shapes, train, attack, kl, forward, ibp);
+    return new Trainable(original, weights, state, shapes, train, attack, kl, forward, ibp, idInput);
   }
 
   get input(): string {
@@ -184,6 +188,7 @@ export class Trainable {
   private inputFeed(x: Float32Array, n: number): AnyTensor {
     const per = x.length / n;
     const shape = this.inputShape.map((d, i) => (i === 0 ? n : (d ?? per)));
+    if (this.idInput) return { type: 'int64', data: BigInt64Array.from(x, (v) => BigInt(v)), shape };
     return { type: 'float32', data: x, shape };
   }
 
@@ -261,6 +266,12 @@ export class Trainable {
 
   /** Eval-mode gradient of the summed cross-entropy with respect to the input (attacks). */
   async inputGradCe(x: Float32Array, n: number, y: Int32Array): Promise<{ grad: Float32Array; logits: Float32Array; loss: number }> {
+    if (!this.attack)
+      throw new GibbonError(
+        'invalid_option',
+        'the model reads token ids (int64): it has no input gradient, so it cannot be trained with an adversary on its input',
+        { option: 'method' },
+      );
     const g = this.attack.graph;
     const feeds = this.feeds([...g.params, ...g.stateInputs]);
     feeds[g.input] = this.inputFeed(x, n);
@@ -320,7 +331,7 @@ export class Trainable {
   async dispose(): Promise<void> {
     await Promise.all([
       this.train.program.dispose(),
-      this.attack.program.dispose(),
+      this.attack?.program.dispose(),
       this.kl?.program.dispose(),
       this.forward.program.dispose(),
       this.ibp?.program.dispose(),

@@ -34,9 +34,9 @@ import {
 import { clipGradNorm, createOptimizer, type OptimizerSpec } from './optimizers.js';
 import { learningRate, type ScheduleSpec } from './schedules.js';
 import { Trainable } from './trainable.js';
-import { checkData, type Dataset } from './dataset.js';
+import { checkData, type AugmentBatch, type Dataset } from './dataset.js';
 
-export type { Dataset };
+export type { AugmentBatch, Dataset };
 import { existsSync } from 'node:fs';
 
 export interface TrainOptions {
@@ -86,6 +86,12 @@ export interface TrainOptions {
   resume?: boolean;
   /** Called after every batch with the epoch, batch and running loss. Default none. */
   onProgress?: (p: { epoch: number; epochs: number; batch: number; batches: number; loss: number }) => void;
+  /**
+   * Method 'standard': called before each step with the batch (example indices into the data, their
+   * inputs and labels) and the model's current weights; the rows it returns are added to the batch
+   * (e.g. adversarial copies, A2T-style text training). Its randomness must come from `rng`.
+   */
+  augmentBatch?: (batch: AugmentBatch) => Promise<{ x: Float32Array; y: Int32Array } | undefined>;
   /** After every epoch, with the whole history so far (resumed epochs included). */
   onEpoch?: (record: EpochRecord, history: readonly EpochRecord[]) => void;
 }
@@ -222,9 +228,23 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
         const rng = Rng.derive(seed, 'batch', epoch, b);
         let rows = n;
         let input = x.data;
+        let labels = y;
         switch (o.method) {
-          case 'standard':
+          case 'standard': {
+            const extra = o.augmentBatch
+              ? await o.augmentBatch({ epoch, batch: b, rows: idx, x: x.data, y, model: () => model.exportModel(), rng: rng.fork('augment') })
+              : undefined;
+            if (extra && extra.y.length > 0) {
+              input = new Float32Array((n + extra.y.length) * per);
+              input.set(x.data, 0);
+              input.set(extra.x, n * per);
+              labels = new Int32Array(n + extra.y.length);
+              labels.set(y, 0);
+              labels.set(extra.y, n);
+              rows = labels.length;
+            }
             break;
+          }
           case 'pgd-at':
           case 'fast-at':
             input = (await pgdExamples(model, x, y, adv, rng)).data;
@@ -247,7 +267,7 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
         const done = epoch + (b + 1) / batches;
         const step = ibp
           ? await model.ibpStep(x.data, n, y, eps * ibpRampProgress(done, o.epsRampEpochs ?? 0), kappaAt(done), bounds)
-          : await model.trainStep(input, rows, y, rng, o.method === 'trades' ? beta : undefined);
+          : await model.trainStep(input, rows, labels, rng, o.method === 'trades' ? beta : undefined);
         const globalStep = epoch * batches + b;
         if (!Number.isFinite(step.loss)) {
           throw new GibbonError(
@@ -260,12 +280,12 @@ export async function train(source: ModelIR, data: Dataset, heldOut: Dataset | u
         if (o.clipGrad !== undefined) clipGradNorm(step.grads, o.clipGrad);
         lr = learningRate(schedule, o.lr, globalStep, totalSteps);
         optimizer.step(model.weights, step.grads, lr);
-        lossSum += step.loss * n;
-        seen += n;
+        lossSum += step.loss * labels.length;
+        seen += labels.length;
         const c = model.numClasses;
         // Accuracy of the rows the step saw: for TRADES, the adversarial half.
         const offset = o.method === 'trades' ? n * c : 0;
-        correct += countCorrect(step.logits.subarray(offset, offset + n * c), c, y);
+        correct += countCorrect(step.logits.subarray(offset, offset + labels.length * c), c, labels);
         o.onProgress?.({ epoch: epoch + 1, epochs: o.epochs, batch: b + 1, batches, loss: lossSum / seen });
       }
       for (const [name, w] of model.weights) {

@@ -28,7 +28,7 @@ import { unrollRecurrent } from '../autodiff/unroll-recurrent.js';
 import { Attributes } from '../onnx/attributes.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { canonicalize } from '../onnx/canonicalize.js';
-import { isFloatType } from '../onnx/dtypes.js';
+import { DataType as DT, isFloatType } from '../onnx/dtypes.js';
 import { ancestorsOf, nodeReads, topologicalSort, type Graph, type Node } from '../onnx/graph.js';
 import type { ModelIR } from '../onnx/model.js';
 import { emitTrainingHead, HEAD_BETA, HEAD_LABELS, HEAD_PROBS, type HeadSpec } from './heads.js';
@@ -105,11 +105,10 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
   }
   const model = canonicalize(source);
   const g = model.graph;
-  const dataInputs = g.inputs.filter((v) => isFloatType(v.dataType));
-  if (dataInputs.length !== 1) {
-    throw new GibbonError('invalid_model', `training needs a model with exactly one float input; found ${dataInputs.map((v) => v.name).join(', ') || 'none'}`);
+  const input = trainingInput(g);
+  if (options.inputGrad && !isFloatType(g.inputs.find((v) => v.name === input)!.dataType)) {
+    throw new GibbonError('invalid_option', `input '${input}' holds token ids (int64), so it has no gradient; differentiate the embedding output instead`);
   }
-  const input = dataInputs[0]!.name;
   const reserved = [LOSS_OUTPUT, HEAD_LABELS, HEAD_PROBS, HEAD_BETA];
   for (const v of g.inputs)
     if (reserved.includes(v.name)) throw new GibbonError('invalid_model', `model has an input named '${v.name}', which gibbon reserves`);
@@ -151,6 +150,10 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
   // Rewritten nodes were appended; restore a topological order.
   g.nodes = topologicalSort(g);
 
+  // A token-id model has no float data input: once the parameters are inputs, the probe would take
+  // the first of them for the data and read its first dimension as a fixed batch. Probe it before.
+  const idInput = !isFloatType(g.inputs.find((v) => v.name === input)!.dataType);
+  const early = idInput ? await probeWithBranches(model, { inputShapes: options.inputShapes }) : undefined;
   // Parameters (and eval-mode running statistics) become inputs.
   for (const name of [...params, ...stateInputs]) {
     const t = g.initializers.get(name)!;
@@ -161,7 +164,7 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
   const read = new Set(g.nodes.flatMap((n) => nodeReads(n))); // If branches read outer values too
   for (const k of [...g.initializers.keys()]) if (!read.has(k)) g.initializers.delete(k);
 
-  const facts: Map<string, ValueFacts> = await probeWithBranches(model, { inputShapes: options.inputShapes });
+  const facts: Map<string, ValueFacts> = early ?? (await probeWithBranches(model, { inputShapes: options.inputShapes }));
   const logitsShape = facts.get(logits)?.shape;
   if (!logitsShape || logitsShape.length !== 2 || logitsShape[1] !== classScores.numClasses) {
     throw new GibbonError(
@@ -197,6 +200,23 @@ export async function buildTrainingGraph(source: ModelIR, options: TrainingGraph
     dropouts,
     nonDifferentiableNodes: result.nonDifferentiableNodes,
   };
+}
+
+/**
+ * The data input of a model to train: its one float input, or (text models) its one int64 input
+ * of token ids when it has no float input; the ids are not differentiated, the embedding table is.
+ */
+export function trainingInput(g: Graph): string {
+  const dataInputs = g.inputs.filter((v) => isFloatType(v.dataType) && !g.initializers.has(v.name));
+  const ids = g.inputs.filter((v) => v.dataType === DT.INT64 && !g.initializers.has(v.name));
+  if (dataInputs.length === 0 && ids.length === 1) return ids[0]!.name;
+  if (dataInputs.length !== 1) {
+    throw new GibbonError(
+      'invalid_model',
+      `training needs a model with exactly one float input (or one int64 token-id input); found ${dataInputs.map((v) => v.name).join(', ') || 'none'}`,
+    );
+  }
+  return dataInputs[0]!.name;
 }
 
 /**

@@ -8,97 +8,35 @@
 import { GibbonError } from '../../errors.js';
 import { loadLabelledData, splitHeldOut, type LabelledData } from '../../data/datasets.js';
 import { loadModel, saveModel, type ModelIR } from '../../onnx/model.js';
-import { writeFileAtomically } from '../../storage/atomic-write.js';
 import { buildArchitecture, type ArchitectureName } from '../../training/architectures.js';
-import { defaultAdversary, type MethodName } from '../../training/methods.js';
-import type { OptimizerSpec } from '../../training/optimizers.js';
+import { isTextArchitecture } from '../../training/text-architectures.js';
+import { defaultAdversary } from '../../training/methods.js';
 import { parseSchedule } from '../../training/schedules.js';
-import { train, type Dataset, type EpochRecord } from '../../training/trainer.js';
-import { checkOutputIsNotAnInput, checkWritableFile, lockOutputFileForRun } from '../files.js';
-import { startProgress, type Progress } from '../progress.js';
+import { train, type Dataset } from '../../training/trainer.js';
+import { companionPath, epochLine, optimizerSpec, plural, prepareTrainingOutputs, trainingProgress, type TrainValues } from './train-shared.js';
+
+export { companionPath, epochLine };
 import type { Terminal } from '../terminal.js';
-import { existsSync } from 'node:fs';
 
-export interface TrainValues {
-  readonly arch?: ArchitectureName;
-  readonly model?: string;
-  readonly params?: string;
-  readonly data: string;
-  readonly labels?: string;
-  readonly n?: number;
-  readonly heldout: number;
-  readonly method: MethodName;
-  readonly norm: 'linf' | 'l2';
-  readonly eps: number;
-  readonly steps?: number;
-  readonly stepSize?: number;
-  readonly epsRamp?: number;
-  readonly beta: number;
-  readonly sigma: number;
-  readonly kappaFinal: number;
-  readonly epochs: number;
-  readonly batchSize?: number;
-  readonly optimizer: 'sgd' | 'adam' | 'adamw';
-  readonly lr?: number;
-  readonly momentum: number;
-  readonly nesterov?: boolean;
-  readonly weightDecay?: number;
-  readonly schedule: string;
-  readonly clipGrad?: number;
-  readonly evalSteps: number;
-  readonly out: string;
-  readonly resume?: boolean;
-  readonly seed: number;
-  readonly threads?: number;
-}
+export type { TrainValues };
 
-const plural = (k: number, word: string): string => `${k} ${word}${k === 1 ? '' : 's'}`;
-const pct = (v: number | null): string => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
-
-/** FILE.onnx → FILE + suffix (the checkpoint and log sit beside the model). */
-export function companionPath(out: string, suffix: string): string {
-  return `${out.replace(/\.onnx$/i, '')}${suffix}`;
-}
-
-function optimizerSpec(v: TrainValues): OptimizerSpec {
-  if (v.optimizer === 'sgd') return { type: 'sgd', momentum: v.momentum, nesterov: v.nesterov ?? false, weightDecay: v.weightDecay ?? 0 };
-  return { type: v.optimizer, ...(v.weightDecay !== undefined ? { weightDecay: v.weightDecay } : {}) };
+/** Text data or a text architecture: the text trainer (train-text.ts). */
+function isTextTraining(v: TrainValues): boolean {
+  return v.data === 'spam-assassin' || /\.jsonl$/i.test(v.data) || (v.arch !== undefined && isTextArchitecture(v.arch));
 }
 
 function toDataset(d: LabelledData): Dataset {
   return { x: d.x, y: d.y, n: d.n, shape: d.shape, source: d.source };
 }
 
-export function epochLine(r: EpochRecord, epochs: number): string {
-  const robust = r.heldout_pgd_accuracy !== null ? `, PGD ${pct(r.heldout_pgd_accuracy)} at ε ${r.heldout_eps}` : '';
-  const ramp =
-    (r.eps !== r.heldout_eps && r.method !== 'standard' ? ` · trained at ε ${r.eps}` : '') +
-    (r.kappa !== undefined && r.kappa !== null ? ` · κ ${r.kappa}` : '');
-  const certified = r.heldout_ibp_accuracy !== undefined && r.heldout_ibp_accuracy !== null ? `, IBP-certified ${pct(r.heldout_ibp_accuracy)}` : '';
-  const held = r.heldout_n > 0 ? ` · held-out ${r.heldout_n}: clean ${pct(r.heldout_clean_accuracy)}${robust}${certified}` : '';
-  return `epoch ${r.epoch}/${epochs} · loss ${r.loss.toFixed(4)} · train acc ${pct(r.train_accuracy)}${ramp}${held} · ${r.seconds.toFixed(1)} s (${Math.round(r.images_per_s)} img/s)`;
-}
-
 export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
+  if (isTextTraining(v)) return (await import('./train-text.js')).runTextTraining(v, terminal);
   const schedule = parseSchedule(v.schedule);
-  checkWritableFile(v.out, '--out');
-  lockOutputFileForRun(v.out, '--out');
-  const checkpointPath = companionPath(v.out, '.ckpt');
-  const logPath = companionPath(v.out, '.log.jsonl');
-  checkWritableFile(logPath, '--out');
-  const trainInputs = [
-    { path: v.model, option: '--model' },
-    { path: v.data, option: '--data' },
-    { path: v.labels, option: '--labels' },
-  ];
-  for (const path of [v.out, checkpointPath, logPath]) checkOutputIsNotAnInput({ path, option: '--out' }, trainInputs);
-  if (!v.resume && existsSync(checkpointPath)) {
-    terminal.note(`note: ${checkpointPath} exists from an earlier run; it will be overwritten (use --resume to continue it)`);
-  }
+  const { checkpointPath, logPath } = prepareTrainingOutputs(v, terminal);
 
   let source: ModelIR;
   if (v.model !== undefined) source = loadModel(v.model);
-  else source = buildArchitecture(v.arch!, { seed: v.seed });
+  else source = buildArchitecture(v.arch as ArchitectureName, { seed: v.seed });
   const label = v.model ?? `--arch ${v.arch}`;
 
   const named = v.data === 'mnist' || v.data === 'fashion-mnist';
@@ -124,8 +62,7 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
             : ` ${v.norm === 'linf' ? 'L∞' : 'L2'} ε ${v.eps}, ${plural(v.steps ?? adversary.steps, 'step')} of ${v.stepSize ?? adversary.stepSize}`) +
       ` · ${v.epochs} epochs of ${batches} steps · ${v.optimizer} lr ${v.lr ?? (v.optimizer === 'sgd' ? 0.01 : 1e-3)} ${v.schedule}`,
   );
-  let bar: Progress | undefined;
-  let starting: Promise<void> | undefined;
+  const progress = trainingProgress(terminal, logPath, v.epochs);
   try {
     const result = await train(source, toDataset(trainPart), v.heldout > 0 ? toDataset(heldOut) : undefined, {
       method: v.method,
@@ -152,17 +89,7 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
       evalSteps: v.evalSteps,
       checkpointPath,
       resume: v.resume,
-      onProgress: (p) => {
-        if (!starting) starting = startProgress(terminal, 'train', p.epochs * p.batches).then((b) => void (bar = b));
-        bar?.update((p.epoch - 1) * p.batches + p.batch);
-      },
-      onEpoch: (r, history) => {
-        bar?.stop();
-        bar = undefined;
-        starting = undefined;
-        writeFileAtomically(logPath, `${history.map((h) => JSON.stringify(h)).join('\n')}\n`);
-        terminal.out(epochLine(r, v.epochs));
-      },
+      ...progress.callbacks,
     });
     if (result.resumedFromEpoch > 0) terminal.note(`resumed after epoch ${result.resumedFromEpoch} from ${checkpointPath}`);
     saveModel(result.model, v.out);
@@ -170,6 +97,6 @@ export async function run(v: TrainValues, terminal: Terminal): Promise<void> {
       `wrote ${v.out} (${result.seconds.toFixed(0)} s of training over ${result.history.length} epochs); log ${logPath}; checkpoint ${checkpointPath}`,
     );
   } finally {
-    bar?.stop();
+    progress.stop();
   }
 }
