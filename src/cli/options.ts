@@ -5,6 +5,7 @@
  */
 import { EMBEDDING_LOSS, LOSS_NAMES } from '../autodiff/loss-heads.js';
 import { accuracyBar, bpdaSurrogateList, epsilonList, integerIn, nonNegativeNumber, positiveInteger } from './option-values.js';
+import { TEXT_EVAL_COMMAND } from './text-eval-options.js';
 import { batchSizeOption, DOMAIN_OPTIONS, MODEL_INTERFACE_OPTIONS, onModel, threadsOption, type CommandName, type CommandSpec } from './option-specs.js';
 import { DEFENSE_COMMANDS } from './options-defenses.js';
 
@@ -151,9 +152,10 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
       threadsOption,
     ],
   ),
+  TEXT_EVAL_COMMAND,
 ];
 
-const ORDER: readonly CommandName[] = ['info', 'predict', 'grad', 'demo', 'eval', 'train', 'defend', 'certify', 'detect', 'ctc-attack'];
+const ORDER: readonly CommandName[] = ['info', 'predict', 'grad', 'demo', 'eval', 'train', 'defend', 'certify', 'detect', 'ctc-attack', 'text-eval'];
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: readonly CommandSpec[] = Object.freeze(ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS].find((c) => c.name === name)!));

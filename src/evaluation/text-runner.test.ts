@@ -19,8 +19,19 @@ test('text evaluation: robust accuracy per budget, resumable from its checkpoint
   try {
     const examples = [...toySpamTexts(12, 11).map((text) => ({ text, label: 1 })), { text: 'meeting agenda and project notes', label: 1 }];
     const model = toySpamModel();
-    const options = { model, modelName: 'toy', modelId: 'toy-1', examples, threatModel: tm, synonyms: toySynonyms(), out, batch: 5, gibbonVersion: '0' };
-    const first = await evaluateText(options);
+    const options = {
+      model,
+      modelName: 'toy',
+      modelId: 'toy-1',
+      examples,
+      threatModel: tm,
+      synonyms: toySynonyms(),
+      out,
+      resume: true,
+      batch: 5,
+      gibbonVersion: '0',
+    };
+    const { report: first } = await evaluateText(options);
     assert.equal(first.examples, 13);
     assert.ok(Math.abs(first.cleanAccuracy - 12 / 13) < 1e-9);
     for (const b of first.budgets) {
@@ -31,7 +42,8 @@ test('text evaluation: robust accuracy per budget, resumable from its checkpoint
     assert.ok(first.budgets[0]!.attacks[0]!.successRate >= 0.8, 'pwws flips the toy spam');
     const attackQueries = model.scored;
     const again = toySpamModel();
-    const second = await evaluateText({ ...options, model: again });
+    const { report: second, resumed } = await evaluateText({ ...options, model: again });
+    assert.equal(resumed, 2 * 3 * 3);
     assert.equal(again.scored, examples.length, 'the resumed run only re-scores the clean texts');
     assert.deepEqual(
       second.budgets.map((b) => b.attacks.map((s) => [s.successRate, s.medianQueries])),
@@ -55,7 +67,7 @@ test('text evaluation: robust accuracy per budget, resumable from its checkpoint
 
 test('the text report page escapes hostile texts and shows invisible characters', async () => {
   const hostile = 'free cash <script>alert(1)</script> "><img src=x onerror=alert(2)> win prize now';
-  const report = await evaluateText({
+  const { report } = await evaluateText({
     model: toySpamModel(),
     modelName: '<b>model</b>',
     modelId: 'x',

@@ -43,6 +43,8 @@ export interface TextRunOptions {
   readonly synonyms: SynonymSource;
   /** Folder for the checkpoint; absent: no checkpoint. */
   readonly out?: string;
+  /** Continue from the checkpoint in `out` (otherwise an existing one is started over). */
+  readonly resume?: boolean;
   /** Examples per checkpoint record (default 10). */
   readonly batch?: number;
   /** Texts per clean `scores` call (default 32). */
@@ -73,8 +75,8 @@ function recordProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Evaluates the threat model; returns the report (report.json's content). */
-export async function evaluateText(options: TextRunOptions): Promise<TextReport> {
+/** Evaluates the threat model; returns the report (report.json's content) and how many checkpoint records were reused. */
+export async function evaluateText(options: TextRunOptions): Promise<{ readonly report: TextReport; readonly resumed: number }> {
   const { model, examples, threatModel: tm } = options;
   if (examples.length === 0) throw new GibbonError('invalid_input', 'no examples to evaluate (the data is empty after the label filter)');
   const batch = options.batch ?? 10;
@@ -92,12 +94,13 @@ export async function evaluateText(options: TextRunOptions): Promise<TextReport>
   const fingerprint = { model: options.modelId, threatModel: tm, examples: examples.length, batch };
   const path = options.out ? join(options.out, TEXT_CHECKPOINT_FILE) : undefined;
   const kind = { run: 'text evaluation', format: FORMAT, version: VERSION, unit: 'batch', hasFields: () => true, recordProblem };
-  const loaded = path ? readRecordCheckpoint<TextRecord, TextCheckpoint>(path, kind) : undefined;
+  const loaded = path && options.resume ? readRecordCheckpoint<TextRecord, TextCheckpoint>(path, kind) : undefined;
   if (loaded) {
     const diff = fingerprintDifference(loaded.fingerprint, fingerprint);
     if (diff) throw new GibbonError('invalid_checkpoint', `${path} is of another run (${diff}); delete it or use another --out folder`, { path });
   }
   const records = new Map<number, TextRecord>((loaded?.records ?? []).map((r) => [r.index, r]));
+  const resumed = records.size;
   const batches = Math.ceil(examples.length / batch);
   const total = tm.budgets.length * tm.attacks.length * examples.length;
   let done = 0;
@@ -155,7 +158,7 @@ export async function evaluateText(options: TextRunOptions): Promise<TextReport>
   const warnings = budgets.flatMap((b) =>
     b.attacks.filter((s) => s.rejected > 0).map((s) => `${s.attack} (${b.budget}): ${s.rejected} adversarial texts rejected by the harness`),
   );
-  return {
+  const report: TextReport = {
     format: TEXT_REPORT_FORMAT,
     version: TEXT_REPORT_VERSION,
     gibbonVersion: options.gibbonVersion,
@@ -169,4 +172,5 @@ export async function evaluateText(options: TextRunOptions): Promise<TextReport>
     budgets,
     warnings,
   };
+  return { report, resumed };
 }
