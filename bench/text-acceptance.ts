@@ -34,7 +34,7 @@ const CHAR_ATTACKS = new Set(['deepwordbug', 'textbugger', 'hotflip']);
 
 /** Runs each attack on the first `n` test spam emails at its budget; one row per (attack, budget). */
 export async function textAcceptance(n: number, attacks: readonly string[], modelPath = join(ROOT, 'models', 'spam-bag.onnx')): Promise<AcceptanceRow[]> {
-  const model = await OnnxTextModel.open(modelPath);
+  const model = await OnnxTextModel.open(modelPath, { threads: Number(process.env.GIBBON_TEXT_THREADS ?? 1) });
   const synonyms = new WordNetSynonyms();
   const rows: AcceptanceRow[] = [];
   try {

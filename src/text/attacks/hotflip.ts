@@ -34,6 +34,12 @@ export interface HotFlipOptions {
   readonly maxSteps: number;
 }
 
+interface Variant {
+  readonly by: string;
+  readonly row: number;
+  readonly chars: number;
+}
+
 interface Flip {
   readonly start: number;
   readonly end: number;
@@ -88,10 +94,11 @@ export class HotFlipAttack implements TextAttack {
     let current = text;
     let spent = { chars: 0, words: 0 };
     const touched: { start: number; end: number }[] = [];
+    const cache = new Map<string, readonly Variant[]>();
     for (let step = 0; step < this.options.maxSteps; step++) {
       ctx.signal?.throwIfAborted();
       const [g] = await model.tokenGradients([current], [label]);
-      const flips = this.flips(current, g!, table, lookup, unknownId, ctx, spent, touched);
+      const flips = this.flips(current, g!, table, lookup, unknownId, ctx, spent, touched, cache);
       if (flips.length === 0) return undefined;
       const chosen = flips.slice(0, Math.min(this.options.candidatesPerStep, oracle.remaining));
       const texts = chosen.map((f) => replaceRange(current, f.start, f.end, f.by));
@@ -118,6 +125,36 @@ export class HotFlipAttack implements TextAttack {
     return undefined;
   }
 
+  /** The rows a word can become (computed once per word and run): vocabulary words one edit away, one unknown, synonyms. */
+  private variants(
+    surface: string,
+    cache: Map<string, readonly Variant[]>,
+    lookup: ReadonlyMap<string, number>,
+    unknownId: number | undefined,
+    ctx: TextAttackContext,
+  ): readonly Variant[] {
+    const hit = cache.get(surface);
+    if (hit) return hit;
+    const out: Variant[] = [];
+    const known = lookup.has(surface.toLowerCase());
+    let unknown: Variant | undefined;
+    for (const [w, edit] of oneEditAway(surface, ctx.perturbation.edits)) {
+      const row = lookup.get(w) ?? lookup.get(w.toLowerCase());
+      const chars = CHAR_EDIT_COST[edit];
+      if (row !== undefined) out.push({ by: w, row, chars });
+      else if (known && unknownId !== undefined && (!unknown || chars < unknown.chars)) unknown = { by: w, row: unknownId, chars };
+    }
+    if (unknown) out.push(unknown);
+    if (ctx.perturbation.edits.has('synonym')) {
+      for (const syn of ctx.synonyms.synonyms(surface)) {
+        const row = lookup.get(syn.toLowerCase()) ?? unknownId;
+        if (row !== undefined) out.push({ by: syn, row, chars: Math.max(surface.length, syn.length) });
+      }
+    }
+    cache.set(surface, out);
+    return out;
+  }
+
   private flips(
     text: string,
     g: { readonly tokens: readonly { id: number; start: number; end: number }[]; readonly gradient: Float32Array },
@@ -127,6 +164,7 @@ export class HotFlipAttack implements TextAttack {
     ctx: TextAttackContext,
     spent: { chars: number; words: number },
     touched: readonly { start: number; end: number }[],
+    cache: Map<string, readonly Variant[]>,
   ): Flip[] {
     const allowed = ctx.perturbation.edits;
     const dim = table.dim;
@@ -151,11 +189,7 @@ export class HotFlipAttack implements TextAttack {
         table.tokens.forEach((t, row) => t !== undefined && Array.from(t).length === 1 && t !== surface && /\S/u.test(t) && consider(t, row, 1));
         return;
       }
-      const lower = surface.toLowerCase();
-      for (const [w, edit] of oneEditAway(surface, allowed))
-        consider(w, lookup.get(w) ?? lookup.get(w.toLowerCase()) ?? (lookup.has(lower) ? unknownId : undefined), CHAR_EDIT_COST[edit]);
-      if (allowed.has('synonym'))
-        for (const s of ctx.synonyms.synonyms(surface)) consider(s, lookup.get(s.toLowerCase()) ?? unknownId, Math.max(surface.length, s.length));
+      for (const c of this.variants(surface, cache, lookup, unknownId, ctx)) consider(c.by, c.row, c.chars);
     });
     return out.sort((a, b) => b.gain - a.gain);
   }
