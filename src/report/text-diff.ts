@@ -4,6 +4,7 @@
  * the word sequences (Levenshtein with a backtrace; the common prefix and suffix are kept as they
  * are). Invisible characters are made visible, since an edit that cannot be seen cannot be checked.
  */
+import { commonEnds } from '../text/perturbation/edit-distance.js';
 
 export interface DiffPiece {
   readonly text: string;
@@ -25,14 +26,7 @@ export function showInvisible(text: string): string {
 export function diffWords(original: string, adversarial: string): { readonly before: DiffPiece[]; readonly after: DiffPiece[] } {
   const a = original.match(TOKEN) ?? [];
   const b = adversarial.match(TOKEN) ?? [];
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let ea = a.length;
-  let eb = b.length;
-  while (ea > start && eb > start && a[ea - 1] === b[eb - 1]) {
-    ea--;
-    eb--;
-  }
+  const { start, endA: ea, endB: eb } = commonEnds(a, b);
   const before: DiffPiece[] = a.slice(0, start).map((text) => ({ text, kind: 'same' }));
   const after: DiffPiece[] = b.slice(0, start).map((text) => ({ text, kind: 'same' }));
   const n = ea - start;

@@ -20,9 +20,9 @@
  */
 import { positiveInteger, resolveOptions } from '../../options.js';
 import { CHAR_EDIT_COST, editWord, type CharEdit } from '../perturbation/char-edits.js';
-import { EditLedger, greedyWordSearch, type WordRewrite } from './greedy-word-search.js';
-import { probabilityOf, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
-import { editableWordTypes, rankByDeletion } from './word-importance.js';
+import { rankedGreedySearch, type WordRewrite } from './greedy-word-search.js';
+import type { TextAttack, TextAttackContext, TextOracle } from './text-attack.js';
+import { editableWordTypes } from './word-importance.js';
 
 export interface DeepWordBugOptions {
   readonly maxWordsTried: number;
@@ -47,26 +47,12 @@ export class DeepWordBugAttack implements TextAttack {
   async run(oracle: TextOracle, text: string, label: number, ctx: TextAttackContext): Promise<string | undefined> {
     const edits = EDITS.filter((e) => ctx.perturbation.edits.has(e));
     if (edits.length === 0) return undefined;
-    const [base] = await oracle.scores([text]);
-    const p0 = probabilityOf(base!, label);
-    const ranked = await rankByDeletion(oracle, text, label, editableWordTypes(text, ctx, 2), p0, this.options.rankQueries);
     const rng = ctx.rng;
     const rewrites = (word: string): WordRewrite[] =>
       edits.flatMap((e) => {
         const by = editWord(word, e, rng);
         return by === undefined ? [] : [{ by, chars: CHAR_EDIT_COST[e], words: 1 }];
       });
-    const ledger = new EditLedger(ctx.limits);
-    return greedyWordSearch(
-      oracle,
-      text,
-      label,
-      ranked.map((r) => r.type),
-      rewrites,
-      ledger,
-      p0,
-      this.options,
-      ctx.signal,
-    );
+    return rankedGreedySearch(oracle, text, label, ctx, editableWordTypes(text, ctx, 2), rewrites, this.options);
   }
 }

@@ -7,8 +7,8 @@
  */
 import type { TextLimits } from '../perturbation/text-budget.js';
 import { applyReplacements } from '../perturbation/words.js';
-import { argmax, probabilityOf, type TextOracle } from './text-attack.js';
-import type { WordType } from './word-importance.js';
+import { argmax, probabilityOf, type TextAttackContext, type TextOracle } from './text-attack.js';
+import { rankByDeletion, type WordType } from './word-importance.js';
 
 /** A rewrite of one occurrence and what it costs (upper bounds of its code-point and word distance). */
 export interface WordRewrite {
@@ -111,4 +111,26 @@ export async function greedyWordSearch(
     }
   }
   return undefined;
+}
+
+/** Replacing `word` by `by` (a synonym): at most the longer one's length in code-point edits, one word. */
+export function wordRewrite(word: string, by: string): WordRewrite {
+  return { by, chars: Math.max(Array.from(word).length, Array.from(by).length), words: 1 };
+}
+
+/** Ranks `types` by deletion importance (`rankQueries` queries at most), then runs the greedy search on them. */
+export async function rankedGreedySearch(
+  oracle: TextOracle,
+  text: string,
+  label: number,
+  ctx: TextAttackContext,
+  types: readonly WordType[],
+  rewrites: RewriteMaker,
+  options: GreedyOptions & { readonly rankQueries: number },
+): Promise<string | undefined> {
+  const [base] = await oracle.scores([text]);
+  const p0 = probabilityOf(base!, label);
+  const ranked = await rankByDeletion(oracle, text, label, types, p0, options.rankQueries);
+  const order = ranked.map((r) => r.type);
+  return greedyWordSearch(oracle, text, label, order, rewrites, new EditLedger(ctx.limits), p0, options, ctx.signal);
 }

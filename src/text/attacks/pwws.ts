@@ -17,7 +17,7 @@
  * @example new PwwsAttack({}).run(oracle, text, 1, ctx)
  */
 import { positiveInteger, resolveOptions } from '../../options.js';
-import { EditLedger } from './greedy-word-search.js';
+import { EditLedger, wordRewrite } from './greedy-word-search.js';
 import { argmax, probabilityOf, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
 import { editableWordTypes, rankByDeletion, type WordType } from './word-importance.js';
 
@@ -54,7 +54,12 @@ export class PwwsAttack implements TextAttack {
       ctx.signal?.throwIfAborted();
       const synonyms = ctx.synonyms.synonyms(type.spans[0]!.text).slice(0, this.options.maxSynonyms);
       const candidates = synonyms
-        .map((_, k) => ledger.affordable(type, (w) => this.rewrite(w, ctx.synonyms.synonyms(w)[k])))
+        .map((_, k) =>
+          ledger.affordable(type, (w) => {
+            const by = ctx.synonyms.synonyms(w)[k];
+            return by === undefined ? undefined : wordRewrite(w, by);
+          }),
+        )
         .filter((e) => e.length > 0)
         .slice(0, Math.max(0, oracle.remaining));
       if (candidates.length === 0) continue;
@@ -86,10 +91,5 @@ export class PwwsAttack implements TextAttack {
       if (argmax(logits!) !== label) return candidate;
     }
     return undefined;
-  }
-
-  private rewrite(word: string, synonym: string | undefined): { by: string; chars: number; words: number } | undefined {
-    if (synonym === undefined) return undefined;
-    return { by: synonym, chars: Math.max(Array.from(word).length, Array.from(synonym).length), words: 1 };
   }
 }

@@ -11,7 +11,7 @@
 import { positiveInteger, resolveOptions } from '../../options.js';
 import { CHAR_EDIT_COST, CHAR_EDITS, editWord, type CharEdit } from '../perturbation/char-edits.js';
 import type { TextEdit } from '../perturbation/text-budget.js';
-import { EditLedger } from './greedy-word-search.js';
+import { EditLedger, wordRewrite } from './greedy-word-search.js';
 import { argmax, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
 import { editableWordTypes } from './word-importance.js';
 
@@ -73,8 +73,7 @@ export class RandomEditAttack implements TextAttack {
     if (edit === 'synonym') {
       const all = ctx.synonyms.synonyms(word);
       if (all.length === 0) return undefined;
-      const by = all[rng.integer(all.length)]!;
-      return { by, chars: Math.max(length, Array.from(by).length), words: 1 };
+      return wordRewrite(word, all[rng.integer(all.length)]!);
     }
     if (edit === 'word-delete') return { by: '', chars: length, words: 1 };
     // word-insert: a word of the text itself, repeated before this one.

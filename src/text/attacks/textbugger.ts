@@ -18,9 +18,9 @@
  */
 import { positiveInteger, resolveOptions } from '../../options.js';
 import { editWord } from '../perturbation/char-edits.js';
-import { EditLedger, greedyWordSearch, type WordRewrite } from './greedy-word-search.js';
-import { probabilityOf, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
-import { editableWordTypes, rankByDeletion } from './word-importance.js';
+import { rankedGreedySearch, wordRewrite, type WordRewrite } from './greedy-word-search.js';
+import type { TextAttack, TextAttackContext, TextOracle } from './text-attack.js';
+import { editableWordTypes } from './word-importance.js';
 
 export interface TextBuggerOptions {
   readonly synonymsPerWord: number;
@@ -82,9 +82,6 @@ export class TextBuggerAttack implements TextAttack {
 
   async run(oracle: TextOracle, text: string, label: number, ctx: TextAttackContext): Promise<string | undefined> {
     const allowed = ctx.perturbation.edits;
-    const [base] = await oracle.scores([text]);
-    const p0 = probabilityOf(base!, label);
-    const ranked = await rankByDeletion(oracle, text, label, editableWordTypes(text, ctx, 2), p0, this.options.rankQueries);
     const rng = ctx.rng;
     const rewrites = (word: string): WordRewrite[] => {
       const out: WordRewrite[] = [];
@@ -97,20 +94,10 @@ export class TextBuggerAttack implements TextAttack {
       if (allowed.has('substitute')) add(subC(word), 1, 1);
       if (allowed.has('homoglyph')) add(editWord(word, 'homoglyph', rng), 1, 1);
       if (allowed.has('synonym')) {
-        for (const s of ctx.synonyms.synonyms(word).slice(0, this.options.synonymsPerWord)) add(s, Math.max(Array.from(word).length, Array.from(s).length), 1);
+        for (const s of ctx.synonyms.synonyms(word).slice(0, this.options.synonymsPerWord)) out.push(wordRewrite(word, s));
       }
       return out;
     };
-    return greedyWordSearch(
-      oracle,
-      text,
-      label,
-      ranked.map((r) => r.type),
-      rewrites,
-      new EditLedger(ctx.limits),
-      p0,
-      this.options,
-      ctx.signal,
-    );
+    return rankedGreedySearch(oracle, text, label, ctx, editableWordTypes(text, ctx, 2), rewrites, this.options);
   }
 }

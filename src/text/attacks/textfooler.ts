@@ -15,9 +15,9 @@
  * @example new TextFoolerAttack({}).run(oracle, text, 1, ctx)
  */
 import { positiveInteger, resolveOptions } from '../../options.js';
-import { EditLedger, greedyWordSearch, type WordRewrite } from './greedy-word-search.js';
-import { probabilityOf, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
-import { editableWordTypes, rankByDeletion } from './word-importance.js';
+import { rankedGreedySearch, wordRewrite, type WordRewrite } from './greedy-word-search.js';
+import type { TextAttack, TextAttackContext, TextOracle } from './text-attack.js';
+import { editableWordTypes } from './word-importance.js';
 
 export interface TextFoolerOptions {
   readonly maxSynonyms: number;
@@ -41,25 +41,12 @@ export class TextFoolerAttack implements TextAttack {
 
   async run(oracle: TextOracle, text: string, label: number, ctx: TextAttackContext): Promise<string | undefined> {
     if (!ctx.perturbation.edits.has('synonym')) return undefined;
-    const [base] = await oracle.scores([text]);
-    const p0 = probabilityOf(base!, label);
     const types = editableWordTypes(text, ctx).filter((t) => ctx.synonyms.synonyms(t.key).length > 0);
-    const ranked = await rankByDeletion(oracle, text, label, types, p0, this.options.rankQueries);
     const rewrites = (word: string): WordRewrite[] =>
       ctx.synonyms
         .synonyms(word)
         .slice(0, this.options.maxSynonyms)
-        .map((by) => ({ by, chars: Math.max(Array.from(word).length, Array.from(by).length), words: 1 }));
-    return greedyWordSearch(
-      oracle,
-      text,
-      label,
-      ranked.map((r) => r.type),
-      rewrites,
-      new EditLedger(ctx.limits),
-      p0,
-      this.options,
-      ctx.signal,
-    );
+        .map((by) => wordRewrite(word, by));
+    return rankedGreedySearch(oracle, text, label, ctx, types, rewrites, this.options);
   }
 }

@@ -21,8 +21,8 @@ export interface EditMeasure {
 /** Past this many cells the distance is not computed exactly (after stripping the common prefix and suffix). */
 const MAX_CELLS = 25_000_000;
 
-/** Levenshtein distance of two sequences compared with ===, after stripping their common prefix and suffix. */
-export function levenshtein<T>(a: readonly T[], b: readonly T[]): number {
+/** Where two sequences stop agreeing: a[0, start) = b[0, start) and a[endA…] = b[endB…]. */
+export function commonEnds<T>(a: readonly T[], b: readonly T[]): { readonly start: number; readonly endA: number; readonly endB: number } {
   let start = 0;
   while (start < a.length && start < b.length && a[start] === b[start]) start++;
   let endA = a.length;
@@ -31,6 +31,12 @@ export function levenshtein<T>(a: readonly T[], b: readonly T[]): number {
     endA--;
     endB--;
   }
+  return { start, endA, endB };
+}
+
+/** Levenshtein distance of two sequences compared with ===, after stripping their common prefix and suffix. */
+export function levenshtein<T>(a: readonly T[], b: readonly T[]): number {
+  const { start, endA, endB } = commonEnds(a, b);
   const n = endA - start;
   const m = endB - start;
   if (n === 0) return m;
