@@ -13,6 +13,7 @@ import { RandomEditAttack } from './random-edit.js';
 import type { TextAttack } from './text-attack.js';
 import { TextBuggerAttack } from './textbugger.js';
 import { TextFoolerAttack } from './textfooler.js';
+import { makeTextAttack } from './registry.js';
 
 const SPAM = 1;
 
@@ -108,4 +109,22 @@ test('a white-box attack on a black box is refused, naming the attack', async ()
     }),
     /hotflip is a white-box attack/,
   );
+});
+
+test('awkward texts: empty, only a protected URL, only stopwords — every attack fails cleanly, nothing edited', async () => {
+  const model = toySpamModel();
+  const texts = ['', 'http://free.example/cash', 'the of and to'];
+  for (const name of ['pwws', 'textfooler', 'deepwordbug', 'textbugger', 'hotflip', 'random'] as const) {
+    for (const text of texts) {
+      const o = await attackText(makeTextAttack(name), model, text, 0, {
+        perturbation: perturbation({ charEdits: 5, wordFraction: 0.5 }),
+        queryBudget: 100,
+        synonyms: toySynonyms(),
+        seed: 2,
+      });
+      assert.equal(o.status, 'failed', `${name} on ${JSON.stringify(text)}`);
+    }
+  }
+  assert.throws(() => makeTextAttack('bae'), /unknown text attack 'bae'; valid: pwws, textfooler/);
+  assert.throws(() => makeTextAttack('pwws', { maxSynonyms: 0 }), /pwws: option maxSynonyms must be a positive integer/);
 });
