@@ -8,6 +8,7 @@
  *   (fast-AT: one eval-mode FGSM step from a random start, then that step), see train-speed.ts,
  *   against PyTorch measured in the same run by bench/peer_train.py (else 'no peer');
  * - eval_fast / eval_auto: the whole `gibbon eval` runner on 100 MNIST images (no peer).
+ * - text_attacks: PWWS and DeepWordBug queries/s and attacked texts/s on spam-bag.onnx (text-speed.ts).
  * Models: mnist_mlp and mnist_cnn (reference ONNX files), madry_cnn and cnn (built-in 'madry' and
  * 'cnn' architectures, seeded random weights); resnet18_32 and mobilenetv2_224 (exported from
  * PyTorch by bench/peer_architectures.py into bench/.models/, forward, input_grad and train_step
@@ -28,6 +29,7 @@ import { UNIT_BOUNDS } from '../src/model/bounds.js';
 import { evalThroughput } from './eval-throughput.js';
 import { median } from './timing.js';
 import { oracleSpeed } from './oracle-speed.js';
+import { textSpeed } from './text-speed.js';
 import { TRAIN_TASKS, trainStepRunner, type TrainTask } from './train-speed.js';
 import { ARCHITECTURE_MODELS, architectureSpeed, calibratePeak, type ArchitectureModel } from './architecture-speed.js';
 import { forwardFlopsPerImage } from './flops.js';
@@ -62,7 +64,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     threads: { type: 'string', default: '1,2' },
     models: { type: 'string', default: 'mnist_mlp,mnist_cnn,madry_cnn,cnn,resnet18_32,mobilenetv2_224' },
-    tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step,train_step_fast_at,eval_fast,eval_auto,oracle_queries' },
+    tasks: { type: 'string', default: 'forward,input_grad,pgd40,train_step,train_step_fast_at,eval_fast,eval_auto,oracle_queries,text_attacks' },
     'no-peer': { type: 'boolean', default: false },
     reps: { type: 'string', default: '7' },
   },
@@ -252,6 +254,17 @@ async function main(): Promise<void> {
       results.push({ model: 'mnist-standard', task: `oracle_queries_${r.oracle}`, batch: r.batch, threads: r.threads, images_per_s: r.queries_per_s });
       log(
         `mnist-standard oracle ${r.oracle.padEnd(11)} batch ${String(r.batch).padStart(3)}  ${r.queries_per_s.toFixed(0).padStart(7)} queries/s  (${r.ratio.toFixed(2)}× in-process)`,
+      );
+    }
+  }
+  // Text attacks (issue 15): PWWS and DeepWordBug on 50 held-out spam emails, models/spam-bag.onnx.
+  if (tasks.has('text_attacks')) {
+    for (const r of await textSpeed(50)) {
+      // images_per_s holds queries/s and attacked texts/s, as oracle_queries holds queries/s.
+      results.push({ model: 'spam-bag', task: `text_${r.attack}_queries`, batch: r.texts, threads: 1, images_per_s: r.queries_per_s });
+      results.push({ model: 'spam-bag', task: `text_${r.attack}_texts`, batch: r.texts, threads: 1, images_per_s: r.texts_per_s });
+      log(
+        `spam-bag ${r.attack.padEnd(11)} ${r.texts} texts  ${r.queries_per_s.toFixed(0).padStart(7)} queries/s  ${r.texts_per_s.toFixed(1).padStart(6)} attacked texts/s`,
       );
     }
   }

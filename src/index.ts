@@ -242,3 +242,21 @@ export { savePerturbation, loadPerturbation, checkFitsInput, type SavedPerturbat
 export { trainPatch, PATCH_DEFAULTS, type PatchOptions, type PatchState } from './attacks/patch.js';
 export { measurePatch, sweepPatch, type PatchMeasurement } from './attacks/patch-measure.js';
 export { trainUap, foolingRate, foolingAfterPrintScan, UAP_DEFAULTS, type UapOptions, type UapState } from './attacks/uap.js';
+// Text attacks and text evaluation (issue 15; docs/text-attacks.md).
+export { PwwsAttack, type PwwsOptions } from './text/attacks/pwws.js';
+export { TextFoolerAttack, type TextFoolerOptions } from './text/attacks/textfooler.js';
+export { DeepWordBugAttack, type DeepWordBugOptions } from './text/attacks/deepwordbug.js';
+export { TextBuggerAttack, type TextBuggerOptions } from './text/attacks/textbugger.js';
+export { HotFlipAttack, type HotFlipOptions } from './text/attacks/hotflip.js';
+export { RandomEditAttack, type RandomEditOptions } from './text/attacks/random-edit.js';
+export { makeTextAttack, TEXT_ATTACK_NAMES, type TextAttackName } from './text/attacks/registry.js';
+export { TextOracle, QueryBudgetExhausted, type TextAttack, type TextAttackContext, type SynonymSource } from './text/attacks/text-attack.js';
+export { attackText, type TextAttackOutcome, type TextHarnessOptions } from './text/attacks/harness.js';
+export { measureEdits, type EditMeasure } from './text/perturbation/edit-distance.js';
+export { checkAdversarial, TEXT_EDITS, type TextBudget, type TextEdit, type TextPerturbation } from './text/perturbation/text-budget.js';
+export { WordNetSynonyms } from './text/perturbation/synonyms.js';
+export { evaluateText, type TextExample, type TextRunOptions } from './evaluation/text-runner.js';
+export { validateTextThreatModel, type TextThreatModel } from './evaluation/text-threat-model.js';
+export { loadTextExamples } from './evaluation/text-examples.js';
+export { renderTextReportHtml } from './report/text-html.js';
+export { type TextReport } from './report/text-report.js';

@@ -31,6 +31,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   'serve-playground': () => import('./commands/serve-playground.js'),
   patch: () => import('./commands/patch.js'),
   uap: () => import('./commands/uap.js'),
+  'text-eval': () => import('./commands/text-eval.js'),
 };
 
 const EXIT_OK = 0;

@@ -26,7 +26,7 @@ export interface ArgumentSpec {
 }
 
 export type CommandName =
-  'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train' | 'defend' | 'certify' | 'detect' | 'ctc-attack' | 'serve-playground' | 'patch' | 'uap';
+  'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train' | 'defend' | 'certify' | 'detect' | 'ctc-attack' | 'serve-playground' | 'patch' | 'uap' | 'text-eval';
 
 export interface CommandSpec {
   readonly name: CommandName;

@@ -5,6 +5,7 @@
  */
 import { EMBEDDING_LOSS, LOSS_NAMES } from '../autodiff/loss-heads.js';
 import { accuracyBar, bpdaSurrogateList, epsilonList, integerIn, nonNegativeNumber, positiveInteger } from './option-values.js';
+import { TEXT_EVAL_COMMAND } from './text-eval-options.js';
 import { batchSizeOption, DOMAIN_OPTIONS, MODEL_INTERFACE_OPTIONS, onModel, threadsOption, type CommandName, type CommandSpec } from './option-specs.js';
 import { DEFENSE_COMMANDS } from './options-defenses.js';
 import { PHYSICAL_COMMANDS } from './options-physical.js';
@@ -163,6 +164,7 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
       { flags: '--host <address>', description: 'address to listen on (the playground needs no other machine)', defaultValue: '127.0.0.1' },
     ],
   },
+  TEXT_EVAL_COMMAND,
 ];
 
 const ORDER: readonly CommandName[] = [
@@ -179,6 +181,7 @@ const ORDER: readonly CommandName[] = [
   'serve-playground',
   'patch',
   'uap',
+  'text-eval',
 ];
 
 /** Every command, in the order help lists them. */

@@ -63,6 +63,11 @@ export { checkThreatModelFitsModel, threatModelRecord, validateThreatModel, with
 
 /** Parses the text of a threat-model file: JSON for `.json`, YAML otherwise (YAML also reads JSON). */
 export function parseThreatModel(text: string, where = '', options: { baseDir?: string; path?: string; json?: boolean } = {}): ThreatModel {
+  return validateThreatModel(parseThreatModelValue(text, where, options), where, options);
+}
+
+/** The value of a threat-model file's text (JSON or YAML, size, depth and alias limits checked), not yet validated. */
+export function parseThreatModelValue(text: string, where = '', options: { path?: string; json?: boolean } = {}): unknown {
   let value: unknown;
   if (options.json) {
     try {
@@ -110,7 +115,7 @@ export function parseThreatModel(text: string, where = '', options: { baseDir?: 
   if (nestingDepth(value) > L.depth) {
     throw threatModelError(where, '', `nests lists or mappings more than ${L.depth} levels deep; a threat model needs a few`, options.path);
   }
-  return validateThreatModel(value, where, options);
+  return value;
 }
 
 /** The deepest nesting of flow brackets ([ and {) outside quoted strings and comments, in one pass. */
@@ -169,6 +174,12 @@ function readSmallFile(path: string, limit: number): string | undefined {
 
 /** Reads a threat-model file (YAML or JSON). */
 export function readThreatModel(path: string): ThreatModel {
+  const { text, baseDir, json } = readThreatModelText(path);
+  return parseThreatModel(text, path, { baseDir, path, json });
+}
+
+/** The text of a threat-model file, its folder and whether it is JSON (existence, kind and size checked). */
+export function readThreatModelText(path: string): { readonly text: string; readonly baseDir: string; readonly json: boolean } {
   if (!existsSync(path)) throw new GibbonError('file_not_found', `threat model file not found: ${path}`, { path });
   const stat = statSync(path);
   if (stat.isDirectory()) throw new GibbonError('invalid_threat_model', `${path} is a directory, not a threat-model file`, { path });
@@ -182,7 +193,7 @@ export function readThreatModel(path: string): ThreatModel {
       { path },
     );
   }
-  return parseThreatModel(text, path, { baseDir: dirname(resolve(path)), path, json: extname(path).toLowerCase() === '.json' });
+  return { text, baseDir: dirname(resolve(path)), json: extname(path).toLowerCase() === '.json' };
 }
 
 const MNIST_INPUT: InputDomain = { bounds: [0, 1], shape: [1, 28, 28], preprocessing: 'pixels / 255 (MNIST IDX bytes); no mean/std normalisation' };
