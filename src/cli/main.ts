@@ -28,6 +28,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   certify: () => import('./commands/certify.js'),
   detect: () => import('./commands/detect.js'),
   'ctc-attack': () => import('./commands/ctc-attack.js'),
+  guard: () => import('./commands/guard.js'),
 };
 
 const EXIT_OK = 0;

@@ -25,7 +25,7 @@ export interface ArgumentSpec {
   readonly optional?: boolean;
 }
 
-export type CommandName = 'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train' | 'defend' | 'certify' | 'detect' | 'ctc-attack';
+export type CommandName = 'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train' | 'defend' | 'certify' | 'detect' | 'ctc-attack' | 'guard';
 
 export interface CommandSpec {
   readonly name: CommandName;

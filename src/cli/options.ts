@@ -7,6 +7,7 @@ import { EMBEDDING_LOSS, LOSS_NAMES } from '../autodiff/loss-heads.js';
 import { accuracyBar, bpdaSurrogateList, epsilonList, integerIn, nonNegativeNumber, positiveInteger } from './option-values.js';
 import { batchSizeOption, DOMAIN_OPTIONS, MODEL_INTERFACE_OPTIONS, onModel, threadsOption, type CommandName, type CommandSpec } from './option-specs.js';
 import { DEFENSE_COMMANDS } from './options-defenses.js';
+import { GUARD_COMMAND } from './options-guard.js';
 
 export { InvalidValue, type BpdaSurrogateSpec, type FeedSpec, type ValueParser } from './option-values.js';
 export type { ArgumentSpec, CommandName, CommandSpec, OptionSpec } from './option-specs.js';
@@ -153,7 +154,7 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
   ),
 ];
 
-const ORDER: readonly CommandName[] = ['info', 'predict', 'grad', 'demo', 'eval', 'train', 'defend', 'certify', 'detect', 'ctc-attack'];
+const ORDER: readonly CommandName[] = ['info', 'predict', 'grad', 'demo', 'eval', 'train', 'defend', 'certify', 'detect', 'ctc-attack', 'guard'];
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = Object.freeze(ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS].find((c) => c.name === name)!));
+export const COMMANDS: readonly CommandSpec[] = Object.freeze(ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, GUARD_COMMAND].find((c) => c.name === name)!));

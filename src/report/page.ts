@@ -44,7 +44,7 @@ export function htmlPage(head: PageHead, body: SafeHtml): SafeHtml {
  * data tables (`table.data`, `.num` cells right-aligned) and key–value tables (`table.kv`), badges,
  * alerts, charts, the gallery of examples and the detection page's verdict and chart grid.
  */
-const STYLES = `
+export const STYLES = `
 :root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa; --accent: #0b57d0; --bad: #cf222e; --bad-soft: #ffebe9; --good: #1a7f37; --good-soft: #dafbe1; --warn: #9a6700; --warn-soft: #fff8c5; }
 * { box-sizing: border-box; }
 body { margin: 0; font-family: ${FONT_FAMILY}; font-size: 14px; line-height: 1.5; color: var(--ink); background: var(--soft); }
