@@ -57,7 +57,6 @@ export function createGuardApp(options: GuardAppOptions): GuardApp {
           ? false
           : undefined,
     loggerInstance: typeof options.logger === 'object' ? options.logger : undefined,
-    disableRequestLogging: false,
   });
   const metrics = createGuardMetrics(async () => (await store.counts()).pending);
   const stateful = policy.stateful && new StatefulDetector(policy.stateful, model.exampleShape);
@@ -67,6 +66,8 @@ export function createGuardApp(options: GuardAppOptions): GuardApp {
   const digestBody = (request: FastifyRequest, body: Buffer): void => {
     request.rawBodyDigest = createHash('sha256').update(body).digest('hex');
   };
+  // Only JSON and .npy bodies: anything else is 415.
+  server.removeAllContentTypeParsers();
   server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     digestBody(request, body as Buffer);
     try {
@@ -126,7 +127,10 @@ export function createGuardApp(options: GuardAppOptions): GuardApp {
         .header('retry-after', String(Math.ceil(wait)))
         .send({ error: `rate limit of ${limiter!.perSecond} requests/s for this key exceeded` });
     }
-    const x: Tensor = Buffer.isBuffer(request.body) ? examplesFromNpy(request.body, limits) : examplesFromJson(request.body, limits);
+    // A plain Uint8Array view: parseNpy's slice must copy (Buffer.slice would share the pool).
+    const x: Tensor = Buffer.isBuffer(request.body)
+      ? examplesFromNpy(new Uint8Array(request.body.buffer, request.body.byteOffset, request.body.byteLength), limits)
+      : examplesFromJson(request.body, limits);
     const classification = await model.classify(x);
     const statefulScores = stateful?.observe(client, x);
     const rows = verdicts(classification, model.detectors, statefulScores, policy);

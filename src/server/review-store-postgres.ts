@@ -7,6 +7,7 @@
 import pg from 'pg';
 import {
   fromRow,
+  summaryFromRow,
   StoreUnavailable,
   SUMMARY_COLUMNS,
   toRow,
@@ -89,7 +90,7 @@ export class PostgresReviewStore implements ReviewStore {
           query.offset,
         ])
       : await this.query(`SELECT ${SUMMARY_COLUMNS} FROM review_items ORDER BY created_at, id LIMIT $1 OFFSET $2`, [query.limit, query.offset]);
-    return (r.rows as StoredRow[]).map((row) => fromRow({ ...row, input: undefined as never, logits: '' }));
+    return (r.rows as StoredRow[]).map(summaryFromRow);
   }
 
   async get(id: string): Promise<ReviewItem | undefined> {

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { GibbonError } from '../errors.js';
 import {
   fromRow,
+  summaryFromRow,
   StoreUnavailable,
   SUMMARY_COLUMNS,
   toRow,
@@ -83,7 +84,7 @@ export class SqliteReviewStore implements ReviewStore {
     const where = query.status ? 'WHERE status = ?' : '';
     const args: unknown[] = query.status ? [query.status, query.limit, query.offset] : [query.limit, query.offset];
     const rows = this.run(() => this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM review_items ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`).all(...args));
-    return Promise.resolve((rows as StoredRow[]).map((r) => fromRow({ ...r, input: undefined as never, logits: '' })));
+    return Promise.resolve((rows as StoredRow[]).map(summaryFromRow));
   }
 
   get(id: string): Promise<ReviewItem | undefined> {

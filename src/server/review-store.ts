@@ -135,6 +135,12 @@ export function fromRow(row: StoredRow): ReviewItem {
   };
 }
 
+/** A summary row (no input, no logits) as stored. */
+export function summaryFromRow(row: Omit<StoredRow, 'input' | 'logits'>): ReviewSummary {
+  const { input: _input, logits: _logits, ...summary } = fromRow({ ...row, input: undefined as never, logits: '' });
+  return summary;
+}
+
 /** Opens the store a --db value names: sqlite:PATH (or a bare path) or postgres://… */
 export async function openReviewStore(url: string): Promise<ReviewStore> {
   if (/^postgres(ql)?:\/\//.test(url)) {
