@@ -1,0 +1,94 @@
+/**
+ * The review queue's two databases behave the same: enqueue is idempotent, items come back exactly
+ * (input bytes, scores, reasons), decisions are recorded, counts and the reviewed list agree.
+ * PostgreSQL is the real server at GIBBON_TEST_POSTGRES_URL (default
+ * postgres://gibbon:gibbon@127.0.0.1:5432/gibbon_test; tools/guard/services.sh, which .ci/run calls,
+ * starts it); the test fails, not skips, when it cannot be reached.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openReviewStore, reviewItemId, type NewReviewItem, type ReviewStore } from '../../src/server/review-store.js';
+import { POSTGRES_URL, scratch } from '../helpers/guard.js';
+
+const work = scratch('gibbon-guard-stores-');
+const stores: ReviewStore[] = [];
+after(async () => {
+  for (const s of stores) await s.close();
+});
+
+function item(client: string, row: number, createdAt: number): NewReviewItem {
+  const input = Float32Array.from({ length: 784 }, (_, i) => ((i * 31 + row) % 256) / 255);
+  return {
+    id: reviewItemId(client, 'request-1', row),
+    client,
+    input,
+    shape: [1, 28, 28],
+    answer: row % 10,
+    logits: Array.from({ length: 10 }, (_, i) => i - row),
+    scores: { combined: 3.5 + row, stateful: 0.01 },
+    reasons: ['combined', 'stateful'],
+    verdict: 'flagged',
+    createdAt,
+  };
+}
+
+async function conformance(store: ReviewStore): Promise<void> {
+  const t = Date.now();
+  const items = [item('alice', 0, t), item('alice', 1, t + 1), item('bob<script>', 2, t + 2)];
+  for (const it of items) assert.equal(await store.enqueue(it), true);
+  for (const it of items) assert.equal(await store.enqueue(it), false, 'a second enqueue of the same id adds nothing');
+  assert.deepEqual(await store.counts(), { pending: 3, reviewed: 0 });
+  const got = (await store.get(items[2]!.id))!;
+  assert.deepEqual(Array.from(got.input), Array.from(items[2]!.input));
+  assert.deepEqual(got.scores, items[2]!.scores);
+  assert.deepEqual(got.reasons, ['combined', 'stateful']);
+  assert.equal(got.client, 'bob<script>');
+  assert.equal(got.createdAt, t + 2);
+  assert.equal(got.status, 'pending');
+  const page = await store.list({ status: 'pending', limit: 2, offset: 1 });
+  assert.deepEqual(
+    page.map((p) => p.id),
+    [items[1]!.id, items[2]!.id],
+  );
+  const decided = await store.decide(items[0]!.id, 'attack', 3, t + 10);
+  assert.equal(decided?.decision, 'attack');
+  assert.equal(decided?.label, 3);
+  assert.equal(await store.decide('0'.repeat(32), 'benign', undefined, t), undefined);
+  assert.deepEqual(await store.counts(), { pending: 2, reviewed: 1 });
+  assert.deepEqual(
+    (await store.reviewed()).map((r) => [r.id, r.decision, r.label, r.decidedAt]),
+    [[items[0]!.id, 'attack', 3, t + 10]],
+  );
+  await store.ping();
+}
+
+test('SQLite review store: idempotent enqueue, exact round trip, decisions', async () => {
+  const store = await openReviewStore(`sqlite:${join(work, 'review.db')}`);
+  stores.push(store);
+  await conformance(store);
+});
+
+test('PostgreSQL review store: the same behaviour (a real server, in a schema of its own)', async () => {
+  const schema = `guard_test_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+  } catch (e) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${POSTGRES_URL.replace(/:[^:@/]*@/, ':***@')} (${(e as Error).message}); run tools/guard/services.sh (as root) or set GIBBON_TEST_POSTGRES_URL`,
+    );
+  }
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  after(async () => {
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  });
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const store = await openReviewStore(url.toString());
+  stores.push(store);
+  assert.doesNotMatch(store.description, /:gibbon@/, 'the password is not shown');
+  await conformance(store);
+});
