@@ -29,13 +29,14 @@ const { values } = parseArgs({
     fpr: { type: 'string', default: '0.001' },
     concurrency: { type: 'string', default: '4' },
     json: { type: 'string' },
+    side: { type: 'string', default: '8' },
   },
 });
 const sessions = Number(values.sessions);
 const benign = Number(values.benign);
 const budget = Number(values.budget);
 const within = Number(values.within);
-const STATEFUL = { k: 20, window: 2000, encodingSide: 8 };
+const STATEFUL = { k: 20, window: 2000, encodingSide: Number(values.side), maxClients: 25_000 };
 const PER = 784;
 
 const rows = (d: { x: Float32Array }, start: number, n: number): Tensor => ({ data: d.x.slice(start * PER, (start + n) * PER), shape: [n, 1, 28, 28] });
@@ -61,7 +62,7 @@ const guard = await startGuard({
   logger: false,
   threads: 1,
   policy: parsePolicy(
-    { stateful: { k: STATEFUL.k, window: STATEFUL.window, encoding_side: STATEFUL.encodingSide, threshold }, max_batch: 1024 },
+    { stateful: { k: STATEFUL.k, window: STATEFUL.window, encoding_side: STATEFUL.encodingSide, max_clients: STATEFUL.maxClients, threshold }, max_batch: 1024 },
     'guard-attacks',
   ),
 });

@@ -41,6 +41,8 @@ const policySchema = z.strictObject({
       action: action.optional(),
       /** Side of the pooled encoding (queries are average-pooled to at most side × side per channel). */
       encoding_side: z.number().int().min(1).max(64).optional(),
+      /** Most API keys tracked at once (the least recently seen is forgotten first). */
+      max_clients: z.number().int().min(1).max(1_000_000).optional(),
     })
     .optional(),
   rate_limit: z.strictObject({ per_second: finite.refine((v) => v > 0, 'must be > 0'), burst: z.number().int().min(1).optional() }).optional(),
@@ -58,6 +60,7 @@ export interface StatefulPolicy {
   readonly window: number;
   readonly action: ScoreAction;
   readonly encodingSide: number;
+  readonly maxClients: number;
 }
 
 export interface GuardPolicy {
@@ -81,7 +84,14 @@ export function parsePolicy(value: unknown, where: string): GuardPolicy {
   return {
     detectors: Object.fromEntries(Object.entries(p.detectors ?? {}).map(([name, d]) => [name, { threshold: d.threshold, action: d.action ?? 'flag' }])),
     flagAction: p.flag_action ?? 'answer-and-queue',
-    stateful: s && { k: s.k ?? 20, threshold: s.threshold, window: s.window ?? 2000, action: s.action ?? 'flag', encodingSide: s.encoding_side ?? 8 },
+    stateful: s && {
+      k: s.k ?? 20,
+      threshold: s.threshold,
+      window: s.window ?? 2000,
+      action: s.action ?? 'flag',
+      encodingSide: s.encoding_side ?? 8,
+      maxClients: s.max_clients ?? 1000,
+    },
     rateLimit: p.rate_limit && { perSecond: p.rate_limit.per_second, burst: p.rate_limit.burst ?? Math.max(1, Math.ceil(2 * p.rate_limit.per_second)) },
     maxBatch: p.max_batch ?? 256,
   };

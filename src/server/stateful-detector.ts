@@ -8,8 +8,8 @@
  *
  * The encoding here is not learned (the paper trains a similarity encoder): the query is average-pooled
  * to at most side × side per channel, which keeps the coarse picture and averages out the
- * fine-grained noise attacks add, and distances are L2 per value (divided by √dims), so the threshold
- * does not depend on the image size. `calibrateThreshold` sets it from benign queries at a target
+ * fine-grained noise attacks add, and distances are root-mean-square over the encoding, so the
+ * threshold does not depend on the image size. `calibrateThreshold` sets it from benign queries at a target
  * false-positive rate. Memory per client is window × dims floats; clients are evicted least recently used.
  */
 import type { Tensor } from '../tensor/tensor.js';
@@ -20,7 +20,7 @@ export interface StatefulOptions {
   /** Most recent queries kept per client. */
   readonly window: number;
   readonly encodingSide: number;
-  /** Most clients tracked at once (least recently seen evicted first). Default 10 000. */
+  /** Most clients tracked at once (least recently seen evicted first); memory is at most maxClients × window × dims × 4 bytes. Default 1000. */
   readonly maxClients?: number;
 }
 
@@ -64,7 +64,8 @@ function meanOfSmallest(d: Float32Array, count: number, k: number): number {
 }
 
 class ClientHistory {
-  readonly rows: Float32Array;
+  /** Grown as queries arrive (doubling, up to window × dims), so a client with few queries costs little. */
+  rows: Float32Array;
   count = 0;
   next = 0;
   queries = 0;
@@ -76,7 +77,7 @@ class ClientHistory {
     readonly window: number,
     readonly dims: number,
   ) {
-    this.rows = new Float32Array(window * dims);
+    this.rows = new Float32Array(Math.min(window, 16) * dims);
   }
 
   /** Mean distance to the k nearest kept queries (Infinity until k are kept), then keeps e. */
@@ -92,6 +93,11 @@ class ClientHistory {
       scratch[r] = Math.sqrt(s / dims);
     }
     const score = this.count >= k ? meanOfSmallest(scratch, this.count, k) : Infinity;
+    if ((this.next + 1) * dims > this.rows.length) {
+      const grown = new Float32Array(Math.min(this.window, 2 * (this.rows.length / dims)) * dims);
+      grown.set(this.rows);
+      this.rows = grown;
+    }
     this.rows.set(e, this.next * dims);
     this.next = (this.next + 1) % this.window;
     this.count = Math.min(this.count + 1, this.window);
@@ -141,7 +147,7 @@ export class StatefulDetector {
       this.clients.delete(client);
     } else {
       h = new ClientHistory(this.options.window, dims);
-      const max = this.options.maxClients ?? 10_000;
+      const max = this.options.maxClients ?? 1000;
       if (this.clients.size >= max) this.clients.delete(this.clients.keys().next().value!);
     }
     this.clients.set(client, h);
