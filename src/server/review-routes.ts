@@ -74,6 +74,7 @@ export function registerReviewRoutes(server: FastifyInstance, options: ReviewRou
       ]);
       return reply.type('text/html; charset=utf-8').send(renderReviewPage(pending, reviewed, counts, imageable));
     });
+    admin.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
     admin.get('/review/app.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(REVIEW_JS));
     admin.get('/review/app.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(REVIEW_CSS));
 
