@@ -62,7 +62,10 @@ const guard = await startGuard({
   logger: false,
   threads: 1,
   policy: parsePolicy(
-    { stateful: { k: STATEFUL.k, window: STATEFUL.window, encoding_side: STATEFUL.encodingSide, max_clients: STATEFUL.maxClients, threshold }, max_batch: 1024 },
+    {
+      stateful: { k: STATEFUL.k, window: STATEFUL.window, encoding_side: STATEFUL.encodingSide, max_clients: STATEFUL.maxClients, threshold },
+      max_batch: 1024,
+    },
     'guard-attacks',
   ),
 });

@@ -9,7 +9,8 @@ import { createGuardApp, type GuardApp } from './app.js';
 import type { Credentials } from './auth.js';
 import { GuardedModel, type GuardedModelOptions } from './guarded-model.js';
 import { DEFAULT_POLICY, type GuardPolicy } from './policy.js';
-import { openReviewStore, type ReviewStore } from './review-store.js';
+import { openReviewStore } from './open-review-store.js';
+import type { ReviewStore } from './review-store.js';
 import { unknownPolicyDetectors } from './verdict.js';
 
 export interface GuardServiceOptions extends GuardedModelOptions {

@@ -140,13 +140,3 @@ export function summaryFromRow(row: Omit<StoredRow, 'input' | 'logits'>): Review
   const { input: _input, logits: _logits, ...summary } = fromRow({ ...row, input: undefined as never, logits: '' });
   return summary;
 }
-
-/** Opens the store a --db value names: sqlite:PATH (or a bare path) or postgres://… */
-export async function openReviewStore(url: string): Promise<ReviewStore> {
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    const { PostgresReviewStore } = await import('./review-store-postgres.js');
-    return PostgresReviewStore.open(url);
-  }
-  const { SqliteReviewStore } = await import('./review-store-sqlite.js');
-  return SqliteReviewStore.open(url.replace(/^sqlite:(\/\/)?/, ''));
-}

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { parsePolicy } from '../../src/server/policy.js';
-import { openReviewStore } from '../../src/server/review-store.js';
+import { openReviewStore } from '../../src/server/open-review-store.js';
 import { CLI } from '../helpers/cli.js';
 import { GUARD_ENV, POSTGRES_URL, scratch, STANDARD, startTestGuard } from '../helpers/guard.js';
 

@@ -9,7 +9,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openReviewStore, reviewItemId, type NewReviewItem, type ReviewStore } from '../../src/server/review-store.js';
+import { openReviewStore } from '../../src/server/open-review-store.js';
+import { reviewItemId, type NewReviewItem, type ReviewStore } from '../../src/server/review-store.js';
 import { POSTGRES_URL, scratch } from '../helpers/guard.js';
 
 const work = scratch('gibbon-guard-stores-');

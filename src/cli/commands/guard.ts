@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Credentials } from '../../server/auth.js';
 import { startGuard } from '../../server/guard-service.js';
 import { readPolicyFile } from '../../server/policy.js';
-import { openReviewStore } from '../../server/review-store.js';
+import { openReviewStore } from '../../server/open-review-store.js';
 import { trainingSet } from '../../server/training-set.js';
 import { writeFileAtomically } from '../../storage/atomic-write.js';
 import { prepareOutputFolder } from '../files.js';
