@@ -157,4 +157,6 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
 const ORDER: readonly CommandName[] = ['info', 'predict', 'grad', 'demo', 'eval', 'train', 'defend', 'certify', 'detect', 'ctc-attack', 'guard'];
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = Object.freeze(ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, GUARD_COMMAND].find((c) => c.name === name)!));
+export const COMMANDS: readonly CommandSpec[] = Object.freeze(
+  ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, GUARD_COMMAND].find((c) => c.name === name)!),
+);

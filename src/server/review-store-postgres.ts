@@ -7,6 +7,7 @@
 import pg from 'pg';
 import {
   fromRow,
+  reviewTableSql,
   summaryFromRow,
   StoreUnavailable,
   SUMMARY_COLUMNS,
@@ -20,25 +21,7 @@ import {
   type StoredRow,
 } from './review-store.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS review_items (
-  id TEXT PRIMARY KEY,
-  client TEXT NOT NULL,
-  input BYTEA NOT NULL,
-  shape TEXT NOT NULL,
-  answer INTEGER NOT NULL,
-  logits TEXT NOT NULL,
-  scores TEXT NOT NULL,
-  reasons TEXT NOT NULL,
-  verdict TEXT NOT NULL,
-  created_at BIGINT NOT NULL,
-  status TEXT NOT NULL DEFAULT 'pending',
-  decision TEXT,
-  label INTEGER,
-  decided_at BIGINT
-);
-CREATE INDEX IF NOT EXISTS review_items_status ON review_items (status, created_at);
-`;
+const SCHEMA = reviewTableSql({ bytes: 'BYTEA', time: 'BIGINT' });
 
 /** The URL without its password, for logs and messages. */
 export function redactedUrl(url: string): string {

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { GibbonError } from '../errors.js';
 import {
   fromRow,
+  reviewTableSql,
   summaryFromRow,
   StoreUnavailable,
   SUMMARY_COLUMNS,
@@ -21,25 +22,7 @@ import {
   type StoredRow,
 } from './review-store.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS review_items (
-  id TEXT PRIMARY KEY,
-  client TEXT NOT NULL,
-  input BLOB NOT NULL,
-  shape TEXT NOT NULL,
-  answer INTEGER NOT NULL,
-  logits TEXT NOT NULL,
-  scores TEXT NOT NULL,
-  reasons TEXT NOT NULL,
-  verdict TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  status TEXT NOT NULL DEFAULT 'pending',
-  decision TEXT,
-  label INTEGER,
-  decided_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS review_items_status ON review_items (status, created_at);
-`;
+const SCHEMA = reviewTableSql({ bytes: 'BLOB', time: 'INTEGER' });
 
 export class SqliteReviewStore implements ReviewStore {
   private constructor(

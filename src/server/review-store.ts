@@ -140,3 +140,26 @@ export function summaryFromRow(row: Omit<StoredRow, 'input' | 'logits'>): Review
   const { input: _input, logits: _logits, ...summary } = fromRow({ ...row, input: undefined as never, logits: '' });
   return summary;
 }
+
+/** The queue's table in either database's column types (binary input, millisecond times). */
+export function reviewTableSql(types: { readonly bytes: 'BLOB' | 'BYTEA'; readonly time: 'INTEGER' | 'BIGINT' }): string {
+  return `
+CREATE TABLE IF NOT EXISTS review_items (
+  id TEXT PRIMARY KEY,
+  client TEXT NOT NULL,
+  input ${types.bytes} NOT NULL,
+  shape TEXT NOT NULL,
+  answer INTEGER NOT NULL,
+  logits TEXT NOT NULL,
+  scores TEXT NOT NULL,
+  reasons TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  created_at ${types.time} NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  decision TEXT,
+  label INTEGER,
+  decided_at ${types.time}
+);
+CREATE INDEX IF NOT EXISTS review_items_status ON review_items (status, created_at);
+`;
+}

@@ -14,11 +14,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { parsePolicy } from '../../src/server/policy.js';
 import { openReviewStore } from '../../src/server/open-review-store.js';
 import { CLI } from '../helpers/cli.js';
-import { GUARD_ENV, POSTGRES_URL, scratch, STANDARD, startTestGuard } from '../helpers/guard.js';
+import { GUARD_ENV, postgresSchemaUrl, scratch, STANDARD, startTestGuard } from '../helpers/guard.js';
 
 const work = scratch('gibbon-guard-faults-');
 // Every input is flagged: the load test is about the queue, not the detector.
@@ -142,19 +141,7 @@ test('kill -9 under load loses no acknowledged item and duplicates none (SQLite)
 });
 
 test('kill -9 under load loses no acknowledged item and duplicates none (PostgreSQL)', async () => {
-  const schema = `guard_kill_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
-  await admin.connect().catch((e: Error) => {
-    throw new Error(`PostgreSQL is not reachable at GIBBON_TEST_POSTGRES_URL (${e.message}); run tools/guard/services.sh (as root)`);
-  });
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  after(async () => {
-    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  });
-  const url = new URL(POSTGRES_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  await killUnderLoad(url.toString());
+  await killUnderLoad(await postgresSchemaUrl('guard_kill'));
 });
 
 /** A private PostgreSQL instance in `dir` on `port`, run as the postgres user. */

@@ -8,10 +8,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import pg from 'pg';
 import { openReviewStore } from '../../src/server/open-review-store.js';
 import { reviewItemId, type NewReviewItem, type ReviewStore } from '../../src/server/review-store.js';
-import { POSTGRES_URL, scratch } from '../helpers/guard.js';
+import { postgresSchemaUrl, scratch } from '../helpers/guard.js';
 
 const work = scratch('gibbon-guard-stores-');
 const stores: ReviewStore[] = [];
@@ -72,23 +71,7 @@ test('SQLite review store: idempotent enqueue, exact round trip, decisions', asy
 });
 
 test('PostgreSQL review store: the same behaviour (a real server, in a schema of its own)', async () => {
-  const schema = `guard_test_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await admin.connect();
-  } catch (e) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${POSTGRES_URL.replace(/:[^:@/]*@/, ':***@')} (${(e as Error).message}); run tools/guard/services.sh (as root) or set GIBBON_TEST_POSTGRES_URL`,
-    );
-  }
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  after(async () => {
-    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  });
-  const url = new URL(POSTGRES_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  const store = await openReviewStore(url.toString());
+  const store = await openReviewStore(await postgresSchemaUrl('guard_test'));
   stores.push(store);
   assert.doesNotMatch(store.description, /:gibbon@/, 'the password is not shown');
   await conformance(store);

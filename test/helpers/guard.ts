@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import pg from 'pg';
 import { loadLabelledData } from '../../src/data/datasets.js';
 import { Credentials } from '../../src/server/auth.js';
 import { startGuard, type GuardService, type GuardServiceOptions } from '../../src/server/guard-service.js';
@@ -25,6 +26,30 @@ export const GUARD_ENV = { GIBBON_GUARD_KEYS: [...KEYS].map(([c, k]) => `${c}:${
 
 /** The URL of the tests' PostgreSQL database (tools/guard/services.sh creates it). */
 export const POSTGRES_URL = process.env['GIBBON_TEST_POSTGRES_URL'] ?? 'postgres://gibbon:gibbon@127.0.0.1:5432/gibbon_test';
+
+/**
+ * A PostgreSQL URL whose tables live in a fresh schema of the test database (dropped after the
+ * test); fails with what to do when the server cannot be reached. Call it inside a test.
+ */
+export async function postgresSchemaUrl(prefix: string): Promise<string> {
+  const schema = `${prefix}_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+  } catch (e) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${POSTGRES_URL.replace(/:[^:@/]*@/, ':***@')} (${(e as Error).message}); run tools/guard/services.sh (as root) or set GIBBON_TEST_POSTGRES_URL`,
+    );
+  }
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  after(async () => {
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  });
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
 
 /** A scratch folder, removed after the file's tests. */
 export function scratch(prefix: string): string {
