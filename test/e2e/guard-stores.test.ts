@@ -10,7 +10,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openReviewStore } from '../../src/server/open-review-store.js';
 import { reviewItemId, type NewReviewItem, type ReviewStore } from '../../src/server/review-store.js';
-import { postgresSchemaUrl, scratch } from '../helpers/guard.js';
+import { readNpy } from '../../src/tensor/npy.js';
+import { runCli } from '../helpers/cli.js';
+import { postgresSchemaUrl, scratch, STANDARD } from '../helpers/guard.js';
 
 const work = scratch('gibbon-guard-stores-');
 const stores: ReviewStore[] = [];
@@ -64,10 +66,28 @@ async function conformance(store: ReviewStore): Promise<void> {
   await store.ping();
 }
 
-test('SQLite review store: idempotent enqueue, exact round trip, decisions', async () => {
-  const store = await openReviewStore(`sqlite:${join(work, 'review.db')}`);
-  stores.push(store);
+test('SQLite review store: idempotent enqueue, exact round trip, decisions; gibbon guard export writes the training set', async () => {
+  const db = `sqlite:${join(work, 'review.db')}`;
+  const store = await openReviewStore(db);
   await conformance(store);
+  await store.close();
+  const r = await runCli(work, 'guard', 'export', '--db', db, '--out', 'set');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /1 reviewed items → .*X\.npy, .*Y\.npy \(0 attacks without a class left out\)/);
+  assert.deepEqual(readNpy(join(work, 'set', 'X.npy')).shape, [1, 1, 28, 28]);
+  assert.deepEqual(Array.from(readNpy(join(work, 'set', 'Y.npy')).data as BigInt64Array, Number), [3]);
+});
+
+test('gibbon guard serve without keys in the environment stops with one line naming the variable', async () => {
+  delete process.env['GIBBON_GUARD_ADMIN_KEY'];
+  delete process.env['GIBBON_GUARD_KEYS'];
+  const r = await runCli(work, 'guard', 'serve', STANDARD, '--db', `sqlite:${join(work, 'x.db')}`);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /GIBBON_GUARD_ADMIN_KEY is not set/);
+  const bad = await runCli(work, 'guard', 'watch');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown action 'watch'; give 'serve' or 'export'/);
 });
 
 test('PostgreSQL review store: the same behaviour (a real server, in a schema of its own)', async () => {
