@@ -8,6 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAttack } from '../../src/attacks/registry.js';
 import { runAttack } from '../../src/attacks/attack.js';
@@ -16,7 +17,8 @@ import { scoreOracle } from '../../src/model/oracles.js';
 import { HttpModel } from '../../src/model/remote/http-model.js';
 import { parsePolicy } from '../../src/server/policy.js';
 import type { GuardService } from '../../src/server/guard-service.js';
-import { formatNpy, parseNpy } from '../../src/tensor/npy.js';
+import { formatNpy, parseNpy, writeNpy } from '../../src/tensor/npy.js';
+import { runCli } from '../helpers/cli.js';
 import { argmaxRows } from '../../src/tensor/tensor.js';
 import { ADMIN_KEY, fitDetector, mnistTest, nested, scratch, startTestGuard, STANDARD } from '../helpers/guard.js';
 
@@ -175,6 +177,35 @@ test("gibbon's HttpModel reads the guard's answers, and Square runs through it",
   assert.ok(outcome.queries > 10);
   assert.ok(model.stats.requests > 10);
   assert.equal(model.stats.failures, 0);
+});
+
+test('gibbon eval with an endpoint threat model attacks the guarded model over HTTP', async () => {
+  writeNpy(join(work, 'x.npy'), { type: 'float32', data: x.data.slice(0, 784 * 3), shape: [3, 1, 28, 28] });
+  writeNpy(join(work, 'y.npy'), { type: 'int64', data: BigInt64Array.from(y.slice(0, 3), BigInt), shape: [3] });
+  writeFileSync(
+    join(work, 'tm.yaml'),
+    [
+      'knowledge: scores',
+      'norm: linf',
+      'eps: [0.3]',
+      'input: { bounds: [0, 1], shape: [1, 28, 28] }',
+      'query_budget: 100',
+      'data: { x: x.npy, labels: y.npy }',
+      'endpoint:',
+      `  url: ${guard.url}/v1/predict`,
+      "  auth: { env: GUARD_TEST_KEY, header: x-api-key, scheme: '' }",
+      '',
+    ].join('\n'),
+  );
+  process.env['GUARD_TEST_KEY'] = 'bob-key-000002';
+  const r = await runCli(work, 'eval', '--threat', 'tm.yaml', '--attacks', 'square', '--out', 'rep');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /HTTP endpoint, 10 classes/);
+  assert.match(r.stdout, /endpoint: \d+ requests, 0 retries, 0 failures/);
+  const report = JSON.parse(readFileSync(join(work, 'rep', 'report.json'), 'utf8'));
+  assert.equal(report.clean_accuracy, 1);
+  assert.equal(report.robust_accuracy.length, 1);
+  assert.doesNotMatch(readFileSync(join(work, 'rep', 'report.json'), 'utf8'), /bob-key-000002/, 'the key is not written into the report');
 });
 
 test('/metrics counts requests, verdicts and flags per detector', async () => {
