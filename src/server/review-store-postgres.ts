@@ -5,21 +5,8 @@
  * database is down); the pool reconnects on its own when it is back.
  */
 import pg from 'pg';
-import {
-  fromRow,
-  reviewTableSql,
-  summaryFromRow,
-  StoreUnavailable,
-  SUMMARY_COLUMNS,
-  toRow,
-  type Decision,
-  type NewReviewItem,
-  type ReviewItem,
-  type ReviewQuery,
-  type ReviewStore,
-  type ReviewSummary,
-  type StoredRow,
-} from './review-store.js';
+import { fromRow, reviewTableSql, StoreUnavailable, SUMMARY_COLUMNS, summaryFromRow, toRow } from './review-store.js';
+import type { Decision, NewReviewItem, ReviewItem, ReviewQuery, ReviewStore, ReviewSummary, StoredRow } from './review-store.js';
 
 const SCHEMA = reviewTableSql({ bytes: 'BYTEA', time: 'BIGINT' });
 

@@ -6,21 +6,8 @@
  */
 import Database from 'better-sqlite3';
 import { GibbonError } from '../errors.js';
-import {
-  fromRow,
-  reviewTableSql,
-  summaryFromRow,
-  StoreUnavailable,
-  SUMMARY_COLUMNS,
-  toRow,
-  type Decision,
-  type NewReviewItem,
-  type ReviewItem,
-  type ReviewQuery,
-  type ReviewStore,
-  type ReviewSummary,
-  type StoredRow,
-} from './review-store.js';
+import { fromRow, reviewTableSql, StoreUnavailable, SUMMARY_COLUMNS, summaryFromRow, toRow } from './review-store.js';
+import type { Decision, NewReviewItem, ReviewItem, ReviewQuery, ReviewStore, ReviewSummary, StoredRow } from './review-store.js';
 
 const SCHEMA = reviewTableSql({ bytes: 'BLOB', time: 'INTEGER' });
 
