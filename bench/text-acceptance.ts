@@ -1,5 +1,5 @@
 /**
- * `npm run text-acceptance [-- --n 500] [--attacks pwws,deepwordbug,hotflip,random,textfooler,textbugger]`
+ * `npm run text-acceptance [-- --n 500] [--model models/spam-cnn.onnx] [--attacks pwws,deepwordbug,hotflip,random,textfooler,textbugger]`
  * Issue 15's acceptance measurement: the bundled spam filter (models/spam-bag.onnx) against the
  * first n held-out SpamAssassin spam emails (test split, seed 0): PWWS, TextFooler and the random
  * baseline at ≤ 10% words changed; DeepWordBug, TextBugger, HotFlip and the random baseline at
@@ -7,7 +7,7 @@
  * (success rate, median and mean queries, words changed, seconds) and the wall time of each run.
  */
 import { parseArgs } from 'node:util';
-import { join, resolve, dirname } from 'node:path';
+import { basename, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateText } from '../src/evaluation/text-runner.js';
 import { loadTextExamples } from '../src/evaluation/text-examples.js';
@@ -59,7 +59,7 @@ export async function textAcceptance(n: number, attacks: readonly string[], mode
         const started = performance.now();
         const { report } = await evaluateText({
           model,
-          modelName: 'spam-bag.onnx',
+          modelName: basename(modelPath),
           modelId: modelPath,
           examples,
           threatModel: tm,
@@ -98,8 +98,12 @@ export function formatAcceptance(rows: readonly AcceptanceRow[]): string[] {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const { values } = parseArgs({
-    options: { n: { type: 'string', default: '500' }, attacks: { type: 'string', default: 'pwws,deepwordbug,hotflip,random,textfooler,textbugger' } },
+    options: {
+      n: { type: 'string', default: '500' },
+      attacks: { type: 'string', default: 'pwws,deepwordbug,hotflip,random,textfooler,textbugger' },
+      model: { type: 'string', default: join(ROOT, 'models', 'spam-bag.onnx') },
+    },
   });
-  const rows = await textAcceptance(Number(values.n), values.attacks!.split(','));
+  const rows = await textAcceptance(Number(values.n), values.attacks!.split(','), resolve(values.model!));
   for (const line of formatAcceptance(rows)) console.log(line);
 }

@@ -32,6 +32,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   patch: () => import('./commands/patch.js'),
   uap: () => import('./commands/uap.js'),
   'text-eval': () => import('./commands/text-eval.js'),
+  guard: () => import('./commands/guard.js'),
 };
 
 const EXIT_OK = 0;

@@ -26,7 +26,21 @@ export interface ArgumentSpec {
 }
 
 export type CommandName =
-  'info' | 'predict' | 'grad' | 'demo' | 'eval' | 'train' | 'defend' | 'certify' | 'detect' | 'ctc-attack' | 'serve-playground' | 'patch' | 'uap' | 'text-eval';
+  | 'info'
+  | 'predict'
+  | 'grad'
+  | 'demo'
+  | 'eval'
+  | 'train'
+  | 'defend'
+  | 'certify'
+  | 'detect'
+  | 'ctc-attack'
+  | 'serve-playground'
+  | 'patch'
+  | 'uap'
+  | 'text-eval'
+  | 'guard';
 
 export interface CommandSpec {
   readonly name: CommandName;

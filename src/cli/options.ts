@@ -9,6 +9,7 @@ import { TEXT_EVAL_COMMAND } from './text-eval-options.js';
 import { batchSizeOption, DOMAIN_OPTIONS, MODEL_INTERFACE_OPTIONS, onModel, threadsOption, type CommandName, type CommandSpec } from './option-specs.js';
 import { DEFENSE_COMMANDS } from './options-defenses.js';
 import { PHYSICAL_COMMANDS } from './options-physical.js';
+import { GUARD_COMMAND } from './options-guard.js';
 
 export { InvalidValue, type BpdaSurrogateSpec, type FeedSpec, type ValueParser } from './option-values.js';
 export type { ArgumentSpec, CommandName, CommandSpec, OptionSpec } from './option-specs.js';
@@ -182,9 +183,10 @@ const ORDER: readonly CommandName[] = [
   'patch',
   'uap',
   'text-eval',
+  'guard',
 ];
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: readonly CommandSpec[] = Object.freeze(
-  ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, ...PHYSICAL_COMMANDS].find((c) => c.name === name)!),
+  ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, ...PHYSICAL_COMMANDS, GUARD_COMMAND].find((c) => c.name === name)!),
 );

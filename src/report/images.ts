@@ -62,7 +62,7 @@ export function galleryImages(item: GalleryItem, bounds: readonly [number, numbe
 }
 
 /** CHW values in [0, 1] → interleaved HWC bytes. */
-function toBytes(values: Float64Array, channels: number, height: number, width: number): Uint8Array {
+export function toBytes(values: Float64Array, channels: number, height: number, width: number): Uint8Array {
   const plane = height * width;
   const out = new Uint8Array(channels * plane);
   for (let c = 0; c < channels; c++) {
