@@ -17,8 +17,9 @@ export const clipVjp: VjpRule = {
     if (ctx.needsGrad(0)) {
       // Clip returns X itself where it passes it, so Y == X is exactly lo ≤ X ≤ hi (with lo ≤ hi),
       // in two nodes and whichever bounds are present.
-      const passed = b.op('Equal', [X, ctx.output(0)], {}, { name: 'Clip_mask' });
-      dX = b.op('Where', [passed, dY, zero], {}, { name: 'Clip_dX' });
+      // The mask as a float times dY: onnxruntime's Where is about twice as slow as Cast + Mul (ReLU6 in MobileNetV2).
+      const passed = b.op('Cast', [b.op('Equal', [X, ctx.output(0)])], { to: ctx.dataType(X) }, { name: 'Clip_mask' });
+      dX = b.op('Mul', [dY, passed], {}, { name: 'Clip_dX' });
     }
     // With lo > hi, Y = hi everywhere: only hi gets a gradient.
     let dLo: string | null = null;
