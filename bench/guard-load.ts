@@ -97,7 +97,7 @@ const result = {
   rss_mb: samples,
 };
 console.log(
-  `${result.requests_per_s.toFixed(0)} requests/s, latency p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms; ${r.requests.total} requests, ${r.errors} errors, ${r.non2xx} non-2xx (${result.connections} connections, ${result.threads} onnxruntime thread(s), under load)`,
+  `${result.requests_per_s.toFixed(0)} requests/s, latency p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms; ${r.requests.total} requests, ${r.errors} errors, ${r.non2xx} non-2xx (${result.connections} connections, ${result.threads} onnxruntime thread(s))`,
 );
 if (values.soak) {
   const after60 = samples.filter(([t]) => t >= 60);
