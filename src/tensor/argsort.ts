@@ -9,28 +9,33 @@
 /** Sorts `indices` (its first `count` entries) by `keys[index]`, in place; every key must be ≥ 0 or −0, and not NaN. */
 export function argsortNonNegative(indices: Uint32Array, count: number, keys: Float64Array): void {
   if (count < 2) return;
-  const bits = new Float64Array(count);
-  for (let i = 0; i < count; i++) bits[i] = keys[indices[i]!]! + 0; // −0 + 0 = +0
-  const words = new Uint32Array(bits.buffer);
-  const from = indices.subarray(0, count);
-  let order = new Uint32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
+  // The keys in sort order's working copy, as 32-bit words (little-endian: word 2i is the low half of key i).
+  let bits = new Float64Array(count);
+  let spare = new Float64Array(count);
+  let order = indices.slice(0, count);
   let next = new Uint32Array(count);
+  for (let i = 0; i < count; i++) bits[i] = keys[order[i]!]! + 0; // −0 + 0 = +0
   const counts = new Uint32Array(256);
-  // Little-endian words: word 2i is the low half of key i, 2i + 1 the high half.
   for (let pass = 0; pass < 8; pass++) {
+    const words = new Uint32Array(bits.buffer);
     const word = pass < 4 ? 0 : 1;
     const shift = (pass % 4) * 8;
     counts.fill(0);
-    for (let i = 0; i < count; i++) counts[(words[2 * order[i]! + word]! >>> shift) & 255]!++;
-    if (counts.some((c) => c === count)) continue; // every key has the same digit: the pass would not move anything
+    for (let i = 0; i < count; i++) counts[(words[2 * i + word]! >>> shift) & 255]!++;
+    // Every key with the same digit: the pass would not move anything.
+    if (counts[(words[word]! >>> shift) & 255] === count) continue;
     for (let d = 0, sum = 0; d < 256; d++) {
       const c = counts[d]!;
       counts[d] = sum;
       sum += c;
     }
-    for (let i = 0; i < count; i++) next[counts[(words[2 * order[i]! + word]! >>> shift) & 255]!++] = order[i]!;
+    for (let i = 0; i < count; i++) {
+      const at = counts[(words[2 * i + word]! >>> shift) & 255]!++;
+      next[at] = order[i]!;
+      spare[at] = bits[i]!;
+    }
     [order, next] = [next, order];
+    [bits, spare] = [spare, bits];
   }
-  from.set(Uint32Array.from(order, (k) => from[k]!));
+  indices.set(order);
 }
