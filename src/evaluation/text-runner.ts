@@ -15,7 +15,8 @@ import { readRecordCheckpoint, writeRecordCheckpoint, fingerprintDifference, typ
 import type { TextClassifier } from '../text/classifier.js';
 import { attackText } from '../text/attacks/harness.js';
 import { makeTextAttack } from '../text/attacks/registry.js';
-import { argmax, type SynonymSource } from '../text/attacks/text-attack.js';
+import { type SynonymSource } from '../text/attacks/text-attack.js';
+import { argmax } from '../tensor/scores.js';
 import { budgetLabel } from '../text/perturbation/text-budget.js';
 import { budgetUnits } from '../text/perturbation/words.js';
 import { summarizeTextAttack, TEXT_REPORT_FORMAT, TEXT_REPORT_VERSION, type TextExampleResult, type TextReport } from '../report/text-report.js';

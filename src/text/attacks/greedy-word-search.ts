@@ -7,7 +7,8 @@
  */
 import type { TextLimits } from '../perturbation/text-budget.js';
 import { applyReplacements } from '../perturbation/words.js';
-import { argmax, probabilityOf, type TextAttackContext, type TextOracle } from './text-attack.js';
+import { probabilityOf, type TextAttackContext, type TextOracle } from './text-attack.js';
+import { argmax } from '../../tensor/scores.js';
 import { rankByDeletion, type WordType } from './word-importance.js';
 
 /** A rewrite of one occurrence and what it costs (upper bounds of its code-point and word distance). */

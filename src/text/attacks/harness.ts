@@ -11,7 +11,8 @@ import { Rng } from '../../random.js';
 import type { TextClassifier } from '../classifier.js';
 import type { EditMeasure } from '../perturbation/edit-distance.js';
 import { checkAdversarial, limitsFor, spansOf, type TextPerturbation } from '../perturbation/text-budget.js';
-import { argmax, QueryBudgetExhausted, TextOracle, type SynonymSource, type TextAttack } from './text-attack.js';
+import { QueryBudgetExhausted, TextOracle, type SynonymSource, type TextAttack } from './text-attack.js';
+import { argmax } from '../../tensor/scores.js';
 
 export type TextOutcomeStatus = 'success' | 'failed' | 'rejected';
 

@@ -27,7 +27,8 @@ import { overlapsProtected } from '../perturbation/protected-spans.js';
 import { isStopword } from '../perturbation/stopwords.js';
 import { replaceRange } from '../perturbation/words.js';
 import type { EmbeddingTable } from '../classifier.js';
-import { argmax, probabilityOf, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
+import { probabilityOf, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
+import { argmax } from '../../tensor/scores.js';
 
 export interface HotFlipOptions {
   readonly candidatesPerStep: number;

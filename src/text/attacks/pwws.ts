@@ -18,7 +18,8 @@
  */
 import { positiveInteger, resolveOptions } from '../../options.js';
 import { EditLedger, wordRewrite } from './greedy-word-search.js';
-import { argmax, probabilityOf, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
+import { probabilityOf, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
+import { argmax } from '../../tensor/scores.js';
 import { editableWordTypes, rankByDeletion, type WordType } from './word-importance.js';
 
 export interface PwwsOptions {

@@ -12,7 +12,8 @@ import { positiveInteger, resolveOptions } from '../../options.js';
 import { CHAR_EDIT_COST, CHAR_EDITS, editWord, type CharEdit } from '../perturbation/char-edits.js';
 import type { TextEdit } from '../perturbation/text-budget.js';
 import { EditLedger, wordRewrite } from './greedy-word-search.js';
-import { argmax, type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
+import { type TextAttack, type TextAttackContext, type TextOracle } from './text-attack.js';
+import { argmax } from '../../tensor/scores.js';
 import { editableWordTypes } from './word-importance.js';
 
 export interface RandomEditOptions {

@@ -6,6 +6,7 @@
  * RNG. Attacks keep their own edit accounting (an upper bound of the true distance) so they never
  * propose a text over budget; the harness (harness.ts) re-measures and re-checks every text anyway.
  */
+import { softmax } from '../../tensor/scores.js';
 import { GibbonError } from '../../errors.js';
 import type { Rng } from '../../random.js';
 import type { TextClassifier, WhiteBoxTextClassifier } from '../classifier.js';
@@ -103,15 +104,5 @@ export type WhiteBoxTextOracle = Pick<WhiteBoxTextClassifier, 'embedding' | 'tok
 
 /** Softmax probability of `label` from logits. */
 export function probabilityOf(logits: Float32Array, label: number): number {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  return Math.exp(logits[label]! - max) / sum;
-}
-
-export function argmax(logits: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
-  return best;
+  return softmax(logits)[label]!;
 }
