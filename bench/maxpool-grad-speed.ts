@@ -8,7 +8,7 @@
  * run time better than the wall clock does.
  * Run: npm run build && node dist/bench/maxpool-grad-speed.js [--kernels]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -24,6 +24,10 @@ import { createVjpRegistry } from '../src/autodiff/registry.js';
 import { ALL_RULES } from '../src/autodiff/rules/index.js';
 import { maxPoolVjpWith, type MaxPoolFormulation } from '../src/autodiff/rules/MaxPool.js';
 import { buildVjpGraph, cotangentInputName } from '../src/autodiff/vjp-graph.js';
+import { fastestKernels, profileFile } from './kernel-profile.js';
+
+/** Σ of the kernels' fastest times (µs). */
+const sumOf = (kernels: Map<string, { us: number }>): number => [...kernels.values()].reduce((a, k) => a + k.us, 0);
 
 interface Case {
   label: string;
@@ -120,17 +124,6 @@ interface Variant {
   profilePrefix?: string;
 }
 
-/** Σ over nodes of each node's fastest kernel time (ms) in an onnxruntime profile. */
-function kernelFloor(dir: string, prefix: string): number {
-  const file = readdirSync(dir).find((f) => f.startsWith(prefix))!;
-  const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { cat?: string; name: string; dur: number }[];
-  const best = new Map<string, number>();
-  for (const e of events) {
-    if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) best.set(e.name, Math.min(best.get(e.name) ?? Infinity, e.dur));
-  }
-  return [...best.values()].reduce((a, z) => a + z, 0) / 1000;
-}
-
 async function main(): Promise<void> {
   console.log(`MaxPool forward + input gradient, ${THREADS} threads, float32, ${ROUNDS} interleaved rounds (ms per run)`);
   for (const c of CASES) {
@@ -189,7 +182,7 @@ async function main(): Promise<void> {
       let kernels = '';
       if (v.profilePrefix) {
         v.session.endProfiling();
-        kernels = `   kernels ${kernelFloor(dir, v.profilePrefix).toFixed(1).padStart(6)}`;
+        kernels = `   kernels ${(sumOf(fastestKernels(profileFile(dir, v.profilePrefix))) / 1000).toFixed(1).padStart(6)}`;
       }
       console.log(
         `  ${v.name.padEnd(34)} median ${m.toFixed(1).padStart(6)}   best ${Math.min(...v.times)

@@ -5,13 +5,14 @@
  * onnxruntime optimised them (`<model>-<graph>.optimized.onnx`), where its layout conversions
  * (ReorderInput/ReorderOutput of the NCHWc blocked layout) show. docs/performance.md has the findings.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { buildGradientGraph } from '../src/autodiff/gradient-graph.js';
 import { loadModel, serializeModel, type ModelIR } from '../src/onnx/model.js';
 import { buildArchitecture } from '../src/training/architectures.js';
+import { fastestKernels, profileFile } from './kernel-profile.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,13 +35,6 @@ function modelIR(name: string): { ir: ModelIR; shape: number[] } {
   return { ir: loadModel(join('bench', '.models', `${name}.onnx`)), shape: [rows, 3, size, size] };
 }
 
-interface Event {
-  cat: string;
-  name: string;
-  dur: number;
-  args?: { op_name?: string };
-}
-
 async function profile(label: string, bytes: Uint8Array, feeds: Record<string, ort.Tensor>, outDir: string): Promise<void> {
   const prefix = join(outDir, label);
   const session = await ort.InferenceSession.create(bytes, {
@@ -53,41 +47,25 @@ async function profile(label: string, bytes: Uint8Array, feeds: Record<string, o
     optimizedModelFilePath: `${prefix}.optimized.onnx`,
   });
   const runs = Number(values.runs);
-  for (let i = 0; i < 3; i++) await session.run(feeds); // warm-up, excluded below by run index
+  for (let i = 0; i < 3; i++) await session.run(feeds); // warm-up
   const t0 = performance.now();
   for (let i = 0; i < runs; i++) await session.run(feeds);
   const wall = (performance.now() - t0) / runs;
   session.endProfiling();
   await session.release();
-  const file = readdirPrefix(outDir, label);
-  const events = JSON.parse(readFileSync(file, 'utf8')) as Event[];
+  const file = profileFile(outDir, `${label}_`);
+  // Each node's fastest run (warm-ups included: they are never the fastest).
+  const byNode = fastestKernels(file);
   rmSync(file);
-  const runEvents = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
-  const nodes = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
-  // Drop the warm-up runs: node events are in run order, the same count per run.
-  const perRun = nodes.length / runEvents.length;
-  const measured = nodes.slice(Math.round(perRun * 3));
-  // Each node's fastest run: on a busy machine the sum of these tracks the idle time better than means do.
-  const byNode = new Map<string, { op: string; us: number }>();
-  for (const e of measured) {
-    const name = e.name.replace(/_kernel_time$/, '');
-    const prev = byNode.get(name);
-    if (!prev || e.dur < prev.us) byNode.set(name, { op: e.args?.op_name ?? '?', us: e.dur });
-  }
   const byOp = new Map<string, number>();
   for (const { op, us } of byNode.values()) byOp.set(op, (byOp.get(op) ?? 0) + us);
   const total = [...byOp.values()].reduce((a, b) => a + b, 0);
-  console.log(`\n## ${label}: ${wall.toFixed(2)} ms per run (wall), ${(total / 1000).toFixed(2)} ms Σ fastest kernel per node, ${perRun} kernels per run`);
+  console.log(`\n## ${label}: ${wall.toFixed(2)} ms per run (wall), ${(total / 1000).toFixed(2)} ms Σ fastest kernel per node, ${byNode.size} kernels per run`);
   for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]))
     console.log(`  ${op.padEnd(28)} ${(us / 1000).toFixed(3).padStart(8)} ms  ${((100 * us) / total).toFixed(1).padStart(5)}%`);
   console.log('  top nodes:');
   for (const [name, { op, us }] of [...byNode].sort((a, b) => b[1].us - a[1].us).slice(0, Number(values.top)))
     console.log(`    ${(us / 1000).toFixed(3).padStart(8)} ms  ${op.padEnd(22)} ${name}`);
-}
-
-function readdirPrefix(dir: string, label: string): string {
-  const files = readdirSync(dir).filter((n) => n.startsWith(label + '_') && n.endsWith('.json'));
-  return join(dir, files.sort().at(-1)!);
 }
 
 async function main(): Promise<void> {
