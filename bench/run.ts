@@ -31,7 +31,7 @@ import { median } from './timing.js';
 import { oracleSpeed } from './oracle-speed.js';
 import { textSpeed } from './text-speed.js';
 import { TRAIN_TASKS, trainStepRunner, type TrainTask } from './train-speed.js';
-import { ARCHITECTURE_MODELS, architectureSpeed, calibratePeak, type ArchitectureModel } from './architecture-speed.js';
+import { ARCHITECTURE_MODELS, ARCHITECTURE_TASKS, architectureSpeed, calibratePeak, type ArchitectureModel } from './architecture-speed.js';
 import { forwardFlopsPerImage } from './flops.js';
 
 /** Work per image of each attack task, in forward passes: the input gradient costs a forward and a backward (≈ 2 forwards of arithmetic). */
@@ -233,7 +233,8 @@ async function main(): Promise<void> {
     }
     if (peer) log(`peer (forward, input_grad, pgd40): ${peer.source}`);
     if (trainPeer) log(`peer (train tasks): ${trainPeer.source}`);
-    if (architectures.length > 0) {
+    // Only when an architecture task is asked for: architectureSpeed first runs the PyTorch peer script.
+    if (architectures.length > 0 && ARCHITECTURE_TASKS.some((t) => tasks.has(t))) {
       const archResults = await architectureSpeed({
         script: PEER_ARCHITECTURES,
         dir: ARCHITECTURE_DIR,
