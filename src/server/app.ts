@@ -5,8 +5,8 @@
  * (admin key, review-routes.ts). Every error is a JSON `{ "error": message }` with a 4xx status for
  * what the client did wrong, 503 while the review database is down, and 500 (logged) otherwise.
  */
-import { createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { sha256Hex } from '../storage/checkpoint-file.js';
 import { argmaxRows, type Tensor } from '../tensor/tensor.js';
 import { Credentials, RateLimiter, requestKey } from './auth.js';
 import type { GuardedModel } from './guarded-model.js';
@@ -64,7 +64,7 @@ export function createGuardApp(options: GuardAppOptions): GuardApp {
   const limits = { exampleShape: model.exampleShape, maxBatch: policy.maxBatch };
 
   const digestBody = (request: FastifyRequest, body: Buffer): void => {
-    request.rawBodyDigest = createHash('sha256').update(body).digest('hex');
+    request.rawBodyDigest = sha256Hex(body);
   };
   // Only JSON and .npy bodies: anything else is 415.
   server.removeAllContentTypeParsers();
