@@ -43,14 +43,14 @@ const CASES: Case[] = [
     label: 'N=128 C=32 28x28, 2x2 s2',
     shape: [128, 32, 28, 28],
     attrs: { kernel_shape: [2, 2], strides: [2, 2] },
-    formulations: ['indices', 'tiles'],
+    formulations: ['indices', 'tiles', 'unpool'],
     tile: 2,
   },
   {
     label: 'N=128 C=64 14x14, 2x2 s2',
     shape: [128, 64, 14, 14],
     attrs: { kernel_shape: [2, 2], strides: [2, 2] },
-    formulations: ['indices', 'tiles'],
+    formulations: ['indices', 'tiles', 'unpool'],
     tile: 2,
   },
   {

@@ -69,12 +69,12 @@ async function poolGrad(
 }
 
 /**
- * The fast MaxPool gradient ('tiles') runs in float32 only, so most MaxPool checks are float32,
+ * The fast MaxPool gradients ('unpool', the default, and 'tiles') run in float32 only, so most MaxPool checks are float32,
  * with a step below the spacing of the distinct values so no maximum changes place.
  */
 const pool32 = { precision: 'float32', step: 1e-3, atol: 1e-3, rtol: 1e-2 } as const;
 
-test('MaxPool 2x2 stride 2 (tiles), even and odd sizes; float64 falls back to indices', async () => {
+test('MaxPool 2x2 stride 2 (unpool), even and odd sizes; float64 falls back to indices', async () => {
   const attrs = { kernel_shape: [2, 2], strides: [2, 2] };
   await gradCheck({ ...pool32, opType: 'MaxPool', attrs, inputs: [distinct([2, 3, 4, 6])] });
   await gradCheck({ ...pool32, opType: 'MaxPool', attrs, inputs: [distinct([2, 2, 5, 7])] });
@@ -100,13 +100,14 @@ test('MaxPool dilation, rectangular and gapped windows, SAME padding, 1-D and 3-
   await gradCheck({ ...pool32, opType: 'MaxPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' }, inputs: [distinct([1, 2, 5, 5])] });
   await gradCheck({ ...pool32, opType: 'MaxPool', attrs: { kernel_shape: [3], strides: [3], pads: [1, 1] }, inputs: [distinct([2, 3, 10])] });
   await gradCheck({ opType: 'MaxPool', attrs: { kernel_shape: [3], strides: [2] }, inputs: [distinct([2, 3, 9])] });
+  await gradCheck({ ...pool32, opType: 'MaxPool', attrs: { kernel_shape: [2, 2, 2], strides: [2, 2, 2] }, inputs: [distinct([1, 2, 4, 4, 5])] });
 });
 
 test('MaxPool ties: each window gives its gradient to its first maximum only, in every formulation', async () => {
   // Windows of a 4x4 image: [1 1; 1 0] → (0,0); [0 2; 2 2] → (0,3); all 3 → (2,0) and (2,2).
   const x = [1, 1, 0, 2, 1, 0, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3];
   const expected = [1, 0, 0, 2, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0];
-  for (const f of ['auto', 'tiles', 'indices'] as const) {
+  for (const f of ['auto', 'unpool', 'tiles', 'indices'] as const) {
     const g = await poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, [1, 1, 4, 4], x, [1, 2, 3, 4], { formulation: f, type: 'float32' });
     assert.deepEqual(
       g.map((v) => v + 0),
@@ -136,11 +137,12 @@ test('MaxPool formulations agree with each other on batch-dependent inputs', asy
   const { data } = distinct(shape);
   const dy = Array.from({ length: 3 * 2 * 3 * 4 }, (_, i) => (i % 7) - 3);
   const results = [];
-  for (const f of ['tiles', 'indices'] as const) {
+  for (const f of ['unpool', 'tiles', 'indices'] as const) {
     const g = await poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, shape, [...data!], dy, { formulation: f, type: 'float32' });
     results.push(g.map((v) => v + 0)); // 0·(−3) is −0 in 'tiles'
   }
   assert.deepEqual(results[1], results[0]);
+  assert.deepEqual(results[2], results[0]);
   assert.equal(results[0]!.filter((v) => v !== 0).length, dy.filter((v) => v !== 0).length);
 });
 
@@ -154,6 +156,10 @@ test('MaxPool: forcing tiles on overlapping windows or on float64 is refused', a
   await assert.rejects(
     poolGrad('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, [1, 1, 4, 4], zeros.slice(0, 16), [1, 2, 3, 4], { formulation: 'tiles' }),
     refused(/float32/),
+  );
+  await assert.rejects(
+    poolGrad('MaxPool', { kernel_shape: [3, 3], strides: [2, 2] }, [1, 1, 5, 5], zeros, [1, 2, 3, 4], { formulation: 'unpool', type: 'float32' }),
+    refused(/'unpool' with overlapping/),
   );
 });
 
