@@ -12,7 +12,8 @@ import { HOMOGLYPHS, INVISIBLE } from '../text/perturbation/char-edits.js';
 export const ENCODINGS = ['none', 'base64', 'rot13', 'leetspeak', 'homoglyph', 'invisible', 'split'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 
-const LEET: Readonly<Record<string, string>> = Object.freeze({ a: '4', e: '3', i: '1', o: '0', s: '5', t: '7' });
+/** Letters and the digits leetspeak writes for them. */
+export const LEET: Readonly<Record<string, string>> = Object.freeze({ a: '4', e: '3', i: '1', o: '0', s: '5', t: '7' });
 const UNLEET: Readonly<Record<string, string>> = Object.freeze({ '4': 'a', '3': 'e', '1': 'i', '0': 'o', '5': 's', '7': 't', '@': 'a', $: 's' });
 const UNHOMOGLYPH: ReadonlyMap<string, string> = new Map(Object.entries(HOMOGLYPHS).map(([latin, other]) => [other, latin]));
 /** Zero-width and other invisible format characters a reader skips. */

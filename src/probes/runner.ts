@@ -12,6 +12,7 @@ import { EndpointError } from '../model/remote/http-client.js';
 import { deriveSeed } from '../random.js';
 import { bootstrapRate, type RateInterval } from './bootstrap.js';
 import type { ChatAnswer, ChatMessage, ChatTarget } from './chat.js';
+import { playTurns } from './conversation.js';
 import { detectAll, type DetectionContext } from './detectors.js';
 import { renderProbe, type ProbeSet, type RenderedProbe } from './probe-set.js';
 
@@ -135,26 +136,15 @@ export async function runProbes(set: ProbeSet, target: ChatTarget, o: ProbeRunOp
   const converse = async (job: RenderedProbe): Promise<ProbeAttempt> => {
     const transcript: ChatMessage[] = o.systemPrompt ? [{ role: 'system', content: o.systemPrompt }] : [];
     const base = { family: job.family, probe: job.id, repetition: job.repetition, seed: job.seed };
-    for (const [i, turn] of job.turns.entries()) {
-      if ('user' in turn) transcript.push({ role: 'user', content: turn.user });
-      else {
-        const id = `call_probe_${i}`;
-        transcript.push({ role: 'assistant', content: '', toolCalls: [{ id, name: turn.name ?? 'fetch_page', arguments: '{}' }] });
-        transcript.push({ role: 'tool', content: turn.tool, toolCallId: id });
-      }
-      const nextTurn = job.turns[i + 1];
-      if (nextTurn !== undefined && !('user' in nextTurn)) continue;
-      let answer;
-      try {
-        answer = await call(transcript);
-      } catch (e) {
-        if (isPermanent(e)) throw e;
-        firstError ??= e;
-        return { ...base, status: 'errored', fired: [], transcript, error: (e as Error).message };
-      }
-      if (answer === 'budget') return { ...base, status: 'skipped', fired: [], transcript, error: 'request budget used up' };
-      transcript.push({ role: 'assistant', content: answer.content, ...(answer.toolCalls.length ? { toolCalls: answer.toolCalls } : {}) });
+    let played: 'done' | 'budget';
+    try {
+      played = await playTurns(job.turns, transcript, call);
+    } catch (e) {
+      if (isPermanent(e)) throw e;
+      firstError ??= e;
+      return { ...base, status: 'errored', fired: [], transcript, error: (e as Error).message };
     }
+    if (played === 'budget') return { ...base, status: 'skipped', fired: [], transcript, error: 'request budget used up' };
     const verdict = detectAll(set.families.find((f) => f.name === job.family)!.probes.find((p) => p.id === job.id)!.detectors, transcript, o.detection);
     return { ...base, status: verdict.success ? 'success' : 'failure', fired: verdict.fired, transcript };
   };

@@ -65,6 +65,8 @@ export interface SimulatorOptions {
   readonly canary?: string;
   readonly tools?: readonly SimulatorTool[];
   readonly defenses?: SimulatorDefenses;
+  /** 'seeded' (default): a seeded draw per conversation against the compliance probability; 'greedy': the most likely answer (complies when the probability is above 0.5), as temperature-0 decoding would. */
+  readonly sampling?: 'seeded' | 'greedy';
 }
 
 export const DEFAULT_TOOLS: readonly SimulatorTool[] = Object.freeze([
@@ -170,7 +172,7 @@ export class AssistantSimulator implements ChatTarget {
     const rule = compliance(request, override, persona, found.indirect);
     const p = Math.min(0.97, (rule + (rule > 0 ? Math.min(0.15, 0.05 * answeredTurns) : 0)) * (COMPREHENSION[found.reading.via ?? 'plain'] ?? 1));
     const rng = new Rng(deriveSeed(this.seed, 'answer', JSON.stringify(messages.map((m) => [m.role, m.content]))));
-    if (rng.uniform() >= p) return text(REFUSAL);
+    if ((this.options.sampling === 'greedy' ? 0.5 : rng.uniform()) >= p) return text(REFUSAL);
     this.counts.complied++;
     return this.comply(request, rng);
   }
