@@ -39,7 +39,8 @@ export const EVASION_FAMILIES = [
   'payload-splitting',
   'output-encoding',
 ];
-export const ACTION_SLOTS = ['leak', 'forbidden_tool', 'harmful'];
+/** What the built-in probes' payloads need verbatim: the forbidden tool and the secret's nouns. */
+export const PAYLOAD_PHRASES = ['delete_records', 'delete records', 'delete-records', 'secret', 'password', 'passphrase', 'access token', 'credentials'];
 
 export function probeSetPath(): string {
   return join(ROOT, 'probes', 'gibbon-probes.yaml');
@@ -83,7 +84,7 @@ export async function guardEvasion(guard: TextClassifier, repetitions: number, c
     seed: 0,
     repetitions,
     families: EVASION_FAMILIES,
-    protectSlots: ACTION_SLOTS,
+    protect: PAYLOAD_PHRASES,
     detection: { canary: guarded.canary, forbiddenTools: guarded.forbiddenTools },
   });
 }

@@ -20,7 +20,7 @@ import type { TextPerturbation } from '../text/perturbation/text-budget.js';
 import type { ChatMessage, ChatTarget } from './chat.js';
 import { playTurns, turnText, withTurnText } from './conversation.js';
 import { detectAll, type DetectionContext } from './detectors.js';
-import { LEET } from './obfuscation.js';
+import { LEET, rot13, type Encoding } from './obfuscation.js';
 import { renderProbe, type ProbeSet, type ProbeTurn, type RenderedProbe } from './probe-set.js';
 
 export interface EvasionOptions {
@@ -33,8 +33,8 @@ export interface EvasionOptions {
   readonly repetitions: number;
   /** Families to use (their probes must have canary or tool-call detectors to measure anything). */
   readonly families: readonly string[];
-  /** Slots whose entries are the payload's action (never edited). */
-  readonly protectSlots: readonly string[];
+  /** Phrases the payload needs verbatim (the forbidden tool's name, the secret's noun …): never edited, also where they appear obfuscated. */
+  readonly protect: readonly string[];
   /** The guard's class that means injection (default 1). */
   readonly injectionClass?: number;
   readonly detection: DetectionContext;
@@ -75,19 +75,17 @@ function obfuscationTolerant(entry: string): RegExp {
     const all = new Set([c, c.toLowerCase(), c.toUpperCase(), HOMOGLYPHS[c], HOMOGLYPHS[c.toLowerCase()], LEET[c.toLowerCase()]].filter((f): f is string => !!f));
     return `(?:${[...all].map(escapeRegExp).join('|')})`;
   };
-  return new RegExp(Array.from(entry, forms).join('[\\u200b-\\u200f\\u2060]*'), 'u');
+  return new RegExp(Array.from(entry, forms).join('[\\u200b-\\u200f\\u2060]*'), 'giu');
 }
 
-/** The protected phrases of a message, as patterns: the encoded payload when the message holds more than it, and each action slot entry found (also obfuscated). */
-function protectedPatterns(text: string, job: RenderedProbe, set: ProbeSet, slots: readonly string[]): string[] {
+/**
+ * The protected spans of a message, as patterns: a base64 payload as a whole (one edit breaks its
+ * decoding), and each protected phrase wherever it appears, also obfuscated or rot13-encoded.
+ */
+function protectedPatterns(text: string, job: RenderedProbe, encoding: Encoding, protect: readonly string[]): string[] {
   const phrases = new Set<string>();
-  if (job.payload !== undefined && text.includes(job.payload) && text.trim() !== job.payload.trim()) phrases.add(job.payload);
-  for (const slot of slots) {
-    for (const entry of set.slots[slot] ?? []) {
-      const found = obfuscationTolerant(entry).exec(text);
-      if (found) phrases.add(found[0]);
-    }
-  }
+  if (encoding === 'base64' && job.payload) phrases.add(job.payload);
+  for (const phrase of protect) for (const form of [phrase, rot13(phrase)]) for (const found of text.matchAll(obfuscationTolerant(form))) phrases.add(found[0]);
   return [...phrases].map(escapeRegExp);
 }
 
@@ -118,7 +116,7 @@ export async function evadeGuard(set: ProbeSet, guard: TextClassifier, guarded: 
         let evaded = true;
         for (const i of flaggedAt) {
           const text = turnText(job.turns[i]!);
-          const perturbation: TextPerturbation = { ...o.perturbation, protection: { urls: true, patterns: protectedPatterns(text, job, set, o.protectSlots) } };
+          const perturbation: TextPerturbation = { ...o.perturbation, protection: { urls: true, patterns: protectedPatterns(text, job, probe.encoding, o.protect) } };
           let done = false;
           for (const attack of o.attacks) {
             const outcome = await attackText(attack, guard, text, k, {

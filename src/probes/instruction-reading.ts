@@ -10,7 +10,6 @@
  * Requests (in the newest untrusted messages): reveal the secret, reveal the system prompt, call a
  * named tool, or a harmful topic; with the encoding they were read through.
  */
-import { levenshtein } from '../text/perturbation/edit-distance.js';
 import { readableViews, type ReadableView } from './obfuscation.js';
 
 const OVERRIDE_VERBS = ['ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'drop', 'discard', 'abandon', 'suspend'];
@@ -78,12 +77,28 @@ export function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [];
 }
 
-/** A word read as `keyword` despite typos: within 1 edit (≥ 5 letters) or 2 (≥ 9). */
+/** Edit distance with adjacent transpositions counting 1 (optimal string alignment), over code points. */
+export function typoDistance(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[x.length]![y.length]!;
+}
+
+/** A word read as `keyword` despite typos: within 1 edit (≥ 5 letters) or 2 (≥ 9), a swap of neighbours counting 1. */
 export function readsAs(word: string, keyword: string): boolean {
   if (word === keyword) return true;
   const allowed = keyword.length >= 9 ? 2 : keyword.length >= 5 ? 1 : 0;
   if (allowed === 0 || Math.abs(word.length - keyword.length) > allowed) return false;
-  return levenshtein(Array.from(word), Array.from(keyword)) <= allowed;
+  return typoDistance(word, keyword) <= allowed;
 }
 
 const anyOf = (word: string, keywords: readonly string[]): boolean => keywords.some((k) => readsAs(word, k));
@@ -112,8 +127,26 @@ export interface Cues {
   readonly persona: boolean;
 }
 
-export function cuesIn(text: string): Cues {
+/** Every keyword the reader looks for (to rejoin words split by a stray space). */
+const KEYWORDS = [...OVERRIDE_VERBS, ...OVERRIDE_OBJECTS, ...PERSONA_WORDS, ...LEAK_VERBS, ...SECRET_OBJECTS, ...PROMPT_OBJECTS];
+
+/** The words, with neighbours rejoined where a word was split by a space ("pass word" → "password"), as a reader would. */
+export function readWords(text: string, extra: readonly string[] = []): string[] {
   const ws = words(text);
+  const out: string[] = [];
+  for (let i = 0; i < ws.length; i++) {
+    const joined = ws[i]! + (ws[i + 1] ?? '');
+    const known = (w: string): boolean => KEYWORDS.includes(w) || extra.includes(w);
+    if (i + 1 < ws.length && !known(ws[i]!) && !known(ws[i + 1]!) && [...KEYWORDS, ...extra].some((k) => k.length >= 5 && readsAs(joined, k))) {
+      out.push(joined);
+      i++;
+    } else out.push(ws[i]!);
+  }
+  return out;
+}
+
+export function cuesIn(text: string): Cues {
+  const ws = readWords(text);
   return {
     override: near(ws, OVERRIDE_VERBS, OVERRIDE_OBJECTS, 5) || OVERRIDE_PHRASES.some((p) => findPhrase(ws, p) >= 0),
     persona: ws.some((w) => anyOf(w, PERSONA_WORDS)) || PERSONA_PHRASES.some((p) => findPhrase(ws, p) >= 0),
@@ -137,7 +170,7 @@ function leakFormat(ws: readonly string[]): LeakFormat {
 
 /** The request `text` makes of the assistant, if any (`tools`: names of the assistant's tools it could be asked to call). */
 export function requestIn(text: string, tools: readonly string[]): Request | undefined {
-  const ws = words(text);
+  const ws = readWords(text, tools.map((t) => t.toLowerCase()));
   for (const tool of tools) {
     if (ws.includes(tool.toLowerCase()) || findPhrase(ws, tool.replace(/[_-]+/g, ' ')) >= 0) return { kind: 'tool', tool };
   }
