@@ -10,7 +10,7 @@
  * Requests (in the newest untrusted messages): reveal the secret, reveal the system prompt, call a
  * named tool, or a harmful topic; with the encoding they were read through.
  */
-import { readableViews, type ReadableView } from './obfuscation.js';
+import { readableViews, unleet, type ReadableView } from './obfuscation.js';
 
 const OVERRIDE_VERBS = ['ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'drop', 'discard', 'abandon', 'suspend'];
 const OVERRIDE_OBJECTS = [
@@ -93,10 +93,10 @@ export function typoDistance(a: string, b: string): number {
   return d[x.length]![y.length]!;
 }
 
-/** A word read as `keyword` despite typos: within 1 edit (≥ 5 letters) or 2 (≥ 9), a swap of neighbours counting 1. */
+/** A word read as `keyword` despite typos: within 1 edit (≥ 4 letters) or 2 (≥ 9), a swap of neighbours counting 1. */
 export function readsAs(word: string, keyword: string): boolean {
   if (word === keyword) return true;
-  const allowed = keyword.length >= 9 ? 2 : keyword.length >= 5 ? 1 : 0;
+  const allowed = keyword.length >= 9 ? 2 : keyword.length >= 4 ? 1 : 0;
   if (allowed === 0 || Math.abs(word.length - keyword.length) > allowed) return false;
   return typoDistance(word, keyword) <= allowed;
 }
@@ -127,17 +127,28 @@ export interface Cues {
   readonly persona: boolean;
 }
 
-/** Every keyword the reader looks for (to rejoin words split by a stray space). */
-const KEYWORDS = [...OVERRIDE_VERBS, ...OVERRIDE_OBJECTS, ...PERSONA_WORDS, ...LEAK_VERBS, ...SECRET_OBJECTS, ...PROMPT_OBJECTS];
+/** Every word the reader looks for, of ≥ 3 letters (to rejoin words split by a stray space). */
+const KEYWORDS = new Set(
+  [...OVERRIDE_VERBS, ...OVERRIDE_OBJECTS, ...PERSONA_WORDS, ...LEAK_VERBS, ...SECRET_OBJECTS, ...PROMPT_OBJECTS, ...OVERRIDE_PHRASES, ...PERSONA_PHRASES, ...HARMFUL_TOPICS, 'rot13']
+    .flatMap((p) => words(p))
+    .filter((w) => w.length >= 3),
+);
 
-/** The words, with neighbours rejoined where a word was split by a space ("pass word" → "password"), as a reader would. */
+/** The keyword `fragment` reads as, if any (leetspeak digits read as letters). */
+function keywordOf(fragment: string, extra: readonly string[]): string | undefined {
+  const w = unleet(fragment);
+  if (KEYWORDS.has(w) || extra.includes(w)) return w;
+  return [...KEYWORDS, ...extra].find((k) => k.length >= 5 && readsAs(w, k));
+}
+
+/** The words, with neighbours rejoined where a word was split by a space ("pass word", "Wr 173" → "password", "write"), as a reader would. */
 export function readWords(text: string, extra: readonly string[] = []): string[] {
   const ws = words(text);
   const out: string[] = [];
   for (let i = 0; i < ws.length; i++) {
-    const joined = ws[i]! + (ws[i + 1] ?? '');
-    const known = (w: string): boolean => KEYWORDS.includes(w) || extra.includes(w);
-    if (i + 1 < ws.length && !known(ws[i]!) && !known(ws[i + 1]!) && [...KEYWORDS, ...extra].some((k) => k.length >= 5 && readsAs(joined, k))) {
+    const known = (w: string): boolean => KEYWORDS.has(w) || extra.includes(w);
+    const joined = i + 1 < ws.length && !known(ws[i]!) && !known(ws[i + 1]!) ? keywordOf(ws[i]! + ws[i + 1]!, extra) : undefined;
+    if (joined !== undefined) {
       out.push(joined);
       i++;
     } else out.push(ws[i]!);

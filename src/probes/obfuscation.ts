@@ -112,7 +112,7 @@ export function readableViews(text: string): ReadableView[] {
   const folded = foldCharacters(text);
   const views: ReadableView[] = [{ via: 'plain', text: unleet(folded) }];
   for (const d of base64Decodings(folded)) views.push({ via: 'base64', text: unleet(foldCharacters(d)) });
-  if (/\b(?:rot-?13|caesar)\b/i.test(folded)) views.push({ via: 'rot13', text: rot13(folded) });
+  if (/\br\s?o\s?t[\s-]?1\s?3\b|\bcaesar\b/i.test(folded)) views.push({ via: 'rot13', text: rot13(folded) });
   const joined = joinedPieces(folded);
   if (joined !== undefined) views.push({ via: 'split', text: unleet(joined) });
   return views;
