@@ -55,7 +55,10 @@ export async function loadGuards(): Promise<{ name: string; model: TextClassifie
   ];
 }
 
-export async function probeDefenses(repetitions: number, guards: readonly { name: string; model: TextClassifier }[]): Promise<{ name: string; result: ProbeRunResult }[]> {
+export async function probeDefenses(
+  repetitions: number,
+  guards: readonly { name: string; model: TextClassifier }[],
+): Promise<{ name: string; result: ProbeRunResult }[]> {
   const set = readProbeFile(probeSetPath());
   const configs: [string, SimulatorDefenses][] = [
     ['undefended', {}],
@@ -92,12 +95,21 @@ export async function guardEvasion(guard: TextClassifier, repetitions: number, c
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repetitions: { type: 'string', default: '30' }, 'evasion-repetitions': { type: 'string', default: '10' }, 'char-edits': { type: 'string', default: '8' } } });
+  const { values } = parseArgs({
+    options: {
+      repetitions: { type: 'string', default: '30' },
+      'evasion-repetitions': { type: 'string', default: '10' },
+      'char-edits': { type: 'string', default: '8' },
+    },
+  });
   const guards = await loadGuards();
   try {
     for (const { name, result } of await probeDefenses(Number(values.repetitions), guards)) {
-      console.log(`\n${name}: overall ${pct(result.overall.rate)} [${pct(result.overall.low)}, ${pct(result.overall.high)}] over ${result.overall.n} attempts (${result.seconds.toFixed(1)} s)`);
-      for (const f of result.families) console.log(`  ${f.name.padEnd(26)} ${pct(f.rate.rate).padStart(6)} [${pct(f.rate.low)}, ${pct(f.rate.high)}] ${f.verdict}`);
+      console.log(
+        `\n${name}: overall ${pct(result.overall.rate)} [${pct(result.overall.low)}, ${pct(result.overall.high)}] over ${result.overall.n} attempts (${result.seconds.toFixed(1)} s)`,
+      );
+      for (const f of result.families)
+        console.log(`  ${f.name.padEnd(26)} ${pct(f.rate.rate).padStart(6)} [${pct(f.rate.low)}, ${pct(f.rate.high)}] ${f.verdict}`);
     }
     for (const g of guards) {
       const started = performance.now();

@@ -72,7 +72,9 @@ const isFlagged = (scores: Float32Array, k: number): boolean => scores.indexOf(M
 /** `entry` as it may appear obfuscated (look-alike letters, leetspeak, invisible characters between letters). */
 function obfuscationTolerant(entry: string): RegExp {
   const forms = (c: string): string => {
-    const all = new Set([c, c.toLowerCase(), c.toUpperCase(), HOMOGLYPHS[c], HOMOGLYPHS[c.toLowerCase()], LEET[c.toLowerCase()]].filter((f): f is string => !!f));
+    const all = new Set(
+      [c, c.toLowerCase(), c.toUpperCase(), HOMOGLYPHS[c], HOMOGLYPHS[c.toLowerCase()], LEET[c.toLowerCase()]].filter((f): f is string => !!f),
+    );
     return `(?:${[...all].map(escapeRegExp).join('|')})`;
   };
   return new RegExp(Array.from(entry, forms).join('[\\u200b-\\u200f\\u2060]*'), 'giu');
@@ -116,7 +118,10 @@ export async function evadeGuard(set: ProbeSet, guard: TextClassifier, guarded: 
         let evaded = true;
         for (const i of flaggedAt) {
           const text = turnText(job.turns[i]!);
-          const perturbation: TextPerturbation = { ...o.perturbation, protection: { urls: true, patterns: protectedPatterns(text, job, probe.encoding, o.protect) } };
+          const perturbation: TextPerturbation = {
+            ...o.perturbation,
+            protection: { urls: true, patterns: protectedPatterns(text, job, probe.encoding, o.protect) },
+          };
           let done = false;
           for (const attack of o.attacks) {
             const outcome = await attackText(attack, guard, text, k, {

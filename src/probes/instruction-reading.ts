@@ -129,7 +129,18 @@ export interface Cues {
 
 /** Every word the reader looks for, of ≥ 3 letters (to rejoin words split by a stray space). */
 const KEYWORDS = new Set(
-  [...OVERRIDE_VERBS, ...OVERRIDE_OBJECTS, ...PERSONA_WORDS, ...LEAK_VERBS, ...SECRET_OBJECTS, ...PROMPT_OBJECTS, ...OVERRIDE_PHRASES, ...PERSONA_PHRASES, ...HARMFUL_TOPICS, 'rot13']
+  [
+    ...OVERRIDE_VERBS,
+    ...OVERRIDE_OBJECTS,
+    ...PERSONA_WORDS,
+    ...LEAK_VERBS,
+    ...SECRET_OBJECTS,
+    ...PROMPT_OBJECTS,
+    ...OVERRIDE_PHRASES,
+    ...PERSONA_PHRASES,
+    ...HARMFUL_TOPICS,
+    'rot13',
+  ]
     .flatMap((p) => words(p))
     .filter((w) => w.length >= 3),
 );
@@ -181,7 +192,10 @@ function leakFormat(ws: readonly string[]): LeakFormat {
 
 /** The request `text` makes of the assistant, if any (`tools`: names of the assistant's tools it could be asked to call). */
 export function requestIn(text: string, tools: readonly string[]): Request | undefined {
-  const ws = readWords(text, tools.map((t) => t.toLowerCase()));
+  const ws = readWords(
+    text,
+    tools.map((t) => t.toLowerCase()),
+  );
   for (const tool of tools) {
     if (ws.includes(tool.toLowerCase()) || findPhrase(ws, tool.replace(/[_-]+/g, ' ')) >= 0) return { kind: 'tool', tool };
   }

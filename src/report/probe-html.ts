@@ -40,7 +40,8 @@ function transcript(a: ProbeReport['attempts'][number]): SafeHtml {
   const turns = a.transcript.map(
     (m) =>
       html`<div class="turn turn-${m.role === 'user' || m.role === 'tool' || m.role === 'assistant' ? m.role : 'system'}">
-        <span class="role">${m.role}</span>${clip(m.content)}${(m.tool_calls ?? []).map((c) => html`<div>→ tool call <code>${c.name}</code> ${clip(c.arguments)}</div>`)}
+        <span class="role">${m.role}</span
+        >${clip(m.content)}${(m.tool_calls ?? []).map((c) => html`<div>→ tool call <code>${c.name}</code> ${clip(c.arguments)}</div>`)}
       </div>`,
   );
   const label = `${a.probe} #${a.repetition} · ${a.status}${a.detectors_fired.length ? ` (${a.detectors_fired.join(', ')})` : ''}${a.error ? ` · ${a.error}` : ''}`;
@@ -53,20 +54,24 @@ function transcript(a: ProbeReport['attempts'][number]): SafeHtml {
 export function renderProbeReportHtml(report: ProbeReport): string {
   const attacking = report.families.filter((f) => !f.control);
   const rows = report.families.map(
-    (f) => html`<tr>
-      <td>${f.name}${f.control ? html` <span class="badge">control</span>` : ''}<div class="muted">${f.description}</div></td>
-      <td>
-        <span class="badge ${f.verdict === 'succeeds' ? 'badge-bad' : f.verdict === 'fails' ? 'badge-good' : ''}"
-          >${f.control ? (f.verdict === 'succeeds' ? 'false positives' : 'clean') : f.verdict === 'succeeds' ? 'attack succeeds' : f.verdict === 'fails' ? 'attack fails' : 'undecided'}</span
-        >
-      </td>
-      <td class="num">${pct(f.success_rate.rate)}</td>
-      <td>${interval(f.success_rate)} ${pct(f.success_rate.ci95[0])} – ${pct(f.success_rate.ci95[1])}</td>
-      <td class="num">${f.counts.success}</td>
-      <td class="num">${f.counts.failure}</td>
-      <td class="num">${f.counts.errored}</td>
-      <td class="num">${f.counts.skipped}</td>
-    </tr>`,
+    (f) =>
+      html`<tr>
+        <td>
+          ${f.name}${f.control ? html` <span class="badge">control</span>` : ''}
+          <div class="muted">${f.description}</div>
+        </td>
+        <td>
+          <span class="badge ${f.verdict === 'succeeds' ? 'badge-bad' : f.verdict === 'fails' ? 'badge-good' : ''}"
+            >${f.control ? (f.verdict === 'succeeds' ? 'false positives' : 'clean') : f.verdict === 'succeeds' ? 'attack succeeds' : f.verdict === 'fails' ? 'attack fails' : 'undecided'}</span
+          >
+        </td>
+        <td class="num">${pct(f.success_rate.rate)}</td>
+        <td>${interval(f.success_rate)} ${pct(f.success_rate.ci95[0])} – ${pct(f.success_rate.ci95[1])}</td>
+        <td class="num">${f.counts.success}</td>
+        <td class="num">${f.counts.failure}</td>
+        <td class="num">${f.counts.errored}</td>
+        <td class="num">${f.counts.skipped}</td>
+      </tr>`,
   );
   const byProbe = new Map<string, ProbeReport['attempts'][number][]>();
   for (const a of report.attempts) {
@@ -143,8 +148,11 @@ export function renderProbeReportHtml(report: ProbeReport): string {
       <h2>Transcripts</h2>
       ${transcripts}
     </main>`;
-  return htmlPage({ title: `gibbon probe · ${report.target}`, gibbonVersion: report.gibbon_version }, html`<style>
-      ${trustedHtml(STYLES)}
-    </style>
-    ${body}`).toString();
+  return htmlPage(
+    { title: `gibbon probe · ${report.target}`, gibbonVersion: report.gibbon_version },
+    html`<style>
+        ${trustedHtml(STYLES)}
+      </style>
+      ${body}`,
+  ).toString();
 }

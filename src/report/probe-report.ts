@@ -51,7 +51,11 @@ export interface ProbeReport {
     readonly status: 'success' | 'failure' | 'errored' | 'skipped';
     readonly detectors_fired: readonly string[];
     readonly error?: string;
-    readonly transcript: readonly { readonly role: string; readonly content: string; readonly tool_calls?: readonly { readonly name: string; readonly arguments: string }[] }[];
+    readonly transcript: readonly {
+      readonly role: string;
+      readonly content: string;
+      readonly tool_calls?: readonly { readonly name: string; readonly arguments: string }[];
+    }[];
   }[];
 }
 

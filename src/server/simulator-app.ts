@@ -61,7 +61,11 @@ export function readMessages(body: unknown): ChatMessage[] {
       ? m.tool_calls.slice(0, 32).map((c, j) => {
           const call = c as { id?: unknown; function?: { name?: unknown; arguments?: unknown } };
           if (typeof call?.function?.name !== 'string') throw new BadRequest(`${at}.tool_calls[${j}].function.name must be a string`);
-          return { id: String(call.id ?? `call_${j}`), name: call.function.name, arguments: typeof call.function.arguments === 'string' ? call.function.arguments : '{}' };
+          return {
+            id: String(call.id ?? `call_${j}`),
+            name: call.function.name,
+            arguments: typeof call.function.arguments === 'string' ? call.function.arguments : '{}',
+          };
         })
       : undefined;
     return {
@@ -79,7 +83,9 @@ export async function serveSimulator(simulator: AssistantSimulator, o: Simulator
   let served = 0;
   server.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     const status = error instanceof BadRequest ? 400 : (error.statusCode ?? 500);
-    void reply.code(status).send({ error: { message: status === 500 ? 'the simulator failed' : error.message, type: status === 500 ? 'server_error' : 'invalid_request_error' } });
+    void reply
+      .code(status)
+      .send({ error: { message: status === 500 ? 'the simulator failed' : error.message, type: status === 500 ? 'server_error' : 'invalid_request_error' } });
   });
   server.get('/healthz', async () => ({ status: 'ok' }));
   server.get('/v1/models', async () => ({ object: 'list', data: [{ id: model, object: 'model', owned_by: 'gibbon' }] }));
@@ -96,7 +102,11 @@ export async function serveSimulator(simulator: AssistantSimulator, o: Simulator
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: answer.content === '' && calls.length ? null : answer.content, ...(calls.length ? { tool_calls: calls } : {}) },
+          message: {
+            role: 'assistant',
+            content: answer.content === '' && calls.length ? null : answer.content,
+            ...(calls.length ? { tool_calls: calls } : {}),
+          },
           finish_reason: calls.length ? 'tool_calls' : 'stop',
         },
       ],
