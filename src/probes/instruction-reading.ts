@@ -39,6 +39,8 @@ const OVERRIDE_PHRASES = [
 const PERSONA_WORDS = ['pretend', 'roleplay', 'persona', 'unrestricted', 'unfiltered', 'jailbroken', 'uncensored'];
 const PERSONA_PHRASES = ['act as', 'you are now', 'stay in character', 'play a game', 'role play', 'from now on you', 'imagine you are', 'in this story'];
 const LEAK_VERBS = [
+  'what',
+  'need',
   'reveal',
   'print',
   'show',
