@@ -77,7 +77,12 @@ export async function probeDefenses(
 /** Character edits: all of gibbon's, or only DeepWordBug's four (no look-alike letters, no invisible characters). */
 export const EDIT_SETS = { all: CHAR_EDITS, typos: ['swap', 'substitute', 'delete', 'insert'] } as const;
 
-export async function guardEvasion(guard: TextClassifier, repetitions: number, charEdits: number, edits: keyof typeof EDIT_SETS = 'all'): Promise<EvasionResult> {
+export async function guardEvasion(
+  guard: TextClassifier,
+  repetitions: number,
+  charEdits: number,
+  edits: keyof typeof EDIT_SETS = 'all',
+): Promise<EvasionResult> {
   const set = readProbeFile(probeSetPath());
   const guarded = new AssistantSimulator({ seed: 0, sampling: 'greedy', defenses: { guard: { model: guard } } });
   const undefended = new AssistantSimulator({ seed: 0, sampling: 'greedy' });

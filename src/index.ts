@@ -269,8 +269,16 @@ export { detect, detectAll, isRefusal, containsCanary, type DetectorSpec, type D
 export { encodePayload, readableViews, ENCODINGS, type Encoding } from './probes/obfuscation.js';
 export { runProbes, type ProbeRunResult, type ProbeRunOptions, type FamilyResult, type ProbeAttempt } from './probes/runner.js';
 export { bootstrapRate, type RateInterval } from './probes/bootstrap.js';
-export { AssistantSimulator, DEFAULT_TOOLS, DEFAULT_BLOCKED_PHRASES, type SimulatorOptions, type SimulatorDefenses, type SimulatorTool } from './probes/simulator.js';
+export {
+  AssistantSimulator,
+  DEFAULT_TOOLS,
+  DEFAULT_BLOCKED_PHRASES,
+  type SimulatorOptions,
+  type SimulatorDefenses,
+  type SimulatorTool,
+} from './probes/simulator.js';
 export { evadeGuard, type EvasionOptions, type EvasionResult, type EvasionCase } from './probes/guard-evasion.js';
-export { probeReport, writeProbeReport, PROBE_REPORT_FORMAT, type ProbeReport } from './report/probe-report.js';
+export { probeReport, PROBE_REPORT_FORMAT, type ProbeReport } from './report/probe-report.js';
+export { writeProbeReport } from './report/probe-report-files.js';
 export { renderProbeReportHtml } from './report/probe-html.js';
 export { serveSimulator, type SimulatorServer, type SimulatorServerOptions } from './server/simulator-app.js';

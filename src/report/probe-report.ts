@@ -1,14 +1,11 @@
 /**
  * A probe run as report.json (format `gibbon-probe-report`, version 1; docs/probes.md): the target,
  * the settings, per family the success rate with its bootstrap 95% interval, counts and verdict,
- * the overall rate, and every attempt with its transcript. A pure function of the run's result;
- * `writeProbeReport` writes report.json and report.html atomically.
+ * the overall rate, and every attempt with its transcript. A pure function of the run's result
+ * (probe-report-files.ts writes it).
  */
-import { join } from 'node:path';
 import type { RateInterval } from '../probes/bootstrap.js';
 import type { ProbeRunResult } from '../probes/runner.js';
-import { writeFileAtomically } from '../storage/atomic-write.js';
-import { renderProbeReportHtml } from './probe-html.js';
 
 export const PROBE_REPORT_FORMAT = 'gibbon-probe-report';
 export const PROBE_REPORT_VERSION = 1;
@@ -100,16 +97,4 @@ export function probeReport(result: ProbeRunResult, meta: { gibbonVersion: strin
       })),
     })),
   };
-}
-
-export const PROBE_REPORT_JSON = 'report.json';
-export const PROBE_REPORT_HTML = 'report.html';
-
-/** Writes report.json and report.html into `dir` (atomically); returns their paths. */
-export function writeProbeReport(dir: string, report: ProbeReport): { json: string; html: string } {
-  const json = join(dir, PROBE_REPORT_JSON);
-  const page = join(dir, PROBE_REPORT_HTML);
-  writeFileAtomically(json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileAtomically(page, renderProbeReportHtml(report));
-  return { json, html: page };
 }
