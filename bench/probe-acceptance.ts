@@ -13,7 +13,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readProbeFile } from '../src/probes/probe-set.js';
+import { readProbeFile, type ProbeSet } from '../src/probes/probe-set.js';
 import { runProbes, type ProbeRunResult } from '../src/probes/runner.js';
 import { AssistantSimulator, type SimulatorDefenses } from '../src/probes/simulator.js';
 import { evadeGuard, type EvasionResult } from '../src/probes/guard-evasion.js';
@@ -26,19 +26,10 @@ import { DEFAULT_STOPWORDS } from '../src/text/perturbation/stopwords.js';
 import { WordNetSynonyms } from '../src/text/perturbation/synonyms.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const EVASION_FAMILIES = [
-  'direct-injection',
-  'indirect-injection',
-  'system-prompt-extraction',
-  'roleplay-jailbreak',
-  'encoding-base64',
-  'encoding-rot13',
-  'encoding-leetspeak',
-  'encoding-homoglyph',
-  'encoding-invisible',
-  'payload-splitting',
-  'output-encoding',
-];
+/** The families evasion measures: every attacking family of single conversations (not the plain ask, not the multi-turn one). */
+export function evasionFamilies(set: ProbeSet): string[] {
+  return set.families.filter((f) => !f.control && f.name !== 'direct-ask' && f.name !== 'multi-turn-escalation').map((f) => f.name);
+}
 /** What the built-in probes' payloads need verbatim: the forbidden tool and the secret's nouns. */
 export const PAYLOAD_PHRASES = ['delete_records', 'delete records', 'delete-records', 'secret', 'password', 'passphrase', 'access token', 'credentials'];
 
@@ -94,7 +85,7 @@ export async function guardEvasion(
     synonyms: new WordNetSynonyms(),
     seed: 0,
     repetitions,
-    families: EVASION_FAMILIES,
+    families: evasionFamilies(set),
     protect: PAYLOAD_PHRASES,
     detection: { canary: guarded.canary, forbiddenTools: guarded.forbiddenTools },
   });
