@@ -23,7 +23,7 @@ const STYLES = `
 .turn { margin: 4px 0; padding: 6px 10px; border-radius: 6px; white-space: pre-wrap; word-break: break-word; font-family: ui-monospace, monospace; font-size: 12px; }
 .turn-user { background: #eef4ff; } .turn-tool { background: #fff8c5; } .turn-assistant { background: #f6f8fa; } .turn-system { background: #eee; }
 .role { font-weight: 650; color: var(--muted); margin-right: 6px; }
-details { margin: 6px 0; } summary { cursor: pointer; }
+details { margin: 6px 0; } summary { cursor: pointer; } .nowrap { white-space: nowrap; }
 `;
 
 function interval(r: ProbeReport['overall']): SafeHtml {
@@ -66,7 +66,7 @@ export function renderProbeReportHtml(report: ProbeReport): string {
           >
         </td>
         <td class="num">${pct(f.success_rate.rate)}</td>
-        <td>${interval(f.success_rate)} ${pct(f.success_rate.ci95[0])} – ${pct(f.success_rate.ci95[1])}</td>
+        <td class="nowrap">${interval(f.success_rate)} ${pct(f.success_rate.ci95[0])} – ${pct(f.success_rate.ci95[1])}</td>
         <td class="num">${f.counts.success}</td>
         <td class="num">${f.counts.failure}</td>
         <td class="num">${f.counts.errored}</td>
