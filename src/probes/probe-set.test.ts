@@ -48,6 +48,7 @@ describe('probe files', () => {
     fails({ format: 'other/1', families: [] }, /format/);
     fails(minimal({ turns: [] }), /turns/);
     fails(minimal({ turns: [{ user: 'hi {{nope}}' }] }), /\{\{nope\}\} is not a slot/);
+    fails(minimal({}, { x: ['a {{payload}}'] }), /slots\.x: \{\{payload\}\} is not a slot/);
     fails(minimal({ detectors: [{ type: 'pattern', pattern: '(' }] }), /not a valid regular expression/);
     fails(minimal({ detectors: ['telepathy'] }), /detectors/);
     fails(minimal({ payload: 'p' }), /payload is never used/);

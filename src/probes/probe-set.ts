@@ -128,6 +128,13 @@ export function parseProbeSet(value: unknown, where: string): ProbeSet {
   const parsed = probeFile.safeParse(value);
   if (!parsed.success) throw invalid(where, `not a probe file: ${firstIssue(parsed.error, 'the file')}`);
   const set = parsed.data;
+  for (const [name, entries] of Object.entries(set.slots)) {
+    for (const entry of entries) {
+      for (const m of entry.matchAll(/\{\{([^}]*)\}\}/g)) {
+        if (!(m[1]! in set.slots)) throw invalid(where, `slots.${name}: {{${m[1]}}} is not a slot of the file`);
+      }
+    }
+  }
   const names = new Set<string>();
   for (const [fi, f] of set.families.entries()) {
     if (names.has(f.name)) throw invalid(where, `families[${fi}]: family '${f.name}' appears twice`);

@@ -95,6 +95,7 @@ export async function run(values: ProbeValues, terminal: Terminal): Promise<void
   }
 
   let bar: Progress | undefined;
+  let starting: Promise<void> | undefined;
   try {
     const result = await runProbes(set, target, {
       repetitions: values.repetitions,
@@ -105,7 +106,7 @@ export async function run(values: ProbeValues, terminal: Terminal): Promise<void
       detection: { ...(canary ? { canary } : {}), forbiddenTools: forbidden },
       ...(values.families ? { families: values.families.split(',').map((s) => s.trim()) } : {}),
       onAttempt: (done, total) => {
-        if (!bar) void startProgress(terminal, 'probe', total, 50).then((b) => (bar = b));
+        starting ??= startProgress(terminal, 'probe', total, 50).then((b) => void (bar = b));
         bar?.update(done);
       },
     });
