@@ -260,3 +260,25 @@ export { validateTextThreatModel, type TextThreatModel } from './evaluation/text
 export { loadTextExamples } from './evaluation/text-examples.js';
 export { renderTextReportHtml } from './report/text-html.js';
 export { type TextReport } from './report/text-report.js';
+
+// LLM probes, the assistant simulator and guard evasion (issue 17; docs/probes.md).
+export type { ChatTarget, ChatMessage, ChatAnswer, ToolCall } from './probes/chat.js';
+export { HttpChatTarget, FunctionChatTarget, readChatAnswer, type HttpChatOptions, type ToolDefinition } from './probes/chat-target.js';
+export { readProbeFile, parseProbeSet, renderProbe, PROBE_FORMAT, type ProbeSet, type ProbeFamily, type Probe, type ProbeTurn } from './probes/probe-set.js';
+export { detect, detectAll, isRefusal, containsCanary, type DetectorSpec, type DetectionContext } from './probes/detectors.js';
+export { encodePayload, readableViews, ENCODINGS, type Encoding } from './probes/obfuscation.js';
+export { runProbes, type ProbeRunResult, type ProbeRunOptions, type FamilyResult, type ProbeAttempt } from './probes/runner.js';
+export { bootstrapRate, type RateInterval } from './probes/bootstrap.js';
+export {
+  AssistantSimulator,
+  DEFAULT_TOOLS,
+  DEFAULT_BLOCKED_PHRASES,
+  type SimulatorOptions,
+  type SimulatorDefenses,
+  type SimulatorTool,
+} from './probes/simulator.js';
+export { evadeGuard, type EvasionOptions, type EvasionResult, type EvasionCase } from './probes/guard-evasion.js';
+export { probeReport, PROBE_REPORT_FORMAT, type ProbeReport } from './report/probe-report.js';
+export { writeProbeReport } from './report/probe-report-files.js';
+export { renderProbeReportHtml } from './report/probe-html.js';
+export { serveSimulator, type SimulatorServer, type SimulatorServerOptions } from './server/simulator-app.js';

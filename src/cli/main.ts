@@ -33,6 +33,8 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   uap: () => import('./commands/uap.js'),
   'text-eval': () => import('./commands/text-eval.js'),
   guard: () => import('./commands/guard.js'),
+  probe: () => import('./commands/probe.js'),
+  simulator: () => import('./commands/simulator.js'),
 };
 
 const EXIT_OK = 0;

@@ -40,7 +40,9 @@ export type CommandName =
   | 'patch'
   | 'uap'
   | 'text-eval'
-  | 'guard';
+  | 'guard'
+  | 'probe'
+  | 'simulator';
 
 export interface CommandSpec {
   readonly name: CommandName;

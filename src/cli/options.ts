@@ -10,6 +10,7 @@ import { batchSizeOption, DOMAIN_OPTIONS, MODEL_INTERFACE_OPTIONS, onModel, thre
 import { DEFENSE_COMMANDS } from './options-defenses.js';
 import { PHYSICAL_COMMANDS } from './options-physical.js';
 import { GUARD_COMMAND } from './options-guard.js';
+import { PROBE_COMMANDS } from './options-probe.js';
 
 export { InvalidValue, type BpdaSurrogateSpec, type FeedSpec, type ValueParser } from './option-values.js';
 export type { ArgumentSpec, CommandName, CommandSpec, OptionSpec } from './option-specs.js';
@@ -184,9 +185,11 @@ const ORDER: readonly CommandName[] = [
   'uap',
   'text-eval',
   'guard',
+  'probe',
+  'simulator',
 ];
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: readonly CommandSpec[] = Object.freeze(
-  ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, ...PHYSICAL_COMMANDS, GUARD_COMMAND].find((c) => c.name === name)!),
+  ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, ...PHYSICAL_COMMANDS, GUARD_COMMAND, ...PROBE_COMMANDS].find((c) => c.name === name)!),
 );

@@ -14,7 +14,7 @@ export type CharEdit = (typeof CHAR_EDITS)[number];
 export const CHAR_EDIT_COST: Readonly<Record<CharEdit, number>> = Object.freeze({ swap: 2, substitute: 1, delete: 1, insert: 1, homoglyph: 1, invisible: 1 });
 
 /** Latin letters and a Cyrillic or Greek letter drawn alike in most fonts. */
-const HOMOGLYPHS: Readonly<Record<string, string>> = Object.freeze({
+export const HOMOGLYPHS: Readonly<Record<string, string>> = Object.freeze({
   a: 'а',
   c: 'с',
   e: 'е',
