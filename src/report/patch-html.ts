@@ -22,6 +22,9 @@ export interface Condition {
   readonly successes: number;
   /** Mean fraction of the image covered (patches). */
   readonly coverage?: number;
+  /** Accuracy on all the inputs measured, without and with the perturbation. */
+  readonly cleanAccuracy?: number;
+  readonly accuracy?: number;
 }
 
 export interface PhysicalReport {
@@ -51,6 +54,12 @@ export interface PhysicalReport {
   };
   readonly transforms: Readonly<Record<string, unknown>>;
   readonly training?: Readonly<Record<string, unknown>>;
+  /** One patch per target class (a threat model naming several saved patches): success of each on the evaluated model. */
+  readonly perTarget?: readonly { readonly target: number | null; readonly saved: string; readonly rate: number; readonly eligible: number; readonly successes: number }[];
+  /** How the patch is placed: 'random', or 'best of a R × C grid of centres' (the attacker's choice per input). */
+  readonly placement?: string;
+  /** The physical threat model the run came from, and the SHA-256 of each saved perturbation it pins. */
+  readonly threatModel?: { readonly path: string; readonly name?: string; readonly pinned: readonly { readonly manifest: string; readonly sha256: string }[] };
 }
 
 function pngUri(values: readonly number[], shape: readonly number[], alpha?: readonly number[]): string {

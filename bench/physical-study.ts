@@ -1,0 +1,177 @@
+/**
+ * `npm run physical-study [-- --part upper,lr,targets,shape,text --threads 1 --out FILE.json]`
+ *
+ * Where the cap of universal patches comes from (issue 18, second round): the model or the
+ * optimiser. Hand-run experiments through the library, each printing one line:
+ * - upper: a per-image patch (one patch optimised for each held-out image, under the same
+ *   transform distribution) — the upper bound of a universal patch of that size — against the
+ *   universal patch measured on the same images.
+ * - lr: the universal patch's Adam step size and number of steps.
+ * - targets: one universal patch per target class.
+ * - shape: square against circle at the same ≤ 10% area.
+ * - text: the text-line patch under random placement, against a location chosen per line from a
+ *   small grid (best placement), against one fixed location learned in training.
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { trainPatch } from '../src/attacks/patch.js';
+import { measurePatch } from '../src/attacks/patch-measure.js';
+import { loadLabelledData, type LabelledData } from '../src/data/datasets.js';
+import { OnnxModel } from '../src/model/onnx-model.js';
+import { gradientOracle } from '../src/model/oracles.js';
+import { createPatchSet, type PatchSize } from '../src/physical/patch-set.js';
+import { placementGrid } from '../src/physical/placement.js';
+import { IDENTITY_RANGES, type TransformRanges } from '../src/physical/transforms.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values: args } = parseArgs({
+  options: {
+    part: { type: 'string', default: 'upper,lr,targets,shape' },
+    threads: { type: 'string', default: '1' },
+    out: { type: 'string' },
+    steps: { type: 'string', default: '500' },
+  },
+});
+const parts = new Set(args.part!.split(','));
+const threads = Number(args.threads);
+const steps = Number(args.steps);
+const results: Record<string, unknown>[] = [];
+const bounds = { lower: 0, upper: 1 };
+const tensorOf = (d: LabelledData): Tensor => ({ data: d.x, shape: [d.n, ...d.shape] });
+const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
+const image = { channels: 1, height: 28, width: 28 };
+const EOT: TransformRanges = { rotation: 20, scale: [0.8, 1.2], brightness: 0.1, contrast: 0.1, blur: 0.5, noise: 0.02, printScan: false };
+
+function record(r: Record<string, unknown>, line: string): void {
+  results.push(r);
+  process.stdout.write(`${line}\n`);
+  if (args.out) writeFileSync(args.out, JSON.stringify(results, null, 2));
+}
+
+function rows(d: LabelledData, pick: (i: number) => boolean, limit: number): LabelledData {
+  const row = d.shape.reduce((a, b) => a * b, 1);
+  const keep = [...d.y.keys()].filter(pick).slice(0, limit);
+  const x = new Float32Array(keep.length * row);
+  keep.forEach((k, i) => x.set(d.x.subarray(k * row, (k + 1) * row), i * row));
+  return { ...d, x, y: Int32Array.from(keep, (k) => d.y[k]!), n: keep.length };
+}
+
+function tile(d: LabelledData, i: number, times: number): { x: Tensor; y: Int32Array } {
+  const row = d.shape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(times * row);
+  for (let t = 0; t < times; t++) x.set(d.x.subarray(i * row, (i + 1) * row), t * row);
+  return { x: { data: x, shape: [times, ...d.shape] }, y: new Int32Array(times).fill(d.y[i]!) };
+}
+
+const standard = await OnnxModel.load(join(ROOT, 'models', 'mnist-standard.onnx'), { threads });
+const trainData = loadLabelledData({ name: 'mnist', split: 'train', limit: 2000 });
+const heldData = loadLabelledData({ name: 'mnist', split: 'test', limit: 1000 });
+
+async function universal(target: number | null, size: PatchSize, shape: 'square' | 'circle', o: { lr?: number; steps?: number; batch?: number; ranges?: TransformRanges }) {
+  const set = createPatchSet(image, { size, shape });
+  const ranges = o.ranges ?? EOT;
+  const started = performance.now();
+  const s = await trainPatch(gradientOracle(standard), tensorOf(trainData), trainData.y, set, ranges, { target, seed: 0 }, {
+    steps: o.steps ?? steps,
+    batchSize: o.batch ?? 32,
+    learningRate: o.lr ?? 0.03,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const m = await measurePatch(standard, tensorOf(heldData), heldData.y, set, s.patch, ranges, { target, seed: 12345, bounds });
+  return { set, patch: s.patch, m, seconds };
+}
+
+if (parts.has('upper')) {
+  // Per-image patches for 30 held-out images not of class 3, under the same EOT as the universal one.
+  const target = 3;
+  const subjects = rows(heldData, (i) => heldData.y[i] !== target, 30);
+  for (const side of [8]) {
+    const set = createPatchSet(image, { size: side });
+    for (const [name, ranges] of [
+      ['EOT ±20°, 0.8–1.2×', EOT],
+      ['upright, scale 1', IDENTITY_RANGES],
+    ] as const) {
+      let hits = 0;
+      let total = 0;
+      const started = performance.now();
+      for (let i = 0; i < subjects.n; i++) {
+        const one = tile(subjects, i, 16);
+        const s = await trainPatch(gradientOracle(standard), one.x, one.y, set, ranges, { target, seed: i }, { steps: 150, batchSize: 16, learningRate: 0.05 });
+        const probe = tile(subjects, i, 64);
+        const m = await measurePatch(standard, probe.x, probe.y, set, s.patch, ranges, { target, seed: 777 + i, bounds, keep: 0 });
+        hits += m.successes;
+        total += m.eligible;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const u = await universal(target, side, 'square', { ranges });
+      const uOn = await measurePatch(standard, tensorOf(subjects), subjects.y, set, u.patch, ranges, { target, seed: 12345, bounds });
+      record(
+        { part: 'upper', side, ranges: name, perImage: hits / total, universalSame: uOn.rate, universalHeld: u.m.rate },
+        `upper ${side}×${side} ${name}: per-image patch ${pct(hits / total)} of 64 placements × ${subjects.n} images (${seconds.toFixed(0)} s); universal patch on the same images ${pct(uOn.rate)}, on 1000 held-out ${pct(u.m.rate)}`,
+      );
+    }
+  }
+}
+
+if (parts.has('lr')) {
+  for (const [lr, n, batch] of [
+    [0.01, steps, 32],
+    [0.1, steps, 32],
+    [0.3, steps, 32],
+    [0.03, 4 * steps, 64],
+  ] as const) {
+    const u = await universal(3, 8, 'square', { lr, steps: n, batch });
+    record(
+      { part: 'lr', lr, steps: n, batch, rate: u.m.rate, seconds: u.seconds },
+      `lr ${lr}, ${n} steps, batch ${batch}: 8×8 → 3 held-out ${pct(u.m.rate)} (${u.seconds.toFixed(0)} s)`,
+    );
+  }
+}
+
+if (parts.has('targets')) {
+  for (let target = 0; target < 10; target++) {
+    const u = await universal(target, 8, 'square', {});
+    record({ part: 'targets', target, rate: u.m.rate, seconds: u.seconds }, `target ${target}: 8×8 held-out ${pct(u.m.rate)} (${u.seconds.toFixed(0)} s)`);
+  }
+}
+
+if (parts.has('shape')) {
+  for (const shape of ['square', 'circle'] as const) {
+    const u = await universal(3, { fraction: 0.1 }, shape, {});
+    record(
+      { part: 'shape', shape, side: u.set.patch.height, fraction: u.set.fraction, rate: u.m.rate },
+      `${shape} ${u.set.patch.height} px (${pct(u.set.fraction)} at scale 1, ${pct(u.m.meanCoverage)} placed): → 3 held-out ${pct(u.m.rate)}`,
+    );
+  }
+}
+if (parts.has('text')) {
+  // The acceptance's text-line patch (random placement in training), measured under random placement and under best placement.
+  const dir = join(ROOT, 'test', 'fixtures', 'physical');
+  const lines = loadLabelledData({ x: join(dir, 'lines_train.npy'), y: join(dir, 'labels_train.npy') });
+  const heldLines = loadLabelledData({ x: join(dir, 'lines_heldout.npy'), y: join(dir, 'labels_heldout.npy') });
+  const model = await OnnxModel.load(join(dir, 'text_line_classifier.onnx'), { threads });
+  const set = createPatchSet({ channels: 1, height: 32, width: 96 }, { size: { fraction: 0.05 } });
+  const ranges: TransformRanges = { rotation: 5, scale: [0.85, 1], brightness: 0.05, contrast: 0.05, blur: 0.5, noise: 0.02, printScan: false };
+  const started = performance.now();
+  const s = await trainPatch(gradientOracle(model), tensorOf(lines), lines.y, set, ranges, { target: null, seed: 0 }, { steps: 3 * steps, batchSize: 32, learningRate: 0.05 });
+  const seconds = (performance.now() - started) / 1000;
+  const run = { target: null, seed: 12345, bounds };
+  const random = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, ranges, run);
+  for (const [r, c] of [
+    [1, 5],
+    [2, 7],
+    [3, 9],
+  ] as const) {
+    const best = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, ranges, { ...run, centres: placementGrid(set, ranges, r, c) });
+    const printed = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, { ...ranges, printScan: true }, { ...run, centres: placementGrid(set, ranges, r, c) });
+    record(
+      { part: 'text', grid: [r, c], random: random.rate, best: best.rate, bestPrintScan: printed.rate, seconds },
+      `text ${set.patch.height}×${set.patch.width} (${pct(set.fraction)}), ${3 * steps} steps (${seconds.toFixed(0)} s): random placement ${pct(random.rate)} (${random.successes}/${random.eligible}); best of ${r}×${c} centres ${pct(best.rate)} (${best.successes}/${best.eligible}), after print-and-scan ${pct(printed.rate)}`,
+    );
+  }
+  await model.dispose();
+}
+await standard.dispose();
