@@ -70,15 +70,28 @@ const standard = await OnnxModel.load(join(ROOT, 'models', 'mnist-standard.onnx'
 const trainData = loadLabelledData({ name: 'mnist', split: 'train', limit: 2000 });
 const heldData = loadLabelledData({ name: 'mnist', split: 'test', limit: 1000 });
 
-async function universal(target: number | null, size: PatchSize, shape: 'square' | 'circle', o: { lr?: number; steps?: number; batch?: number; ranges?: TransformRanges }) {
+async function universal(
+  target: number | null,
+  size: PatchSize,
+  shape: 'square' | 'circle',
+  o: { lr?: number; steps?: number; batch?: number; ranges?: TransformRanges },
+) {
   const set = createPatchSet(image, { size, shape });
   const ranges = o.ranges ?? EOT;
   const started = performance.now();
-  const s = await trainPatch(gradientOracle(standard), tensorOf(trainData), trainData.y, set, ranges, { target, seed: 0 }, {
-    steps: o.steps ?? steps,
-    batchSize: o.batch ?? 32,
-    learningRate: o.lr ?? 0.03,
-  });
+  const s = await trainPatch(
+    gradientOracle(standard),
+    tensorOf(trainData),
+    trainData.y,
+    set,
+    ranges,
+    { target, seed: 0 },
+    {
+      steps: o.steps ?? steps,
+      batchSize: o.batch ?? 32,
+      learningRate: o.lr ?? 0.03,
+    },
+  );
   const seconds = (performance.now() - started) / 1000;
   const m = await measurePatch(standard, tensorOf(heldData), heldData.y, set, s.patch, ranges, { target, seed: 12345, bounds });
   return { set, patch: s.patch, m, seconds };
@@ -156,7 +169,15 @@ if (parts.has('text')) {
   const set = createPatchSet({ channels: 1, height: 32, width: 96 }, { size: { fraction: 0.05 } });
   const ranges: TransformRanges = { rotation: 5, scale: [0.85, 1], brightness: 0.05, contrast: 0.05, blur: 0.5, noise: 0.02, printScan: false };
   const started = performance.now();
-  const s = await trainPatch(gradientOracle(model), tensorOf(lines), lines.y, set, ranges, { target: null, seed: 0 }, { steps: 3 * steps, batchSize: 32, learningRate: 0.05 });
+  const s = await trainPatch(
+    gradientOracle(model),
+    tensorOf(lines),
+    lines.y,
+    set,
+    ranges,
+    { target: null, seed: 0 },
+    { steps: 3 * steps, batchSize: 32, learningRate: 0.05 },
+  );
   const seconds = (performance.now() - started) / 1000;
   const run = { target: null, seed: 12345, bounds };
   const random = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, ranges, run);
@@ -166,7 +187,15 @@ if (parts.has('text')) {
     [3, 9],
   ] as const) {
     const best = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, ranges, { ...run, centres: placementGrid(set, ranges, r, c) });
-    const printed = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, { ...ranges, printScan: true }, { ...run, centres: placementGrid(set, ranges, r, c) });
+    const printed = await measurePatch(
+      model,
+      tensorOf(heldLines),
+      heldLines.y,
+      set,
+      s.patch,
+      { ...ranges, printScan: true },
+      { ...run, centres: placementGrid(set, ranges, r, c) },
+    );
     record(
       { part: 'text', grid: [r, c], random: random.rate, best: best.rate, bestPrintScan: printed.rate, seconds },
       `text ${set.patch.height}×${set.patch.width} (${pct(set.fraction)}), ${3 * steps} steps (${seconds.toFixed(0)} s): random placement ${pct(random.rate)} (${random.successes}/${random.eligible}); best of ${r}×${c} centres ${pct(best.rate)} (${best.successes}/${best.eligible}), after print-and-scan ${pct(printed.rate)}`,

@@ -108,7 +108,12 @@ export async function evaluatePatches(e: PatchEvaluation): Promise<PhysicalRepor
         if (!first) first = { held, set, ranges, run };
       }
       if (e.printScan) {
-        conditions.push(condition(`${prefix}held-out transforms + print-and-scan${on}`, await measurePatch(named.model, x, e.data.y, set, saved.values, { ...ranges, printScan: true }, { ...run, keep: 0 })));
+        conditions.push(
+          condition(
+            `${prefix}held-out transforms + print-and-scan${on}`,
+            await measurePatch(named.model, x, e.data.y, set, saved.values, { ...ranges, printScan: true }, { ...run, keep: 0 }),
+          ),
+        );
         tick();
       }
     }
@@ -118,10 +123,20 @@ export async function evaluatePatches(e: PatchEvaluation): Promise<PhysicalRepor
   const subject = { model: main.model, x, labels: e.data.y, set: head.set, patch: e.patches[0]!.values };
   if (e.bestGrid) {
     const { centres: _, ...random } = head.run;
-    conditions.push(condition('random placement (no choice of where), held-out transforms', await measurePatch(main.model, x, e.data.y, head.set, subject.patch, head.ranges, { ...random, keep: 0 })));
+    conditions.push(
+      condition(
+        'random placement (no choice of where), held-out transforms',
+        await measurePatch(main.model, x, e.data.y, head.set, subject.patch, head.ranges, { ...random, keep: 0 }),
+      ),
+    );
     tick();
   }
-  conditions.push(condition('upright, scale 1, no camera effects', await measurePatch(main.model, x, e.data.y, head.set, subject.patch, { ...IDENTITY_RANGES, scale: [1, 1] }, { ...head.run, keep: 0 })));
+  conditions.push(
+    condition(
+      'upright, scale 1, no camera effects',
+      await measurePatch(main.model, x, e.data.y, head.set, subject.patch, { ...IDENTITY_RANGES, scale: [1, 1] }, { ...head.run, keep: 0 }),
+    ),
+  );
   tick();
   const sweeps = await sweepPatch(subject, head.ranges, head.run, fitsUnder(head.set));
   done += sweepsPer - 1;

@@ -43,7 +43,8 @@ export async function evaluateUaps(e: UapEvaluation): Promise<PhysicalReport> {
   const total = e.uaps.length * (e.models.length + (e.printScan ? 1 : 0)) + 1;
   let done = 0;
   const tick = (): void => e.onProgress?.(++done, total);
-  const setOf = (u: SavedPerturbation) => createUniversalSet(normByName(u.manifest.universal!.norm), u.manifest.universal!.eps, e.data.shape, { lower: 0, upper: 1 });
+  const setOf = (u: SavedPerturbation) =>
+    createUniversalSet(normByName(u.manifest.universal!.norm), u.manifest.universal!.eps, e.data.shape, { lower: 0, upper: 1 });
   for (const u of e.uaps) {
     const set = setOf(u);
     const prefix = many ? `ε ${u.manifest.universal!.eps} (${u.path}), ` : '';

@@ -55,7 +55,13 @@ export interface PhysicalReport {
   readonly transforms: Readonly<Record<string, unknown>>;
   readonly training?: Readonly<Record<string, unknown>>;
   /** One patch per target class (a threat model naming several saved patches): success of each on the evaluated model. */
-  readonly perTarget?: readonly { readonly target: number | null; readonly saved: string; readonly rate: number; readonly eligible: number; readonly successes: number }[];
+  readonly perTarget?: readonly {
+    readonly target: number | null;
+    readonly saved: string;
+    readonly rate: number;
+    readonly eligible: number;
+    readonly successes: number;
+  }[];
   /** How the patch is placed: 'random', or 'best of a R × C grid of centres' (the attacker's choice per input). */
   readonly placement?: string;
   /** The physical threat model the run came from, and the SHA-256 of each saved perturbation it pins. */
@@ -99,8 +105,37 @@ function conditionRows(report: PhysicalReport): SafeHtml[] {
         <td class="num">${formatPercent(c.rate)}</td>
         <td class="num">${c.successes}/${c.eligible}</td>
         <td class="num">${c.coverage === undefined ? '–' : formatPercent(c.coverage)}</td>
+        <td class="num">${c.cleanAccuracy === undefined ? '–' : formatPercent(c.cleanAccuracy)}</td>
+        <td class="num">${c.accuracy === undefined ? '–' : formatPercent(c.accuracy)}</td>
       </tr>`,
   );
+}
+
+function perTargetTable(report: PhysicalReport): SafeHtml {
+  return html`<section class="card">
+    <h2>Per target class (one patch each)</h2>
+    <table class="data">
+      <thead>
+        <tr>
+          <th>target</th>
+          <th class="num">${report.measure}</th>
+          <th class="num">inputs</th>
+          <th>saved patch</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${report.perTarget!.map(
+          (t) =>
+            html`<tr>
+              <td>${t.target ?? 'untargeted'}</td>
+              <td class="num">${formatPercent(t.rate)}</td>
+              <td class="num">${t.successes}/${t.eligible}</td>
+              <td>${t.saved}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
 }
 
 export function renderPhysicalHtml(report: PhysicalReport): string {
@@ -125,6 +160,12 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
         { name: report.model, points: report.rotationSweep.map((p) => [p.rotation, p.rate]) },
       ]),
     );
+  if (report.perTarget?.length)
+    charts.push(
+      lineChart('per-target', `${report.measure} per target class`, 'target class', [
+        { name: report.model, points: report.perTarget.filter((t) => t.target !== null).map((t) => [t.target!, t.rate]) },
+      ]),
+    );
   if (report.epsSweep?.length) {
     const models = Object.keys(report.epsSweep[0]!.rates);
     charts.push(
@@ -141,7 +182,10 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
       <div class="wrap">
         <p class="brand">gibbon · physical attack</p>
         <h1>${what}</h1>
-        <p class="subtitle">${report.model} · ${report.data} · seed ${report.seed}</p>
+        <p class="subtitle">
+          ${report.model} · ${report.data} · seed
+          ${report.seed}${report.placement ? ` · placement: ${report.placement}` : ''}${report.threatModel ? ` · threat model ${report.threatModel.name ?? report.threatModel.path}` : ''}
+        </p>
       </div>
     </header>
     <main class="wrap">
@@ -165,6 +209,8 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
                 <th class="num">${report.measure}</th>
                 <th class="num">inputs</th>
                 <th class="num">area</th>
+                <th class="num">accuracy, clean</th>
+                <th class="num">accuracy, with it</th>
               </tr>
             </thead>
             <tbody>
@@ -181,6 +227,7 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
         <p class="note">${ex.labels.map((l, i) => `${l}→${ex.predicted[i]}`).join(' · ')}</p>
       </section>
       <section class="charts grid-2 even">${charts.map((c) => html`<div class="card">${c}</div>`)}</section>
+      ${report.perTarget?.length ? perTargetTable(report) : ''}
       <section class="card">
         <h2>Per true class</h2>
         <table class="data">

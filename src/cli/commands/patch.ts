@@ -101,7 +101,13 @@ function readRegion(path: string, image: { height: number; width: number }): Uin
 }
 
 /** Measures the saved patch on held-out data (the transforms of the options) and writes the report; the lines to print. */
-async function report(values: PatchValues, model: OnnxModel, data: LabelledData, saved: SavedPerturbation, training?: Record<string, unknown>): Promise<string[]> {
+async function report(
+  values: PatchValues,
+  model: OnnxModel,
+  data: LabelledData,
+  saved: SavedPerturbation,
+  training?: Record<string, unknown>,
+): Promise<string[]> {
   const ranges = rangesOf(values);
   const result = await evaluatePatches({
     models: [{ name: values.model, model }],
@@ -200,7 +206,15 @@ async function train(values: PatchValues, terminal: Terminal): Promise<void> {
     });
     const written = loadPerturbation(manifest, '--out');
     const lines = await report(values, model, held, written, { steps: values.steps, seconds, log });
-    printResult(terminal, [`trained in ${seconds.toFixed(1)} s; wrote ${manifest} (values SHA-256 ${written.manifest.values.sha256})`, `on ${held.n} held-out images of ${held.source}:`], lines, values.out);
+    printResult(
+      terminal,
+      [
+        `trained in ${seconds.toFixed(1)} s; wrote ${manifest} (values SHA-256 ${written.manifest.values.sha256})`,
+        `on ${held.n} held-out images of ${held.source}:`,
+      ],
+      lines,
+      values.out,
+    );
   } finally {
     await model.dispose();
   }

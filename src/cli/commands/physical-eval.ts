@@ -69,16 +69,22 @@ export function loadPinned(tm: PhysicalThreatModel, where: string, exampleShape:
 function dataOf(tm: PhysicalThreatModel, values: PhysicalEvalValues): LabelledData {
   const limit = values.n ?? tm.n;
   if (values.data !== undefined && values.data !== MNIST_TEST) {
-    if (!values.labels) throw new GibbonError('invalid_option', `--data ${values.data} is an .npy file: give its classes with --labels`, { option: '--labels' });
+    if (!values.labels)
+      throw new GibbonError('invalid_option', `--data ${values.data} is an .npy file: give its classes with --labels`, { option: '--labels' });
     return loadLabelledData({ x: values.data, y: values.labels, limit });
   }
   const source = values.data === MNIST_TEST ? MNIST_TEST : tm.data;
-  return source === MNIST_TEST ? loadLabelledData({ name: 'mnist', split: 'test', limit: limit ?? 1000 }) : loadLabelledData({ x: source.x, y: source.labels, limit });
+  return source === MNIST_TEST
+    ? loadLabelledData({ name: 'mnist', split: 'test', limit: limit ?? 1000 })
+    : loadLabelledData({ x: source.x, y: source.labels, limit });
 }
 
 export async function run(values: PhysicalEvalValues, terminal: Terminal): Promise<void> {
   const tm = readPhysicalThreatModel(values.threat);
-  if (!tm) throw new GibbonError('invalid_threat_model', `${values.threat} is not a physical threat model (perturbation: patch or universal)`, { path: values.threat });
+  if (!tm)
+    throw new GibbonError('invalid_threat_model', `${values.threat} is not a physical threat model (perturbation: patch or universal)`, {
+      path: values.threat,
+    });
   const data = dataOf(tm, values);
   if (tm.perturbation === 'patch') imageShape(data, values.data !== undefined ? '--data' : 'data');
   const saved = loadPinned(tm, values.threat, data.shape);
@@ -120,10 +126,13 @@ export async function run(values: PhysicalEvalValues, terminal: Terminal): Promi
     bar?.stop();
     writePhysicalReport(values.out, report);
     const lines = tm.perturbation === 'patch' ? conditionLines(report) : uapLines(report);
-    if (report.perTarget) lines.push(`per target class: ${report.perTarget.map((t) => `${t.target ?? 'untargeted'} ${(100 * t.rate).toFixed(1)}%`).join(', ')}`);
+    if (report.perTarget)
+      lines.push(`per target class: ${report.perTarget.map((t) => `${t.target ?? 'untargeted'} ${(100 * t.rate).toFixed(1)}%`).join(', ')}`);
     printResult(
       terminal,
-      [`${tm.name ?? values.threat}: ${saved.length} saved ${tm.perturbation === 'patch' ? 'patch(es)' : 'UAP(s)'} on ${data.n} inputs of ${data.source}, model ${modelPath}:`],
+      [
+        `${tm.name ?? values.threat}: ${saved.length} saved ${tm.perturbation === 'patch' ? 'patch(es)' : 'UAP(s)'} on ${data.n} inputs of ${data.source}, model ${modelPath}:`,
+      ],
       lines,
       values.out,
     );

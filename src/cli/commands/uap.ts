@@ -53,7 +53,13 @@ export interface UapValues extends PhysicalRunValues {
 const FORMAT = 'gibbon-uap-checkpoint';
 
 /** Measures the saved UAP on held-out data (and on --compare) and writes the report; the lines to print. */
-async function report(values: UapValues, model: OnnxModel, data: LabelledData, saved: SavedPerturbation, training?: Record<string, unknown>): Promise<string[]> {
+async function report(
+  values: UapValues,
+  model: OnnxModel,
+  data: LabelledData,
+  saved: SavedPerturbation,
+  training?: Record<string, unknown>,
+): Promise<string[]> {
   const other = values.compare ? await openModel(values.compare, data, values) : undefined;
   try {
     const result = await evaluateUaps({
