@@ -9,8 +9,7 @@
  * - lr: the universal patch's Adam step size and number of steps.
  * - targets: one universal patch per target class.
  * - shape: square against circle at the same ≤ 10% area.
- * - text: the text-line patch under random placement, against a location chosen per line from a
- *   small grid (best placement), against one fixed location learned in training.
+ * (The text line under random and best placement is `npm run physical-acceptance -- --part text`.)
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -22,7 +21,6 @@ import { loadLabelledData, type LabelledData } from '../src/data/datasets.js';
 import { OnnxModel } from '../src/model/onnx-model.js';
 import { gradientOracle } from '../src/model/oracles.js';
 import { createPatchSet, type PatchSize } from '../src/physical/patch-set.js';
-import { placementGrid } from '../src/physical/placement.js';
 import { IDENTITY_RANGES, type TransformRanges } from '../src/physical/transforms.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 
@@ -159,48 +157,5 @@ if (parts.has('shape')) {
       `${shape} ${u.set.patch.height} px (${pct(u.set.fraction)} at scale 1, ${pct(u.m.meanCoverage)} placed): → 3 held-out ${pct(u.m.rate)}`,
     );
   }
-}
-if (parts.has('text')) {
-  // The acceptance's text-line patch (random placement in training), measured under random placement and under best placement.
-  const dir = join(ROOT, 'test', 'fixtures', 'physical');
-  const lines = loadLabelledData({ x: join(dir, 'lines_train.npy'), y: join(dir, 'labels_train.npy') });
-  const heldLines = loadLabelledData({ x: join(dir, 'lines_heldout.npy'), y: join(dir, 'labels_heldout.npy') });
-  const model = await OnnxModel.load(join(dir, 'text_line_classifier.onnx'), { threads });
-  const set = createPatchSet({ channels: 1, height: 32, width: 96 }, { size: { fraction: 0.05 } });
-  const ranges: TransformRanges = { rotation: 5, scale: [0.85, 1], brightness: 0.05, contrast: 0.05, blur: 0.5, noise: 0.02, printScan: false };
-  const started = performance.now();
-  const s = await trainPatch(
-    gradientOracle(model),
-    tensorOf(lines),
-    lines.y,
-    set,
-    ranges,
-    { target: null, seed: 0 },
-    { steps: 3 * steps, batchSize: 32, learningRate: 0.05 },
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const run = { target: null, seed: 12345, bounds };
-  const random = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, ranges, run);
-  for (const [r, c] of [
-    [1, 5],
-    [2, 7],
-    [3, 9],
-  ] as const) {
-    const best = await measurePatch(model, tensorOf(heldLines), heldLines.y, set, s.patch, ranges, { ...run, centres: placementGrid(set, ranges, r, c) });
-    const printed = await measurePatch(
-      model,
-      tensorOf(heldLines),
-      heldLines.y,
-      set,
-      s.patch,
-      { ...ranges, printScan: true },
-      { ...run, centres: placementGrid(set, ranges, r, c) },
-    );
-    record(
-      { part: 'text', grid: [r, c], random: random.rate, best: best.rate, bestPrintScan: printed.rate, seconds },
-      `text ${set.patch.height}×${set.patch.width} (${pct(set.fraction)}), ${3 * steps} steps (${seconds.toFixed(0)} s): random placement ${pct(random.rate)} (${random.successes}/${random.eligible}); best of ${r}×${c} centres ${pct(best.rate)} (${best.successes}/${best.eligible}), after print-and-scan ${pct(printed.rate)}`,
-    );
-  }
-  await model.dispose();
 }
 await standard.dispose();

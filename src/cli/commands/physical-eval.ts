@@ -9,7 +9,7 @@ import { GibbonError } from '../../errors.js';
 import { loadLabelledData, type LabelledData } from '../../data/datasets.js';
 import { evaluatePatches, conditionLines, type NamedModel } from '../../evaluation/physical-runner.js';
 import { isPhysicalThreatModelValue, validatePhysicalThreatModel, type PhysicalThreatModel } from '../../evaluation/physical-threat-model.js';
-import { MNIST_TEST, parseThreatModelValue, readThreatModelText } from '../../evaluation/threat-model.js';
+import { MNIST_TEST, readThreatModelValue } from '../../evaluation/threat-model.js';
 import { evaluateUaps, uapLines } from '../../evaluation/uap-runner.js';
 import type { OnnxModel } from '../../model/onnx-model.js';
 import { checkFitsInput, loadPerturbation, type SavedPerturbation } from '../../physical/saved-perturbation.js';
@@ -33,14 +33,8 @@ export interface PhysicalEvalValues {
 
 /** The threat model of `path` when it is a physical one (undefined for any other file or preset). */
 export function readPhysicalThreatModel(path: string): PhysicalThreatModel | undefined {
-  let read: ReturnType<typeof readThreatModelText>;
-  try {
-    read = readThreatModelText(path);
-  } catch {
-    return undefined;
-  }
-  const value = parseThreatModelValue(read.text, path, { path, json: read.json });
-  return isPhysicalThreatModelValue(value) ? validatePhysicalThreatModel(value, path, read.baseDir) : undefined;
+  const read = readThreatModelValue(path);
+  return read && isPhysicalThreatModelValue(read.value) ? validatePhysicalThreatModel(read.value, path, read.baseDir) : undefined;
 }
 
 /** The saved perturbations the threat model pins, each checked: kind, SHA-256, input size. */
