@@ -16,6 +16,9 @@
  *   Also under best placement (the attacker picks the centre per line from a 1×5 or 2×7 grid).
  * - targets: one 8×8 patch per target class, measured together (per-target table and chart;
  *   --targets-dir DIR keeps the patches and writes the report there).
+ * - ctc: an untargeted patch ≤ 5% of a 32×128 digit line against the CTC recogniser of
+ *   test/fixtures/ctc (lines: tools/physical/make_ctc_patch_lines.py): the fraction of held-out
+ *   lines read right whose string it changes, beside a noise and a blank sticker of the same size.
  * Prints one line per measurement; --out also writes them as JSON.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +26,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { trainPatch } from '../src/attacks/patch.js';
+import { initialPatch, trainPatch, trainPatchWith } from '../src/attacks/patch.js';
+import { measureSequencePatch, sequencePatchObjective } from '../src/attacks/patch-sequence.js';
+import { SequenceOnnxModel } from '../src/model/sequence-model.js';
+import { ctcPatchLines } from '../test/helpers/ctc-patch-lines.js';
 import { measurePatch } from '../src/attacks/patch-measure.js';
 import { foolingAfterPrintScan, foolingRate, trainUap } from '../src/attacks/uap.js';
 import { loadLabelledData, type LabelledData } from '../src/data/datasets.js';
@@ -183,6 +189,50 @@ try {
         { part: 'targets', target: t.target, rate: t.rate },
         `patch 8×8 → ${t.target}: targeted success on held-out ${pct(t.rate)} (${t.successes}/${t.eligible})`,
       );
+  }
+
+  if (parts.has('ctc')) {
+    // A sticker ≤ 5% of a 32×128 digit line against the CTC recogniser (test/fixtures/ctc): the string it reads changes.
+    const fixture = ctcPatchLines();
+    const recogniser = await SequenceOnnxModel.load(join(ROOT, 'test', 'fixtures', 'ctc', 'crnn_digits.onnx'), {
+      blank: fixture.blank,
+      charset: fixture.charset,
+      threads,
+    });
+    try {
+      const set = createPatchSet({ channels: 1, height: 32, width: 128 }, { size: { fraction: 0.05 } });
+      const ranges: TransformRanges = { rotation: 5, scale: [0.85, 1], brightness: 0.05, contrast: 0.05, blur: 0.5, noise: 0.02, printScan: false };
+      const clean = await recogniser.decode(fixture.train);
+      const started = performance.now();
+      const s = await trainPatchWith(
+        sequencePatchObjective(recogniser, clean),
+        bounds,
+        fixture.train,
+        Int32Array.from(clean.keys()),
+        set,
+        ranges,
+        { seed: 0 },
+        { steps: 300, learningRate: 0.05 },
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const truth = fixture.heldOutTexts.map((t) => recogniser.encode(t));
+      const run = { seed: 12345, bounds };
+      for (const [name, patch] of [
+        ['trained patch', s.patch],
+        ['its random start (noise)', initialPatch(set, 0, bounds).patch],
+        ['a blank white sticker', new Float32Array(s.patch.length).fill(1)],
+      ] as const) {
+        const random = await measureSequencePatch(recogniser, fixture.heldOut, truth, set, patch, ranges, run);
+        const printed = await measureSequencePatch(recogniser, fixture.heldOut, truth, set, patch, { ...ranges, printScan: true }, run);
+        const best = await measureSequencePatch(recogniser, fixture.heldOut, truth, set, patch, ranges, { ...run, centres: placementGrid(set, ranges, 1, 5) });
+        record(
+          { part: 'ctc', patch: name, random: random.rate, printScan: printed.rate, best: best.rate, eligible: random.eligible, seconds },
+          `ctc line, ${set.patch.height}×${set.patch.width} (${pct(set.fraction)}) ${name}: string changed on ${pct(random.rate)} of ${random.eligible} held-out lines read right (random placement), ${pct(printed.rate)} after print-and-scan, ${pct(best.rate)} at the best of 1×5 centres (${seconds.toFixed(0)} s training under load)`,
+        );
+      }
+    } finally {
+      await recogniser.dispose();
+    }
   }
 
   if (parts.has('text')) {
