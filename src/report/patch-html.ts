@@ -142,11 +142,13 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
   const head = report.conditions[0];
   const patchUri = report.kind === 'uap' && report.values.eps ? report.values.data.map((v) => (v / report.values.eps! + 1) / 2) : report.values.data;
   const what =
-    report.kind === 'patch'
-      ? report.target === null
-        ? 'untargeted patch'
-        : `patch → class ${report.target}`
-      : `universal perturbation, ε = ${formatNumber(report.values.eps ?? 0)}`;
+    report.kind === 'patch' && report.perTarget
+      ? `${report.perTarget.length} patches, one per target class`
+      : report.kind === 'patch'
+        ? report.target === null
+          ? 'untargeted patch'
+          : `patch → class ${report.target}`
+        : `universal perturbation, ε = ${formatNumber(report.values.eps ?? 0)}`;
   const charts: SafeHtml[] = [];
   if (report.scaleSweep?.length)
     charts.push(
@@ -194,9 +196,9 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
         ${report.conditions.slice(1, 3).map((c) => stat(c.label, formatPercent(c.rate), `${c.successes} of ${c.eligible}`))}
         ${head?.coverage !== undefined ? stat('mean area covered', formatPercent(head.coverage), 'of the image, as placed') : ''}
       </section>
-      <section class="grid-2">
+      <section>
         <div class="card">
-          <h2>The ${report.kind === 'patch' ? 'patch' : 'perturbation'}</h2>
+          <h2>The ${report.kind === 'patch' ? 'patch' : 'perturbation'}${report.perTarget ? ` (the first of ${report.perTarget.length})` : ''}</h2>
           <img alt="the ${report.kind}" src="${patchUri.length ? pngUri(patchUri, report.values.shape, report.values.mask) : ''}" />
           <p class="note">Saved as ${report.saved} (exact values in the .npy beside it; 16-bit PNG for printing).</p>
         </div>
