@@ -26,10 +26,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { initialPatch, trainPatch, trainPatchWith } from '../src/attacks/patch.js';
-import { measureSequencePatch, sequencePatchObjective } from '../src/attacks/patch-sequence.js';
+import { initialPatch, trainPatch } from '../src/attacks/patch.js';
+import { measureSequencePatch } from '../src/attacks/patch-sequence.js';
 import { SequenceOnnxModel } from '../src/model/sequence-model.js';
-import { ctcPatchLines } from '../test/helpers/ctc-patch-lines.js';
+import { CTC_PATCH_RANGES, ctcPatchLines, ctcPatchSet, trainCtcPatch } from '../test/helpers/ctc-patch-lines.js';
 import { measurePatch } from '../src/attacks/patch-measure.js';
 import { foolingAfterPrintScan, foolingRate, trainUap } from '../src/attacks/uap.js';
 import { loadLabelledData, type LabelledData } from '../src/data/datasets.js';
@@ -200,27 +200,17 @@ try {
       threads,
     });
     try {
-      const set = createPatchSet({ channels: 1, height: 32, width: 128 }, { size: { fraction: 0.05 } });
-      const ranges: TransformRanges = { rotation: 5, scale: [0.85, 1], brightness: 0.05, contrast: 0.05, blur: 0.5, noise: 0.02, printScan: false };
-      const clean = await recogniser.decode(fixture.train);
+      const set = ctcPatchSet();
+      const ranges = CTC_PATCH_RANGES;
       const started = performance.now();
-      const s = await trainPatchWith(
-        sequencePatchObjective(recogniser, clean),
-        bounds,
-        fixture.train,
-        Int32Array.from(clean.keys()),
-        set,
-        ranges,
-        { seed: 0 },
-        { steps: 300, learningRate: 0.05 },
-      );
+      const trained = await trainCtcPatch(recogniser, fixture, set, 300);
       const seconds = (performance.now() - started) / 1000;
       const truth = fixture.heldOutTexts.map((t) => recogniser.encode(t));
       const run = { seed: 12345, bounds };
       for (const [name, patch] of [
-        ['trained patch', s.patch],
+        ['trained patch', trained],
         ['its random start (noise)', initialPatch(set, 0, bounds).patch],
-        ['a blank white sticker', new Float32Array(s.patch.length).fill(1)],
+        ['a blank white sticker', new Float32Array(trained.length).fill(1)],
       ] as const) {
         const random = await measureSequencePatch(recogniser, fixture.heldOut, truth, set, patch, ranges, run);
         const printed = await measureSequencePatch(recogniser, fixture.heldOut, truth, set, patch, { ...ranges, printScan: true }, run);

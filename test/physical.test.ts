@@ -10,8 +10,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initialPatch, trainPatch, trainPatchWith } from '../src/attacks/patch.js';
-import { measureSequencePatch, sequencePatchObjective } from '../src/attacks/patch-sequence.js';
+import { initialPatch, trainPatch } from '../src/attacks/patch.js';
+import { measureSequencePatch } from '../src/attacks/patch-sequence.js';
 import { SequenceOnnxModel } from '../src/model/sequence-model.js';
 import { measurePatch } from '../src/attacks/patch-measure.js';
 import { foolingRate, trainUap } from '../src/attacks/uap.js';
@@ -27,7 +27,7 @@ import { Rng } from '../src/random.js';
 import { decode } from 'fast-png';
 import { assertOk, cliWorkspace, ROOT } from './helpers/cli.js';
 import { CRNN_PATH } from './helpers/ctc-fixture.js';
-import { ctcPatchLines } from './helpers/ctc-patch-lines.js';
+import { CTC_PATCH_RANGES, ctcPatchLines, ctcPatchSet, trainCtcPatch } from './helpers/ctc-patch-lines.js';
 
 const MODEL = join(ROOT, 'models', 'mnist-standard.onnx');
 const train = loadLabelledData({ name: 'mnist', split: 'train', limit: 600 });
@@ -200,24 +200,14 @@ test('a patch ≤ 5% of a digit line changes what the CTC recogniser reads on he
   const fixture = ctcPatchLines();
   const recogniser = await SequenceOnnxModel.load(CRNN_PATH, { blank: fixture.blank, charset: fixture.charset, threads: 2 });
   try {
-    const set = createPatchSet({ channels: 1, height: 32, width: 128 }, { size: { fraction: 0.05 } });
+    const set = ctcPatchSet();
     assert.ok(set.fraction <= 0.05);
-    const ranges: TransformRanges = { rotation: 5, scale: [0.85, 1], brightness: 0.05, contrast: 0.05, blur: 0.5, noise: 0.02, printScan: false };
-    const clean = await recogniser.decode(fixture.train);
-    const state = await trainPatchWith(
-      sequencePatchObjective(recogniser, clean),
-      bounds,
-      fixture.train,
-      Int32Array.from(clean.keys()),
-      set,
-      ranges,
-      { seed: 0 },
-      { steps: 40, learningRate: 0.05 },
-    );
+    const ranges = CTC_PATCH_RANGES;
+    const patch = await trainCtcPatch(recogniser, fixture, set, 40);
     const truth = fixture.heldOutTexts.slice(0, 60).map((t) => recogniser.encode(t));
     const x = { data: fixture.heldOut.data.subarray(0, 60 * 32 * 128), shape: [60, 1, 32, 128] };
     const run = { seed: 5, bounds };
-    const trained = await measureSequencePatch(recogniser, x, truth, set, state.patch, ranges, run);
+    const trained = await measureSequencePatch(recogniser, x, truth, set, patch, ranges, run);
     const start = await measureSequencePatch(recogniser, x, truth, set, initialPatch(set, 0, bounds).patch, ranges, run);
     assert.ok(trained.eligible >= 55, `${trained.eligible} of 60 held-out lines read right`);
     assert.ok(trained.rate >= start.rate + 0.25, `string changed on ${trained.rate} of lines with the trained patch, ${start.rate} with its random start`);
