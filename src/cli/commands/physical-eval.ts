@@ -29,7 +29,23 @@ export interface PhysicalEvalValues {
   readonly seed?: number;
   readonly out: string;
   readonly threads?: number;
+  /** Options of attack evaluations that a physical one refuses (it runs no attack). */
+  readonly saveAdversarials?: unknown;
+  readonly resume?: unknown;
+  readonly failUnder?: unknown;
+  readonly junit?: unknown;
+  readonly bpda?: unknown;
+  readonly eot?: unknown;
 }
+
+const NOT_APPLICABLE = [
+  ['saveAdversarials', '--save-adversarials'],
+  ['resume', '--resume'],
+  ['failUnder', '--fail-under'],
+  ['junit', '--junit'],
+  ['bpda', '--bpda'],
+  ['eot', '--eot'],
+] as const;
 
 /** The threat model of `path` when it is a physical one (undefined for any other file or preset). */
 export function readPhysicalThreatModel(path: string): PhysicalThreatModel | undefined {
@@ -79,6 +95,16 @@ export async function run(values: PhysicalEvalValues, terminal: Terminal): Promi
     throw new GibbonError('invalid_threat_model', `${values.threat} is not a physical threat model (perturbation: patch or universal)`, {
       path: values.threat,
     });
+  for (const [field, flag] of NOT_APPLICABLE) {
+    if (values[field] !== undefined && values[field] !== false)
+      throw new GibbonError(
+        'invalid_option',
+        `${flag} does not apply to ${values.threat} (perturbation: ${tm.perturbation} measures saved perturbations; it runs no attack)`,
+        {
+          option: flag,
+        },
+      );
+  }
   const data = dataOf(tm, values);
   if (tm.perturbation === 'patch') imageShape(data, values.data !== undefined ? '--data' : 'data');
   const saved = loadPinned(tm, values.threat, data.shape);
