@@ -6,6 +6,8 @@
  * - upper: a per-image patch (one patch optimised for each held-out image, under the same
  *   transform distribution) — the upper bound of a universal patch of that size — against the
  *   universal patch measured on the same images.
+ * - bound: the strongest per-image bound (one patch per image, upright, at the best of a 3 × 3
+ *   grid of centres) for targets 3 and 8 and untargeted.
  * - lr: the universal patch's Adam step size and number of steps.
  * - targets: one universal patch per target class.
  * - shape: square against circle at the same ≤ 10% area.
@@ -124,6 +126,41 @@ if (parts.has('upper')) {
         `upper ${side}×${side} ${name}: per-image patch ${pct(hits / total)} of 64 placements × ${subjects.n} images (${seconds.toFixed(0)} s); universal patch on the same images ${pct(uOn.rate)}, on 1000 held-out ${pct(u.m.rate)}`,
       );
     }
+  }
+}
+
+if (parts.has('bound')) {
+  // The strongest per-image bound: a patch optimised for one upright image at each centre of a 3 × 3 grid (the region mask pins it), success if any works.
+  for (const target of [3, 8, null]) {
+    const subjects = rows(heldData, (i) => heldData.y[i] !== target, 37);
+    let hits = 0;
+    for (let i = 0; i < subjects.n; i++) {
+      const one = tile(subjects, i, 2);
+      let ok = false;
+      for (const cy of [7, 14, 21])
+        for (const cx of [7, 14, 21]) {
+          if (ok) continue;
+          const region = new Uint8Array(784);
+          region[cy * 28 + cx] = 1;
+          const set = createPatchSet(image, { size: 8, region });
+          const s = await trainPatch(
+            gradientOracle(standard),
+            one.x,
+            one.y,
+            set,
+            IDENTITY_RANGES,
+            { target, seed: i },
+            { steps: 100, batchSize: 2, learningRate: 0.05 },
+          );
+          const probe = tile(subjects, i, 1);
+          ok = (await measurePatch(standard, probe.x, probe.y, set, s.patch, IDENTITY_RANGES, { target, seed: 1, bounds, keep: 0 })).successes > 0;
+        }
+      if (ok) hits++;
+    }
+    record(
+      { part: 'bound', target, images: subjects.n, success: hits / subjects.n },
+      `per-image 8×8 patch, best of 3×3 centres, upright, → ${target ?? 'untargeted'}: ${hits}/${subjects.n} = ${pct(hits / subjects.n)}`,
+    );
   }
 }
 
