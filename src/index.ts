@@ -239,8 +239,13 @@ export { createPatchSet, type PatchSet, type PatchSetOptions, type PatchShape, t
 export { createUniversalSet, applyUniversal, projectUniversal, type UniversalSet } from './physical/universal-set.js';
 export { IDENTITY_RANGES, PRINT_SCAN, drawPrintScan, type TransformRanges } from './physical/transforms.js';
 export { savePerturbation, loadPerturbation, checkFitsInput, type SavedPerturbation, type SavedManifest } from './physical/saved-perturbation.js';
-export { trainPatch, PATCH_DEFAULTS, type PatchOptions, type PatchState } from './attacks/patch.js';
+export { trainPatch, trainPatchWith, PATCH_DEFAULTS, type PatchObjective, type PatchOptions, type PatchState } from './attacks/patch.js';
 export { measurePatch, sweepPatch, type PatchMeasurement } from './attacks/patch-measure.js';
+export { sequencePatchObjective, measureSequencePatch, type SequencePatchMeasurement } from './attacks/patch-sequence.js';
+export { placementGrid } from './physical/placement.js';
+export { evaluatePatches, type NamedModel, type PatchEvaluation } from './evaluation/physical-runner.js';
+export { evaluateUaps, type UapEvaluation } from './evaluation/uap-runner.js';
+export { validatePhysicalThreatModel, type PhysicalThreatModel } from './evaluation/physical-threat-model.js';
 export { trainUap, foolingRate, foolingAfterPrintScan, UAP_DEFAULTS, type UapOptions, type UapState } from './attacks/uap.js';
 // Text attacks and text evaluation (issue 15; docs/text-attacks.md).
 export { PwwsAttack, type PwwsOptions } from './text/attacks/pwws.js';

@@ -3,13 +3,16 @@
  * images fools mnist-standard on held-out test images, more than a random perturbation of the same
  * size; a saved UAP and a saved patch reload bit for bit and give the same success; a trained
  * patch beats its random starting point; the CLI trains, saves, evaluates, resumes and refuses bad
- * input with one line. The full measurements are `npm run physical-acceptance`.
+ * input with one line; a patch changes what a CTC recogniser reads. The full measurements are
+ * `npm run physical-acceptance`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initialPatch, trainPatch } from '../src/attacks/patch.js';
+import { measureSequencePatch } from '../src/attacks/patch-sequence.js';
+import { SequenceOnnxModel } from '../src/model/sequence-model.js';
 import { measurePatch } from '../src/attacks/patch-measure.js';
 import { foolingRate, trainUap } from '../src/attacks/uap.js';
 import { loadLabelledData } from '../src/data/datasets.js';
@@ -23,6 +26,8 @@ import { createUniversalSet, projectUniversal } from '../src/physical/universal-
 import { Rng } from '../src/random.js';
 import { decode } from 'fast-png';
 import { assertOk, cliWorkspace, ROOT } from './helpers/cli.js';
+import { CRNN_PATH } from './helpers/ctc-fixture.js';
+import { CTC_PATCH_RANGES, ctcPatchLines, ctcPatchSet, trainCtcPatch } from './helpers/ctc-patch-lines.js';
 
 const MODEL = join(ROOT, 'models', 'mnist-standard.onnx');
 const train = loadLabelledData({ name: 'mnist', split: 'train', limit: 600 });
@@ -188,5 +193,25 @@ test('a patch ≤ 5% of a rendered text line changes the fixture classifier on h
     assert.ok(trained.rate >= start.rate + 0.15, `class changed on ${trained.rate} of lines with the trained patch, ${start.rate} with its random start`);
   } finally {
     await textModel.dispose();
+  }
+});
+
+test('a patch ≤ 5% of a digit line changes what the CTC recogniser reads on held-out lines, more often than its random start', async () => {
+  const fixture = ctcPatchLines();
+  const recogniser = await SequenceOnnxModel.load(CRNN_PATH, { blank: fixture.blank, charset: fixture.charset, threads: 2 });
+  try {
+    const set = ctcPatchSet();
+    assert.ok(set.fraction <= 0.05);
+    const ranges = CTC_PATCH_RANGES;
+    const patch = await trainCtcPatch(recogniser, fixture, set, 40);
+    const truth = fixture.heldOutTexts.slice(0, 60).map((t) => recogniser.encode(t));
+    const x = { data: fixture.heldOut.data.subarray(0, 60 * 32 * 128), shape: [60, 1, 32, 128] };
+    const run = { seed: 5, bounds };
+    const trained = await measureSequencePatch(recogniser, x, truth, set, patch, ranges, run);
+    const start = await measureSequencePatch(recogniser, x, truth, set, initialPatch(set, 0, bounds).patch, ranges, run);
+    assert.ok(trained.eligible >= 55, `${trained.eligible} of 60 held-out lines read right`);
+    assert.ok(trained.rate >= start.rate + 0.25, `string changed on ${trained.rate} of lines with the trained patch, ${start.rate} with its random start`);
+  } finally {
+    await recogniser.dispose();
   }
 });

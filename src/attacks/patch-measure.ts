@@ -3,7 +3,8 @@
  * distribution (new placements, rotations, scales … from a seed of its own), the fraction of
  * eligible images where it succeeds. Targeted: images of another class that the model then calls
  * the target. Untargeted: images the model classified correctly that it then misclassifies.
- * Also per true class, and the first composed images (for the report).
+ * Under a best-placement policy (`centres`) the attacker tries each centre and keeps the first
+ * that succeeds. Also clean and patched accuracy, per true class, and the first composed images.
  */
 import type { ClassifierModel } from '../model/oracles.js';
 import { Rng } from '../random.js';
@@ -17,6 +18,9 @@ export interface PatchMeasurement {
   readonly eligible: number;
   readonly successes: number;
   readonly rate: number;
+  /** Accuracy on all the images, without and with the patch. */
+  readonly cleanAccuracy: number;
+  readonly accuracy: number;
   /** Per true class: eligible images and successes. */
   readonly perClass: readonly { readonly label: number; readonly eligible: number; readonly successes: number }[];
   /** Mean fraction of the image the placed patch covered. */
@@ -34,6 +38,8 @@ export interface MeasureRun {
   readonly keep?: number;
   /** Clean predictions of x, when already known. */
   readonly clean?: Int32Array;
+  /** Best placement (the attacker sticks the patch where it works): the centres tried per image; random placement when absent. */
+  readonly centres?: readonly { readonly x: number; readonly y: number }[];
 }
 
 async function predict(model: ClassifierModel, x: Tensor, batchSize: number): Promise<Int32Array> {
@@ -51,6 +57,11 @@ export async function cleanPredictions(model: ClassifierModel, x: Tensor, batchS
   return predict(model, x, batchSize);
 }
 
+/** Whether the patched prediction counts as a success on an example (true class y, clean prediction). */
+function succeeded(target: number | null, y: number, predicted: number): boolean {
+  return target === null ? predicted !== y : predicted === target;
+}
+
 export async function measurePatch(
   model: ClassifierModel,
   x: Tensor,
@@ -66,31 +77,42 @@ export async function measurePatch(
   const row = set.image.channels * set.image.height * set.image.width;
   const keep = Math.min(n, run.keep ?? 8);
   const rng = Rng.derive(run.seed, 'patch-measure');
+  // Random placement: one scene per image. Best placement: one scene per allowed centre, and the attacker keeps the first that works.
+  const tries: readonly ({ x: number; y: number } | undefined)[] = run.centres?.length ? run.centres : [undefined];
   const perClass = new Map<number, { eligible: number; successes: number }>();
   let eligible = 0;
   let successes = 0;
+  let correct = 0;
   let coverage = 0;
   const kept = new Float32Array(keep * row);
   const keptPredicted = new Int32Array(keep);
   for (let s = 0; s < n; s += batchSize) {
     const e = Math.min(n, s + batchSize);
-    const composed = composeBatch(set, { data: x.data.subarray(s * row, e * row), shape: [e - s, ...x.shape.slice(1)] }, patch, ranges, rng, run.bounds);
-    const predicted = argmaxRows(await model.logits(composed.x));
-    for (let i = s; i < e; i++) {
-      const scene = composed.scenes[i - s]!;
-      coverage += scene.warp.coverage.reduce((a, b) => a + b, 0) / (set.image.height * set.image.width);
-      if (i < keep) {
-        kept.set(composed.x.data.subarray((i - s) * row, (i - s + 1) * row), i * row);
-        keptPredicted[i] = predicted[i - s]!;
+    const slice = { data: x.data.subarray(s * row, e * row), shape: [e - s, ...x.shape.slice(1)] };
+    const chosen = new Int32Array(e - s).fill(-1);
+    const chosenCoverage = new Float64Array(e - s);
+    for (const centre of tries) {
+      const composed = composeBatch(set, slice, patch, ranges, rng, run.bounds, centre);
+      const predicted = argmaxRows(await model.logits(composed.x));
+      for (let i = s; i < e; i++) {
+        if (chosen[i - s] !== -1 && succeeded(run.target, labels[i]!, chosen[i - s]!)) continue;
+        chosen[i - s] = predicted[i - s]!;
+        chosenCoverage[i - s] = composed.scenes[i - s]!.warp.coverage.reduce((a, b) => a + b, 0) / (set.image.height * set.image.width);
+        if (i < keep) kept.set(composed.x.data.subarray((i - s) * row, (i - s + 1) * row), i * row);
       }
+    }
+    for (let i = s; i < e; i++) {
       const y = labels[i]!;
+      const p = chosen[i - s]!;
+      coverage += chosenCoverage[i - s]!;
+      if (i < keep) keptPredicted[i] = p;
+      if (p === y) correct++;
       const counts = run.target === null ? clean[i] === y : y !== run.target;
       if (!counts) continue;
-      const hit = run.target === null ? predicted[i - s] !== y : predicted[i - s] === run.target;
       const c = perClass.get(y) ?? { eligible: 0, successes: 0 };
       c.eligible++;
       eligible++;
-      if (hit) {
+      if (succeeded(run.target, y, p)) {
         c.successes++;
         successes++;
       }
@@ -101,6 +123,8 @@ export async function measurePatch(
     eligible,
     successes,
     rate: eligible > 0 ? successes / eligible : 0,
+    cleanAccuracy: n > 0 ? clean.reduce((a, p, i) => a + (p === labels[i] ? 1 : 0), 0) / n : 0,
+    accuracy: n > 0 ? correct / n : 0,
     perClass: [...perClass.entries()].sort((a, b) => a[0] - b[0]).map(([label, c]) => ({ label, ...c })),
     meanCoverage: n > 0 ? coverage / n : 0,
     examples: { x: { data: kept, shape: [keep, ...x.shape.slice(1)] }, predicted: keptPredicted, labels: labels.slice(0, keep) },

@@ -105,6 +105,23 @@ function usable(labels: Int32Array, target: number | null): Int32Array {
   return target === null ? Int32Array.from(labels.keys()) : Int32Array.from([...labels.keys()].filter((i) => labels[i] !== target));
 }
 
+/** What a training step asks of the model for a batch of composed images of training examples `rows`: the loss to ascend, its input gradient, and which rows already succeed. */
+export type PatchObjective = (
+  x: Tensor,
+  rows: Int32Array,
+) => Promise<{ readonly loss: Float32Array; readonly grad: Tensor; readonly success: ArrayLike<boolean> }>;
+
+/** The classifier objective: CE towards the target (ascending −CE(target)), or CE of the true class; success read from the logits. */
+function classifierObjective(oracle: GradientOracle, labels: Int32Array, target: number | null): PatchObjective {
+  return async (x, rows) => {
+    const y = Int32Array.from(rows, (k) => labels[k]!);
+    const targets = target === null ? undefined : new Int32Array(rows.length).fill(target);
+    const r = await oracle.lossAndGrad(x, y, targets ? 'ce-targeted' : 'ce', targets);
+    const predicted = argmaxRows(r.logits);
+    return { loss: r.loss, grad: r.grad, success: Array.from(predicted, (p, i) => (target === null ? p !== y[i] : p === target)) };
+  };
+}
+
 export async function trainPatch(
   oracle: GradientOracle,
   x: Tensor,
@@ -114,8 +131,6 @@ export async function trainPatch(
   run: PatchRun,
   options: Partial<PatchOptions> = {},
 ): Promise<PatchState> {
-  const o = resolvePatchOptions(options);
-  checkPlacementRanges(set, ranges);
   if (run.target !== null)
     checkOption('target', run.target, {
       expected: `a class 0…${oracle.numClasses - 1}`,
@@ -123,8 +138,23 @@ export async function trainPatch(
     });
   const pool = usable(labels, run.target);
   if (pool.length === 0) checkOption('target', run.target, { expected: 'a class that some training image does not have', valid: () => false });
+  return trainPatchWith(classifierObjective(oracle, labels, run.target), oracle.bounds, x, pool, set, ranges, run, options);
+}
+
+/** The training loop for any objective (a classifier's, a sequence recogniser's …) over the training examples in `pool`. */
+export async function trainPatchWith(
+  objective: PatchObjective,
+  bounds: { readonly lower: number; readonly upper: number },
+  x: Tensor,
+  pool: Int32Array,
+  set: PatchSet,
+  ranges: TransformRanges,
+  run: Omit<PatchRun, 'target'>,
+  options: Partial<PatchOptions> = {},
+): Promise<PatchState> {
+  const o = resolvePatchOptions(options);
+  checkPlacementRanges(set, ranges);
   const row = set.image.channels * set.image.height * set.image.width;
-  const bounds = oracle.bounds;
   const palette = defaultPalette(set.patch.channels);
   let state = run.state ?? initialPatch(set, run.seed, bounds);
   const patch = Float32Array.from(state.patch);
@@ -137,10 +167,8 @@ export async function trainPatch(
     const pick = Int32Array.from({ length: b }, () => pool[rng.integer(pool.length)]!);
     const batch = new Float32Array(b * row);
     pick.forEach((k, i) => batch.set(x.data.subarray(k * row, (k + 1) * row), i * row));
-    const y = Int32Array.from(pick, (k) => labels[k]!);
     const composed = composeBatch(set, { data: batch, shape: [b, ...x.shape.slice(1)] }, patch, ranges, rng, bounds);
-    const targets = run.target === null ? undefined : new Int32Array(b).fill(run.target);
-    const r = await oracle.lossAndGrad(composed.x, y, targets ? 'ce-targeted' : 'ce', targets);
+    const r = await objective(composed.x, pick);
     const g = patchGradient(set, composed.scenes, r.grad);
     const tv = totalVariation(patch, set.patch, set.mask);
     const nps = nonPrintability(patch, set.patch, set.mask, palette);
@@ -153,8 +181,7 @@ export async function trainPatch(
       const vh = v[j]! / (1 - BETA2 ** t);
       patch[j] = Math.min(bounds.upper, Math.max(bounds.lower, patch[j]! + (o.learningRate * mh) / (Math.sqrt(vh) + ADAM_EPS)));
     }
-    const predicted = argmaxRows(r.logits);
-    const hits = predicted.reduce((a, p, i) => a + (targets ? (p === run.target ? 1 : 0) : p !== y[i] ? 1 : 0), 0);
+    const hits = Array.from(r.success).filter(Boolean).length;
     state = { step: t, patch: Float32Array.from(patch), m: Float32Array.from(m), v: Float32Array.from(v) };
     const loss = r.loss.reduce((a, l) => a + l, 0) / b;
     await run.onStep?.(state, { step: t, loss, success: hits / b, tv: tv.value, nps: nps.value });

@@ -106,11 +106,11 @@ export async function foolingRate(
   delta: Float32Array,
   clean?: Int32Array,
   batchSize = 256,
-): Promise<{ rate: number; fooled: Uint8Array; clean: Int32Array }> {
+): Promise<{ rate: number; fooled: Uint8Array; clean: Int32Array; after: Int32Array }> {
   const before = clean ?? (await cleanPredictions(model, x, batchSize));
   const after = await cleanPredictions(model, applyUniversal(set, x, delta), batchSize);
   const fooled = Uint8Array.from(after, (p, i) => (p !== before[i] ? 1 : 0));
-  return { rate: fooled.reduce((a, b) => a + b, 0) / Math.max(1, fooled.length), fooled, clean: before };
+  return { rate: fooled.reduce((a, b) => a + b, 0) / Math.max(1, fooled.length), fooled, clean: before, after };
 }
 
 export async function trainUap(oracle: GradientOracle, set: UniversalSet, x: Tensor, run: UapRun, options: Partial<UapOptions> = {}): Promise<UapState> {
@@ -182,7 +182,7 @@ export async function foolingAfterPrintScan(
   x: Tensor,
   delta: Float32Array,
   seed: number,
-): Promise<{ rate: number; fooled: number }> {
+): Promise<{ rate: number; fooled: number; before: Int32Array; after: Int32Array }> {
   const [channels, height, width] = set.shape.length === 3 ? (set.shape as [number, number, number]) : [1, 1, set.shape.at(-1)!];
   const n = x.shape[0]!;
   const row = delta.length;
@@ -198,5 +198,5 @@ export async function foolingAfterPrintScan(
   const before = await cleanPredictions(model, { data: a, shape: x.shape });
   const after = await cleanPredictions(model, { data: b, shape: x.shape });
   const fooled = after.reduce((s, p, i) => s + (p !== before[i] ? 1 : 0), 0);
-  return { rate: fooled / Math.max(1, n), fooled };
+  return { rate: fooled / Math.max(1, n), fooled, before, after };
 }

@@ -196,6 +196,17 @@ export function readThreatModelText(path: string): { readonly text: string; read
   return { text, baseDir: dirname(resolve(path)), json: extname(path).toLowerCase() === '.json' };
 }
 
+/** A threat-model file's parsed (not yet validated) value and folder; undefined when `path` cannot be read as one (a preset name, a missing file). */
+export function readThreatModelValue(path: string): { readonly value: unknown; readonly baseDir: string } | undefined {
+  let read: ReturnType<typeof readThreatModelText>;
+  try {
+    read = readThreatModelText(path);
+  } catch {
+    return undefined;
+  }
+  return { value: parseThreatModelValue(read.text, path, { path, json: read.json }), baseDir: read.baseDir };
+}
+
 const MNIST_INPUT: InputDomain = { bounds: [0, 1], shape: [1, 28, 28], preprocessing: 'pixels / 255 (MNIST IDX bytes); no mean/std normalisation' };
 
 function preset(name: string, norm: NormName, eps: number[]): [string, ThreatModel] {

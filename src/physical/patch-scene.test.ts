@@ -5,7 +5,7 @@ import { Rng } from '../random.js';
 import { applySparse, applySparseAdjoint, gaussianBlurMap, jpegOp, resampleOp } from './image-ops.js';
 import { createPatchSet } from './patch-set.js';
 import { composeBatch, patchGradient } from './patch-scene.js';
-import { checkPlacementRanges, drawPlacement, warpFor } from './placement.js';
+import { checkPlacementRanges, drawPlacement, placementGrid, warpFor } from './placement.js';
 import { drawPrintScan, type TransformRanges } from './transforms.js';
 import { nonPrintability, totalVariation, defaultPalette } from './penalties.js';
 
@@ -136,5 +136,32 @@ test('TV and NPS gradients match finite differences', () => {
       const fd = (f(up).value - f(down).value) / (2 * h);
       assert.ok(Math.abs(fd - g[j]!) < 2e-2, `${name} pixel ${j}: ${fd} vs ${g[j]}`);
     }
+  }
+});
+
+test('best placement: the grid of centres spans the image, and a patch at any of them stays inside at the largest scale and rotation', () => {
+  const set = createPatchSet({ channels: 1, height: 32, width: 96 }, { size: 12 });
+  const wide: TransformRanges = { ...ranges, rotation: 5, scale: [0.85, 1] };
+  const grid = placementGrid(set, wide, 2, 7);
+  assert.equal(grid.length, 14);
+  const xs = [...new Set(grid.map((c) => c.x))];
+  assert.equal(xs.length, 7);
+  assert.ok(xs[0]! < 10 && xs.at(-1)! > 86, `centres from ${xs[0]} to ${xs.at(-1)}`);
+  const rng = new Rng(1);
+  for (const centre of grid) {
+    const { x, scenes } = composeBatch(
+      set,
+      { data: new Float32Array(32 * 96), shape: [1, 1, 32, 96] },
+      new Float32Array(144).fill(1),
+      { ...wide, rotation: 5, scale: [1, 1] },
+      rng,
+      bounds,
+      centre,
+    );
+    assert.equal(scenes[0]!.placement.x, centre.x);
+    // The whole patch lands in the image: its mass (144 pixels at scale 1) is all there.
+    const mass = scenes[0]!.warp.coverage.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(mass - 144) < 2, `coverage ${mass} at ${centre.x}, ${centre.y}`);
+    assert.ok(x.data.some((v) => v > 0.5));
   }
 });

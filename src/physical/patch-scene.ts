@@ -9,7 +9,7 @@ import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { applySparse, applySparseAdjoint, chain, type ImageOp } from './image-ops.js';
 import type { PatchSet } from './patch-set.js';
-import { drawPlacement, warpFor, type Placement, type Warp } from './placement.js';
+import { drawPlacement, drawPlacementAt, warpFor, type Placement, type Warp } from './placement.js';
 import { drawAppearance, drawCamera, drawPrintScan, type TransformRanges } from './transforms.js';
 
 export interface PatchScene {
@@ -46,7 +46,7 @@ export function composeImage(set: PatchSet, scene: PatchScene, image: Float32Arr
   return scene.camera.forward(paste(set, scene, image, patch));
 }
 
-/** Draws a scene per image of x (N, C, H, W) and returns the composed batch with its scenes. */
+/** Draws a scene per image of x (N, C, H, W) and returns the composed batch with its scenes; `centre` fixes where the patch of a row goes (rotation, scale and the rest still drawn). */
 export function composeBatch(
   set: PatchSet,
   x: Tensor,
@@ -54,13 +54,14 @@ export function composeBatch(
   ranges: TransformRanges,
   rng: Rng,
   bounds: Bounds01,
+  centre?: { readonly x: number; readonly y: number },
 ): { x: Tensor; scenes: PatchScene[] } {
   const row = set.image.channels * set.image.height * set.image.width;
   const n = x.shape[0]!;
   const out = new Float32Array(n * row);
   const scenes: PatchScene[] = [];
   for (let i = 0; i < n; i++) {
-    const scene = drawScene(set, ranges, rng, bounds);
+    const scene = drawScene(set, ranges, rng, bounds, centre ? drawPlacementAt(ranges, rng, centre) : undefined);
     scenes.push(scene);
     out.set(composeImage(set, scene, x.data.subarray(i * row, (i + 1) * row), patch), i * row);
   }

@@ -153,3 +153,20 @@ export function warpFor(set: PatchSet, p: Placement): Warp {
     coverage,
   };
 }
+
+/** Where an attacker may stick the patch under a best-placement policy: a rows × cols grid of centres, spread over the positions where the patch fits at the largest scale and rotation of `ranges`. */
+export function placementGrid(set: PatchSet, ranges: PlacementRanges, rows: number, cols: number): { x: number; y: number }[] {
+  const [hx, hy] = halfExtent(set, Math.min(45, ranges.rotation), ranges.scale[1]);
+  const { height: H, width: W } = set.image;
+  const spread = (lo: number, hi: number, k: number, i: number): number => (k === 1 ? (lo + hi) / 2 : lo + ((hi - lo) * i) / (k - 1));
+  const out: { x: number; y: number }[] = [];
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out.push({ x: spread(hx, W - hx, cols, c), y: spread(hy, H - hy, rows, r) });
+  return out;
+}
+
+/** A placement at a chosen centre; rotation and scale are still drawn (the viewing conditions are not the attacker's to choose). */
+export function drawPlacementAt(ranges: PlacementRanges, rng: Rng, centre: { x: number; y: number }): Placement {
+  const scale = rng.uniformIn(ranges.scale[0], ranges.scale[1]);
+  const angle = ranges.rotation > 0 ? rng.uniformIn(-ranges.rotation, ranges.rotation) : 0;
+  return { x: centre.x, y: centre.y, angle, scale };
+}

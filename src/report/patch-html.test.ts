@@ -40,3 +40,21 @@ test('the physical report page shows the patch, examples and both curves, and es
   assert.match(page, /42\.0%/);
   assert.match(page, /70\.0%/, 'per-class success');
 });
+
+test('with several patches the page has the per-target table and chart, and clean vs patched accuracy per condition', () => {
+  const page = renderPhysicalHtml({
+    ...report,
+    conditions: [{ ...report.conditions[0]!, cleanAccuracy: 0.991, accuracy: 0.613 }],
+    perTarget: [
+      { target: 3, saved: 'p3/patch.json', rate: 0.42, eligible: 100, successes: 42 },
+      { target: 8, saved: 'p8/patch.json<b>', rate: 0.77, eligible: 100, successes: 77 },
+    ],
+    placement: 'best of a 3 × 9 grid of centres',
+  });
+  assert.equal((page.match(/<svg/g) ?? []).length, 3, 'area, rotation and per-target charts');
+  assert.match(page, /Per target class/);
+  assert.match(page, /77\.0%/);
+  assert.match(page, /99\.1%[\s\S]*61\.3%/, 'clean then patched accuracy');
+  assert.ok(page.includes('p8/patch.json&lt;b&gt;'));
+  assert.match(page, /placement: best of a 3 × 9 grid/);
+});

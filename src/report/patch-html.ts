@@ -22,6 +22,9 @@ export interface Condition {
   readonly successes: number;
   /** Mean fraction of the image covered (patches). */
   readonly coverage?: number;
+  /** Accuracy on all the inputs measured, without and with the perturbation. */
+  readonly cleanAccuracy?: number;
+  readonly accuracy?: number;
 }
 
 export interface PhysicalReport {
@@ -51,6 +54,18 @@ export interface PhysicalReport {
   };
   readonly transforms: Readonly<Record<string, unknown>>;
   readonly training?: Readonly<Record<string, unknown>>;
+  /** One patch per target class (a threat model naming several saved patches): success of each on the evaluated model. */
+  readonly perTarget?: readonly {
+    readonly target: number | null;
+    readonly saved: string;
+    readonly rate: number;
+    readonly eligible: number;
+    readonly successes: number;
+  }[];
+  /** How the patch is placed: 'random', or 'best of a R × C grid of centres' (the attacker's choice per input). */
+  readonly placement?: string;
+  /** The physical threat model the run came from, and the SHA-256 of each saved perturbation it pins. */
+  readonly threatModel?: { readonly path: string; readonly name?: string; readonly pinned: readonly { readonly manifest: string; readonly sha256: string }[] };
 }
 
 function pngUri(values: readonly number[], shape: readonly number[], alpha?: readonly number[]): string {
@@ -90,19 +105,50 @@ function conditionRows(report: PhysicalReport): SafeHtml[] {
         <td class="num">${formatPercent(c.rate)}</td>
         <td class="num">${c.successes}/${c.eligible}</td>
         <td class="num">${c.coverage === undefined ? '–' : formatPercent(c.coverage)}</td>
+        <td class="num">${c.cleanAccuracy === undefined ? '–' : formatPercent(c.cleanAccuracy)}</td>
+        <td class="num">${c.accuracy === undefined ? '–' : formatPercent(c.accuracy)}</td>
       </tr>`,
   );
+}
+
+function perTargetTable(report: PhysicalReport): SafeHtml {
+  return html`<section class="card">
+    <h2>Per target class (one patch each)</h2>
+    <table class="data">
+      <thead>
+        <tr>
+          <th>target</th>
+          <th class="num">${report.measure}</th>
+          <th class="num">inputs</th>
+          <th>saved patch</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${report.perTarget!.map(
+          (t) =>
+            html`<tr>
+              <td>${t.target ?? 'untargeted'}</td>
+              <td class="num">${formatPercent(t.rate)}</td>
+              <td class="num">${t.successes}/${t.eligible}</td>
+              <td>${t.saved}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
 }
 
 export function renderPhysicalHtml(report: PhysicalReport): string {
   const head = report.conditions[0];
   const patchUri = report.kind === 'uap' && report.values.eps ? report.values.data.map((v) => (v / report.values.eps! + 1) / 2) : report.values.data;
   const what =
-    report.kind === 'patch'
-      ? report.target === null
-        ? 'untargeted patch'
-        : `patch → class ${report.target}`
-      : `universal perturbation, ε = ${formatNumber(report.values.eps ?? 0)}`;
+    report.kind === 'patch' && report.perTarget
+      ? `${report.perTarget.length} patches, one per target class`
+      : report.kind === 'patch'
+        ? report.target === null
+          ? 'untargeted patch'
+          : `patch → class ${report.target}`
+        : `universal perturbation, ε = ${formatNumber(report.values.eps ?? 0)}`;
   const charts: SafeHtml[] = [];
   if (report.scaleSweep?.length)
     charts.push(
@@ -114,6 +160,12 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
     charts.push(
       lineChart('rotation', `${report.measure} against rotation`, 'largest |rotation| (degrees)', [
         { name: report.model, points: report.rotationSweep.map((p) => [p.rotation, p.rate]) },
+      ]),
+    );
+  if (report.perTarget?.length)
+    charts.push(
+      lineChart('per-target', `${report.measure} per target class`, 'target class', [
+        { name: report.model, points: report.perTarget.filter((t) => t.target !== null).map((t) => [t.target!, t.rate]) },
       ]),
     );
   if (report.epsSweep?.length) {
@@ -132,7 +184,10 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
       <div class="wrap">
         <p class="brand">gibbon · physical attack</p>
         <h1>${what}</h1>
-        <p class="subtitle">${report.model} · ${report.data} · seed ${report.seed}</p>
+        <p class="subtitle">
+          ${report.model} · ${report.data} · seed
+          ${report.seed}${report.placement ? ` · placement: ${report.placement}` : ''}${report.threatModel ? ` · threat model ${report.threatModel.name ?? report.threatModel.path}` : ''}
+        </p>
       </div>
     </header>
     <main class="wrap">
@@ -141,9 +196,9 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
         ${report.conditions.slice(1, 3).map((c) => stat(c.label, formatPercent(c.rate), `${c.successes} of ${c.eligible}`))}
         ${head?.coverage !== undefined ? stat('mean area covered', formatPercent(head.coverage), 'of the image, as placed') : ''}
       </section>
-      <section class="grid-2">
+      <section>
         <div class="card">
-          <h2>The ${report.kind === 'patch' ? 'patch' : 'perturbation'}</h2>
+          <h2>The ${report.kind === 'patch' ? 'patch' : 'perturbation'}${report.perTarget ? ` (the first of ${report.perTarget.length})` : ''}</h2>
           <img alt="the ${report.kind}" src="${patchUri.length ? pngUri(patchUri, report.values.shape, report.values.mask) : ''}" />
           <p class="note">Saved as ${report.saved} (exact values in the .npy beside it; 16-bit PNG for printing).</p>
         </div>
@@ -156,6 +211,8 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
                 <th class="num">${report.measure}</th>
                 <th class="num">inputs</th>
                 <th class="num">area</th>
+                <th class="num">accuracy, clean</th>
+                <th class="num">accuracy, with it</th>
               </tr>
             </thead>
             <tbody>
@@ -172,6 +229,7 @@ export function renderPhysicalHtml(report: PhysicalReport): string {
         <p class="note">${ex.labels.map((l, i) => `${l}→${ex.predicted[i]}`).join(' · ')}</p>
       </section>
       <section class="charts grid-2 even">${charts.map((c) => html`<div class="card">${c}</div>`)}</section>
+      ${report.perTarget?.length ? perTargetTable(report) : ''}
       <section class="card">
         <h2>Per true class</h2>
         <table class="data">

@@ -136,6 +136,9 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   // A `perturbation: text` threat model is run by text-eval (docs/text-attacks.md).
   const text = await import('./text-eval.js');
   if (values.model !== undefined && text.readTextThreatModel(values.threat)) return text.run({ ...values, model: values.model }, terminal);
+  // A `perturbation: patch|universal` threat model measures saved patches or UAPs (docs/physical.md).
+  const physical = await import('./physical-eval.js');
+  if (physical.readPhysicalThreatModel(values.threat)) return physical.run(values, terminal);
   const base = loadThreatModel(values.threat);
   let data: DataSource | undefined;
   if (values.data !== undefined) data = values.data === MNIST_TEST ? MNIST_TEST : { x: values.data, labels: values.labels! };

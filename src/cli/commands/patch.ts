@@ -13,15 +13,13 @@ import { join, resolve } from 'node:path';
 import { GibbonError } from '../../errors.js';
 import type { LabelledData } from '../../data/datasets.js';
 import { trainPatch, type PatchState } from '../../attacks/patch.js';
-import { cleanPredictions, measurePatch, sweepPatch } from '../../attacks/patch-measure.js';
+import { conditionLines, evaluatePatches } from '../../evaluation/physical-runner.js';
 import type { OnnxModel } from '../../model/onnx-model.js';
 import { gradientOracle } from '../../model/oracles.js';
-import { createPatchSet, type PatchSet, type PatchShape, type PatchSize } from '../../physical/patch-set.js';
+import { createPatchSet, type PatchShape, type PatchSize } from '../../physical/patch-set.js';
 import { checkPlacementRanges } from '../../physical/placement.js';
-import { savePerturbation } from '../../physical/saved-perturbation.js';
-import { checkTransformRanges, IDENTITY_RANGES, type TransformRanges } from '../../physical/transforms.js';
-import { deriveSeed } from '../../random.js';
-import type { Condition, PhysicalReport } from '../../report/patch-html.js';
+import { loadPerturbation, savePerturbation, type SavedPerturbation } from '../../physical/saved-perturbation.js';
+import { checkTransformRanges, type TransformRanges } from '../../physical/transforms.js';
 import { readNpy, toFloat32 } from '../../tensor/npy.js';
 import { packageVersion } from '../package-root.js';
 import { startProgress } from '../progress.js';
@@ -102,94 +100,27 @@ function readRegion(path: string, image: { height: number; width: number }): Uin
   return Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0));
 }
 
-/** What a patch does on held-out data: the conditions, the curves, per class, example images. */
-async function measureAll(
-  model: OnnxModel,
-  data: LabelledData,
-  set: PatchSet,
-  patch: Float32Array,
-  ranges: TransformRanges,
-  target: number | null,
-  seed: number,
-) {
-  const x = asTensor(data);
-  const run = { target, seed: deriveSeed(seed, 'held-out'), bounds: { lower: 0, upper: 1 }, clean: await cleanPredictions(model, x) };
-  const fits = (r: TransformRanges): boolean => {
-    try {
-      checkPlacementRanges(set, r);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const held = await measurePatch(model, x, data.y, set, patch, ranges, run);
-  const conditions: Condition[] = [
-    { label: 'held-out transforms', rate: held.rate, eligible: held.eligible, successes: held.successes, coverage: held.meanCoverage },
-  ];
-  const printed = await measurePatch(model, x, data.y, set, patch, { ...ranges, printScan: true }, { ...run, keep: 0 });
-  conditions.push({
-    label: 'held-out transforms + print-and-scan',
-    rate: printed.rate,
-    eligible: printed.eligible,
-    successes: printed.successes,
-    coverage: printed.meanCoverage,
-  });
-  const plain = await measurePatch(model, x, data.y, set, patch, IDENTITY_RANGES, { ...run, keep: 0 });
-  conditions.push({
-    label: 'upright, scale 1, no camera effects',
-    rate: plain.rate,
-    eligible: plain.eligible,
-    successes: plain.successes,
-    coverage: plain.meanCoverage,
-  });
-  const sweeps = await sweepPatch({ model, x, labels: data.y, set, patch }, ranges, run, fits);
-  return { held, conditions, sweeps };
-}
-
+/** Measures the saved patch on held-out data (the transforms of the options) and writes the report; the lines to print. */
 async function report(
   values: PatchValues,
   model: OnnxModel,
   data: LabelledData,
-  set: PatchSet,
-  patch: Float32Array,
-  target: number | null,
-  saved: string,
+  saved: SavedPerturbation,
   training?: Record<string, unknown>,
 ): Promise<string[]> {
   const ranges = rangesOf(values);
-  const { held, conditions, sweeps } = await measureAll(model, data, set, patch, ranges, target, values.seed);
-  const ex = held.examples;
-  const row = ex.x.data.length / Math.max(1, ex.x.shape[0]!);
-  const result: PhysicalReport = {
-    format: 'gibbon-physical-report',
-    version: 1,
-    kind: 'patch',
-    gibbonVersion: packageVersion(),
-    model: values.model,
-    data: data.source,
+  const result = await evaluatePatches({
+    models: [{ name: values.model, model }],
+    data,
+    patches: [saved],
+    ranges: () => ranges,
+    printScan: true,
     seed: values.seed,
-    saved,
-    target,
-    measure: target === null ? 'untargeted success' : 'targeted success',
-    values: { shape: [set.patch.channels, set.patch.height, set.patch.width], data: [...patch], mask: [...set.mask] },
-    conditions,
-    scaleSweep: sweeps.scale,
-    rotationSweep: sweeps.rotation,
-    perClass: held.perClass,
-    examples: {
-      shape: ex.x.shape.slice(1),
-      images: Array.from(ex.labels, (_, i) => [...ex.x.data.subarray(i * row, (i + 1) * row)]),
-      labels: [...ex.labels],
-      predicted: [...ex.predicted],
-    },
-    transforms: { ...ranges },
+    gibbonVersion: packageVersion(),
     ...(training ? { training } : {}),
-  };
+  });
   writePhysicalReport(values.out, result);
-  return conditions.map(
-    (c) =>
-      `${c.label}: ${(100 * c.rate).toFixed(1)}% (${c.successes}/${c.eligible}${c.coverage !== undefined ? `, ${(100 * c.coverage).toFixed(1)}% of the image covered` : ''})`,
-  );
+  return conditionLines(result);
 }
 
 async function train(values: PatchValues, terminal: Terminal): Promise<void> {
@@ -273,8 +204,17 @@ async function train(values: PatchValues, terminal: Terminal): Promise<void> {
       mm: values.printMm,
       training: { model: values.model, data: data.source, n: data.n, steps: values.steps, seed: values.seed, options, seconds },
     });
-    const lines = await report(values, model, held, set, final.patch, target, manifest, { steps: values.steps, seconds, log });
-    printResult(terminal, [`trained in ${seconds.toFixed(1)} s; wrote ${manifest}`, `on ${held.n} held-out images of ${held.source}:`], lines, values.out);
+    const written = loadPerturbation(manifest, '--out');
+    const lines = await report(values, model, held, written, { steps: values.steps, seconds, log });
+    printResult(
+      terminal,
+      [
+        `trained in ${seconds.toFixed(1)} s; wrote ${manifest} (values SHA-256 ${written.manifest.values.sha256})`,
+        `on ${held.n} held-out images of ${held.source}:`,
+      ],
+      lines,
+      values.out,
+    );
   } finally {
     await model.dispose();
   }
@@ -282,10 +222,9 @@ async function train(values: PatchValues, terminal: Terminal): Promise<void> {
 
 async function evaluate(values: PatchValues, terminal: Terminal): Promise<void> {
   const { saved, data } = openSaved(values, values.patch, 'patch');
-  const image = imageShape(data, '--data');
+  imageShape(data, '--data');
   await withModel(values.model, data, values, async (model) => {
-    const set = createPatchSet(image, { size: saved.manifest.patch!.side, shape: saved.manifest.patch!.shape });
-    const lines = await report(values, model, data, set, saved.values, saved.manifest.target, saved.path);
+    const lines = await report(values, model, data, saved);
     printResult(terminal, [`${saved.path} on ${data.n} images of ${data.source}, model ${values.model}:`], lines, values.out);
   });
 }

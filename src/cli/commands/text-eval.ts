@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GibbonError } from '../../errors.js';
-import { parseThreatModelValue, readThreatModelText } from '../../evaluation/threat-model.js';
+import { readThreatModelValue } from '../../evaluation/threat-model.js';
 import { loadTextExamples } from '../../evaluation/text-examples.js';
 import { evaluateText } from '../../evaluation/text-runner.js';
 import { isTextThreatModelValue, validateTextThreatModel, type TextThreatModel } from '../../evaluation/text-threat-model.js';
@@ -38,15 +38,9 @@ export interface TextEvalValues {
 
 /** The text threat model in `path`, or undefined when the file is not a text one (or not a file). */
 export function readTextThreatModel(path: string): TextThreatModel | undefined {
-  let read: ReturnType<typeof readThreatModelText>;
-  try {
-    read = readThreatModelText(path);
-  } catch {
-    return undefined;
-  }
-  const value = parseThreatModelValue(read.text, path, { path, json: read.json });
-  if (!isTextThreatModelValue(value)) return undefined;
-  return validateTextThreatModel(value, path, (p) => join(read.baseDir, p));
+  const read = readThreatModelValue(path);
+  if (!read || !isTextThreatModelValue(read.value)) return undefined;
+  return validateTextThreatModel(read.value, path, (p) => join(read.baseDir, p));
 }
 
 export async function run(values: TextEvalValues, terminal: Terminal): Promise<void> {

@@ -10,15 +10,14 @@
  */
 import { join, resolve } from 'node:path';
 import type { LabelledData } from '../../data/datasets.js';
-import { foolingAfterPrintScan, foolingRate, trainUap, type UapMethod, type UapState } from '../../attacks/uap.js';
+import { trainUap, type UapMethod, type UapState } from '../../attacks/uap.js';
 import type { OnnxModel } from '../../model/onnx-model.js';
 import { gradientOracle } from '../../model/oracles.js';
 import { normByName } from '../../norms/index.js';
 import { IDENTITY_RANGES } from '../../physical/transforms.js';
-import { savePerturbation } from '../../physical/saved-perturbation.js';
-import { applyUniversal, createUniversalSet, projectUniversal, type UniversalSet } from '../../physical/universal-set.js';
-import type { Condition, PhysicalReport } from '../../report/patch-html.js';
-import { argmaxRows } from '../../tensor/tensor.js';
+import { loadPerturbation, savePerturbation, type SavedPerturbation } from '../../physical/saved-perturbation.js';
+import { evaluateUaps, uapLines } from '../../evaluation/uap-runner.js';
+import { createUniversalSet } from '../../physical/universal-set.js';
 import { packageVersion } from '../package-root.js';
 import { startProgress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
@@ -52,98 +51,31 @@ export interface UapValues extends PhysicalRunValues {
 }
 
 const FORMAT = 'gibbon-uap-checkpoint';
-const KEPT_EXAMPLES = 8;
 
+/** Measures the saved UAP on held-out data (and on --compare) and writes the report; the lines to print. */
 async function report(
   values: UapValues,
   model: OnnxModel,
   data: LabelledData,
-  set: UniversalSet,
-  delta: Float32Array,
-  saved: string,
+  saved: SavedPerturbation,
   training?: Record<string, unknown>,
 ): Promise<string[]> {
-  const x = asTensor(data);
-  const names = [values.model];
-  const others: OnnxModel[] = [];
-  if (values.compare) {
-    others.push(await openModel(values.compare, data, values));
-    names.push(values.compare);
-  }
+  const other = values.compare ? await openModel(values.compare, data, values) : undefined;
   try {
-    const models = [model, ...others];
-    const conditions: Condition[] = [];
-    const cleans: Int32Array[] = [];
-    for (const [i, m] of models.entries()) {
-      const f = await foolingRate(m, set, x, delta);
-      cleans.push(f.clean);
-      const fooled = f.fooled.reduce((a, b) => a + b, 0);
-      conditions.push({ label: `held-out inputs, ${names[i]}`, rate: f.rate, eligible: data.n, successes: fooled });
-    }
-    const p = await foolingAfterPrintScan(model, set, x, delta, values.seed);
-    conditions.push({ label: `print-and-scan, ${values.model}`, rate: p.rate, eligible: data.n, successes: p.fooled });
-    const sweep = values.epsSweep ?? [0.25, 0.5, 0.75, 1].map((f) => f * set.eps);
-    const epsSweep: { eps: number; rates: Record<string, number> }[] = [];
-    for (const e of sweep) {
-      const scaled = projectUniversal(
-        set,
-        delta.map((d) => (d * e) / set.eps),
-        e,
-      );
-      const rates: Record<string, number> = {};
-      for (const [i, m] of models.entries()) rates[names[i]!] = (await foolingRate(m, set, x, scaled, cleans[i])).rate;
-      epsSweep.push({ eps: e, rates });
-    }
-    const first = Math.min(KEPT_EXAMPLES, data.n);
-    const row = delta.length;
-    const perturbed = applyUniversal(set, { data: x.data.subarray(0, first * row), shape: [first, ...data.shape] }, delta);
-    const predicted = argmaxRows(await model.logits(perturbed));
-    const fooledMain = (await foolingRate(model, set, x, delta, cleans[0])).fooled;
-    const perClass = new Map<number, { eligible: number; successes: number }>();
-    data.y.forEach((y, i) => {
-      const c = perClass.get(y) ?? { eligible: 0, successes: 0 };
-      c.eligible++;
-      c.successes += fooledMain[i]!;
-      perClass.set(y, c);
-    });
-    const result: PhysicalReport = {
-      format: 'gibbon-physical-report',
-      version: 1,
-      kind: 'uap',
-      gibbonVersion: packageVersion(),
-      model: values.model,
-      data: data.source,
+    const result = await evaluateUaps({
+      models: [{ name: values.model, model }, ...(other ? [{ name: values.compare!, model: other }] : [])],
+      data,
+      uaps: [saved],
+      printScan: true,
+      ...(values.epsSweep ? { epsSweep: values.epsSweep } : {}),
       seed: values.seed,
-      saved,
-      target: null,
-      measure: 'fooling rate',
-      values: { shape: [...set.shape], data: [...delta], eps: set.eps },
-      conditions,
-      epsSweep,
-      perClass: [...perClass.entries()].sort((a, b) => a[0] - b[0]).map(([label, c]) => ({ label, ...c })),
-      examples: {
-        shape: [...data.shape],
-        images: Array.from({ length: first }, (_, i) => [...perturbed.data.subarray(i * row, (i + 1) * row)]),
-        labels: [...data.y.slice(0, first)],
-        predicted: [...predicted],
-      },
-      transforms: { ...IDENTITY_RANGES, norm: set.norm.name, eps: set.eps },
+      gibbonVersion: packageVersion(),
       ...(training ? { training } : {}),
-    };
+    });
     writePhysicalReport(values.out, result);
-    return [
-      ...conditions.map((c) => `${c.label}: fooling rate ${(100 * c.rate).toFixed(1)}% (${c.successes}/${c.eligible})`),
-      `fooling rate against ε: ${epsSweep
-        .map(
-          (p) =>
-            `ε=${p.eps.toFixed(3)} ${Object.values(p.rates)
-              .map((r) => `${(100 * r).toFixed(1)}%`)
-              .join(' / ')}`,
-        )
-        .join(', ')}`,
-    ];
+    return uapLines(result);
   } finally {
-    for (const m of others) await m.dispose();
+    await other?.dispose();
   }
 }
 
@@ -206,11 +138,12 @@ async function train(values: UapValues, terminal: Terminal): Promise<void> {
       mm: values.printMm,
       training: { model: values.model, data: data.source, n: data.n, seed: values.seed, options, seconds, trainFooling: final.trainFooling },
     });
-    const lines = await report(values, model, held, set, final.delta, manifest, { seconds, log });
+    const written = loadPerturbation(manifest, '--out');
+    const lines = await report(values, model, held, written, { seconds, log });
     printResult(
       terminal,
       [
-        `trained in ${seconds.toFixed(1)} s (fooling rate on the training data ${(100 * final.trainFooling).toFixed(1)}%); wrote ${manifest}`,
+        `trained in ${seconds.toFixed(1)} s (fooling rate on the training data ${(100 * final.trainFooling).toFixed(1)}%); wrote ${manifest} (values SHA-256 ${written.manifest.values.sha256})`,
         `on ${held.n} held-out inputs of ${held.source}:`,
       ],
       lines,
@@ -224,8 +157,7 @@ async function train(values: UapValues, terminal: Terminal): Promise<void> {
 async function evaluate(values: UapValues, terminal: Terminal): Promise<void> {
   const { saved, data } = openSaved(values, values.uap, 'uap');
   await withModel(values.model, data, values, async (model) => {
-    const set = createUniversalSet(normByName(saved.manifest.universal!.norm), saved.manifest.universal!.eps, data.shape, { lower: 0, upper: 1 });
-    const lines = await report(values, model, data, set, saved.values, saved.path);
+    const lines = await report(values, model, data, saved);
     printResult(terminal, [`${saved.path} on ${data.n} inputs of ${data.source}:`], lines, values.out);
   });
 }
