@@ -33,6 +33,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   uap: () => import('./commands/uap.js'),
   'text-eval': () => import('./commands/text-eval.js'),
   guard: () => import('./commands/guard.js'),
+  worker: () => import('./commands/worker.js'),
 };
 
 const EXIT_OK = 0;

@@ -40,7 +40,8 @@ export type CommandName =
   | 'patch'
   | 'uap'
   | 'text-eval'
-  | 'guard';
+  | 'guard'
+  | 'worker';
 
 export interface CommandSpec {
   readonly name: CommandName;

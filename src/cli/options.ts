@@ -10,6 +10,7 @@ import { batchSizeOption, DOMAIN_OPTIONS, MODEL_INTERFACE_OPTIONS, onModel, thre
 import { DEFENSE_COMMANDS } from './options-defenses.js';
 import { PHYSICAL_COMMANDS } from './options-physical.js';
 import { GUARD_COMMAND } from './options-guard.js';
+import { SHARD_EVAL_OPTIONS, WORKER_COMMAND } from './options-shard.js';
 
 export { InvalidValue, type BpdaSurrogateSpec, type FeedSpec, type ValueParser } from './option-values.js';
 export type { ArgumentSpec, CommandName, CommandSpec, OptionSpec } from './option-specs.js';
@@ -128,6 +129,7 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
       ...MODEL_INTERFACE_OPTIONS,
       { ...batchSizeOption, description: 'examples per batch (the unit of checkpointing) and per onnxruntime run', defaultDescription: '128' },
       threadsOption,
+      ...SHARD_EVAL_OPTIONS,
     ],
   },
   onModel(
@@ -184,9 +186,10 @@ const ORDER: readonly CommandName[] = [
   'uap',
   'text-eval',
   'guard',
+  'worker',
 ];
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: readonly CommandSpec[] = Object.freeze(
-  ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, ...PHYSICAL_COMMANDS, GUARD_COMMAND].find((c) => c.name === name)!),
+  ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, ...PHYSICAL_COMMANDS, GUARD_COMMAND, WORKER_COMMAND].find((c) => c.name === name)!),
 );
