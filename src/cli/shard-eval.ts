@@ -26,7 +26,10 @@ export interface ShardValues {
 /** The queue the options name (the URL may also come from GIBBON_QUEUE_URL, which keeps the password out of `ps`). */
 export function queueAddress(values: ShardValues): QueueAddress {
   const url = values.queue === 'env' || values.queue === undefined ? process.env.GIBBON_QUEUE_URL : values.queue;
-  if (!url) throw new GibbonError('invalid_option', '--queue needs a PostgreSQL URL (or "env" with GIBBON_QUEUE_URL set)', { option: '--queue' });
+  if (!url) {
+    const why = values.queue === undefined ? 'no --queue given and GIBBON_QUEUE_URL is not set' : 'GIBBON_QUEUE_URL is not set';
+    throw new GibbonError('invalid_option', `a sharded run needs the queue's PostgreSQL URL: ${why}`, { option: '--queue' });
+  }
   return { url, queue: values.queueName ?? DEFAULT_QUEUE, schema: values.queueSchema ?? DEFAULT_SCHEMA };
 }
 

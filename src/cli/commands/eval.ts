@@ -128,7 +128,8 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
       bar?.update(p.done);
     };
     // --queue: the batches are computed by workers through PostgreSQL (cli/shard-eval.ts, docs/scale.md).
-    const shard = values.queue !== undefined ? await (await import('../shard-eval.js')).shardedRun(values, terminal) : undefined;
+    const sharded = values.queue !== undefined || values.workers !== undefined || values.lease !== undefined;
+    const shard = sharded ? await (await import('../shard-eval.js')).shardedRun(values, terminal) : undefined;
     const result = await evaluate(
       { ...options, out: values.out, resume: values.resume ?? false, saveAdversarials: values.saveAdversarials, onProgress, signal: shard?.signal },
       shard?.executor ?? IN_PROCESS,
