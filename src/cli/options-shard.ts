@@ -14,10 +14,14 @@ const QUEUE_OPTIONS: readonly OptionSpec[] = [
 /** eval's options for a sharded run. */
 export const SHARD_EVAL_OPTIONS: readonly OptionSpec[] = [
   ...QUEUE_OPTIONS,
-  { flags: '--workers <n>', description: 'with --queue: worker processes to start on this machine (0: only workers started elsewhere)', parse: integerIn(0, 256, 'workers') },
+  {
+    flags: '--workers <n>',
+    description: 'with --queue: worker processes to start on this machine (0: only workers started elsewhere)',
+    parse: integerIn(0, 256, 'workers'),
+  },
   {
     flags: '--lease <seconds>',
-    description: "with --queue: how long a worker may hold a unit before it is given to another (longer than the slowest unit)",
+    description: 'with --queue: how long a worker may hold a unit before it is given to another (longer than the slowest unit)',
     parse: integerIn(5, 86_400, 'lease'),
     defaultDescription: '1800',
   },

@@ -36,7 +36,8 @@ export function queueAddress(values: ShardValues): QueueAddress {
 /** What workers need to open the evaluation: eval's own options (no outputs) and the folder relative paths are relative to. */
 function specOf(values: EvalValues): WorkerSpec {
   const evaluation: Record<string, unknown> = { ...values };
-  for (const key of ['out', 'resume', 'junit', 'failUnder', 'saveAdversarials', 'queue', 'queueName', 'queueSchema', 'workers', 'lease', 'threads']) delete evaluation[key];
+  for (const key of ['out', 'resume', 'junit', 'failUnder', 'saveAdversarials', 'queue', 'queueName', 'queueSchema', 'workers', 'lease', 'threads'])
+    delete evaluation[key];
   return { values: evaluation as unknown as EvalValues, cwd: process.cwd() };
 }
 
@@ -45,7 +46,9 @@ export async function shardedRun(values: EvalValues, terminal: Terminal): Promis
   const controller = new AbortController();
   const onSignal = (): void => {
     terminal.note('interrupted: cancelling the evaluation’s queued jobs (run again with --resume to continue)');
-    controller.abort(new GibbonError('runtime_failure', 'interrupted (Ctrl-C); the evaluation’s queued jobs were cancelled; run the same command with --resume to continue'));
+    controller.abort(
+      new GibbonError('runtime_failure', 'interrupted (Ctrl-C); the evaluation’s queued jobs were cancelled; run the same command with --resume to continue'),
+    );
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -57,7 +60,9 @@ export async function shardedRun(values: EvalValues, terminal: Terminal): Promis
     resume: values.resume ?? false,
     lease: { ...DEFAULT_LEASE, leaseSeconds: values.lease ?? DEFAULT_LEASE.leaseSeconds },
     onEvaluation: (id, state) =>
-      terminal.note(`evaluation ${id.slice(0, 12)} (${state}) on queue '${address.queue}'${count > 0 ? `, ${count} local worker(s) with ${threads} thread(s) each` : ''}`),
+      terminal.note(
+        `evaluation ${id.slice(0, 12)} (${state}) on queue '${address.queue}'${count > 0 ? `, ${count} local worker(s) with ${threads} thread(s) each` : ''}`,
+      ),
     startWorkers: count > 0 ? async () => spawnLocalWorkers({ address, count, threads }) : undefined,
   });
   return {

@@ -45,7 +45,10 @@ test("a queue holding another evaluation's jobs is refused; Ctrl-C cancels the j
   assert.equal(queued, 30);
 
   const other = await gibbon('eval', ...small(16), '--out', 'other', '--queue', POSTGRES_URL, ...queue);
-  assertFails(other, /queue 'gibbon-eval' in postgres:\/\/\S+ holds 30 unfinished job\(s\) of another evaluation, [0-9a-f]{12} \(model [0-9a-f]{12}…, started .*, 0 units done\); let it finish, resume it, or use another --queue-name/);
+  assertFails(
+    other,
+    /queue 'gibbon-eval' in postgres:\/\/\S+ holds 30 unfinished job\(s\) of another evaluation, [0-9a-f]{12} \(model [0-9a-f]{12}…, started .*, 0 units done\); let it finish, resume it, or use another --queue-name/,
+  );
 
   first.child.kill('SIGINT');
   const stopped = await first.done;

@@ -73,9 +73,11 @@ export async function faultDrill(o: DrillOptions): Promise<DrillResult> {
     coordinator.child.kill('SIGKILL');
     await Promise.all(workers.map((w) => w.done));
   }
-  const rows = (await query<{ units: number; distinct: number }>(
-    `SELECT count(*)::int AS units, count(DISTINCT (batch, eps, stage))::int AS distinct FROM ${o.schema}.results`,
-  ))[0]!;
+  const rows = (
+    await query<{ units: number; distinct: number }>(
+      `SELECT count(*)::int AS units, count(DISTINCT (batch, eps, stage))::int AS distinct FROM ${o.schema}.results`,
+    )
+  )[0]!;
   const retried = await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${o.schema}_boss.job WHERE retry_count > 0`);
   return {
     reference,

@@ -64,7 +64,8 @@ export async function run(values: WorkerValues, terminal: Terminal): Promise<voi
       queryTimeoutMs: values.dbTimeout !== undefined ? values.dbTimeout * 1000 : undefined,
       connectTimeoutMs: values.dbTimeout !== undefined ? values.dbTimeout * 1000 : undefined,
       onEvent: (e) => {
-        if (e.kind === 'unit') terminal.out(`${name}: ${e.unit} in ${e.seconds.toFixed(1)} s${e.committed ? '' : ' (already committed by another worker; discarded)'}`);
+        if (e.kind === 'unit')
+          terminal.out(`${name}: ${e.unit} in ${e.seconds.toFixed(1)} s${e.committed ? '' : ' (already committed by another worker; discarded)'}`);
         else if (e.kind === 'lost') terminal.note(`${name}: lost the queue database (${e.message}); waiting for it`);
         else terminal.note(`${name}: rejoined the queue database`);
       },

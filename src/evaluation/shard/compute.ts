@@ -46,7 +46,13 @@ export async function computeUnit(ctx: RunContext, prepared: PreparedBatch, unit
   const s = unit.stage;
   let run: StageRun;
   if (s < ctx.stages.length) {
-    run = await runEnsembleStage(ctx, ctx.stages[s]!, batch, correct.filter((i) => !brokenBefore.has(i)), eps);
+    run = await runEnsembleStage(
+      ctx,
+      ctx.stages[s]!,
+      batch,
+      correct.filter((i) => !brokenBefore.has(i)),
+      eps,
+    );
   } else if (ctx.checks && s === ctx.stages.length) {
     run = await runSingleStep(ctx, batch, correct, eps);
   } else if (ctx.checks && s === ctx.stages.length + 1) {

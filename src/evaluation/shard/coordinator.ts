@@ -86,7 +86,9 @@ async function checkQueueIsFree(conn: Connection, id: string): Promise<void> {
   const other = r.rows[0] as { evaluation: string; n: number } | undefined;
   if (!other) return;
   const running = (await runningOthers(conn.pool, schema, queue, id)).find((e) => e.id === other.evaluation);
-  const what = running ? ` (model ${String(running.fingerprint['model']).slice(0, 12)}…, started ${running.created.toISOString()}, ${running.done} units done)` : '';
+  const what = running
+    ? ` (model ${String(running.fingerprint['model']).slice(0, 12)}…, started ${running.created.toISOString()}, ${running.done} units done)`
+    : '';
   throw new GibbonError(
     'invalid_option',
     `queue '${queue}' in ${conn.shown} holds ${other.n} unfinished job(s) of another evaluation, ${other.evaluation.slice(0, 12)}${what}; let it finish, resume it, or use another --queue-name`,
@@ -200,7 +202,13 @@ async function follow(conn: Connection, id: string, plan: StoredPlan, run: Execu
     }
     const computed = missing.slice(next).reduce((s, b) => s + (counts.get(b) ?? 0), 0);
     ctx.done = base + assembledUnits + computed;
-    ctx.options.onProgress?.({ batch: missing[Math.min(next, missing.length - 1)]!, batches: ctx.batches, done: ctx.done, total: ctx.total, resumed: ctx.resumed });
+    ctx.options.onProgress?.({
+      batch: missing[Math.min(next, missing.length - 1)]!,
+      batches: ctx.batches,
+      done: ctx.done,
+      total: ctx.total,
+      resumed: ctx.resumed,
+    });
     if (next < missing.length) await sleep(pollMs);
   }
 }

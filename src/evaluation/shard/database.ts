@@ -60,10 +60,14 @@ export function checkAddress(address: QueueAddress): void {
     throw new GibbonError('invalid_option', `'${shownUrl(address.url)}' is not a URL; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE`, { option });
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-    throw new GibbonError('invalid_option', `the queue must be a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE), not ${u.protocol}//…`, { option });
+    throw new GibbonError('invalid_option', `the queue must be a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE), not ${u.protocol}//…`, {
+      option,
+    });
   }
   if (!NAME.test(address.schema)) {
-    throw new GibbonError('invalid_option', `schema name '${address.schema}' must be lower-case letters, digits and _ (at most 41)`, { option: '--queue-schema' });
+    throw new GibbonError('invalid_option', `schema name '${address.schema}' must be lower-case letters, digits and _ (at most 41)`, {
+      option: '--queue-schema',
+    });
   }
   if (!QUEUE_NAME.test(address.queue)) {
     throw new GibbonError('invalid_option', `queue name '${address.queue}' must be letters, digits, '_', '.' or '-' (at most 60)`, { option: '--queue-name' });
@@ -94,9 +98,13 @@ export function connectionError(e: unknown, address: QueueAddress): GibbonError 
     }
   })();
   if (err.code === '28P01' || err.code === '28000') {
-    return new GibbonError('invalid_option', `the queue database ${shown} refused the credentials of user '${user}' (${err.message}); check the user and password in the URL`, {
-      option,
-    });
+    return new GibbonError(
+      'invalid_option',
+      `the queue database ${shown} refused the credentials of user '${user}' (${err.message}); check the user and password in the URL`,
+      {
+        option,
+      },
+    );
   }
   if (err.code === '3D000') return new GibbonError('invalid_option', `the queue database ${shown} does not exist (${err.message})`, { option });
   if (isConnectionError(e)) {
@@ -150,7 +158,7 @@ export async function connect(address: QueueAddress, o: ConnectOptions): Promise
   boss.on('error', () => undefined);
   try {
     await ensureSchema(pool, address.schema);
-    await boss.start();
+    await startSerialised(pool, boss, address.schema);
   } catch (e) {
     await pool.end().catch(() => undefined);
     throw connectionError(e, address);
@@ -169,9 +177,7 @@ export async function connect(address: QueueAddress, o: ConnectOptions): Promise
 
 /** Creates gibbon's tables once (an advisory lock keeps concurrent first starts from racing). */
 async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gibbon-shard-schema:${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.evaluations (
@@ -195,27 +201,55 @@ async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
       worker text NOT NULL,
       committed timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (evaluation, batch, eps, stage))`);
-    await client.query('COMMIT');
+  });
+}
+
+/**
+ * Starts pg-boss while holding a session lock: its first start creates its schema, and processes
+ * starting together (a coordinator and its workers) would otherwise race to create it.
+ */
+async function startSerialised(pool: pg.Pool, boss: PgBoss, schema: string): Promise<void> {
+  const client = await pool.connect();
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
+  const key = `gibbon-shard-boss:${schema}`;
+  let broken: Error | undefined;
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+    try {
+      await boss.start();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+    }
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    broken = e as Error;
     throw e;
   } finally {
-    client.release();
+    client.off('error', ignore);
+    client.release(broken);
   }
 }
 
 /** Runs `body` in one transaction on one client; pg-boss calls made with `db` join it. */
 export async function inTransaction<T>(pool: pg.Pool, body: (client: pg.PoolClient, db: PgBoss.Db) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A connection that breaks while the client is checked out is reported by the failing query; the
+  // client's own 'error' event must not crash the process.
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await body(client, { executeSql: (text, values) => client.query(text, values) });
     await client.query('COMMIT');
     return result;
   } catch (e) {
+    broken = e as Error;
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    client.release();
+    client.off('error', ignore);
+    // A client whose transaction failed is dropped, not reused: its connection may be dead.
+    client.release(broken);
   }
 }

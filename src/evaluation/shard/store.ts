@@ -91,30 +91,29 @@ export async function insertResult(db: Queryable, schema: string, evaluation: st
   return r.rowCount === 1;
 }
 
-function resultFromRow(row: {
-  batch: number;
-  eps: number;
-  stage: number;
-  record: UnitResult['record'];
-  point_indices: number[];
-  points: Buffer;
-}): UnitResult {
+function resultFromRow(row: { batch: number; eps: number; stage: number; record: UnitResult['record']; point_indices: number[]; points: Buffer }): UnitResult {
   const bytes = new Uint8Array(row.points.byteLength);
   bytes.set(row.points);
   return { batch: row.batch, eps: row.eps, stage: row.stage, record: row.record, pointIndices: row.point_indices, points: new Float32Array(bytes.buffer) };
 }
 
 /** The results of some units (those of one batch, or of the given stages at one ε of one batch). */
-export async function readResults(db: Queryable, schema: string, evaluation: string, batch: number, where?: { eps: number; stages: readonly number[] }): Promise<UnitResult[]> {
+export async function readResults(
+  db: Queryable,
+  schema: string,
+  evaluation: string,
+  batch: number,
+  where?: { eps: number; stages: readonly number[] },
+): Promise<UnitResult[]> {
   const r = where
     ? await db.query(
         `SELECT batch, eps, stage, record, point_indices, points FROM ${schema}.results WHERE evaluation = $1 AND batch = $2 AND eps = $3 AND stage = ANY($4::int[]) ORDER BY stage`,
         [evaluation, batch, where.eps, where.stages],
       )
-    : await db.query(`SELECT batch, eps, stage, record, point_indices, points FROM ${schema}.results WHERE evaluation = $1 AND batch = $2 ORDER BY eps, stage`, [
-        evaluation,
-        batch,
-      ]);
+    : await db.query(
+        `SELECT batch, eps, stage, record, point_indices, points FROM ${schema}.results WHERE evaluation = $1 AND batch = $2 ORDER BY eps, stage`,
+        [evaluation, batch],
+      );
   return r.rows.map(resultFromRow);
 }
 
