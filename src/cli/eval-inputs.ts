@@ -12,11 +12,58 @@ import type { EvaluationOptions } from '../evaluation/runner.js';
 import { loadThreatModel, MNIST_TEST, withOverrides, type DataSource, type ThreatModel } from '../evaluation/threat-model.js';
 import type { OnnxModelOptions } from '../model/onnx-model.js';
 import { bpdaPolicy } from './bpda.js';
-import type { EvalValues } from './commands/eval.js';
-import { modelInterfaceOptions } from './model-options.js';
+import { GibbonError } from '../errors.js';
+import { DEFAULT_QUEUE, DEFAULT_SCHEMA, type QueueAddress } from '../evaluation/shard/address.js';
+import type { BpdaSurrogateSpec } from './option-values.js';
+import { modelInterfaceOptions, type ModelInterfaceValues } from './model-options.js';
 import { defaultModelPath, packageVersion } from './package-root.js';
 
 export const DEFAULT_EVAL_BATCH = 128;
+
+export interface EvalValues extends ModelInterfaceValues, ShardValues {
+  readonly model?: string;
+  readonly threat: string;
+  readonly data?: string;
+  readonly labels?: string;
+  readonly n?: number;
+  readonly saveAdversarials?: string;
+  readonly attacks: string;
+  readonly out: string;
+  readonly resume?: boolean;
+  readonly failUnder?: number;
+  readonly junit?: string;
+  readonly seed?: number;
+  readonly bpda?: boolean;
+  readonly bpdaSurrogate?: readonly BpdaSurrogateSpec[];
+  readonly eot?: number;
+  readonly batchSize?: number;
+  readonly threads?: number;
+}
+
+/** eval's options for sharding (also read by `gibbon worker`). */
+export interface ShardValues {
+  readonly queue?: string;
+  readonly queueName?: string;
+  readonly queueSchema?: string;
+  readonly workers?: number;
+  readonly lease?: number;
+}
+
+/** The queue the options name (the URL may also come from GIBBON_QUEUE_URL, which keeps the password out of `ps`). */
+export function queueAddress(values: ShardValues): QueueAddress {
+  const url = values.queue === 'env' || values.queue === undefined ? process.env.GIBBON_QUEUE_URL : values.queue;
+  if (!url) {
+    const why = values.queue === undefined ? 'no --queue given and GIBBON_QUEUE_URL is not set' : 'GIBBON_QUEUE_URL is not set';
+    throw new GibbonError('invalid_option', `a sharded run needs the queue's PostgreSQL URL: ${why}`, { option: '--queue' });
+  }
+  return { url, queue: values.queueName ?? DEFAULT_QUEUE, schema: values.queueSchema ?? DEFAULT_SCHEMA };
+}
+
+/** What a coordinator stores for its workers: eval's options (no outputs) and the folder relative paths are relative to. */
+export interface WorkerSpec {
+  readonly values: EvalValues;
+  readonly cwd: string;
+}
 
 /** The threat model (with the command line's overrides) and the ensemble. */
 export function readEvalPlan(values: EvalValues): { tm: ThreatModel; ensemble: Ensemble } {

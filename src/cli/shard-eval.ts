@@ -7,31 +7,11 @@
 import { GibbonError } from '../errors.js';
 import type { BatchExecutor } from '../evaluation/runner.js';
 import { shardedExecutor } from '../evaluation/shard/coordinator.js';
-import { DEFAULT_QUEUE, DEFAULT_SCHEMA, type QueueAddress } from '../evaluation/shard/database.js';
 import { DEFAULT_LEASE } from '../evaluation/shard/jobs.js';
-import type { EvalValues } from './commands/eval.js';
-import { spawnLocalWorkers, type WorkerSpec } from './commands/worker.js';
+import { queueAddress, type EvalValues, type WorkerSpec } from './eval-inputs.js';
+import { spawnLocalWorkers } from './local-workers.js';
 import type { Terminal } from './terminal.js';
 import { availableParallelism } from 'node:os';
-
-/** eval's options for sharding (also read by `gibbon worker`). */
-export interface ShardValues {
-  readonly queue?: string;
-  readonly queueName?: string;
-  readonly queueSchema?: string;
-  readonly workers?: number;
-  readonly lease?: number;
-}
-
-/** The queue the options name (the URL may also come from GIBBON_QUEUE_URL, which keeps the password out of `ps`). */
-export function queueAddress(values: ShardValues): QueueAddress {
-  const url = values.queue === 'env' || values.queue === undefined ? process.env.GIBBON_QUEUE_URL : values.queue;
-  if (!url) {
-    const why = values.queue === undefined ? 'no --queue given and GIBBON_QUEUE_URL is not set' : 'GIBBON_QUEUE_URL is not set';
-    throw new GibbonError('invalid_option', `a sharded run needs the queue's PostgreSQL URL: ${why}`, { option: '--queue' });
-  }
-  return { url, queue: values.queueName ?? DEFAULT_QUEUE, schema: values.queueSchema ?? DEFAULT_SCHEMA };
-}
 
 /** What workers need to open the evaluation: eval's own options (no outputs) and the folder relative paths are relative to. */
 function specOf(values: EvalValues): WorkerSpec {

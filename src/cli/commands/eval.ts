@@ -18,34 +18,13 @@ import type { ThreatModel } from '../../evaluation/threat-model.js';
 import { formatPercent as pct } from '../../report/format.js';
 import type { Report } from '../../report/index.js';
 import { BelowThresholdError } from '../below-threshold.js';
-import type { BpdaSurrogateSpec } from '../options.js';
 import { checkOutputIsNotAnInput, checkWritableFile, lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
 import { alignColumns, shownPath } from '../format.js';
-import { openEvalInputs, readEvalPlan } from '../eval-inputs.js';
-import type { ModelInterfaceValues } from '../model-options.js';
-import type { ShardValues } from '../shard-eval.js';
+import { openEvalInputs, readEvalPlan, type EvalValues } from '../eval-inputs.js';
+
+export type { EvalValues } from '../eval-inputs.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
-
-export interface EvalValues extends ModelInterfaceValues, ShardValues {
-  readonly model?: string;
-  readonly threat: string;
-  readonly data?: string;
-  readonly labels?: string;
-  readonly n?: number;
-  readonly saveAdversarials?: string;
-  readonly attacks: string;
-  readonly out: string;
-  readonly resume?: boolean;
-  readonly failUnder?: number;
-  readonly junit?: string;
-  readonly seed?: number;
-  readonly bpda?: boolean;
-  readonly bpdaSurrogate?: readonly BpdaSurrogateSpec[];
-  readonly eot?: number;
-  readonly batchSize?: number;
-  readonly threads?: number;
-}
 
 function describeThreatModel(tm: ThreatModel, report: Report): string {
   const norm = tm.norm === 'linf' ? 'L∞' : 'L2';
