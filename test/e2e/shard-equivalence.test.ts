@@ -15,8 +15,8 @@ import { POSTGRES_URL, query, shardSchema } from '../helpers/shard.js';
 const { work, gibbon } = cliWorkspace('gibbon-shard-eq-');
 const schema = shardSchema('shard_eq');
 const MODEL = join(ROOT, 'models', 'mnist-standard.onnx');
-// 40 examples in 5 batches, 3 budgets, two cascade stages and the checks: 5 × 3 × 4 + 5 = 65 units.
-const EVAL = [MODEL, '--n', '40', '--batch-size', '8', '--attacks', 'pgd,apgd-ce', '--threads', '1'];
+// 24 examples in 3 batches, 3 budgets, two cascade stages and the checks: 3 × 3 × 4 + 3 = 39 units.
+const EVAL = [MODEL, '--n', '24', '--batch-size', '8', '--attacks', 'pgd,apgd-ce', '--threads', '1'];
 
 test('2 workers through PostgreSQL give the in-process report, with one result per unit', async () => {
   const alone = await gibbon('eval', ...EVAL, '--out', 'alone');
@@ -29,7 +29,7 @@ test('2 workers through PostgreSQL give the in-process report, with one result p
   const rows = await query<{ units: number; distinct: number; workers: number }>(
     `SELECT count(*)::int AS units, count(DISTINCT (batch, eps, stage))::int AS distinct, count(DISTINCT worker)::int AS workers FROM ${schema}.results`,
   );
-  assert.deepEqual(rows[0], { units: 65, distinct: 65, workers: 2 });
+  assert.deepEqual(rows[0], { units: 39, distinct: 39, workers: 2 });
   const state = await query<{ state: string }>(`SELECT state FROM ${schema}.evaluations`);
   assert.deepEqual(state, [{ state: 'finished' }]);
 
@@ -38,5 +38,5 @@ test('2 workers through PostgreSQL give the in-process report, with one result p
   assertOk(again);
   assert.match(again.stderr, /\(finished\)/);
   assert.deepEqual(reportDifferences(join(work, 'alone', 'report.json'), join(work, 'again', 'report.json')), []);
-  assert.equal((await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.results`))[0]!.n, 65);
+  assert.equal((await query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.results`))[0]!.n, 39);
 });

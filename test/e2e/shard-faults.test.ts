@@ -1,5 +1,5 @@
 /**
- * kill -9 during a sharded evaluation: 3 workers, one killed (and replaced) every 1.5 s, the
+ * kill -9 during a sharded evaluation: 3 workers, one killed (and replaced) every 1.2 s, the
  * coordinator killed once and restarted with --resume. The report equals the in-process one
  * (timings aside), every (batch, ε, stage) has exactly one result, none is missing, and jobs were
  * indeed taken back from killed workers (retried after their 5 s lease). A longer soak of the same
@@ -18,13 +18,13 @@ const schema = shardSchema('shard_kill');
 
 test('kill -9 of workers and of the coordinator: the same report, every unit exactly once', async () => {
   const model = join(ROOT, 'models', 'mnist-standard.onnx');
-  // 48 examples in 6 batches, 3 budgets, PGD → APGD-CE and the checks: 6 × 3 × 4 + 6 = 78 units.
+  // 32 examples in 4 batches, 3 budgets, PGD → APGD-CE and the checks: 4 × 3 × 4 + 4 = 52 units.
   const r = await faultDrill({
     work,
     schema,
-    evalArgs: [model, '--n', '48', '--batch-size', '8', '--attacks', 'pgd,apgd-ce', '--threads', '1'],
+    evalArgs: [model, '--n', '32', '--batch-size', '8', '--attacks', 'pgd,apgd-ce', '--threads', '1'],
     workers: 3,
-    killEveryMs: 1500,
+    killEveryMs: 1200,
     coordinatorKillAfter: 2,
     leaseSeconds: 5,
     timeoutMs: 240_000,
@@ -33,7 +33,7 @@ test('kill -9 of workers and of the coordinator: the same report, every unit exa
   assert.equal(r.final.code, 0, r.final.stderr);
   assert.ok(r.coordinatorKilled, 'the coordinator was killed once');
   assert.ok(r.workerKills >= 3, `${r.workerKills} worker kills`);
-  assert.deepEqual(r.rows, { units: 78, distinct: 78 });
+  assert.deepEqual(r.rows, { units: 52, distinct: 52 });
   assert.ok(r.retriedJobs >= 1, 'some jobs were taken back from killed workers');
   assert.deepEqual(reportDifferences(r.referenceReport, r.shardedReport), []);
 });

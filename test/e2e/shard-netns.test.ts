@@ -69,7 +69,7 @@ test('workers in network namespaces reach PostgreSQL over veth links; one that l
   const { work, gibbon } = cliWorkspace('gibbon-shard-netns-');
   const schema = shardSchema('shard_ns');
   const model = join(ROOT, 'models', 'mnist-standard.onnx');
-  const evalArgs = [model, '--n', '48', '--batch-size', '8', '--attacks', 'pgd,apgd-ce', '--threads', '1'];
+  const evalArgs = [model, '--n', '32', '--batch-size', '8', '--attacks', 'pgd,apgd-ce', '--threads', '1'];
   removeLinks();
   createLinks();
   const workers: Proc[] = [];
@@ -79,20 +79,8 @@ test('workers in network namespaces reach PostgreSQL over veth links; one that l
   });
   assertOk(await gibbon('eval', ...evalArgs, '--out', 'reference'));
 
-  const coordinator = start(work, [
-    'eval',
-    ...evalArgs,
-    '--out',
-    'sharded',
-    '--queue',
-    POSTGRES_URL,
-    '--queue-schema',
-    schema,
-    '--workers',
-    '0',
-    '--lease',
-    '8',
-  ]);
+  const sharded = (out: string, ...more: string[]): string[] => ['--out', out, '--queue', POSTGRES_URL, '--queue-schema', schema, '--workers', '0', ...more];
+  const coordinator = start(work, ['eval', ...evalArgs, ...sharded('sharded', '--lease', '8')]);
   for (const [k, l] of links.entries()) {
     const url = new URL(POSTGRES_URL);
     url.hostname = l.hostAddr;
@@ -122,26 +110,7 @@ test('workers in network namespaces reach PostgreSQL over veth links; one that l
   // With the other worker stopped, a second evaluation finishes only if ns-1 has rejoined.
   workers[1]!.child.kill('SIGTERM');
   await workers[1]!.done;
-  const second = await gibbon(
-    'eval',
-    model,
-    '--n',
-    '16',
-    '--batch-size',
-    '8',
-    '--attacks',
-    'fgsm',
-    '--threads',
-    '1',
-    '--out',
-    'second',
-    '--queue',
-    POSTGRES_URL,
-    '--queue-schema',
-    schema,
-    '--workers',
-    '0',
-  );
+  const second = await gibbon('eval', model, '--n', '16', '--batch-size', '8', '--attacks', 'fgsm', '--threads', '1', ...sharded('second'));
   assertOk(second);
   workers[0]!.child.kill('SIGTERM');
   const ns1 = await workers[0]!.done;
