@@ -17,7 +17,10 @@
  *
  * After every batch the per-example outcomes go to OUT/checkpoint.json (atomically). A resumed run
  * loads the finished batches and computes only the rest; every random stream is derived from
- * (seed, batch, ε, attack), so the numbers equal those of an uninterrupted run.
+ * (seed, batch, ε, attack), so the numbers equal those of an uninterrupted run. The batches are
+ * computed by a `BatchExecutor`: in this process by default, or by workers through a queue
+ * (shard/), which run the same stage functions (`prepareBatch`, `runEnsembleStage`) on one
+ * (batch, ε, stage) at a time.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
