@@ -31,17 +31,25 @@ const { values } = parseArgs({
   },
 });
 
-function timed(args: string[]): Promise<number> {
+/** Wall seconds, and CPU seconds (user + system, the process and the workers it waited for) when /usr/bin/time is there. */
+function timed(args: string[], label: string): Promise<{ wall: number; cpu?: number }> {
   const started = performance.now();
+  const cpuFile = join(work, `${label}.cpu`);
+  const time = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-f', '%U %S', '-o', cpuFile] : [];
+  const argv = [...time, process.execPath, CLI, ...args];
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.on('close', (code) =>
-      code === 0 ? resolveRun((performance.now() - started) / 1000) : reject(new Error(`gibbon ${args[0]} failed: ${stderr.trim()}`)),
-    );
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`gibbon ${args[0]} failed: ${stderr.trim()}`));
+      const cpu = time.length > 0 ? readFileSync(cpuFile, 'utf8').trim().split(/\s+/).map(Number) : undefined;
+      resolveRun({ wall: (performance.now() - started) / 1000, cpu: cpu ? cpu[0]! + cpu[1]! : undefined });
+    });
   });
 }
+
+const cpuText = (t: { cpu?: number }): string => (t.cpu !== undefined ? `, ${t.cpu.toFixed(1)} s CPU` : '');
 
 const work = mkdtempSync(join(tmpdir(), 'gibbon-shard-acceptance-'));
 const schema = `shard_acc_${process.pid}`;
