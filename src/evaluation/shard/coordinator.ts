@@ -129,6 +129,7 @@ export function shardedExecutor(o: ShardOptions): BatchExecutor {
   return {
     async run(run: ExecutorRun): Promise<void> {
       const { ctx, missing } = run;
+      if (missing.length === 0) return; // every batch came from the local checkpoint
       if (ctx.options.saveAdversarials) {
         throw new GibbonError('invalid_option', '--save-adversarials is not available with --queue (workers keep only the gallery’s examples)', {
           option: '--save-adversarials',
