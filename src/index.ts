@@ -133,7 +133,13 @@ export {
   type EvaluationOptions,
   type EvaluationProgress,
   type EvaluationResult,
+  IN_PROCESS,
+  type BatchExecutor,
+  type ExecutorRun,
 } from './evaluation/runner.js';
+export { shardedExecutor, evaluationId, type ShardOptions, type LocalWorkers } from './evaluation/shard/coordinator.js';
+export { runWorker, type WorkerOptions, type WorkerEvent, type OpenEvaluation, type OpenedEvaluation } from './evaluation/shard/worker.js';
+export { DEFAULT_QUEUE, DEFAULT_SCHEMA, type QueueAddress } from './evaluation/shard/address.js';
 export { openModels, type OpenedModels, type OpenModelsOptions, type EvaluatedModelFacts } from './evaluation/open-models.js';
 export { maskingChecks, CHECK_THRESHOLDS, type CheckEvidence, type EpsEvidence } from './evaluation/checks.js';
 export { CHECKPOINT_FILE, type Checkpoint, type BatchRecord, type StageRecord } from './evaluation/checkpoint.js';

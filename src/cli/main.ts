@@ -35,6 +35,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<CommandModule>> = {
   guard: () => import('./commands/guard.js'),
   probe: () => import('./commands/probe.js'),
   simulator: () => import('./commands/simulator.js'),
+  worker: () => import('./commands/worker.js'),
 };
 
 const EXIT_OK = 0;

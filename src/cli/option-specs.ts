@@ -42,7 +42,8 @@ export type CommandName =
   | 'text-eval'
   | 'guard'
   | 'probe'
-  | 'simulator';
+  | 'simulator'
+  | 'worker';
 
 export interface CommandSpec {
   readonly name: CommandName;

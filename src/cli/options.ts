@@ -11,6 +11,7 @@ import { DEFENSE_COMMANDS } from './options-defenses.js';
 import { PHYSICAL_COMMANDS } from './options-physical.js';
 import { GUARD_COMMAND } from './options-guard.js';
 import { PROBE_COMMANDS } from './options-probe.js';
+import { SHARD_EVAL_OPTIONS, WORKER_COMMAND } from './options-shard.js';
 
 export { InvalidValue, type BpdaSurrogateSpec, type FeedSpec, type ValueParser } from './option-values.js';
 export type { ArgumentSpec, CommandName, CommandSpec, OptionSpec } from './option-specs.js';
@@ -129,6 +130,7 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
       ...MODEL_INTERFACE_OPTIONS,
       { ...batchSizeOption, description: 'examples per batch (the unit of checkpointing) and per onnxruntime run', defaultDescription: '128' },
       threadsOption,
+      ...SHARD_EVAL_OPTIONS,
     ],
   },
   onModel(
@@ -187,9 +189,12 @@ const ORDER: readonly CommandName[] = [
   'guard',
   'probe',
   'simulator',
+  'worker',
 ];
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: readonly CommandSpec[] = Object.freeze(
-  ORDER.map((name) => [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, ...PHYSICAL_COMMANDS, GUARD_COMMAND, ...PROBE_COMMANDS].find((c) => c.name === name)!),
+  ORDER.map((name) =>
+    [...ANALYSIS_COMMANDS, ...DEFENSE_COMMANDS, ...PHYSICAL_COMMANDS, GUARD_COMMAND, WORKER_COMMAND, ...PROBE_COMMANDS].find((c) => c.name === name)!,
+  ),
 );

@@ -18,7 +18,7 @@ export async function startProgress(terminal: Terminal, label: string, total: nu
   if (!stream || total < minimumTotal) return SILENT;
   const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
-    { stream, format: `${label} {bar} {value}/{total} · {duration_formatted}`, hideCursor: true, clearOnComplete: true },
+    { stream, format: `${label} {bar} {value}/{total} · {duration_formatted} · ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0);

@@ -17,7 +17,10 @@
  *
  * After every batch the per-example outcomes go to OUT/checkpoint.json (atomically). A resumed run
  * loads the finished batches and computes only the rest; every random stream is derived from
- * (seed, batch, ε, attack), so the numbers equal those of an uninterrupted run.
+ * (seed, batch, ε, attack), so the numbers equal those of an uninterrupted run. The batches are
+ * computed by a `BatchExecutor`: in this process by default, or by workers through a queue
+ * (shard/), which run the same stage functions (`prepareBatch`, `runEnsembleStage`) on one
+ * (batch, ε, stage) at a time.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -31,7 +34,7 @@ import { checkBatchSize } from '../runtime/graph-program.js';
 import { writeReportHtml, writeReportJson, type Report } from '../report/index.js';
 import { subset } from '../tensor/rows.js';
 import { argmaxPerRow } from '../tensor/scores.js';
-import { sliceBatch } from '../tensor/tensor.js';
+import { sliceBatch, type Tensor } from '../tensor/tensor.js';
 import { assembleAdversarials } from './adversarial-export.js';
 import { evaluationFingerprint, openCheckpoint, writeCheckpoint, type BatchRecord } from './checkpoint.js';
 import { rawUnitsOf } from './channel-bounds.js';
@@ -50,7 +53,9 @@ import {
 } from './run-context.js';
 import { emptyRun, stageRun, type FirstBreaks, type StageRecord, type StageRun } from './stage.js';
 import { summarise } from './summary.js';
+import type { BatchExecutor } from './batch-executor.js';
 
+export type { BatchExecutor, ExecutorRun } from './batch-executor.js';
 export type { EvaluationModel, EvaluationTarget, EvaluationOptions, EvaluationProgress, EvaluationResult } from './run-context.js';
 export { NOISE_SAMPLES, NOISE_LABEL, SINGLE_STEP_LABEL } from './reference-runs.js';
 
@@ -71,7 +76,7 @@ function oracleFor(ctx: RunContext, stage: PlannedStage): Oracle {
 }
 
 /** Runs one stage of the ensemble on the examples `indices` of the batch (those still robust). */
-async function runEnsembleStage(ctx: RunContext, stage: PlannedStage, batch: BatchInputs, indices: Int32Array, eps: number): Promise<StageRun> {
+export async function runEnsembleStage(ctx: RunContext, stage: PlannedStage, batch: BatchInputs, indices: Int32Array, eps: number): Promise<StageRun> {
   const { config } = stage;
   const id = { label: config.label, attack: config.attack, role: 'ensemble', oracle: stage.oracle } as const;
   if (indices.length === 0) return emptyRun(id);
@@ -111,18 +116,33 @@ async function runEps(ctx: RunContext, batch: BatchInputs, correct: Int32Array, 
   return stages;
 }
 
-async function runBatch(ctx: RunContext, index: number, start: number, end: number, previous: readonly BatchRecord[]): Promise<BatchRecord> {
+/** One batch's inputs, its clean logits and predictions, and the examples it classifies correctly (those the attacks get). */
+export interface PreparedBatch {
+  readonly batch: BatchInputs;
+  readonly clean: Tensor;
+  readonly predictions: number[];
+  readonly correct: Int32Array;
+}
+
+/** The examples [start, end) as batch `index`: clean predictions and, under a targeted threat model, targets. */
+export async function prepareBatch(ctx: RunContext, index: number, start: number, end: number): Promise<PreparedBatch> {
   const { options } = ctx;
-  const started = performance.now();
-  options.signal?.throwIfAborted();
-  options.onProgress?.(progressBase(ctx, index));
   const x = sliceBatch(options.data.x, start, end);
   const labels = options.data.labels.subarray(start, end);
   const clean = await options.model.logits(x);
   const predictions = argmaxPerRow(clean, ctx.numClasses);
   const targets = chooseTargets(ctx.tm, ctx.numClasses, start, labels, clean);
-  const batch: BatchInputs = { index, x, labels, targets };
   const correct = Int32Array.from(predictions.keys()).filter((i) => predictions[i] === labels[i]);
+  return { batch: { index, x, labels, targets }, clean, predictions, correct };
+}
+
+async function runBatch(ctx: RunContext, index: number, start: number, end: number, previous: readonly BatchRecord[]): Promise<BatchRecord> {
+  const { options } = ctx;
+  const started = performance.now();
+  options.signal?.throwIfAborted();
+  options.onProgress?.(progressBase(ctx, index));
+  const { batch, clean, predictions, correct } = await prepareBatch(ctx, index, start, end);
+  const { x, targets } = batch;
 
   const epsRecords: BatchRecord['eps'][number][] = [];
   const firstBreaks: FirstBreaks[] = [];
@@ -188,10 +208,18 @@ function onnxruntimeVersion(): string {
   }
 }
 
-/** Runs the evaluation (resuming from OUT/checkpoint.json when asked) and writes the report. */
-export async function evaluate(options: EvaluationOptions): Promise<EvaluationResult> {
+/** What an evaluation fixes before any batch runs: the plan, the run context and the fingerprint (evaluate() and sharded workers share it). */
+export interface RunSetup {
+  readonly ctx: RunContext;
+  readonly fingerprint: Record<string, unknown>;
+  readonly batchSize: number;
+  readonly batches: number;
+  readonly unitsPerBatch: number;
+}
+
+/** Checks the options and plans the run (no checkpoint read: `resumed` and `done` start at 0). */
+export function setupRun(options: EvaluationOptions, notes: string[]): RunSetup {
   const tm = options.threatModel;
-  const notes: string[] = [];
   const model = options.model;
   const n = options.data.labels.length;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -209,10 +237,6 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   const batches = Math.ceil(n / batchSize);
   const unitsPerBatch = tm.eps.length * (stages.length + (checks ? 2 : 0)) + (checks ? 1 : 0);
   const fingerprint = evaluationFingerprint(options, stages, { batchSize, checks, gallerySize, version });
-
-  let checkpoint = openCheckpoint(options.out, { fingerprint, batches, numClasses: model.numClasses, resume: options.resume ?? false, notes });
-  const records = new Map<number, BatchRecord>(checkpoint.records.map((r) => [r.index, r]));
-  const resumed = records.size;
   const ctx: RunContext = {
     options,
     tm,
@@ -225,9 +249,40 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
     imageShape,
     total: batches * unitsPerBatch,
     batches,
-    resumed,
-    done: resumed * unitsPerBatch,
+    resumed: 0,
+    done: 0,
   };
+  return { ctx, fingerprint, batchSize, batches, unitsPerBatch };
+}
+
+/** Computes the batches in this process, one after another. */
+export const IN_PROCESS: BatchExecutor = {
+  async run({ ctx, missing, batchSize, previous, done }) {
+    const n = ctx.options.data.labels.length;
+    for (const b of missing) done(await runBatch(ctx, b, b * batchSize, Math.min(n, (b + 1) * batchSize), previous(b)));
+  },
+};
+
+/**
+ * Runs the evaluation (resuming from OUT/checkpoint.json when asked) and writes the report. The
+ * batches not in the checkpoint are computed by `executor` (default: in this process; a sharded
+ * one hands them to workers, evaluation/shard/).
+ */
+export async function evaluate(options: EvaluationOptions, executor: BatchExecutor = IN_PROCESS): Promise<EvaluationResult> {
+  const tm = options.threatModel;
+  const notes: string[] = [];
+  const model = options.model;
+  const setup = setupRun(options, notes);
+  const { fingerprint, batches, unitsPerBatch } = setup;
+  const { stages, checks } = setup.ctx;
+  const eotSamples = options.eotSamples ?? 1;
+  const example = options.data.x.shape.slice(1);
+  const version = options.gibbonVersion ?? 'unknown';
+
+  let checkpoint = openCheckpoint(options.out, { fingerprint, batches, numClasses: model.numClasses, resume: options.resume ?? false, notes });
+  const records = new Map<number, BatchRecord>(checkpoint.records.map((r) => [r.index, r]));
+  const resumed = records.size;
+  const ctx: RunContext = { ...setup.ctx, resumed, done: resumed * unitsPerBatch };
 
   let nonDifferentiable: { node: string; op_type: string }[] = [];
   if (tm.knowledge === 'white-box') {
@@ -236,16 +291,22 @@ export async function evaluate(options: EvaluationOptions): Promise<EvaluationRe
   }
 
   let files: { checkpoint?: string; json?: string; html?: string } = {};
-  for (let b = 0; b < batches; b++) {
-    if (records.has(b)) continue;
-    const start = b * batchSize;
-    const previous = [...records.values()].filter((r) => r.index < b);
-    records.set(b, await runBatch(ctx, b, start, Math.min(n, start + batchSize), previous));
-    if (options.out) {
-      checkpoint = { ...checkpoint, records: [...records.values()].sort((p, q) => p.index - q.index) };
-      files = { checkpoint: writeCheckpoint(options.out, checkpoint) };
-    }
-  }
+  const missing = Array.from({ length: batches }, (_, b) => b).filter((b) => !records.has(b));
+  await executor.run({
+    ctx,
+    fingerprint,
+    batchSize: setup.batchSize,
+    missing,
+    previous: (b) => [...records.values()].filter((r) => r.index < b),
+    done: (record) => {
+      records.set(record.index, record);
+      if (options.out) {
+        checkpoint = { ...checkpoint, records: [...records.values()].sort((p, q) => p.index - q.index) };
+        files = { checkpoint: writeCheckpoint(options.out, checkpoint) };
+      }
+    },
+    notes,
+  });
   const ordered = [...records.values()].sort((p, q) => p.index - q.index);
   if (options.out) files = { checkpoint: writeCheckpoint(options.out, { ...checkpoint, records: ordered, finished: true }) };
 

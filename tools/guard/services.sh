@@ -18,7 +18,17 @@ if [ -z "$version" ]; then
   cluster=main
   pg_createcluster "$version" "$cluster"
 fi
+# Sharded evaluation's network test (test/e2e/shard-netns.test.ts) runs workers in network namespaces that
+# reach PostgreSQL over veth links in 10.231.0.0/16: listen beyond loopback, and admit that subnet (password only).
+conf=/etc/postgresql/$version/$cluster
+if ! grep -q "^listen_addresses = '\*'" "$conf/postgresql.conf"; then
+  echo "listen_addresses = '*'" >>"$conf/postgresql.conf"
+  restart=1
+fi
+grep -q '^host all gibbon 10.231.0.0/16 scram-sha-256' "$conf/pg_hba.conf" || echo 'host all gibbon 10.231.0.0/16 scram-sha-256' >>"$conf/pg_hba.conf"
+[ "${restart:-0}" = 1 ] && pg_ctlcluster "$version" "$cluster" restart 2>/dev/null || true
 pg_ctlcluster "$version" "$cluster" start 2>/dev/null || true
+pg_ctlcluster "$version" "$cluster" reload 2>/dev/null || true
 for _ in $(seq 1 30); do
   runuser -u postgres -- psql -qtAc 'SELECT 1' >/dev/null 2>&1 && break
   sleep 1

@@ -11,47 +11,20 @@ import { writeFileAtomically } from '../../storage/atomic-write.js';
 import { join } from 'node:path';
 import { GibbonError } from '../../errors.js';
 import { ADVERSARIALS_MANIFEST } from '../../evaluation/adversarial-export.js';
-import { evaluatedNormalization, inputDomainText, surrogateNormalization } from '../../evaluation/channel-bounds.js';
-import { loadEvaluationData, THREAT_MODEL_DATA_FIELDS } from '../../evaluation/data.js';
+import { inputDomainText } from '../../evaluation/channel-bounds.js';
 import { formatJunit } from '../../evaluation/junit.js';
-import { resolveEnsemble } from '../../evaluation/presets.js';
-import { evaluate, type EvaluationProgress } from '../../evaluation/runner.js';
-import { openModels } from '../../evaluation/open-models.js';
-import { loadThreatModel, MNIST_TEST, withOverrides, type DataSource, type ThreatModel } from '../../evaluation/threat-model.js';
-import type { OnnxModelOptions } from '../../model/onnx-model.js';
+import { evaluate, IN_PROCESS, type EvaluationProgress } from '../../evaluation/runner.js';
+import type { ThreatModel } from '../../evaluation/threat-model.js';
 import { formatPercent as pct } from '../../report/format.js';
 import type { Report } from '../../report/index.js';
 import { BelowThresholdError } from '../below-threshold.js';
-import { bpdaPolicy } from '../bpda.js';
-import type { BpdaSurrogateSpec } from '../options.js';
 import { checkOutputIsNotAnInput, checkWritableFile, lockOutputFolderForRun, prepareOutputFolder } from '../files.js';
 import { alignColumns, shownPath } from '../format.js';
-import { defaultModelPath, packageVersion } from '../package-root.js';
-import { modelInterfaceOptions, type ModelInterfaceValues } from '../model-options.js';
+import { openEvalInputs, readEvalPlan, type EvalValues } from '../eval-inputs.js';
+
+export type { EvalValues } from '../eval-inputs.js';
 import { startProgress, type Progress } from '../progress.js';
 import type { Terminal } from '../terminal.js';
-
-export interface EvalValues extends ModelInterfaceValues {
-  readonly model?: string;
-  readonly threat: string;
-  readonly data?: string;
-  readonly labels?: string;
-  readonly n?: number;
-  readonly saveAdversarials?: string;
-  readonly attacks: string;
-  readonly out: string;
-  readonly resume?: boolean;
-  readonly failUnder?: number;
-  readonly junit?: string;
-  readonly seed?: number;
-  readonly bpda?: boolean;
-  readonly bpdaSurrogate?: readonly BpdaSurrogateSpec[];
-  readonly eot?: number;
-  readonly batchSize?: number;
-  readonly threads?: number;
-}
-
-const DEFAULT_BATCH = 128;
 
 function describeThreatModel(tm: ThreatModel, report: Report): string {
   const norm = tm.norm === 'linf' ? 'L∞' : 'L2';
@@ -106,32 +79,6 @@ function checkLines(report: Report): string[] {
   return lines;
 }
 
-/**
- * How the evaluated ONNX file is read: the command line's --feed, --wrt-input, --output,
- * --output-reduce and --input-shape over the threat model's `model` section; the normalisation
- * from input.mean/std; symbolic sizes from input.shape or the data.
- */
-function evaluatedModelOptions(tm: ThreatModel, values: EvalValues): OnnxModelOptions {
-  const m = tm.model ?? {};
-  const threatFeeds = Object.entries(m.feeds ?? {}).map(([name, value]) => ({ name, value }));
-  const given = new Set((values.feed ?? []).map((f) => f.name));
-  const dataPath = tm.data === MNIST_TEST ? undefined : tm.data.x;
-  const options = modelInterfaceOptions(
-    {
-      inputShape: values.inputShape ?? tm.input.shape,
-      feed: [...threatFeeds.filter((f) => !given.has(f.name)), ...(values.feed ?? [])],
-      wrtInput: values.wrtInput ?? m.input,
-      output: values.output ?? m.output,
-      outputReduce: values.outputReduce ?? m.output_reduce,
-      ...evaluatedNormalization(tm.input), // input.mean/std, after the unit-space mapping under per-channel bounds
-    },
-    tm.input.shape ? undefined : dataPath,
-    values.data !== undefined ? '--data' : 'data.x',
-  );
-  if (tm.data === MNIST_TEST && !options.exampleShape) return { ...options, exampleShape: [1, 28, 28] };
-  return options;
-}
-
 export async function run(values: EvalValues, terminal: Terminal): Promise<void> {
   // A `perturbation: text` threat model is run by text-eval (docs/text-attacks.md).
   const text = await import('./text-eval.js');
@@ -139,11 +86,7 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   // A `perturbation: patch|universal` threat model measures saved patches or UAPs (docs/physical.md).
   const physical = await import('./physical-eval.js');
   if (physical.readPhysicalThreatModel(values.threat)) return physical.run(values, terminal);
-  const base = loadThreatModel(values.threat);
-  let data: DataSource | undefined;
-  if (values.data !== undefined) data = values.data === MNIST_TEST ? MNIST_TEST : { x: values.data, labels: values.labels! };
-  const tm = withOverrides(base, { n: values.n, data, seed: values.seed });
-  const ensemble = resolveEnsemble(values.attacks, '--attacks');
+  const { tm, ensemble } = readEvalPlan(values);
   prepareOutputFolder(values.out, '--out');
   lockOutputFolderForRun(values.out, '--out');
   if (values.junit) checkWritableFile(values.junit, '--junit');
@@ -156,53 +99,24 @@ export async function run(values: EvalValues, terminal: Terminal): Promise<void>
   checkOutputIsNotAnInput({ path: values.junit, option: '--junit' }, inputs);
   if (values.saveAdversarials) prepareOutputFolder(values.saveAdversarials, '--save-adversarials');
 
-  const batchSize = values.batchSize ?? DEFAULT_BATCH;
-  const modelOptions = { threads: values.threads, batchSize, nonDifferentiable: values.bpda ? ('identity' as const) : ('zero' as const) };
-  // BPDA surrogates (--bpda-surrogate) replace ops of the evaluated model only, not of a transfer surrogate.
-  const bpda = bpdaPolicy(values.bpda ?? false, values.bpdaSurrogate);
-  const models = await openModels(tm, tm.endpoint ? values.model : (values.model ?? defaultModelPath()), {
-    model: tm.endpoint ? undefined : { ...modelOptions, ...evaluatedModelOptions(tm, values), nonDifferentiable: bpda.policy },
-    surrogate: { ...modelOptions, normalization: surrogateNormalization(tm.input) },
-  });
-  const { target: model, endpoint: http } = models;
+  const { models, options } = await openEvalInputs(values, tm, ensemble, (line) => terminal.note(line));
+  const { endpoint: http } = models;
   const path = models.facts.path;
   let bar: Progress | undefined;
   try {
-    const fields =
-      values.data !== undefined || values.n !== undefined
-        ? {
-            x: values.data !== undefined ? '--data' : THREAT_MODEL_DATA_FIELDS.x,
-            labels: values.data !== undefined ? '--labels' : THREAT_MODEL_DATA_FIELDS.labels,
-            n: values.n !== undefined ? '--n' : 'n',
-          }
-        : THREAT_MODEL_DATA_FIELDS;
-    const evaluationData = loadEvaluationData(tm, model, fields);
-    for (const note of evaluationData.notes) terminal.note(note);
-
     let starting: Promise<void> | undefined;
     const onProgress = (p: EvaluationProgress): void => {
       if (!starting) starting = startProgress(terminal, 'eval', p.total).then((b) => void (bar = b));
       bar?.update(p.done);
     };
-    const result = await evaluate({
-      model,
-      white: models.white,
-      modelPath: path,
-      surrogate: models.surrogate,
-      threatModel: tm,
-      data: evaluationData,
-      ensemble,
-      batchSize,
-      out: values.out,
-      resume: values.resume ?? false,
-      saveAdversarials: values.saveAdversarials,
-      bpda: values.bpda ?? false,
-      bpdaSurrogates: bpda.described,
-      eotSamples: values.eot,
-      threads: values.threads,
-      gibbonVersion: packageVersion(),
-      onProgress,
-    }).finally(async () => {
+    // --queue: the batches are computed by workers through PostgreSQL (cli/shard-eval.ts, docs/scale.md).
+    const sharded = values.queue !== undefined || values.workers !== undefined || values.lease !== undefined;
+    const shard = sharded ? await (await import('../shard-eval.js')).shardedRun(values, terminal) : undefined;
+    const result = await evaluate(
+      { ...options, out: values.out, resume: values.resume ?? false, saveAdversarials: values.saveAdversarials, onProgress, signal: shard?.signal },
+      shard?.executor ?? IN_PROCESS,
+    ).finally(async () => {
+      shard?.release();
       await starting;
       bar?.stop();
     });

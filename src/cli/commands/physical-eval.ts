@@ -36,6 +36,8 @@ export interface PhysicalEvalValues {
   readonly junit?: unknown;
   readonly bpda?: unknown;
   readonly eot?: unknown;
+  readonly queue?: unknown;
+  readonly workers?: unknown;
 }
 
 const NOT_APPLICABLE = [
@@ -45,6 +47,8 @@ const NOT_APPLICABLE = [
   ['junit', '--junit'],
   ['bpda', '--bpda'],
   ['eot', '--eot'],
+  ['queue', '--queue'],
+  ['workers', '--workers'],
 ] as const;
 
 /** The threat model of `path` when it is a physical one (undefined for any other file or preset). */
