@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     if (models.length > 0 && trainTasks.length > 0 && !trainPeer)
       log(`train tasks: no peer (${values['no-peer'] ? '--no-peer' : `${PEER_TRAIN} did not run; it needs /usr/bin/python3 with torch`})`);
     const peak = models.length > 0 && ATTACK_TASKS.some((t) => tasks.has(t)) ? await calibratePeak(threads) : undefined;
-    if (peak) log(`peak (best of a 1024³ MatMul and a 3×3 Conv in onnxruntime, ${threads} threads): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
+    if (peak) log(`peak (best of a 1024³ MatMul, a 3×3 and a 5×5 Conv in onnxruntime, ${threads} threads): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
     for (const name of models) {
       const ir = modelIR(name);
       const flops = await forwardFlopsPerImage(ir);
