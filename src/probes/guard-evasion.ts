@@ -22,6 +22,7 @@ import { playTurns, turnText, withTurnText } from './conversation.js';
 import { detectAll, type DetectionContext } from './detectors.js';
 import { LEET, rot13, type Encoding } from './obfuscation.js';
 import { renderProbe, type ProbeSet, type ProbeTurn, type RenderedProbe } from './probe-set.js';
+import { argmax } from '../tensor/scores.js';
 
 export interface EvasionOptions {
   readonly attacks: readonly TextAttack[];
@@ -67,7 +68,7 @@ export interface EvasionResult {
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const isFlagged = (scores: Float32Array, k: number): boolean => scores.indexOf(Math.max(...scores)) === k;
+const isFlagged = (scores: Float32Array, k: number): boolean => argmax(scores) === k;
 
 /** `entry` as it may appear obfuscated (look-alike letters, leetspeak, invisible characters between letters). */
 function obfuscationTolerant(entry: string): RegExp {

@@ -25,6 +25,7 @@ import type { TextClassifier } from '../text/classifier.js';
 import type { ChatAnswer, ChatMessage, ChatTarget, ToolCall } from './chat.js';
 import { isRefusal } from './detectors.js';
 import { readMessage, type LeakFormat, type Reading, type Request } from './instruction-reading.js';
+import { argmax } from '../tensor/scores.js';
 
 export interface SimulatorTool {
   readonly name: string;
@@ -132,7 +133,7 @@ export class AssistantSimulator implements ChatTarget {
     if (d.guard) {
       const scores = await d.guard.model.scores(untrusted.map((m) => m.content));
       const injection = d.guard.injectionClass ?? 1;
-      if (scores.some((s) => s.indexOf(Math.max(...s)) === injection)) {
+      if (scores.some((s) => argmax(s) === injection)) {
         this.counts.blockedByGuard++;
         return text(BLOCKED);
       }

@@ -17,6 +17,7 @@ import { OnnxTextModel } from '../text/onnx-text-model.js';
 import { bindVocabulary, tokenIds, tokenizeText, vocabularyOfModel, type TextVocabulary } from '../text/vocabulary.js';
 import type { Dataset } from './dataset.js';
 import { train, type TrainOptions, type TrainResult } from './trainer.js';
+import { argmax } from '../tensor/scores.js';
 
 /** Attacked (or otherwise augmented) copies of a batch's texts: one per text, or null for none. */
 export type TextAugment = (texts: readonly string[], labels: readonly number[], model: WhiteBoxTextClassifier) => Promise<readonly (string | null)[]>;
@@ -76,7 +77,7 @@ export async function textClassifierMetrics(
   positive = 1,
 ): Promise<{ accuracy: number; precision: number; recall: number; n: number; predictions: Int32Array }> {
   const scores = await model.scores(data.texts);
-  const predictions = Int32Array.from(scores, (s) => s.indexOf(Math.max(...s)));
+  const predictions = Int32Array.from(scores, argmax);
   let correct = 0;
   let tp = 0;
   let fp = 0;

@@ -13,6 +13,7 @@ import { splitTokens } from '../../text/tokenizer.js';
 import { checkOutputIsNotAnInput, checkWritableFile } from '../files.js';
 import type { Terminal } from '../terminal.js';
 import { percent } from '../format.js';
+import { argmax } from '../../tensor/scores.js';
 
 export interface PredictTextValues {
   readonly model: string;
@@ -50,7 +51,7 @@ export async function runTextPredict(values: PredictTextValues, terminal: Termin
     const scores = await model.scores(texts);
     const seconds = (performance.now() - started) / 1000;
     const name = (k: number): string => model.labels?.[k] ?? String(k);
-    const predicted = scores.map((s) => s.indexOf(Math.max(...s)));
+    const predicted = scores.map((s) => argmax(s));
     const lines = [`${texts.length} texts, ${model.classes} classes, ${seconds.toFixed(2)} s`];
     const perClass = new Array<number>(model.classes).fill(0);
     for (const p of predicted) perClass[p]!++;
