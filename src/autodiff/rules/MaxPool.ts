@@ -19,7 +19,8 @@ import { cropOrPad, poolWindow, type PoolWindow } from './pool-window.js';
  * - 'unpool': the same winners as 'tiles', but dY is routed to them by one MaxUnpool with flat
  *   indices built at output size (window origin + the winner's offset in its window), instead of
  *   two full-size Resizes, an Equal, a Cast and a Mul (about 3× less time for that routing).
- *   float32 only (onnxruntime's MaxUnpool kernel).
+ *   float32 only (onnxruntime's MaxUnpool kernel); planes of more than 2^24 cells take the Resize routing,
+ *   since the offsets within a plane are summed in float32.
  * - 'auto': 'unpool' where it applies, else 'indices'.
  */
 export type MaxPoolFormulation = 'auto' | 'indices' | 'tiles' | 'unpool';
@@ -119,7 +120,9 @@ function viaTiles(ctx: VjpContext, dY: string, w: PoolWindow, unpool: boolean): 
   }
 
   const [begin, end] = [w.padBegin.map((p) => -p), tail.map((t) => -t)];
-  const dGrid = unpool ? routeByUnpool(ctx, dY, below, w, gridSize) : routeByResize(ctx, dY, below, w, gridSize);
+  // Offsets within a plane are summed in float32, exact only below 2^24 cells: larger planes take the Resize route.
+  const exactInFloat32 = gridSize.reduce((a, z) => a * z, 1) <= 2 ** 24;
+  const dGrid = unpool && exactInFloat32 ? routeByUnpool(ctx, dY, below, w, gridSize) : routeByResize(ctx, dY, below, w, gridSize);
   return cropOrPad(b, dGrid, begin, end, null, 'MaxPool_dX');
 }
 
@@ -165,20 +168,19 @@ function routeByUnpool(ctx: VjpContext, dY: string, below: readonly string[], w:
   const r = k.length;
   const gridStride = gridSize.map((_, i) => gridSize.slice(i + 1).reduce((a, c) => a * c, 1));
   const cells = k.reduce((a, c) => a * c, 1);
-  const cellOffset = Array.from({ length: cells }, (_, p) => {
+  // Σ_i digit_i·step_i·gridStride_i over the row-major digits of `flat` in a box of `sizes`: a grid offset.
+  const gridOffset = (flat: number, sizes: readonly number[], step: readonly number[]): number => {
     let offset = 0;
-    for (let i = r - 1, rest = p; i >= 0; rest = Math.floor(rest / k[i]!), i--) offset += (rest % k[i]!) * d[i]! * gridStride[i]!;
+    for (let i = r - 1, rest = flat; i >= 0; rest = Math.floor(rest / sizes[i]!), i--) offset += (rest % sizes[i]!) * step[i]! * gridStride[i]!;
     return offset;
-  });
-  const origin = Array.from({ length: O.reduce((a, c) => a * c, 1) }, (_, flat) => {
-    let offset = 0;
-    for (let i = r - 1, rest = flat; i >= 0; rest = Math.floor(rest / O[i]!), i--) offset += (rest % O[i]!) * s[i]! * gridStride[i]!;
-    return offset;
-  });
+  };
+  const cellOffset = Array.from({ length: cells }, (_, p) => gridOffset(p, k, d));
+  const origin = Array.from({ length: O.reduce((a, c) => a * c, 1) }, (_, flat) => gridOffset(flat, O, s));
   // The winner's offset is Σ_p [P_p < Y]·(offset of cell p+1 − offset of cell p) over the prefix indicators (a
   // Gather from a table of offsets by the winner's number was 10× slower); with the window's origin it stays
-  // an exact float (a plane's size), and becomes int64 before the planes are added.
-  const terms = (below ?? []).map((v, p) => {
+  // below a plane's size, exact in float32 (the caller keeps planes under 2^24 cells), and becomes int64
+  // before the planes are added.
+  const terms = below.map((v, p) => {
     const step = cellOffset[p + 1]! - cellOffset[p]!;
     return step === 1 ? v : b.op('Mul', [v, floatTensor(b, type, [], [step])], {}, { name: 'MaxPool_winner_step' });
   });

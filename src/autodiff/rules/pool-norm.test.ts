@@ -146,6 +146,28 @@ test('MaxPool formulations agree with each other on batch-dependent inputs', asy
   assert.equal(results[0]!.filter((v) => v !== 0).length, dy.filter((v) => v !== 0).length);
 });
 
+test('MaxPool: planes beyond 2^24 cells are routed by Resize (float32 offsets would not be exact), smaller ones by MaxUnpool', async () => {
+  const opsFor = async (side: number): Promise<string[]> => {
+    const graph: Graph = {
+      name: 'pool',
+      nodes: [],
+      inputs: [{ name: 'x', dataType: DT.FLOAT, shape: ['N', 1, side, side] }],
+      outputs: [],
+      initializers: new Map(),
+      valueInfo: [],
+    };
+    const y = new GraphBuilder(graph, 't').op('MaxPool', ['x'], { kernel_shape: [2, 2], strides: [64, 64] });
+    graph.outputs.push({ name: y, dataType: DT.FLOAT, shape: null });
+    const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] });
+    const vjp = await buildVjpGraph({ proto, graph, opset: 18 }, { wrt: ['x'] });
+    return vjp.model.graph.nodes.map((n) => n.opType);
+  };
+  const small = await opsFor(4096); // 2^24 cells: exact
+  assert.ok(small.includes('MaxUnpool') && !small.includes('Resize'), `4096²: ${small.join(' ')}`);
+  const large = await opsFor(4160); // a 4160² grid: more than 2^24 cells
+  assert.ok(large.includes('Resize') && !large.includes('MaxUnpool'), `4160²: ${large.join(' ')}`);
+});
+
 test('MaxPool: forcing tiles on overlapping windows or on float64 is refused', async () => {
   const refused = (what: RegExp) => (e: unknown) => e instanceof GibbonError && e.code === 'unsupported_attribute' && what.test(e.message);
   const zeros = new Array<number>(25).fill(0);
