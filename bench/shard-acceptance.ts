@@ -1,8 +1,8 @@
 /**
- * `npm run shard-acceptance -- [--n 2000] [--batch-size 128] [--workers 2] [--baseline-threads N] [--attacks auto]`
+ * `npm run shard-acceptance -- [--n 2000] [--batch-size 128] [--workers 2] [--baseline-threads N[,M…]] [--attacks auto]`
  * Issue 19's speed acceptance: the `--attacks auto` evaluation of models/mnist-robust.onnx at
  * L∞ ε = 0.3 (models/eval-linf-0.3.yaml) on the first N MNIST test images, once in one process
- * (onnxruntime with --baseline-threads intra-op threads, default: every core) and once sharded
+ * per --baseline-threads value (onnxruntime intra-op threads, default: every core) and once sharded
  * through PostgreSQL with --workers local workers (each with cores / workers threads). Prints both
  * wall times, the speed-up, and whether the two report.json files agree except timings.
  * Self-contained: a fresh schema in the tests' database (GIBBON_TEST_POSTGRES_URL) and a temporary
@@ -60,22 +60,25 @@ try {
   console.log(
     `--attacks ${values.attacks} on the first ${values.n} MNIST test images, models/mnist-robust.onnx, L∞ ε = 0.3, batches of ${values['batch-size']}; ${cores} cores`,
   );
-  const single = await timed(['eval', ...common, '--threads', values['baseline-threads']!, '--out', join(work, 'single')], 'single');
-  console.log(`single process, ${values['baseline-threads']} onnxruntime thread(s): ${single.wall.toFixed(1)} s${cpuText(single)}`);
+  // Sharded first, then each baseline, printing its speed-up as soon as it is known.
   const sharded = await timed(
     ['eval', ...common, '--threads', String(cores), '--out', join(work, 'sharded'), '--queue', URL_, '--queue-schema', schema, '--workers', String(workers)],
     'sharded',
   );
   const per = Math.max(1, Math.floor(cores / workers));
   console.log(`sharded, ${workers} local worker(s) × ${per} thread(s) through PostgreSQL: ${sharded.wall.toFixed(1)} s${cpuText(sharded)}`);
-  console.log(`speed-up: ${(single.wall / sharded.wall).toFixed(2)}×`);
-  if (single.cpu !== undefined && sharded.cpu !== undefined) {
-    // On a busy machine wall times say little; CPU seconds say what sharding costs: with W idle cores the speed-up is at most W / this.
-    console.log(`CPU sharded / single: ${(sharded.cpu / single.cpu).toFixed(2)}`);
+  for (const threads of values['baseline-threads']!.split(',')) {
+    const single = await timed(['eval', ...common, '--threads', threads, '--out', join(work, `single-${threads}`)], `single-${threads}`);
+    console.log(`single process, ${threads} onnxruntime thread(s): ${single.wall.toFixed(1)} s${cpuText(single)}`);
+    console.log(`  speed-up of the sharded run: ${(single.wall / sharded.wall).toFixed(2)}×`);
+    if (single.cpu !== undefined && sharded.cpu !== undefined) {
+      // On a busy machine wall times say little; CPU seconds say what sharding costs: with W idle cores the speed-up is at most W / this.
+      console.log(`  CPU sharded / single: ${(sharded.cpu / single.cpu).toFixed(2)}`);
+    }
+    const differ = reportDifferences(join(work, `single-${threads}`, 'report.json'), join(work, 'sharded', 'report.json'));
+    console.log(differ.length === 0 ? '  report.json: identical except timings' : `  report.json differs:\n${differ.join('\n')}`);
+    if (differ.length > 0) process.exitCode = 1;
   }
-  const differ = reportDifferences(join(work, 'single', 'report.json'), join(work, 'sharded', 'report.json'));
-  console.log(differ.length === 0 ? 'report.json: identical except timings' : `report.json differs:\n${differ.join('\n')}`);
-  if (differ.length > 0) process.exitCode = 1;
 } finally {
   const admin = new pg.Client({ connectionString: URL_ });
   await admin.connect();
