@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/profile-graphs.js [--models mnist_cnn,madry_cnn] [--threads 2] [--runs 30] [--out DIR]`
+ * `node dist/bench/profile-graphs.js [--models mnist_cnn,madry_cnn] [--threads 2] [--runs 30] [--out DIR] [--maxpool auto|tiles|…] [--conv-input-grad auto|conv-transpose|flipped-conv] [--no-forward]`
  * Per-node times of the forward graph and the input-gradient graph (CE) of each model at batch 128,
  * from onnxruntime's own profiler, grouped by op type and listed by node; also writes the graphs as
  * onnxruntime optimised them (`<model>-<graph>.optimized.onnx`), where its layout conversions
@@ -10,6 +10,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { buildGradientGraph } from '../src/autodiff/gradient-graph.js';
+import { createVjpRegistry } from '../src/autodiff/registry.js';
+import { ALL_RULES } from '../src/autodiff/rules/index.js';
+import { maxPoolVjpWith, type MaxPoolFormulation } from '../src/autodiff/rules/MaxPool.js';
+import { DEFAULT_CONV_VJP_OPTIONS, makeConvVjp, type InputGradFormulation } from '../src/autodiff/rules/Conv.js';
 import { loadModel, serializeModel, type ModelIR } from '../src/onnx/model.js';
 import { buildArchitecture } from '../src/training/architectures.js';
 import { fastestKernels, profileFile } from './kernel-profile.js';
@@ -22,6 +26,9 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '128' },
     out: { type: 'string', default: 'bench/.profile' },
     top: { type: 'string', default: '25' },
+    maxpool: { type: 'string', default: 'auto' },
+    'conv-input-grad': { type: 'string', default: 'auto' },
+    'no-forward': { type: 'boolean', default: false },
   },
 });
 
@@ -80,8 +87,18 @@ async function main(): Promise<void> {
       shape,
     );
     const inputName = ir.graph.inputs[0]!.name;
-    await profile(`${name}-forward`, serializeModel(ir), { [inputName]: x }, outDir);
-    const g = await buildGradientGraph(ir, { wrt: 'input', loss: 'ce' });
+    if (!values['no-forward']) await profile(`${name}-forward`, serializeModel(ir), { [inputName]: x }, outDir);
+    // --maxpool and --conv-input-grad pick MaxPool's and Conv's backward formulations (rules/MaxPool.ts,
+    // rules/Conv.ts) to compare them inside whole graphs.
+    const formulation = values.maxpool as MaxPoolFormulation;
+    const inputGrad = values['conv-input-grad'] as InputGradFormulation;
+    const replaced = [
+      ...(formulation === 'auto' ? [] : [maxPoolVjpWith(formulation)]),
+      ...(inputGrad === 'auto' ? [] : [makeConvVjp({ ...DEFAULT_CONV_VJP_OPTIONS, inputGrad })]),
+    ];
+    const registry =
+      replaced.length === 0 ? undefined : createVjpRegistry([...ALL_RULES.filter((r) => !replaced.some((x) => x.opType === r.opType)), ...replaced]);
+    const g = await buildGradientGraph(ir, { wrt: 'input', loss: 'ce', registry });
     const labels = new ort.Tensor(
       'int64',
       BigInt64Array.from({ length: shape[0]! }, (_, i) => BigInt(i % 10)),

@@ -44,7 +44,7 @@ import { GibbonError } from '../errors.js';
 import type { Bounds } from '../model/bounds.js';
 import type { GradientOracle } from '../model/oracles.js';
 import type { Rng } from '../random.js';
-import { argsortNonNegative } from '../tensor/argsort.js';
+import { argsortNonNegative, argsortScratch, type ArgsortScratch } from '../tensor/argsort.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AttackContext, AttackFacts, AttackResult } from './attack.js';
@@ -86,15 +86,22 @@ export const FAB_DEFAULTS: FabOptions = Object.freeze({
  * coordinate reaches its bound: the breakpoints are sorted and walked until the segment holding
  * |c| is found, so the result is exact, in O(n log n) (a radix argsort: a comparator sort was a third of FAB-T's time on MNIST).
  */
-export function projectOntoHyperplane(w: Float32Array, c: number, lo: Float32Array, hi: Float32Array, norm: 'linf' | 'l2', out: Float32Array): void {
+export function projectOntoHyperplane(
+  w: Float32Array,
+  c: number,
+  lo: Float32Array,
+  hi: Float32Array,
+  norm: 'linf' | 'l2',
+  out: Float32Array,
+  scratch: ProjectionScratch = projectionScratch(w.length),
+): void {
   const n = w.length;
   out.fill(0);
   if (c === 0) return;
   const sign = c > 0 ? 1 : -1;
   const target = Math.abs(c);
-  const d = new Float64Array(n);
-  const saturation = new Float64Array(n);
-  const active = new Uint32Array(n);
+  const work = scratch.d.length >= n ? scratch : projectionScratch(n);
+  const { d, saturation, active } = work;
   let count = 0;
   let negative = false;
   let slope = 0;
@@ -108,7 +115,7 @@ export function projectOntoHyperplane(w: Float32Array, c: number, lo: Float32Arr
   }
   // Breakpoints are ≥ 0 when lo ≤ 0 ≤ hi (the point is inside the box); the radix argsort needs that.
   if (negative) active.subarray(0, count).sort((p, q) => saturation[p]! - saturation[q]!);
-  else argsortNonNegative(active, count, saturation);
+  else argsortNonNegative(active, count, saturation, work.sort);
   // progress(s) = slope·s + reached, over coordinates not yet at their bound (slope) and those at it (reached).
   let reached = 0;
   let s = 0;
@@ -125,6 +132,18 @@ export function projectOntoHyperplane(w: Float32Array, c: number, lo: Float32Arr
   }
   if (!found) s = count > 0 ? saturation[active[count - 1]!]! : 0;
   for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(s * d[i]!, lo[i]!), hi[i]!);
+}
+
+/** projectOntoHyperplane's working buffers for rows of up to `size` coordinates, reused across its calls in an attack's loop. */
+export interface ProjectionScratch {
+  readonly d: Float64Array;
+  readonly saturation: Float64Array;
+  readonly active: Uint32Array;
+  readonly sort: ArgsortScratch;
+}
+
+export function projectionScratch(size: number): ProjectionScratch {
+  return { d: new Float64Array(size), saturation: new Float64Array(size), active: new Uint32Array(size), sort: argsortScratch(size) };
 }
 
 function normOf(v: ArrayLike<number>, norm: 'linf' | 'l2'): number {
@@ -244,6 +263,7 @@ export class FabAttack extends ConfiguredAttack<GradientOracle, FabOptions> {
     const hi = new Float32Array(row);
     const dk = new Float32Array(row);
     const d0 = new Float32Array(row);
+    const scratch = projectionScratch(row);
     for (let step = 0; step <= steps; step++) {
       ctx.onProgress?.({ step, steps, remaining: n, stage });
       // margin-targeted is z_t − max_{j≠t} z_j: at a point not yet adversarial (classified as y,
@@ -283,12 +303,12 @@ export class FabAttack extends ConfiguredAttack<GradientOracle, FabOptions> {
           lo[j] = bounds.lower - point[j]!;
           hi[j] = bounds.upper - point[j]!;
         }
-        projectOntoHyperplane(w, -f, lo, hi, norm, dk);
+        projectOntoHyperplane(w, -f, lo, hi, norm, dk, scratch);
         for (let j = 0; j < row; j++) {
           lo[j] = bounds.lower - x.data[i * row + j]!;
           hi[j] = bounds.upper - x.data[i * row + j]!;
         }
-        projectOntoHyperplane(w, -(f + shift), lo, hi, norm, d0);
+        projectOntoHyperplane(w, -(f + shift), lo, hi, norm, d0, scratch);
         const [nk, n0] = [normOf(dk, norm), normOf(d0, norm)];
         const alpha = nk + n0 > 0 ? Math.min(Math.max(nk / (nk + n0), 0), alphaMax) : 0;
         for (let j = 0; j < row; j++) {

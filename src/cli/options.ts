@@ -91,7 +91,8 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
     options: [
       {
         flags: '--threat <file|preset>',
-        description: 'threat model: a YAML/JSON file or a preset (mnist-linf-0.3, mnist-linf-0.1, mnist-l2-2.0)',
+        description:
+          "threat model: a YAML/JSON file or a preset (mnist-linf-0.3, mnist-linf-0.1, mnist-l2-2.0); a file with 'perturbation: text' evaluates a text model (docs/text-attacks.md), 'patch' or 'universal' measures saved patches or UAPs (docs/physical.md)",
         defaultValue: 'mnist-linf-0.3',
       },
       { flags: '--data <source>', description: "examples: 'mnist-test' or an .npy file of inputs (with --labels); overrides the threat model's data" },
@@ -99,7 +100,7 @@ const ANALYSIS_COMMANDS: readonly CommandSpec[] = [
       { flags: '--n <count>', description: "first N examples (overrides the threat model's n)", parse: positiveInteger('n') },
       {
         flags: '--attacks <list>',
-        description: "ensemble: 'auto' (APGD-CE, APGD-T, Square; HopSkipJump for decision-only), 'fast' (PGD-20), or a comma list of attacks",
+        description: "ensemble: 'auto' (APGD-CE, APGD-T, FAB-T, Square; HopSkipJump for decision-only), 'fast' (PGD-20), or a comma list of attacks",
         defaultValue: 'auto',
       },
       { flags: '--out <dir>', description: 'folder for report.json, report.html and checkpoint.json', defaultValue: 'gibbon-report' },

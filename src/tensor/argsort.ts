@@ -6,24 +6,51 @@
  * attack loops that sort hundreds of breakpoints per example and step (FAB's projection).
  */
 
+/** Working buffers of argsortNonNegative, reusable across calls of up to `capacity` keys (saves the allocations in hot loops). */
+export interface ArgsortScratch {
+  readonly capacity: number;
+  readonly bits: Float64Array;
+  readonly spare: Float64Array;
+  readonly order: Uint32Array;
+  readonly next: Uint32Array;
+  readonly counts: Uint32Array;
+}
+
+export function argsortScratch(capacity: number): ArgsortScratch {
+  const bits = new Float64Array(capacity);
+  const spare = new Float64Array(capacity);
+  return { capacity, bits, spare, order: new Uint32Array(capacity), next: new Uint32Array(capacity), counts: new Uint32Array(256) };
+}
+
 /** Sorts `indices` (its first `count` entries) by `keys[index]`, in place; every key must be ≥ 0 or −0, and not NaN. */
-export function argsortNonNegative(indices: Uint32Array, count: number, keys: Float64Array): void {
+export function argsortNonNegative(indices: Uint32Array, count: number, keys: Float64Array, scratch?: ArgsortScratch): void {
   if (count < 2) return;
+  const work = scratch && scratch.capacity >= count ? scratch : argsortScratch(count);
   // The keys in sort order's working copy, as 32-bit words (little-endian: word 2i is the low half of key i).
-  let bits = new Float64Array(count);
-  let spare = new Float64Array(count);
-  let order = indices.slice(0, count);
-  let next = new Uint32Array(count);
-  for (let i = 0; i < count; i++) bits[i] = keys[order[i]!]! + 0; // −0 + 0 = +0
-  const counts = new Uint32Array(256);
+  let [bits, spare, order, next] = [work.bits, work.spare, work.order, work.next];
+  for (let i = 0; i < count; i++) {
+    order[i] = indices[i]!;
+    bits[i] = keys[order[i]!]! + 0; // −0 + 0 = +0
+  }
+  // The bits that differ between keys (OR of each key XOR the first): a byte without any is the same digit in every
+  // key, so its pass would move nothing and is skipped without counting (float32 values widened to float64, as FAB's
+  // L∞ breakpoints, leave the low 29 bits zero).
+  const words0 = new Uint32Array(bits.buffer, 0, 2 * count);
+  const [first0, first1] = [words0[0]!, words0[1]!];
+  let differ0 = 0;
+  let differ1 = 0;
+  for (let i = 1; i < count; i++) {
+    differ0 |= words0[2 * i]! ^ first0;
+    differ1 |= words0[2 * i + 1]! ^ first1;
+  }
+  const counts = work.counts;
   for (let pass = 0; pass < 8; pass++) {
-    const words = new Uint32Array(bits.buffer);
     const word = pass < 4 ? 0 : 1;
     const shift = (pass % 4) * 8;
+    if ((((word === 0 ? differ0 : differ1) >>> shift) & 255) === 0) continue;
+    const words = new Uint32Array(bits.buffer, 0, 2 * count);
     counts.fill(0);
     for (let i = 0; i < count; i++) counts[(words[2 * i + word]! >>> shift) & 255]!++;
-    // Every key with the same digit: the pass would not move anything.
-    if (counts[(words[word]! >>> shift) & 255] === count) continue;
     for (let d = 0, sum = 0; d < 256; d++) {
       const c = counts[d]!;
       counts[d] = sum;
@@ -37,5 +64,5 @@ export function argsortNonNegative(indices: Uint32Array, count: number, keys: Fl
     [order, next] = [next, order];
     [bits, spare] = [spare, bits];
   }
-  indices.set(order);
+  indices.set(order.subarray(0, count));
 }
