@@ -44,7 +44,7 @@ import { GibbonError } from '../errors.js';
 import type { Bounds } from '../model/bounds.js';
 import type { GradientOracle } from '../model/oracles.js';
 import type { Rng } from '../random.js';
-import { argsortNonNegative, argsortScratch, type ArgsortScratch } from '../tensor/argsort.js';
+import { AscendingOrder } from '../tensor/ascending-order.js';
 import { gatherRows, rowSize } from '../tensor/rows.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AttackContext, AttackFacts, AttackResult } from './attack.js';
@@ -83,8 +83,11 @@ export const FAB_DEFAULTS: FabOptions = Object.freeze({
  * not reach the hyperplane, the box corner that gets closest. Both norms' solutions have the form
  * δ(s) = clip(s·d, lo, hi) with d = sign(c)·sign(w) (L∞) or sign(c)·w (L2) (Section 3.2 of the
  * paper). sign(c)·w·δ(s) is piecewise linear and non-decreasing in s, with a breakpoint where each
- * coordinate reaches its bound: the breakpoints are sorted and walked until the segment holding
- * |c| is found, so the result is exact, in O(n log n) (a radix argsort: a comparator sort was a third of FAB-T's time on MNIST).
+ * coordinate reaches its bound: the breakpoints are walked in ascending order (ties by coordinate)
+ * until the segment holding |c| is found, so the result is exact. The walk usually stops early (on
+ * MNIST after a third of the breakpoints, most of them zeros: coordinates already at their bound), so
+ * the zeros are taken in coordinate order and the rest lazily from a heap instead of sorting them all
+ * (sorting was 11% of FAB-T's time).
  */
 export function projectOntoHyperplane(
   w: Float32Array,
@@ -101,8 +104,8 @@ export function projectOntoHyperplane(
   const sign = c > 0 ? 1 : -1;
   const target = Math.abs(c);
   const work = scratch.d.length >= n ? scratch : projectionScratch(n);
-  const { d, saturation, active } = work;
-  let count = 0;
+  const { d, saturation, zeros, rest, order } = work;
+  let [zeroCount, restCount] = [0, 0];
   let negative = false;
   let slope = 0;
   for (let i = 0; i < n; i++) {
@@ -111,26 +114,38 @@ export function projectOntoHyperplane(
     saturation[i] = (d[i]! > 0 ? hi[i]! : lo[i]!) / d[i]!;
     negative ||= saturation[i]! < 0;
     slope += sign * w[i]! * d[i]!;
-    active[count++] = i;
+    if (saturation[i] === 0) zeros[zeroCount++] = i;
+    else rest[restCount++] = i;
   }
-  // Breakpoints are ≥ 0 when lo ≤ 0 ≤ hi (the point is inside the box); the radix argsort needs that.
-  if (negative) active.subarray(0, count).sort((p, q) => saturation[p]! - saturation[q]!);
-  else argsortNonNegative(active, count, saturation, work.sort);
   // progress(s) = slope·s + reached, over coordinates not yet at their bound (slope) and those at it (reached).
   let reached = 0;
   let s = 0;
-  let found = false;
-  for (const i of active.subarray(0, count)) {
+  let last = -1;
+  const reaches = (i: number): boolean => {
     const at = saturation[i]!;
     if (slope * at + reached >= target) {
       s = slope > 0 ? (target - reached) / slope : at;
-      found = true;
-      break;
+      return true;
     }
     slope -= sign * w[i]! * d[i]!;
     reached += sign * w[i]! * (d[i]! > 0 ? hi[i]! : lo[i]!);
+    last = i;
+    return false;
+  };
+  let found = false;
+  // Breakpoints are ≥ 0 when lo ≤ 0 ≤ hi (the point is inside the box): the zeros come first, in coordinate
+  // order. Otherwise (negative breakpoints) everything goes through the heap.
+  if (negative) {
+    for (let k = 0; k < zeroCount; k++) rest[restCount++] = zeros[k]!;
+    zeroCount = 0;
+    rest.subarray(0, restCount).sort(); // coordinate order, so that ties keep it
   }
-  if (!found) s = count > 0 ? saturation[active[count - 1]!]! : 0;
+  for (let k = 0; k < zeroCount && !found; k++) found = reaches(zeros[k]!);
+  if (!found && restCount > 0) {
+    order.reset(rest, restCount, saturation);
+    for (let i = order.next(); i >= 0 && !found; i = order.next()) found = reaches(i);
+  }
+  if (!found) s = last >= 0 ? saturation[last]! : 0;
   for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(s * d[i]!, lo[i]!), hi[i]!);
 }
 
@@ -138,12 +153,19 @@ export function projectOntoHyperplane(
 export interface ProjectionScratch {
   readonly d: Float64Array;
   readonly saturation: Float64Array;
-  readonly active: Uint32Array;
-  readonly sort: ArgsortScratch;
+  readonly zeros: Uint32Array;
+  readonly rest: Uint32Array;
+  readonly order: AscendingOrder;
 }
 
 export function projectionScratch(size: number): ProjectionScratch {
-  return { d: new Float64Array(size), saturation: new Float64Array(size), active: new Uint32Array(size), sort: argsortScratch(size) };
+  return {
+    d: new Float64Array(size),
+    saturation: new Float64Array(size),
+    zeros: new Uint32Array(size),
+    rest: new Uint32Array(size),
+    order: new AscendingOrder(),
+  };
 }
 
 function normOf(v: ArrayLike<number>, norm: 'linf' | 'l2'): number {
