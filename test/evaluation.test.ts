@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { GibbonError } from '../src/errors.js';
 import { loadEvaluationData } from '../src/evaluation/data.js';
 import { resolveEnsemble } from '../src/evaluation/presets.js';
-import { evaluate, type EvaluationOptions } from '../src/evaluation/runner.js';
+import { evaluate, IN_PROCESS, type BatchExecutor, type EvaluationOptions } from '../src/evaluation/runner.js';
 import { validateThreatModel, type ThreatModel } from '../src/evaluation/threat-model.js';
 import { OnnxModel } from '../src/model/onnx-model.js';
 import type { Report } from '../src/report/index.js';
@@ -191,6 +191,15 @@ describe('checkpoints and resume', () => {
     const again = await evaluate(options(out, { resume: true, onProgress: () => assert.fail('no batch should run') }));
     assert.equal(again.resumedBatches, 3);
     assert.deepEqual(reportNumbers(again.report), reportNumbers(whole.report));
+  });
+
+  test("the report's run time is wall-clock, also when an executor's batches took more compute time than that", async () => {
+    // As a sharded run: each batch's seconds are its units' compute time on several workers at once.
+    const parallel: BatchExecutor = { run: (r) => IN_PROCESS.run({ ...r, done: (record) => r.done({ ...record, seconds: record.seconds + 1000 }) }) };
+    const started = performance.now();
+    const { report } = await evaluate(options(join(work, 'wall')), parallel);
+    const wall = (performance.now() - started) / 1000;
+    assert.ok(report.seconds > 0 && report.seconds <= wall, `report.seconds ${report.seconds} should be within the ${wall.toFixed(1)} s the run took`);
   });
 
   test('a checkpoint of a different evaluation is refused, naming what differs', async () => {

@@ -292,6 +292,10 @@ export async function evaluate(options: EvaluationOptions, executor: BatchExecut
 
   let files: { checkpoint?: string; json?: string; html?: string } = {};
   const missing = Array.from({ length: batches }, (_, b) => b).filter((b) => !records.has(b));
+  // The report's run time is wall-clock: the resumed batches' recorded seconds plus this run's. (A sharded
+  // batch's seconds are its units' compute time, from several workers at once, so they are not summed.)
+  const resumedSeconds = [...records.values()].reduce((sum, r) => sum + r.seconds, 0);
+  const started = performance.now();
   await executor.run({
     ctx,
     fingerprint,
@@ -326,6 +330,7 @@ export async function evaluate(options: EvaluationOptions, executor: BatchExecut
     }
   }
   const report: Report = summarise(ordered, {
+    seconds: resumedSeconds + (performance.now() - started) / 1000,
     threatModel: tm,
     labels: options.data.labels,
     data: options.data.source,

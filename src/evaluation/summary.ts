@@ -33,6 +33,12 @@ export interface SummaryContext {
   /** When the report was made (ISO time) and on what. */
   readonly created: string;
   readonly environment: Report['environment'];
+  /**
+   * The evaluation's wall-clock seconds, when the caller measured them (default: the batches' seconds summed,
+   * which is the wall time only when one process computed the batches one after another; a sharded run's
+   * batches are computed by several workers at once).
+   */
+  readonly seconds?: number;
 }
 
 /** A stage's records over all batches at one ε (batch-local indices made global). */
@@ -216,7 +222,7 @@ export function summarise(records: readonly BatchRecord[], s: SummaryContext): R
     masking_checks: s.checks ? checksOf(records, perEps, s) : [],
     gallery: records.flatMap((r) => r.gallery),
     warnings: warningsOf(warnings, s),
-    seconds: records.reduce((sum, r) => sum + r.seconds, 0),
+    seconds: s.seconds ?? records.reduce((sum, r) => sum + r.seconds, 0),
     environment: s.environment,
     bounds: [tm.input.bounds[0], tm.input.bounds[1]],
   };
