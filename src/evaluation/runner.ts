@@ -141,8 +141,8 @@ async function runBatch(ctx: RunContext, index: number, start: number, end: numb
   const started = performance.now();
   options.signal?.throwIfAborted();
   options.onProgress?.(progressBase(ctx, index));
-  const { batch, clean, predictions, correct } = await prepareBatch(ctx, index, start, end);
-  const { x, targets } = batch;
+  const prepared = await prepareBatch(ctx, index, start, end);
+  const { batch, correct } = prepared;
 
   const epsRecords: BatchRecord['eps'][number][] = [];
   const firstBreaks: FirstBreaks[] = [];
@@ -152,26 +152,44 @@ async function runBatch(ctx: RunContext, index: number, start: number, end: numb
     firstBreaks.push(first);
   }
   let unbounded: BatchRecord['unbounded'];
-  let difference = 0;
   if (ctx.checks) {
     options.signal?.throwIfAborted();
     unbounded = await runUnbounded(ctx, batch, correct);
-    difference = await forwardDifference(ctx, x, clean);
     unitDone(ctx, index, undefined, UNBOUNDED_LABEL);
   }
-  const gallery = await galleryItems(ctx, batch, start, clean, predictions, firstBreaks, previous);
   if (options.saveAdversarials) await saveFirstBreaks(ctx, options.saveAdversarials, batch, start, firstBreaks);
+  return batchRecord(ctx, prepared, start, { eps: epsRecords, firstBreaks, unbounded, previous, seconds: () => (performance.now() - started) / 1000 });
+}
+
+/**
+ * A batch's record from its stages' results (in-process, or assembled from a sharded run's units): the
+ * determinism check and the gallery use the model once more. `seconds` is read when the record is made.
+ */
+export async function batchRecord(
+  ctx: RunContext,
+  { batch, clean, predictions }: PreparedBatch,
+  start: number,
+  parts: {
+    readonly eps: BatchRecord['eps'];
+    readonly firstBreaks: readonly FirstBreaks[];
+    readonly unbounded: BatchRecord['unbounded'];
+    readonly previous: readonly BatchRecord[];
+    readonly seconds: () => number;
+  },
+): Promise<BatchRecord> {
+  const difference = ctx.checks ? await forwardDifference(ctx, batch.x, clean) : 0;
+  const gallery = await galleryItems(ctx, batch, start, clean, predictions, parts.firstBreaks, parts.previous);
   return {
-    index,
+    index: batch.index,
     start,
-    end,
+    end: start + batch.labels.length,
     predictions,
-    ...(targets ? { targets: Array.from(targets) } : {}),
-    eps: epsRecords,
-    ...(unbounded ? { unbounded } : {}),
+    ...(batch.targets ? { targets: Array.from(batch.targets) } : {}),
+    eps: parts.eps,
+    ...(parts.unbounded ? { unbounded: parts.unbounded } : {}),
     forwardDifference: difference,
     gallery,
-    seconds: (performance.now() - started) / 1000,
+    seconds: parts.seconds(),
   };
 }
 

@@ -8,8 +8,7 @@
  */
 import { GibbonError } from '../../errors.js';
 import type { BatchRecord } from '../checkpoint.js';
-import { galleryItems } from '../gallery.js';
-import { forwardDifference } from '../reference-runs.js';
+import { batchRecord } from '../runner.js';
 import type { RunContext } from '../run-context.js';
 import type { FirstBreaks } from '../stage.js';
 import { batchOf } from './compute.js';
@@ -23,9 +22,9 @@ export async function assembleBatch(
   results: readonly UnitResult[],
   previous: readonly BatchRecord[],
 ): Promise<BatchRecord> {
-  const { batch, clean, predictions } = await batchOf(ctx, batchSize, index);
+  const prepared = await batchOf(ctx, batchSize, index);
+  const { batch } = prepared;
   const start = index * batchSize;
-  const end = start + batch.labels.length;
   const row = batch.x.data.length / batch.labels.length;
   const eps: BatchRecord['eps'][number][] = [];
   const firstBreaks: FirstBreaks[] = [];
@@ -49,18 +48,11 @@ export async function assembleBatch(
   });
   const unbounded = results.find((r) => r.eps === UNBOUNDED_EPS)?.record;
   if (ctx.checks && !unbounded) throw new GibbonError('internal', `batch ${index} has no unbounded-PGD result`);
-  const difference = ctx.checks ? await forwardDifference(ctx, batch.x, clean) : 0;
-  const gallery = await galleryItems(ctx, batch, start, clean, predictions, firstBreaks, previous);
-  return {
-    index,
-    start,
-    end,
-    predictions,
-    ...(batch.targets ? { targets: Array.from(batch.targets) } : {}),
+  return batchRecord(ctx, prepared, start, {
     eps,
-    ...(unbounded ? { unbounded: unbounded as BatchRecord['unbounded'] & object } : {}),
-    forwardDifference: difference,
-    gallery,
-    seconds: seconds + (unbounded?.seconds ?? 0),
-  };
+    firstBreaks,
+    unbounded: unbounded as BatchRecord['unbounded'],
+    previous,
+    seconds: () => seconds + (unbounded?.seconds ?? 0),
+  });
 }
