@@ -82,26 +82,27 @@ export async function calibratePeak(threads: number): Promise<number> {
     2 * m * m * m,
     random(m * m),
   );
-  const [n, c, hw, k] = [32, 64, 56, 3];
-  const conv = await kernelFlops(
-    threads,
-    [n, c, hw, hw],
-    { w: [[c, c, k, k], random(c * c * k * k)] },
-    (b) => b.node('Conv', ['a', 'w'], { kernel_shape: [k, k], pads: [1, 1, 1, 1] }, { outputNames: ['c'] }),
-    2 * n * c * hw * hw * c * k * k,
-    random(n * c * hw * hw),
-  );
+  // A same-padded k×k convolution of n hw×hw maps, ci → co channels.
+  const convFlops = (n: number, ci: number, co: number, hw: number, k: number): Promise<number> => {
+    const pad = (k - 1) / 2;
+    return kernelFlops(
+      threads,
+      [n, ci, hw, hw],
+      { w: [[co, ci, k, k], random(co * ci * k * k)] },
+      (b) => b.node('Conv', ['a', 'w'], { kernel_shape: [k, k], pads: [pad, pad, pad, pad] }, { outputNames: ['c'] }),
+      2 * n * co * hw * hw * ci * k * k,
+      random(n * ci * hw * hw),
+    );
+  };
+  const conv = await convFlops(32, 64, 64, 56, 3);
   // A 5×5 convolution with few input channels (LeNet/Madry-style layers), which onnxruntime runs faster still.
-  const [n5, ci5, co5, hw5, k5] = [128, 32, 64, 14, 5];
-  const conv5 = await kernelFlops(
-    threads,
-    [n5, ci5, hw5, hw5],
-    { w: [[co5, ci5, k5, k5], random(co5 * ci5 * k5 * k5)] },
-    (b) => b.node('Conv', ['a', 'w'], { kernel_shape: [k5, k5], pads: [2, 2, 2, 2] }, { outputNames: ['c'] }),
-    2 * n5 * co5 * hw5 * hw5 * ci5 * k5 * k5,
-    random(n5 * ci5 * hw5 * hw5),
-  );
+  const conv5 = await convFlops(128, 32, 64, 14, 5);
   return Math.max(matmul, conv, conv5);
+}
+
+/** The log line of a calibrated peak. */
+export function peakLine(threads: number, peak: number): string {
+  return `peak (best of a 1024³ MatMul, a 3×3 and a 5×5 Conv in onnxruntime, ${threads} threads): ${(peak / 1e9).toFixed(1)} GFLOP/s`;
 }
 
 /** FLOP/s of one node `c = op(a, w…)` with constant weights, best of 7 runs after 3 warm-ups. */
@@ -172,7 +173,7 @@ export async function architectureSpeed(options: {
     return [];
   }
   const peak = await calibratePeak(threads);
-  log(`peak (best of a 1024³ MatMul, a 3×3 and a 5×5 Conv in onnxruntime, ${threads} threads): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
+  log(peakLine(threads, peak));
   const results: ArchitectureResult[] = [];
   for (const name of models) {
     const path = `${dir}/${name}.onnx`;

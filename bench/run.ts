@@ -31,7 +31,7 @@ import { median } from './timing.js';
 import { oracleSpeed } from './oracle-speed.js';
 import { textSpeed } from './text-speed.js';
 import { TRAIN_TASKS, trainStepRunner, type TrainTask } from './train-speed.js';
-import { ARCHITECTURE_MODELS, ARCHITECTURE_TASKS, architectureSpeed, calibratePeak, type ArchitectureModel } from './architecture-speed.js';
+import { ARCHITECTURE_MODELS, ARCHITECTURE_TASKS, architectureSpeed, calibratePeak, peakLine, type ArchitectureModel } from './architecture-speed.js';
 import { forwardFlopsPerImage } from './flops.js';
 
 /** Work per image of each attack task, in forward passes: the input gradient costs a forward and a backward (≈ 2 forwards of arithmetic). */
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     if (models.length > 0 && trainTasks.length > 0 && !trainPeer)
       log(`train tasks: no peer (${values['no-peer'] ? '--no-peer' : `${PEER_TRAIN} did not run; it needs /usr/bin/python3 with torch`})`);
     const peak = models.length > 0 && ATTACK_TASKS.some((t) => tasks.has(t)) ? await calibratePeak(threads) : undefined;
-    if (peak) log(`peak (best of a 1024³ MatMul, a 3×3 and a 5×5 Conv in onnxruntime, ${threads} threads): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
+    if (peak) log(peakLine(threads, peak));
     for (const name of models) {
       const ir = modelIR(name);
       const flops = await forwardFlopsPerImage(ir);
