@@ -7,7 +7,7 @@ import { float, type AttrValue } from '../../onnx/attributes.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { DataType as DT } from '../../onnx/dtypes.js';
 import type { Graph } from '../../onnx/graph.js';
-import { serializeModel } from '../../onnx/model.js';
+import { serializeModel, type ModelIR } from '../../onnx/model.js';
 import { Session } from '../../runtime/session.js';
 import { gradOutputName } from '../gradient-graph.js';
 import { createVjpRegistry } from '../registry.js';
@@ -25,6 +25,30 @@ function distinct(shape: readonly number[]): GradCheckInput {
   return { shape, data: Array.from({ length: n }, (_, i) => ((i * step) % n) / n - 0.5) };
 }
 
+/** One pool node y = op(x) (batch dimension symbolic, as in attack graphs) and its VJP graph, with a chosen MaxPool formulation. */
+async function poolVjp(
+  opType: string,
+  attrs: Record<string, AttrValue>,
+  xShape: readonly number[],
+  dataType: number,
+  formulation?: MaxPoolFormulation,
+): Promise<{ model: ModelIR; y: string; vjp: Awaited<ReturnType<typeof buildVjpGraph>> }> {
+  const graph: Graph = {
+    name: 'pool',
+    nodes: [],
+    inputs: [{ name: 'x', dataType, shape: ['N', ...xShape.slice(1)] }],
+    outputs: [],
+    initializers: new Map(),
+    valueInfo: [],
+  };
+  const y = new GraphBuilder(graph, 't').op(opType, ['x'], attrs);
+  graph.outputs.push({ name: y, dataType, shape: null });
+  const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] });
+  const registry = formulation ? createVjpRegistry([...ALL_RULES.filter((r) => r.opType !== 'MaxPool'), maxPoolVjpWith(formulation)]) : undefined;
+  const model: ModelIR = { proto, graph, opset: 18 };
+  return { model, y, vjp: await buildVjpGraph(model, { wrt: ['x'], registry }) };
+}
+
 /**
  * The analytic gradient of one pooling node for given X and dY, with the batch axis symbolic (as
  * in attack graphs) and, for MaxPool, a chosen formulation.
@@ -40,21 +64,8 @@ async function poolGrad(
   const type = options.type ?? 'float64';
   const array = (v: number[]): Float64Array | Float32Array => (type === 'float64' ? Float64Array.from(v) : Float32Array.from(v));
   const dataType = type === 'float64' ? DT.DOUBLE : DT.FLOAT;
-  const graph: Graph = {
-    name: 'pool',
-    nodes: [],
-    inputs: [{ name: 'x', dataType, shape: ['N', ...xShape.slice(1)] }],
-    outputs: [],
-    initializers: new Map(),
-    valueInfo: [],
-  };
-  const y = new GraphBuilder(graph, 't').op(opType, ['x'], attrs);
-  graph.outputs.push({ name: y, dataType, shape: null });
-  const formulation = options.formulation;
-  const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] });
-  const registry = formulation ? createVjpRegistry([...ALL_RULES.filter((r) => r.opType !== 'MaxPool'), maxPoolVjpWith(formulation)]) : undefined;
-  const vjp = await buildVjpGraph({ proto, graph, opset: 18 }, { wrt: ['x'], registry });
-  const forward = await Session.create(serializeModel({ proto, graph, opset: 18 }), { threads: 1 });
+  const { model, y, vjp } = await poolVjp(opType, attrs, xShape, dataType, options.formulation);
+  const forward = await Session.create(serializeModel(model), { threads: 1 });
   const backward = await Session.create(serializeModel(vjp.model), { threads: 1 });
   try {
     const feeds = { x: { type, data: array(x), shape: xShape } };
@@ -148,18 +159,7 @@ test('MaxPool formulations agree with each other on batch-dependent inputs', asy
 
 test('MaxPool: planes beyond 2^24 cells are routed by Resize (float32 offsets would not be exact), smaller ones by MaxUnpool', async () => {
   const opsFor = async (side: number): Promise<string[]> => {
-    const graph: Graph = {
-      name: 'pool',
-      nodes: [],
-      inputs: [{ name: 'x', dataType: DT.FLOAT, shape: ['N', 1, side, side] }],
-      outputs: [],
-      initializers: new Map(),
-      valueInfo: [],
-    };
-    const y = new GraphBuilder(graph, 't').op('MaxPool', ['x'], { kernel_shape: [2, 2], strides: [64, 64] });
-    graph.outputs.push({ name: y, dataType: DT.FLOAT, shape: null });
-    const proto = create(ModelProtoSchema, { irVersion: 8n, opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 18n })] });
-    const vjp = await buildVjpGraph({ proto, graph, opset: 18 }, { wrt: ['x'] });
+    const { vjp } = await poolVjp('MaxPool', { kernel_shape: [2, 2], strides: [64, 64] }, [1, 1, side, side], DT.FLOAT);
     return vjp.model.graph.nodes.map((n) => n.opType);
   };
   const small = await opsFor(4096); // 2^24 cells: exact
