@@ -10,6 +10,7 @@
  * refused; an unfinished evaluation with this id is continued only with `resume`. Aborting (the
  * signal) cancels the evaluation's queued jobs; `resume` queues them again.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GibbonError } from '../../errors.js';
 import { sha256Hex } from '../../storage/checkpoint-file.js';
 import type { BatchExecutor, ExecutorRun } from '../batch-executor.js';
@@ -51,8 +52,6 @@ export interface ShardOptions {
   /** Told the evaluation's id as soon as it is known. */
   readonly onEvaluation?: (id: string, state: 'new' | 'resumed' | 'finished') => void;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The evaluation id: a digest of everything that identifies it. */
 export function evaluationId(fingerprint: Record<string, unknown>): string {
